@@ -1,0 +1,24 @@
+//! # gridgov-spatial
+//!
+//! The pure core of gridgov: the district model (street → community → grid,
+//! buildings, units, households, merchants, cameras, incidents), exact and
+//! fast assignment of everything to its grid, lookup by point and by
+//! address, coordinate systems, topology validation and the sample district.
+//!
+//! This crate does no I/O and knows nothing of HTTP or storage: it takes data
+//! and returns data.
+
+pub mod cellindex;
+pub mod geom_serde;
+pub mod model;
+pub mod pip;
+pub mod rng;
+pub mod synthetic;
+
+pub use cellindex::{CellIndex, CellIndexStats};
+pub use model::{
+    Area, AreaId, Building, BuildingId, Camera, CameraId, District, GridKind, Household,
+    HouseholdId, Incident, IncidentId, IncidentSource, IncidentStatus, Level, Merchant, MerchantId,
+    Staff, StaffRole, Unit, UnitId,
+};
+pub use rng::Rng;

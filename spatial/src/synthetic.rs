@@ -1,0 +1,196 @@
+//! Synthetic tilings and clustered points: the shared workload for
+//! benchmarks and the seeded random data for brute-force tests.
+//!
+//! A tiling is a jittered lattice of `cols × rows` cells whose shared edges
+//! are wiggly polylines, identical (vertex for vertex) on both sides, so the
+//! polygons cover the box with no gap and no overlap.
+//!
+//! ```
+//! use gridgov_spatial::synthetic::{tiling, TilingSpec};
+//! let t = tiling(&TilingSpec { cols: 4, rows: 3, vertices_per_side: 8, ..TilingSpec::default() }, 7);
+//! assert_eq!(t.len(), 12);
+//! ```
+
+use geo::{Coord, LineString, MultiPolygon, Polygon};
+
+use crate::Rng;
+
+/// Shape of a synthetic tiling.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TilingSpec {
+    /// Cells west–east.
+    pub cols: usize,
+    /// Cells south–north.
+    pub rows: usize,
+    /// West, south, east, north of the tiled box.
+    pub bbox: [f64; 4],
+    /// Vertices on each side of a cell (≥ 1); a cell has about 4× this many.
+    pub vertices_per_side: usize,
+    /// Jitter of lattice corners, as a share of the cell size.
+    pub jitter: f64,
+    /// Sideways wiggle of side vertices, as a share of the side length.
+    pub wiggle: f64,
+}
+
+impl Default for TilingSpec {
+    /// The district workload: 52 grids (13 × 4) tiling 4.7 × 3.4 km at
+    /// Longshan Road Street, 124–284 vertices each.
+    fn default() -> Self {
+        TilingSpec {
+            cols: 13,
+            rows: 4,
+            bbox: district_bbox(),
+            vertices_per_side: 50,
+            jitter: 0.25,
+            wiggle: 0.04,
+        }
+    }
+}
+
+/// The 4.7 × 3.4 km box around Longshan Road Street (117.55 E, 34.86 N).
+pub fn district_bbox() -> [f64; 4] {
+    let (lon, lat): (f64, f64) = (117.55, 34.86);
+    let dlon = 4700.0 / (111_320.0 * lat.to_radians().cos());
+    let dlat = 3400.0 / 110_574.0;
+    [
+        lon - dlon / 2.0,
+        lat - dlat / 2.0,
+        lon + dlon / 2.0,
+        lat + dlat / 2.0,
+    ]
+}
+
+/// The city workload: 5,000 grids (100 × 50) over a 47 × 34 km box.
+pub fn city_spec() -> TilingSpec {
+    let b = district_bbox();
+    let (cx, cy) = (f64::midpoint(b[0], b[2]), f64::midpoint(b[1], b[3]));
+    let (hw, hh) = ((b[2] - b[0]) * 5.0, (b[3] - b[1]) * 5.0);
+    TilingSpec {
+        cols: 100,
+        rows: 50,
+        bbox: [cx - hw, cy - hh, cx + hw, cy + hh],
+        vertices_per_side: 50,
+        jitter: 0.25,
+        wiggle: 0.04,
+    }
+}
+
+/// A tiling by `spec`; polygon `r * cols + c` is the cell in row `r`
+/// (from the south) and column `c` (from the west). The outer border is
+/// straight so the tiles cover exactly `spec.bbox`.
+pub fn tiling(spec: &TilingSpec, seed: u64) -> Vec<MultiPolygon<f64>> {
+    let mut rng = Rng::new(seed);
+    let (cols, rows) = (spec.cols.max(1), spec.rows.max(1));
+    let [x0, y0, x1, y1] = spec.bbox;
+    let (cw, ch) = ((x1 - x0) / cols as f64, (y1 - y0) / rows as f64);
+    // Lattice corners, jittered inside, straight on the border.
+    let mut corner = vec![vec![Coord { x: 0.0, y: 0.0 }; cols + 1]; rows + 1];
+    for (r, row) in corner.iter_mut().enumerate() {
+        for (c, v) in row.iter_mut().enumerate() {
+            let mut x = x0 + c as f64 * cw;
+            let mut y = y0 + r as f64 * ch;
+            if c > 0 && c < cols {
+                x += rng.range(-spec.jitter, spec.jitter) * cw;
+            }
+            if r > 0 && r < rows {
+                y += rng.range(-spec.jitter, spec.jitter) * ch;
+            }
+            if c == cols {
+                x = x1;
+            }
+            if r == rows {
+                y = y1;
+            }
+            *v = Coord { x, y };
+        }
+    }
+    let n = spec.vertices_per_side.max(1);
+    let mut side = |a: Coord<f64>, b: Coord<f64>, on_border: bool| -> Vec<Coord<f64>> {
+        // Points strictly between a and b.
+        let (dx, dy) = (b.x - a.x, b.y - a.y);
+        (1..n)
+            .map(|k| {
+                let t = k as f64 / n as f64;
+                let off = if on_border {
+                    0.0
+                } else {
+                    rng.range(-spec.wiggle, spec.wiggle)
+                };
+                Coord {
+                    x: a.x + t * dx - off * dy,
+                    y: a.y + t * dy + off * dx,
+                }
+            })
+            .collect()
+    };
+    // Horizontal sides h[r][c]: corner[r][c] → corner[r][c+1].
+    let h: Vec<Vec<Vec<Coord<f64>>>> = (0..=rows)
+        .map(|r| {
+            (0..cols)
+                .map(|c| side(corner[r][c], corner[r][c + 1], r == 0 || r == rows))
+                .collect()
+        })
+        .collect();
+    // Vertical sides v[r][c]: corner[r][c] → corner[r+1][c].
+    let v: Vec<Vec<Vec<Coord<f64>>>> = (0..rows)
+        .map(|r| {
+            (0..=cols)
+                .map(|c| side(corner[r][c], corner[r + 1][c], c == 0 || c == cols))
+                .collect()
+        })
+        .collect();
+    let mut out = Vec::with_capacity(rows * cols);
+    for r in 0..rows {
+        for c in 0..cols {
+            let mut ring = vec![corner[r][c]];
+            ring.extend(&h[r][c]);
+            ring.push(corner[r][c + 1]);
+            ring.extend(&v[r][c + 1]);
+            ring.push(corner[r + 1][c + 1]);
+            ring.extend(h[r + 1][c].iter().rev());
+            ring.push(corner[r + 1][c]);
+            ring.extend(v[r][c].iter().rev());
+            ring.push(corner[r][c]);
+            out.push(MultiPolygon::new(vec![Polygon::new(
+                LineString::new(ring),
+                vec![],
+            )]));
+        }
+    }
+    out
+}
+
+/// `n` points clustered the way incidents are: 70% around a few hundred
+/// Gaussian hot spots, 30% uniform, all inside `bbox`.
+///
+/// ```
+/// use gridgov_spatial::synthetic::{clustered_points, district_bbox};
+/// let p = clustered_points(district_bbox(), 1000, 1);
+/// assert_eq!(p.len(), 1000);
+/// ```
+pub fn clustered_points(bbox: [f64; 4], n: usize, seed: u64) -> Vec<[f64; 2]> {
+    let mut rng = Rng::new(seed);
+    let [x0, y0, x1, y1] = bbox;
+    let centres: Vec<(f64, f64, f64)> = (0..300)
+        .map(|_| {
+            (
+                rng.range(x0, x1),
+                rng.range(y0, y1),
+                rng.range(0.002, 0.02) * (x1 - x0),
+            )
+        })
+        .collect();
+    (0..n)
+        .map(|_| {
+            if rng.f64() < 0.7 {
+                let &(cx, cy, s) = rng.pick(&centres);
+                [
+                    (cx + rng.normal() * s).clamp(x0, x1),
+                    (cy + rng.normal() * s).clamp(y0, y1),
+                ]
+            } else {
+                [rng.range(x0, x1), rng.range(y0, y1)]
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,3 @@
+//! gridgov command line.
+
+fn main() {}
