@@ -104,10 +104,10 @@ pub struct CellIndexStats {
 
 impl CellIndex {
     /// Builds the index; polygon `i` is answered as `i`, and lower ids win
-    /// where polygons overlap. Chooses about 16 cells per polygon edge.
+    /// where polygons overlap. Chooses about 16 cells per polygon edge, at most 4 M cells.
     pub fn build(polygons: &[MultiPolygon<f64>]) -> Self {
         let n_edges: usize = polygons.iter().map(|p| edges(p).count()).sum();
-        Self::build_with_cells(polygons, (n_edges * 16).clamp(1024, 1 << 24))
+        Self::build_with_cells(polygons, (n_edges * 16).clamp(1024, 1 << 22))
     }
 
     /// Builds the index with about `target_cells` cells.

@@ -13,6 +13,7 @@ pub mod geom_serde;
 pub mod model;
 pub mod pip;
 pub mod rng;
+pub mod sample;
 pub mod synthetic;
 
 pub use cellindex::{CellIndex, CellIndexStats};
@@ -22,3 +23,10 @@ pub use model::{
     Staff, StaffRole, Unit, UnitId,
 };
 pub use rng::Rng;
+pub mod crs;
+pub mod geodesy;
+pub mod index;
+
+pub use crs::{Crs, CrsError};
+pub use geodesy::LocalProjection;
+pub use index::{GridIndex, NearestBorder};

@@ -75,89 +75,139 @@ pub fn city_spec() -> TilingSpec {
     }
 }
 
+/// A jittered lattice with wiggly sides: the skeleton of a tiling. Any
+/// rectangular block of cells gives a polygon, and blocks that share a side
+/// share it vertex for vertex.
+#[derive(Debug, Clone)]
+pub struct Lattice {
+    cols: usize,
+    rows: usize,
+    corner: Vec<Vec<Coord<f64>>>,
+    /// `h[r][c]`: points strictly between `corner[r][c]` and `corner[r][c+1]`.
+    h: Vec<Vec<Vec<Coord<f64>>>>,
+    /// `v[r][c]`: points strictly between `corner[r][c]` and `corner[r+1][c]`.
+    v: Vec<Vec<Vec<Coord<f64>>>>,
+}
+
+impl Lattice {
+    /// A lattice by `spec`; the outer border is straight, so blocks cover
+    /// exactly `spec.bbox`.
+    pub fn new(spec: &TilingSpec, seed: u64) -> Self {
+        let mut rng = Rng::new(seed);
+        let (cols, rows) = (spec.cols.max(1), spec.rows.max(1));
+        let [x0, y0, x1, y1] = spec.bbox;
+        let (cw, ch) = ((x1 - x0) / cols as f64, (y1 - y0) / rows as f64);
+        let mut corner = vec![vec![Coord { x: 0.0, y: 0.0 }; cols + 1]; rows + 1];
+        for (r, row) in corner.iter_mut().enumerate() {
+            for (c, v) in row.iter_mut().enumerate() {
+                let mut x = x0 + c as f64 * cw;
+                let mut y = y0 + r as f64 * ch;
+                if c > 0 && c < cols {
+                    x += rng.range(-spec.jitter, spec.jitter) * cw;
+                }
+                if r > 0 && r < rows {
+                    y += rng.range(-spec.jitter, spec.jitter) * ch;
+                }
+                if c == cols {
+                    x = x1;
+                }
+                if r == rows {
+                    y = y1;
+                }
+                *v = Coord { x, y };
+            }
+        }
+        let n = spec.vertices_per_side.max(1);
+        let mut side = |a: Coord<f64>, b: Coord<f64>, on_border: bool| -> Vec<Coord<f64>> {
+            let (dx, dy) = (b.x - a.x, b.y - a.y);
+            (1..n)
+                .map(|k| {
+                    let t = k as f64 / n as f64;
+                    let off = if on_border {
+                        0.0
+                    } else {
+                        rng.range(-spec.wiggle, spec.wiggle)
+                    };
+                    Coord {
+                        x: a.x + t * dx - off * dy,
+                        y: a.y + t * dy + off * dx,
+                    }
+                })
+                .collect()
+        };
+        let h = (0..=rows)
+            .map(|r| {
+                (0..cols)
+                    .map(|c| side(corner[r][c], corner[r][c + 1], r == 0 || r == rows))
+                    .collect()
+            })
+            .collect();
+        let v = (0..rows)
+            .map(|r| {
+                (0..=cols)
+                    .map(|c| side(corner[r][c], corner[r + 1][c], c == 0 || c == cols))
+                    .collect()
+            })
+            .collect();
+        Lattice {
+            cols,
+            rows,
+            corner,
+            h,
+            v,
+        }
+    }
+
+    /// Number of cells west–east and south–north.
+    pub fn size(&self) -> (usize, usize) {
+        (self.cols, self.rows)
+    }
+
+    /// Lattice corner `(c, r)`.
+    pub fn corner(&self, c: usize, r: usize) -> Coord<f64> {
+        self.corner[r][c]
+    }
+
+    /// The polygon of the block of cells `cols × rows` (half-open ranges),
+    /// counter-clockwise.
+    pub fn block(
+        &self,
+        cols: std::ops::Range<usize>,
+        rows: std::ops::Range<usize>,
+    ) -> MultiPolygon<f64> {
+        let (c0, c1, r0, r1) = (cols.start, cols.end, rows.start, rows.end);
+        let mut ring = Vec::new();
+        for c in c0..c1 {
+            ring.push(self.corner[r0][c]);
+            ring.extend(&self.h[r0][c]);
+        }
+        for r in r0..r1 {
+            ring.push(self.corner[r][c1]);
+            ring.extend(&self.v[r][c1]);
+        }
+        for c in (c0..c1).rev() {
+            ring.push(self.corner[r1][c + 1]);
+            ring.extend(self.h[r1][c].iter().rev());
+        }
+        for r in (r0..r1).rev() {
+            ring.push(self.corner[r + 1][c0]);
+            ring.extend(self.v[r][c0].iter().rev());
+        }
+        ring.push(self.corner[r0][c0]);
+        MultiPolygon::new(vec![Polygon::new(LineString::new(ring), vec![])])
+    }
+}
+
 /// A tiling by `spec`; polygon `r * cols + c` is the cell in row `r`
 /// (from the south) and column `c` (from the west). The outer border is
 /// straight so the tiles cover exactly `spec.bbox`.
 pub fn tiling(spec: &TilingSpec, seed: u64) -> Vec<MultiPolygon<f64>> {
-    let mut rng = Rng::new(seed);
-    let (cols, rows) = (spec.cols.max(1), spec.rows.max(1));
-    let [x0, y0, x1, y1] = spec.bbox;
-    let (cw, ch) = ((x1 - x0) / cols as f64, (y1 - y0) / rows as f64);
-    // Lattice corners, jittered inside, straight on the border.
-    let mut corner = vec![vec![Coord { x: 0.0, y: 0.0 }; cols + 1]; rows + 1];
-    for (r, row) in corner.iter_mut().enumerate() {
-        for (c, v) in row.iter_mut().enumerate() {
-            let mut x = x0 + c as f64 * cw;
-            let mut y = y0 + r as f64 * ch;
-            if c > 0 && c < cols {
-                x += rng.range(-spec.jitter, spec.jitter) * cw;
-            }
-            if r > 0 && r < rows {
-                y += rng.range(-spec.jitter, spec.jitter) * ch;
-            }
-            if c == cols {
-                x = x1;
-            }
-            if r == rows {
-                y = y1;
-            }
-            *v = Coord { x, y };
-        }
-    }
-    let n = spec.vertices_per_side.max(1);
-    let mut side = |a: Coord<f64>, b: Coord<f64>, on_border: bool| -> Vec<Coord<f64>> {
-        // Points strictly between a and b.
-        let (dx, dy) = (b.x - a.x, b.y - a.y);
-        (1..n)
-            .map(|k| {
-                let t = k as f64 / n as f64;
-                let off = if on_border {
-                    0.0
-                } else {
-                    rng.range(-spec.wiggle, spec.wiggle)
-                };
-                Coord {
-                    x: a.x + t * dx - off * dy,
-                    y: a.y + t * dy + off * dx,
-                }
-            })
-            .collect()
-    };
-    // Horizontal sides h[r][c]: corner[r][c] → corner[r][c+1].
-    let h: Vec<Vec<Vec<Coord<f64>>>> = (0..=rows)
-        .map(|r| {
-            (0..cols)
-                .map(|c| side(corner[r][c], corner[r][c + 1], r == 0 || r == rows))
-                .collect()
-        })
-        .collect();
-    // Vertical sides v[r][c]: corner[r][c] → corner[r+1][c].
-    let v: Vec<Vec<Vec<Coord<f64>>>> = (0..rows)
-        .map(|r| {
-            (0..=cols)
-                .map(|c| side(corner[r][c], corner[r + 1][c], c == 0 || c == cols))
-                .collect()
-        })
-        .collect();
-    let mut out = Vec::with_capacity(rows * cols);
-    for r in 0..rows {
-        for c in 0..cols {
-            let mut ring = vec![corner[r][c]];
-            ring.extend(&h[r][c]);
-            ring.push(corner[r][c + 1]);
-            ring.extend(&v[r][c + 1]);
-            ring.push(corner[r + 1][c + 1]);
-            ring.extend(h[r + 1][c].iter().rev());
-            ring.push(corner[r + 1][c]);
-            ring.extend(v[r][c].iter().rev());
-            ring.push(corner[r][c]);
-            out.push(MultiPolygon::new(vec![Polygon::new(
-                LineString::new(ring),
-                vec![],
-            )]));
-        }
-    }
-    out
+    let lattice = Lattice::new(spec, seed);
+    let (cols, rows) = lattice.size();
+    (0..rows)
+        .flat_map(|r| (0..cols).map(move |c| (c, r)))
+        .map(|(c, r)| lattice.block(c..c + 1, r..r + 1))
+        .collect()
 }
 
 /// `n` points clustered the way incidents are: 70% around a few hundred
