@@ -1,3 +1,28 @@
-//! gridgov command line.
+//! gridgov: the spatial heart of grid-based community governance.
+//!
+//! Command line: generate the sample district, import real data, look up
+//! the grid of a point or an address, validate the topology, count per area.
 
-fn main() {}
+mod cli;
+mod import;
+mod store;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    match cli::run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            let mut src = std::error::Error::source(&*e);
+            while let Some(s) = src {
+                eprintln!("  caused by: {s}");
+                src = s.source();
+            }
+            ExitCode::from(2)
+        }
+    }
+}

@@ -262,6 +262,47 @@ impl CellIndex {
         });
     }
 
+    /// When every cell under the box `[xmin, xmax] × [ymin, ymax]` is
+    /// uniform with one answer, that answer (`Some(None)` for "outside
+    /// everything"); `None` when the box meets a border or leaves the index.
+    ///
+    /// ```
+    /// use gridgov_spatial::CellIndex;
+    /// use geo::{polygon, MultiPolygon};
+    /// let a = MultiPolygon::new(vec![polygon![(x: 0.0, y: 0.0), (x: 10.0, y: 0.0), (x: 10.0, y: 10.0), (x: 0.0, y: 10.0)]]);
+    /// let idx = CellIndex::build_with_cells(&[a], 100);
+    /// assert_eq!(idx.uniform_over(4.0, 4.0, 6.0, 6.0), Some(Some(0)));
+    /// assert_eq!(idx.uniform_over(-1.0, 4.0, 6.0, 6.0), None);
+    /// ```
+    pub fn uniform_over(&self, xmin: f64, ymin: f64, xmax: f64, ymax: f64) -> Option<Option<u32>> {
+        let fx0 = (xmin - self.x0) * self.inv_cw;
+        let fy0 = (ymin - self.y0) * self.inv_ch;
+        let fx1 = (xmax - self.x0) * self.inv_cw;
+        let fy1 = (ymax - self.y0) * self.inv_ch;
+        let (nx, ny) = (self.nx as f64, self.ny as f64);
+        if !(fx0 >= 0.0 && fy0 >= 0.0 && fx1 < nx && fy1 < ny && fx0 <= fx1 && fy0 <= fy1) {
+            return None;
+        }
+        // Widen by one cell: rounding may put a box edge in the neighbour.
+        let (i0, i1) = (
+            (fx0 as usize).saturating_sub(1),
+            (fx1 as usize + 1).min(self.nx - 1),
+        );
+        let (j0, j1) = (
+            (fy0 as usize).saturating_sub(1),
+            (fy1 as usize + 1).min(self.ny - 1),
+        );
+        let first = self.cells[j0 * self.nx + i0];
+        for j in j0..=j1 {
+            for &t in &self.cells[j * self.nx + i0..=j * self.nx + i1] {
+                if t != first || (t & MIXED != 0 && t != EMPTY) {
+                    return None;
+                }
+            }
+        }
+        Some((first != EMPTY).then_some(first))
+    }
+
     /// Sizes, for tuning.
     pub fn stats(&self) -> CellIndexStats {
         CellIndexStats {

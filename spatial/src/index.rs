@@ -18,8 +18,9 @@
 //! ```
 
 use geo::{BoundingRect, Centroid, Line};
+use rstar::AABB;
 use rstar::RTree;
-use rstar::primitives::GeomWithData;
+use rstar::primitives::{GeomWithData, Rectangle};
 
 use crate::geodesy::LocalProjection;
 use crate::pip::edges;
@@ -27,6 +28,8 @@ use crate::{AreaId, CellIndex, District, Level};
 
 /// A grid edge in local metres, tagged with its grid.
 type EdgeItem = GeomWithData<Line<f64>, AreaId>;
+/// A grid's bounding box with its precedence rank.
+type BoxItem = GeomWithData<Rectangle<[f64; 2]>, (u32, AreaId)>;
 
 /// Fast grid lookups over one district's grid boundaries.
 #[derive(Debug, Clone)]
@@ -35,6 +38,8 @@ pub struct GridIndex {
     /// Polygon id in `cells` → grid.
     order: Vec<AreaId>,
     edges: RTree<EdgeItem>,
+    /// Grid bounding boxes with their precedence rank.
+    boxes: RTree<BoxItem>,
     projection: LocalProjection,
 }
 
@@ -80,10 +85,24 @@ impl GridIndex {
                 })
             })
             .collect();
+        let boxes = order
+            .iter()
+            .zip(&polys)
+            .enumerate()
+            .filter_map(|(rank, (&g, mp))| {
+                mp.bounding_rect().map(|r| {
+                    GeomWithData::new(
+                        Rectangle::from_corners([r.min().x, r.min().y], [r.max().x, r.max().y]),
+                        (rank as u32, g),
+                    )
+                })
+            })
+            .collect();
         GridIndex {
             cells,
             order,
             edges: RTree::bulk_load(items),
+            boxes: RTree::bulk_load(boxes),
             projection,
         }
     }
@@ -111,6 +130,18 @@ impl GridIndex {
             grid: e.data,
             distance_m: rstar::PointDistance::distance_2(e.geom(), &p).sqrt(),
         })
+    }
+
+    /// Grids whose bounding box meets `rect`, in order of precedence.
+    pub fn candidates(&self, rect: geo::Rect<f64>) -> Vec<AreaId> {
+        let env = AABB::from_corners([rect.min().x, rect.min().y], [rect.max().x, rect.max().y]);
+        let mut v: Vec<(u32, AreaId)> = self
+            .boxes
+            .locate_in_envelope_intersecting(&env)
+            .map(|b| b.data)
+            .collect();
+        v.sort_unstable();
+        v.into_iter().map(|(_, g)| g).collect()
     }
 
     /// The cell index underneath, for bulk work and statistics.

@@ -30,3 +30,17 @@ pub mod index;
 pub use crs::{Crs, CrsError};
 pub use geodesy::LocalProjection;
 pub use index::{GridIndex, NearestBorder};
+pub mod assign;
+
+pub use assign::{Assignment, BuildingPlacement, Placement, assign, place_building, place_point};
+pub mod lookup;
+pub mod stats;
+
+pub use lookup::{AreaSummary, PointLookup, lookup_point};
+pub use stats::{AreaStats, Counts, stats};
+pub mod validate;
+
+pub use validate::{Problem, ProblemKind, Severity, ValidationOptions, validate};
+pub mod address;
+
+pub use address::{AddressIndex, AddressMatch, ParsedAddress};

@@ -511,6 +511,8 @@ impl Gen {
         // Older, denser grids get more buildings.
         let weights: Vec<f64> = grids.iter().map(|_| self.rng.range(0.6, 1.4)).collect();
         let wsum: f64 = weights.iter().sum();
+        let straddlers = 3.min(total / 100);
+        let total = total - straddlers;
         let mut counts: Vec<usize> = weights
             .iter()
             .map(|w| (w / wsum * total as f64).floor() as usize)
@@ -522,7 +524,6 @@ impl Gen {
             k += 1;
         }
         let mut seq = 0usize;
-        let straddlers = 3.min(total / 100);
         for (gi, &(s, grid)) in grids.iter().enumerate() {
             let want = counts[gi];
             let boundary = self.d.area(grid).boundary.clone();
@@ -597,7 +598,7 @@ impl Gen {
         }
         // Trim or top up to the exact total (placement can fall short in
         // tight grids).
-        self.d.buildings.truncate(total);
+        self.d.buildings.truncate(total + straddlers);
         let kept = self.d.buildings.len() as u32;
         self.d.units.retain(|u| u.building.0 < kept);
         let kept_units = self.d.units.len() as u32;
@@ -640,7 +641,7 @@ impl Gen {
         let floors: u16 = if old {
             *self.rng.pick(&[3, 3, 4, 4, 5, 5, 6])
         } else {
-            *self.rng.pick(&[5, 6, 6, 6, 6, 7, 11])
+            *self.rng.pick(&[5, 5, 6, 6, 6, 7, 9])
         };
         let street_code = self.d.areas[street_code_index(&self.d, street)]
             .code

@@ -1,0 +1,239 @@
+//! Assignment: every building, unit, household, merchant, camera and
+//! incident gets its grid.
+//!
+//! - **Points** (merchants, cameras, incidents) go to the grid that contains
+//!   them under the boundary rule of [`crate::pip`]; exclusive grids take
+//!   precedence over basic ones. A point outside every grid is reported with
+//!   the nearest grid and the distance to it.
+//! - **Buildings** go to the grid holding the largest share of their
+//!   footprint (exclusive grids take their part first), and are flagged as
+//!   *straddling*, with all shares, when no grid holds at least 99%.
+//! - **Units** go to their building's grid, so a building is never split;
+//!   **households** go with their unit.
+//!
+//! ```
+//! use gridgov_spatial::{assign, sample, GridIndex};
+//! let d = sample::district(&sample::SampleSpec::default());
+//! let idx = GridIndex::new(&d);
+//! let a = assign(&d, &idx);
+//! assert_eq!(a.buildings.len(), d.buildings.len());
+//! assert!(a.incidents.iter().all(|p| p.grid().is_some()));
+//! ```
+
+use geo::{Area as _, BooleanOps, BoundingRect, Centroid, MultiPolygon};
+use serde::Serialize;
+
+use crate::{AreaId, District, GridIndex};
+
+/// Where a point-like entity was placed.
+///
+/// ```
+/// use gridgov_spatial::{Placement, AreaId};
+/// assert_eq!(Placement::Inside(AreaId(2)).grid(), Some(AreaId(2)));
+/// assert_eq!(Placement::Unplaced.grid(), None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "placement", rename_all = "snake_case")]
+pub enum Placement {
+    /// Inside this grid.
+    Inside(AreaId),
+    /// Outside every grid; the nearest grid and how far it is.
+    Outside {
+        /// The nearest grid.
+        nearest: AreaId,
+        /// Distance to its border in metres.
+        distance_m: f64,
+    },
+    /// Not placed: no grids, or coordinates that are not finite.
+    Unplaced,
+}
+
+impl Placement {
+    /// The grid it is inside, if any.
+    pub fn grid(self) -> Option<AreaId> {
+        match self {
+            Placement::Inside(g) => Some(g),
+            _ => None,
+        }
+    }
+
+    /// The grid responsible for it: inside, or nearest when outside.
+    pub fn responsible(self) -> Option<AreaId> {
+        match self {
+            Placement::Inside(g) | Placement::Outside { nearest: g, .. } => Some(g),
+            Placement::Unplaced => None,
+        }
+    }
+}
+
+/// A building's grid and how its footprint is shared.
+///
+/// ```
+/// use gridgov_spatial::{BuildingPlacement, Placement, AreaId};
+/// let b = BuildingPlacement { placement: Placement::Inside(AreaId(1)), shares: vec![(AreaId(1), 1.0)], straddling: false };
+/// assert!(!b.straddling);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BuildingPlacement {
+    /// The grid holding the largest share (or the nearest, when none).
+    pub placement: Placement,
+    /// Every grid holding part of the footprint, largest share first;
+    /// shares are fractions of the footprint area.
+    pub shares: Vec<(AreaId, f64)>,
+    /// No grid holds at least 99% of the footprint.
+    pub straddling: bool,
+}
+
+/// Share a grid must hold for a building not to count as straddling.
+pub const WHOLE_SHARE: f64 = 0.99;
+
+/// The result of assigning a whole district.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Assignment {
+    /// One per building.
+    pub buildings: Vec<BuildingPlacement>,
+    /// One per unit: its building's grid.
+    pub units: Vec<Placement>,
+    /// One per household: its unit's grid.
+    pub households: Vec<Placement>,
+    /// One per merchant.
+    pub merchants: Vec<Placement>,
+    /// One per camera.
+    pub cameras: Vec<Placement>,
+    /// One per incident.
+    pub incidents: Vec<Placement>,
+}
+
+/// Places one point.
+///
+/// ```
+/// use gridgov_spatial::{place_point, sample, GridIndex, Placement};
+/// let d = sample::district(&sample::SampleSpec::default());
+/// let idx = GridIndex::new(&d);
+/// assert!(matches!(place_point(&idx, 117.0, 34.0), Placement::Outside { .. }));
+/// ```
+pub fn place_point(idx: &GridIndex, lon: f64, lat: f64) -> Placement {
+    if !(lon.is_finite() && lat.is_finite()) {
+        return Placement::Unplaced;
+    }
+    if let Some(g) = idx.locate(lon, lat) {
+        return Placement::Inside(g);
+    }
+    match idx.nearest_border(lon, lat) {
+        Some(n) => Placement::Outside {
+            nearest: n.grid,
+            distance_m: n.distance_m,
+        },
+        None => Placement::Unplaced,
+    }
+}
+
+fn place_points(idx: &GridIndex, pts: &[[f64; 2]]) -> Vec<Placement> {
+    idx.locate_many(pts, 2)
+        .into_iter()
+        .zip(pts)
+        .map(|(g, p)| match g {
+            Some(g) => Placement::Inside(g),
+            None => place_point(idx, p[0], p[1]),
+        })
+        .collect()
+}
+
+/// Places one building footprint.
+pub fn place_building(
+    d: &District,
+    idx: &GridIndex,
+    footprint: &MultiPolygon<f64>,
+) -> BuildingPlacement {
+    let outside = |fp: &MultiPolygon<f64>| {
+        let placement = fp
+            .centroid()
+            .map_or(Placement::Unplaced, |c| place_point(idx, c.x(), c.y()));
+        BuildingPlacement {
+            placement,
+            shares: Vec::new(),
+            straddling: false,
+        }
+    };
+    let Some(bb) = footprint.bounding_rect() else {
+        return outside(footprint);
+    };
+    // Fast path: the whole footprint lies in cells answered by one grid.
+    if let Some(Some(_)) = idx
+        .cells()
+        .uniform_over(bb.min().x, bb.min().y, bb.max().x, bb.max().y)
+        && let Some(g) = idx.locate(bb.min().x, bb.min().y)
+    {
+        return BuildingPlacement {
+            placement: Placement::Inside(g),
+            shares: vec![(g, 1.0)],
+            straddling: false,
+        };
+    }
+    let total = footprint.unsigned_area();
+    if total.partial_cmp(&0.0) != Some(std::cmp::Ordering::Greater) {
+        return outside(footprint);
+    }
+    // Exclusive grids take their part first: walk grids in precedence
+    // order, cutting each one's part out of what remains.
+    let mut remaining = footprint.clone();
+    let mut shares = Vec::new();
+    for g in idx.candidates(bb) {
+        let grid = &d.area(g).boundary;
+        let part = remaining.intersection(grid);
+        let a = part.unsigned_area();
+        if a > 0.0 {
+            shares.push((g, a / total));
+            remaining = remaining.difference(grid);
+        }
+    }
+    shares.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    match shares.first() {
+        Some(&(g, s)) => BuildingPlacement {
+            placement: Placement::Inside(g),
+            straddling: s < WHOLE_SHARE,
+            shares,
+        },
+        None => outside(footprint),
+    }
+}
+
+/// Assigns everything in the district to its grid.
+pub fn assign(d: &District, idx: &GridIndex) -> Assignment {
+    let buildings: Vec<BuildingPlacement> = d
+        .buildings
+        .iter()
+        .map(|b| place_building(d, idx, &b.footprint))
+        .collect();
+    let units: Vec<Placement> = d
+        .units
+        .iter()
+        .map(|u| {
+            buildings.get(u.building.index()).map_or_else(
+                || place_point(idx, u.location.x(), u.location.y()),
+                |b| b.placement,
+            )
+        })
+        .collect();
+    let households = d
+        .households
+        .iter()
+        .map(|h| {
+            units
+                .get(h.unit.index())
+                .copied()
+                .unwrap_or(Placement::Unplaced)
+        })
+        .collect();
+    let pts = |it: &mut dyn Iterator<Item = geo::Point<f64>>| -> Vec<[f64; 2]> {
+        it.map(|p| [p.x(), p.y()]).collect()
+    };
+    Assignment {
+        merchants: place_points(idx, &pts(&mut d.merchants.iter().map(|m| m.location))),
+        cameras: place_points(idx, &pts(&mut d.cameras.iter().map(|c| c.location))),
+        incidents: place_points(idx, &pts(&mut d.incidents.iter().map(|i| i.location))),
+        buildings,
+        units,
+        households,
+    }
+}

@@ -1,0 +1,567 @@
+//! Topology validation: every problem with the grids and the placement of
+//! everything in them, each with its geometry and the ids involved.
+//!
+//! Problems found (all of them, not the first):
+//! - invalid polygons: self-intersections, rings with too few points,
+//!   non-finite coordinates, holes outside their shell, empty boundaries;
+//! - overlaps between siblings of the same kind above a tolerance;
+//! - gaps inside a parent not covered by its basic children (a hole in the
+//!   parent itself is intended and not reported);
+//! - children reaching outside their parent;
+//! - slivers: very thin or tiny grids, and gap/overlap pieces thinner than
+//!   a metre (warnings: usually digitising noise);
+//! - buildings straddling grids; entities outside every grid;
+//! - basic grids outside the household band (300–500, a warning).
+//!
+//! Geometry work is done in a local metric plane, so tolerances are in
+//! square metres and metres.
+//!
+//! ```
+//! use gridgov_spatial::{assign, sample, validate, GridIndex, ValidationOptions};
+//! let d = sample::district(&sample::SampleSpec::default());
+//! let a = assign(&d, &GridIndex::new(&d));
+//! let problems = validate(&d, &a, &ValidationOptions::default());
+//! assert!(problems.iter().all(|p| p.kind != gridgov_spatial::ProblemKind::Overlap));
+//! ```
+
+use geo::{Area as _, BooleanOps, BoundingRect, Centroid, MultiPolygon, Polygon, Validation};
+use serde::Serialize;
+
+use crate::geodesy::LocalProjection;
+use crate::index::projection_for;
+use crate::{AreaId, Assignment, District, GridKind, Level, Placement};
+
+/// How bad a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Must be fixed before publishing.
+    Error,
+    /// Worth a look.
+    Warning,
+}
+
+/// What kind of problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProblemKind {
+    /// The polygon is not valid (self-intersection, too few points, …).
+    InvalidPolygon,
+    /// An area without a boundary where one is required.
+    EmptyBoundary,
+    /// An area whose parent is missing or of the wrong level.
+    BadParent,
+    /// Two siblings overlap.
+    Overlap,
+    /// Part of a parent no child covers.
+    Gap,
+    /// Part of a child outside its parent.
+    OutsideParent,
+    /// A very thin or tiny polygon or piece.
+    Sliver,
+    /// A building whose footprint no grid holds ≥ 99% of.
+    StraddlingBuilding,
+    /// A point entity outside every grid.
+    OutsideGrids,
+    /// A basic grid whose household count is outside the band.
+    HouseholdBand,
+}
+
+/// One problem.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    /// What kind.
+    pub kind: ProblemKind,
+    /// How bad.
+    pub severity: Severity,
+    /// A sentence for people.
+    pub message: String,
+    /// The ids involved: area codes, `building:<code>`, `merchant:<n>`, …
+    pub ids: Vec<String>,
+    /// Where, in WGS 84 (none for problems without a place).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub geometry: Option<geojson::Geometry>,
+    /// Area in square metres, for overlaps, gaps and slivers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub area_m2: Option<f64>,
+}
+
+impl Problem {
+    /// This problem as a GeoJSON feature.
+    pub fn to_feature(&self) -> geojson::Feature {
+        let mut props = geojson::JsonObject::new();
+        props.insert(
+            "kind".into(),
+            serde_json::to_value(self.kind).unwrap_or_default(),
+        );
+        props.insert(
+            "severity".into(),
+            serde_json::to_value(self.severity).unwrap_or_default(),
+        );
+        props.insert("message".into(), self.message.clone().into());
+        props.insert("ids".into(), self.ids.clone().into());
+        if let Some(a) = self.area_m2 {
+            props.insert("area_m2".into(), a.into());
+        }
+        geojson::Feature {
+            bbox: None,
+            geometry: self.geometry.clone(),
+            id: None,
+            properties: Some(props),
+            foreign_members: None,
+        }
+    }
+}
+
+/// All problems as a GeoJSON FeatureCollection.
+pub fn to_feature_collection(problems: &[Problem]) -> geojson::FeatureCollection {
+    geojson::FeatureCollection {
+        bbox: None,
+        features: problems.iter().map(Problem::to_feature).collect(),
+        foreign_members: None,
+    }
+}
+
+/// Tolerances.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidationOptions {
+    /// Overlaps, gaps and parts outside the parent smaller than this (m²)
+    /// are ignored.
+    pub area_tolerance_m2: f64,
+    /// Pieces whose mean width (2·area/perimeter) is below this (m) are
+    /// slivers.
+    pub sliver_width_m: f64,
+    /// Households a basic grid should serve.
+    pub household_band: (usize, usize),
+}
+
+impl Default for ValidationOptions {
+    fn default() -> Self {
+        ValidationOptions {
+            area_tolerance_m2: 1.0,
+            sliver_width_m: 1.0,
+            household_band: (300, 500),
+        }
+    }
+}
+
+/// Counts by severity.
+pub fn count(problems: &[Problem], severity: Severity) -> usize {
+    problems.iter().filter(|p| p.severity == severity).count()
+}
+
+/// A kind of point entity, its placements and locations.
+type PointLayer<'p> = (&'p str, &'p [Placement], Vec<geo::Point<f64>>);
+
+struct Ctx<'a> {
+    d: &'a District,
+    proj: LocalProjection,
+    opts: &'a ValidationOptions,
+    out: Vec<Problem>,
+    /// Projected boundaries of valid areas (`None` where invalid or empty).
+    metric: Vec<Option<MultiPolygon<f64>>>,
+}
+
+fn to_geojson(proj: LocalProjection, mp: &MultiPolygon<f64>) -> geojson::Geometry {
+    use geo::MapCoords;
+    let back = mp.map_coords(|c| {
+        let (x, y) = proj.to_lon_lat(c.x, c.y);
+        geo::Coord { x, y }
+    });
+    geojson::Geometry::from(&back)
+}
+
+fn mean_width(p: &Polygon<f64>) -> f64 {
+    let ring_len = |r: &geo::LineString<f64>| -> f64 {
+        r.0.windows(2)
+            .map(|w| (w[1].x - w[0].x).hypot(w[1].y - w[0].y))
+            .sum()
+    };
+    let perim = ring_len(p.exterior()) + p.interiors().iter().map(ring_len).sum::<f64>();
+    if perim > 0.0 {
+        2.0 * p.unsigned_area() / perim
+    } else {
+        0.0
+    }
+}
+
+impl Ctx<'_> {
+    fn label(&self, id: AreaId) -> String {
+        let a = self.d.area(id);
+        format!("{} {} {}", a.level.as_str(), a.code, a.name)
+    }
+
+    fn push(
+        &mut self,
+        kind: ProblemKind,
+        severity: Severity,
+        message: String,
+        ids: Vec<String>,
+        geom: Option<geojson::Geometry>,
+        area: Option<f64>,
+    ) {
+        self.out.push(Problem {
+            kind,
+            severity,
+            message,
+            ids,
+            geometry: geom,
+            area_m2: area,
+        });
+    }
+
+    fn polygons(&mut self) {
+        for (i, a) in self.d.areas.iter().enumerate() {
+            let id = AreaId(i as u32);
+            if a.boundary.0.is_empty() {
+                if a.level == Level::Grid {
+                    self.push(
+                        ProblemKind::EmptyBoundary,
+                        Severity::Error,
+                        format!("{} has no boundary", self.label(id)),
+                        vec![a.code.clone()],
+                        None,
+                        None,
+                    );
+                }
+                self.metric.push(None);
+                continue;
+            }
+            let errors = a.boundary.validation_errors();
+            let finite = a
+                .boundary
+                .0
+                .iter()
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                .all(|r| r.0.iter().all(|c| c.x.is_finite() && c.y.is_finite()));
+            if !errors.is_empty() {
+                let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
+                let geom = finite.then(|| geojson::Geometry::from(&a.boundary));
+                self.push(
+                    ProblemKind::InvalidPolygon,
+                    Severity::Error,
+                    format!(
+                        "{} is not a valid polygon: {}",
+                        self.label(id),
+                        reasons.join("; ")
+                    ),
+                    vec![a.code.clone()],
+                    geom,
+                    None,
+                );
+            }
+            if !finite {
+                self.metric.push(None);
+                continue;
+            }
+            let m = self.proj.multi_polygon(&a.boundary);
+            if errors.is_empty() && a.level == Level::Grid {
+                for p in &m.0 {
+                    let w = mean_width(p);
+                    let area = p.unsigned_area();
+                    if w < self.opts.sliver_width_m * 5.0 || area < 100.0 {
+                        self.push(
+                            ProblemKind::Sliver,
+                            Severity::Warning,
+                            format!(
+                                "{} is a sliver: {area:.1} m², mean width {w:.2} m",
+                                self.label(id)
+                            ),
+                            vec![a.code.clone()],
+                            Some(to_geojson(self.proj, &MultiPolygon::new(vec![p.clone()]))),
+                            Some(area),
+                        );
+                    }
+                }
+            }
+            // Invalid polygons are cleaned (by a self-union) for the
+            // overlap and gap checks so one bad ring does not hide the rest.
+            let m = if errors.is_empty() {
+                m
+            } else {
+                m.union(&MultiPolygon::new(vec![]))
+            };
+            self.metric.push(Some(m));
+        }
+    }
+
+    fn parents(&mut self) {
+        for (i, a) in self.d.areas.iter().enumerate() {
+            let id = AreaId(i as u32);
+            let ok = match (a.level.parent(), a.parent) {
+                (None, None) => true,
+                (None, Some(_)) | (Some(_), None) => false,
+                (Some(want), Some(p)) => self
+                    .d
+                    .areas
+                    .get(p.index())
+                    .is_some_and(|pa| pa.level == want),
+            };
+            if !(ok || a.level == Level::Community && a.parent.is_none()) {
+                self.push(
+                    ProblemKind::BadParent,
+                    Severity::Error,
+                    format!("{} has a missing or wrong parent", self.label(id)),
+                    vec![a.code.clone()],
+                    None,
+                    None,
+                );
+            }
+        }
+    }
+
+    /// Reports each piece of `mp` above tolerance as `kind`, pieces
+    /// thinner than the sliver width as slivers.
+    fn pieces(&mut self, mp: &MultiPolygon<f64>, kind: ProblemKind, what: &str, ids: &[String]) {
+        for p in &mp.0 {
+            let area = p.unsigned_area();
+            if area < self.opts.area_tolerance_m2 {
+                continue;
+            }
+            let w = mean_width(p);
+            let (kind, severity, extra) = if w < self.opts.sliver_width_m {
+                (
+                    ProblemKind::Sliver,
+                    Severity::Warning,
+                    format!(" (a sliver {w:.2} m wide)"),
+                )
+            } else {
+                (kind, Severity::Error, String::new())
+            };
+            let at = p
+                .centroid()
+                .map(|c| self.proj.to_lon_lat(c.x(), c.y()))
+                .unwrap_or_default();
+            self.push(
+                kind,
+                severity,
+                format!("{what}: {area:.1} m² near {:.6}, {:.6}{extra}", at.0, at.1),
+                ids.to_vec(),
+                Some(to_geojson(self.proj, &MultiPolygon::new(vec![p.clone()]))),
+                Some(area),
+            );
+        }
+    }
+
+    fn siblings(&mut self) {
+        let d = self.d;
+        for parent in d
+            .areas
+            .iter()
+            .enumerate()
+            .map(|(i, _)| AreaId(i as u32))
+            .chain([AreaId(u32::MAX)])
+        {
+            let kids: Vec<AreaId> = if parent.0 == u32::MAX {
+                // Top-level areas (streets, or orphans) are siblings too.
+                d.areas
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, a)| a.parent.is_none())
+                    .map(|(i, _)| AreaId(i as u32))
+                    .collect()
+            } else {
+                d.children(parent).collect()
+            };
+            // Overlaps among siblings of the same kind (exclusive grids lie
+            // over basic ones by design).
+            for (x, &a) in kids.iter().enumerate() {
+                for &b in &kids[x + 1..] {
+                    if d.area(a).kind != d.area(b).kind {
+                        continue;
+                    }
+                    let (Some(ma), Some(mb)) = (&self.metric[a.index()], &self.metric[b.index()])
+                    else {
+                        continue;
+                    };
+                    let (Some(ra), Some(rb)) = (ma.bounding_rect(), mb.bounding_rect()) else {
+                        continue;
+                    };
+                    if ra.max().x < rb.min().x
+                        || rb.max().x < ra.min().x
+                        || ra.max().y < rb.min().y
+                        || rb.max().y < ra.min().y
+                    {
+                        continue;
+                    }
+                    let inter = ma.intersection(mb);
+                    let what = format!("{} overlaps {}", self.label(a), self.label(b));
+                    let ids = vec![d.area(a).code.clone(), d.area(b).code.clone()];
+                    self.pieces(&inter, ProblemKind::Overlap, &what, &ids);
+                }
+            }
+            if parent.0 == u32::MAX {
+                continue;
+            }
+            let Some(pm) = self.metric[parent.index()].clone() else {
+                continue;
+            };
+            // Children outside the parent.
+            for &k in &kids {
+                let Some(km) = self.metric[k.index()].clone() else {
+                    continue;
+                };
+                let out = km.difference(&pm);
+                let what = format!("{} reaches outside {}", self.label(k), self.label(parent));
+                let ids = vec![d.area(k).code.clone(), d.area(parent).code.clone()];
+                self.pieces(&out, ProblemKind::OutsideParent, &what, &ids);
+            }
+            // Gaps: the parent minus its covering children (basic grids,
+            // or all children above grid level).
+            let covering: Vec<MultiPolygon<f64>> = kids
+                .iter()
+                .filter(|&&k| d.area(k).kind != Some(GridKind::Exclusive))
+                .filter_map(|&k| self.metric[k.index()].clone())
+                .collect();
+            if covering.is_empty() {
+                continue;
+            }
+            let union = geo::unary_union(covering.iter());
+            let gap = pm.difference(&union);
+            let what = format!("gap in {} not covered by any child", self.label(parent));
+            let ids = vec![d.area(parent).code.clone()];
+            self.pieces(&gap, ProblemKind::Gap, &what, &ids);
+        }
+    }
+
+    fn placements(&mut self, a: &Assignment) {
+        let d = self.d;
+        for (b, p) in d.buildings.iter().zip(&a.buildings) {
+            if p.straddling {
+                let shares: Vec<String> = p
+                    .shares
+                    .iter()
+                    .map(|(g, s)| format!("{} {:.1}%", d.area(*g).code, s * 100.0))
+                    .collect();
+                let mut ids = vec![format!("building:{}", b.code)];
+                ids.extend(p.shares.iter().map(|(g, _)| d.area(*g).code.clone()));
+                self.push(
+                    ProblemKind::StraddlingBuilding,
+                    Severity::Error,
+                    format!(
+                        "building {} ({}) straddles grids: {}",
+                        b.code,
+                        b.address,
+                        shares.join(", ")
+                    ),
+                    ids,
+                    Some(geojson::Geometry::from(&b.footprint)),
+                    None,
+                );
+            }
+            if let Placement::Outside {
+                nearest,
+                distance_m,
+            } = p.placement
+            {
+                self.push(
+                    ProblemKind::OutsideGrids,
+                    Severity::Warning,
+                    format!(
+                        "building {} ({}) is outside every grid, {distance_m:.0} m from {}",
+                        b.code,
+                        b.address,
+                        self.label(nearest)
+                    ),
+                    vec![format!("building:{}", b.code), d.area(nearest).code.clone()],
+                    Some(geojson::Geometry::from(&b.footprint)),
+                    None,
+                );
+            }
+        }
+        let points: [PointLayer<'_>; 3] = [
+            (
+                "merchant",
+                &a.merchants,
+                d.merchants.iter().map(|m| m.location).collect(),
+            ),
+            (
+                "camera",
+                &a.cameras,
+                d.cameras.iter().map(|c| c.location).collect(),
+            ),
+            (
+                "incident",
+                &a.incidents,
+                d.incidents.iter().map(|i| i.location).collect(),
+            ),
+        ];
+        for (what, placements, locations) in points {
+            for (n, (p, loc)) in placements.iter().zip(locations).enumerate() {
+                match *p {
+                    Placement::Outside {
+                        nearest,
+                        distance_m,
+                    } => self.push(
+                        ProblemKind::OutsideGrids,
+                        Severity::Warning,
+                        format!(
+                            "{what} {n} is outside every grid, {distance_m:.0} m from {}",
+                            self.label(nearest)
+                        ),
+                        vec![format!("{what}:{n}"), d.area(nearest).code.clone()],
+                        Some(geojson::Geometry::from(&loc)),
+                        None,
+                    ),
+                    Placement::Unplaced => self.push(
+                        ProblemKind::OutsideGrids,
+                        Severity::Error,
+                        format!(
+                            "{what} {n} could not be placed (no grids, or coordinates not finite)"
+                        ),
+                        vec![format!("{what}:{n}")],
+                        None,
+                        None,
+                    ),
+                    Placement::Inside(_) => {}
+                }
+            }
+        }
+    }
+
+    fn households(&mut self, a: &Assignment) {
+        let d = self.d;
+        let mut per = vec![0usize; d.areas.len()];
+        for p in &a.households {
+            if let Some(g) = p.responsible() {
+                per[g.index()] += 1;
+            }
+        }
+        let (lo, hi) = self.opts.household_band;
+        for g in d.grids() {
+            if d.area(g).kind != Some(GridKind::Basic) {
+                continue;
+            }
+            let n = per[g.index()];
+            if n < lo || n > hi {
+                self.push(
+                    ProblemKind::HouseholdBand,
+                    Severity::Warning,
+                    format!("{} has {n} households, outside {lo}–{hi}", self.label(g)),
+                    vec![d.area(g).code.clone()],
+                    None,
+                    None,
+                );
+            }
+        }
+    }
+}
+
+/// Validates the district and the assignment made from it.
+pub fn validate(d: &District, a: &Assignment, opts: &ValidationOptions) -> Vec<Problem> {
+    let mut ctx = Ctx {
+        d,
+        proj: projection_for(d),
+        opts,
+        out: Vec::new(),
+        metric: Vec::with_capacity(d.areas.len()),
+    };
+    ctx.polygons();
+    ctx.parents();
+    ctx.siblings();
+    ctx.placements(a);
+    ctx.households(a);
+    let mut out = ctx.out;
+    out.sort_by_key(|p| p.severity);
+    out
+}

@@ -1,0 +1,361 @@
+//! The commands.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use gridgov_spatial::sample::SampleSpec;
+use gridgov_spatial::{
+    AreaSummary, Crs, District, GridIndex, Level, PointLookup, assign, lookup_point, sample, stats,
+};
+
+use super::table::render;
+use super::{Cli, CliResult, Command, DbArgs};
+use crate::store;
+
+/// Runs one command.
+pub fn run(cli: Cli) -> CliResult {
+    match cli.command {
+        Command::Sample {
+            out,
+            streets,
+            buildings,
+            incidents,
+            seed,
+        } => cmd_sample(&out, streets, buildings, incidents, seed),
+        Command::Import {
+            mapping,
+            dir,
+            osm,
+            name,
+            out,
+            json,
+            quiet,
+        } => crate::import::cmd_import(
+            mapping.as_deref(),
+            dir.as_deref(),
+            &osm,
+            &name,
+            &out,
+            json,
+            quiet,
+        ),
+        Command::Lookup {
+            db,
+            at,
+            crs,
+            address,
+            limit,
+        } => cmd_lookup(&db, at.as_deref(), &crs, address.as_deref(), limit),
+        Command::Validate { db } => cmd_validate(&db),
+        Command::Stats { db, level } => cmd_stats(&db, level.as_deref()),
+        Command::Assign {
+            grids,
+            points,
+            threads,
+            repeat,
+        } => cmd_assign(&grids, &points, threads, repeat),
+        Command::BenchData {
+            workload,
+            points,
+            out,
+        } => cmd_bench_data(&workload, points, &out),
+    }
+}
+
+fn load(db: &DbArgs) -> Result<District, Box<dyn std::error::Error>> {
+    let path = db
+        .db
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(store::DEFAULT_DISTRICT));
+    Ok(store::load(&path)?)
+}
+
+fn cmd_sample(
+    out: &Path,
+    streets: usize,
+    buildings: Option<usize>,
+    incidents: Option<usize>,
+    seed: u64,
+) -> CliResult {
+    let base = SampleSpec::default();
+    let spec = SampleSpec {
+        seed,
+        streets: streets.max(1),
+        buildings: buildings.unwrap_or(base.buildings * streets.max(1)),
+        incidents: incidents.unwrap_or(base.incidents * streets.max(1)),
+        merchants: base.merchants * streets.max(1),
+        cameras: base.cameras * streets.max(1),
+    };
+    let t = Instant::now();
+    let d = sample::district(&spec);
+    store::save(out, &d)?;
+    eprintln!(
+        "wrote {}: {} grids, {} buildings, {} units, {} households, {} merchants, {} cameras, {} incidents ({:.1} s)",
+        out.display(),
+        d.grids().count(),
+        d.buildings.len(),
+        d.units.len(),
+        d.households.len(),
+        d.merchants.len(),
+        d.cameras.len(),
+        d.incidents.len(),
+        t.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Parses `LON,LAT` with a clear message.
+fn parse_at(s: &str) -> Result<(f64, f64), String> {
+    let parts: Vec<&str> = s
+        .split([',', ' ', '，'])
+        .filter(|p| !p.is_empty())
+        .collect();
+    let [lon, lat] = parts.as_slice() else {
+        return Err(format!("--at {s:?}: expected LON,LAT, e.g. 117.55,34.86"));
+    };
+    let num = |p: &str, what: &str| {
+        p.trim()
+            .parse::<f64>()
+            .map_err(|_| format!("--at {s:?}: {what} {p:?} is not a number"))
+    };
+    Ok((num(lon, "longitude")?, num(lat, "latitude")?))
+}
+
+fn chain_text(chain: &[AreaSummary]) -> String {
+    chain
+        .iter()
+        .map(|a| a.name.as_str())
+        .collect::<Vec<_>>()
+        .join(" ← ")
+}
+
+fn print_point_lookup(r: &PointLookup) {
+    println!(
+        "point     {:.7}, {:.7} ({}) = {:.7}, {:.7} (wgs84)",
+        r.input[0], r.input[1], r.crs, r.wgs84[0], r.wgs84[1]
+    );
+    match r.grid() {
+        Some(g) => {
+            println!("grid      {} {}", g.code, g.name);
+            println!("chain     {}", chain_text(&r.chain));
+            if let Some(k) = g.kind {
+                println!("kind      {}", k.as_str());
+            }
+            for s in &g.staff {
+                println!("staff     {} {} {}", s.role.label_zh(), s.name, s.phone);
+            }
+        }
+        None => match &r.nearest {
+            Some(n) => println!(
+                "grid      none: outside every grid; nearest is {} {}",
+                n.code, n.name
+            ),
+            None => println!("grid      none"),
+        },
+    }
+    if let Some(d) = r.border_distance_m {
+        let note = if d < 10.0 {
+            "  (near a border: confirm on site)"
+        } else {
+            ""
+        };
+        println!("border    {d:.1} m{note}");
+    }
+}
+
+fn cmd_lookup(
+    db: &DbArgs,
+    at: Option<&str>,
+    crs: &str,
+    address: Option<&str>,
+    limit: usize,
+) -> CliResult {
+    let d = load(db)?;
+    if let Some(at) = at {
+        let (lon, lat) = parse_at(at)?;
+        let crs: Crs = crs.parse()?;
+        let idx = GridIndex::new(&d);
+        let r = lookup_point(&d, &idx, lon, lat, crs)?;
+        if db.json {
+            println!("{}", serde_json::to_string_pretty(&r)?);
+        } else {
+            print_point_lookup(&r);
+        }
+        return Ok(if r.grid().is_some() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    if let Some(address) = address {
+        return super::address::lookup_address(&d, db.json, address, limit);
+    }
+    Err("lookup needs --at LON,LAT or --address TEXT".into())
+}
+
+fn cmd_stats(db: &DbArgs, level: Option<&str>) -> CliResult {
+    let d = load(db)?;
+    let level = match level {
+        None => None,
+        Some("street") => Some(Level::Street),
+        Some("community") => Some(Level::Community),
+        Some("grid") => Some(Level::Grid),
+        Some(other) => {
+            return Err(format!("--level {other:?}: use street, community or grid").into());
+        }
+    };
+    let idx = GridIndex::new(&d);
+    let a = assign(&d, &idx);
+    let rows: Vec<_> = stats(&d, &a)
+        .into_iter()
+        .filter(|r| level.is_none_or(|l| r.level == l))
+        .collect();
+    if db.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let body: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            let c = &r.counts;
+            vec![
+                r.level.as_str().to_string(),
+                r.code.clone(),
+                r.name.clone(),
+                r.kind.map_or(String::new(), |k| k.as_str().to_string()),
+                c.grids.to_string(),
+                c.buildings.to_string(),
+                c.units.to_string(),
+                c.households.to_string(),
+                c.merchants.to_string(),
+                c.cameras.to_string(),
+                c.incidents.to_string(),
+                c.open_incidents.to_string(),
+            ]
+        })
+        .collect();
+    print!(
+        "{}",
+        render(
+            &[
+                "level",
+                "code",
+                "name",
+                "kind",
+                "grids",
+                "buildings",
+                "units",
+                "households",
+                "merchants",
+                "cameras",
+                "incidents",
+                "open",
+            ],
+            &body,
+            &[4, 5, 6, 7, 8, 9, 10, 11],
+        )
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_validate(db: &DbArgs) -> CliResult {
+    let d = load(db)?;
+    super::validate::run(&d, db.json)
+}
+
+fn read_points(path: &Path) -> Result<Vec<[f64; 2]>, Box<dyn std::error::Error>> {
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if bytes.len() % 16 != 0 {
+        return Err(format!(
+            "{}: length {} is not a multiple of 16 (f64 pairs)",
+            path.display(),
+            bytes.len()
+        )
+        .into());
+    }
+    Ok(bytes
+        .chunks_exact(16)
+        .map(|c| {
+            let mut a = [0u8; 8];
+            let mut b = [0u8; 8];
+            a.copy_from_slice(&c[..8]);
+            b.copy_from_slice(&c[8..]);
+            [f64::from_le_bytes(a), f64::from_le_bytes(b)]
+        })
+        .collect())
+}
+
+fn cmd_assign(grids: &Path, points: &Path, threads: usize, repeat: usize) -> CliResult {
+    let text = std::fs::read_to_string(grids).map_err(|e| format!("{}: {e}", grids.display()))?;
+    let polys = crate::import::polygons_from_geojson(&text)
+        .map_err(|e| format!("{}: {e}", grids.display()))?;
+    let pts = read_points(points)?;
+    let t = Instant::now();
+    let idx = gridgov_spatial::CellIndex::build(&polys);
+    let build = t.elapsed().as_secs_f64();
+    let mut out = vec![0u32; pts.len()];
+    let mut best = f64::INFINITY;
+    for _ in 0..repeat.max(1) {
+        let t = Instant::now();
+        idx.locate_many(&pts, &mut out, threads);
+        best = best.min(t.elapsed().as_secs_f64());
+    }
+    let inside = out.iter().filter(|&&g| g != u32::MAX).count();
+    // A checksum both implementations can compare: sum of grid numbers.
+    let checksum: u64 = out
+        .iter()
+        .filter(|&&g| g != u32::MAX)
+        .map(|&g| u64::from(g))
+        .sum();
+    println!(
+        "{{\"points\": {}, \"grids\": {}, \"inside\": {inside}, \"checksum\": {checksum}, \"build_s\": {build:.4}, \"best_s\": {best:.4}, \"points_per_s\": {:.0}}}",
+        pts.len(),
+        polys.len(),
+        pts.len() as f64 / best
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_bench_data(workload: &str, n: usize, out: &Path) -> CliResult {
+    use gridgov_spatial::synthetic::{TilingSpec, city_spec, clustered_points, tiling};
+    let spec = match workload {
+        "district" => TilingSpec::default(),
+        "city" => city_spec(),
+        other => return Err(format!("--workload {other:?}: use district or city").into()),
+    };
+    std::fs::create_dir_all(out)?;
+    let polys = tiling(&spec, 2026);
+    let features: Vec<String> = polys
+        .iter()
+        .enumerate()
+        .map(|(i, mp)| {
+            let ring: Vec<String> = mp.0[0].exterior().0.iter().map(|c| format!("[{},{}]", c.x, c.y)).collect();
+            format!(
+                "{{\"type\":\"Feature\",\"properties\":{{\"id\":{i}}},\"geometry\":{{\"type\":\"Polygon\",\"coordinates\":[[{}]]}}}}",
+                ring.join(",")
+            )
+        })
+        .collect();
+    std::fs::write(
+        out.join("grids.geojson"),
+        format!(
+            "{{\"type\":\"FeatureCollection\",\"features\":[\n{}\n]}}\n",
+            features.join(",\n")
+        ),
+    )?;
+    let pts = clustered_points(spec.bbox, n, 7);
+    let mut bytes = Vec::with_capacity(n * 16);
+    for p in &pts {
+        bytes.extend_from_slice(&p[0].to_le_bytes());
+        bytes.extend_from_slice(&p[1].to_le_bytes());
+    }
+    std::fs::write(out.join("points.f64"), bytes)?;
+    eprintln!(
+        "wrote {} grids and {} points to {}",
+        polys.len(),
+        n,
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}

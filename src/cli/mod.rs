@@ -1,0 +1,143 @@
+//! Command-line interface.
+
+mod address;
+mod commands;
+pub mod table;
+mod validate;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use commands::run;
+
+/// Grid-based community governance: grids, lookups, validation.
+#[derive(Debug, Parser)]
+#[command(name = "gridgov", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by commands that read a district.
+#[derive(Debug, clap::Args)]
+pub struct DbArgs {
+    /// District file (default: the sample district in data/).
+    #[arg(long, value_name = "FILE")]
+    pub db: Option<PathBuf>,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Generate the sample district (Longshan Road Street), or a city-size one.
+    Sample {
+        /// Where to write it.
+        #[arg(long, default_value = crate::store::DEFAULT_DISTRICT)]
+        out: PathBuf,
+        /// Streets like Longshan Road side by side (52 grids each).
+        #[arg(long, default_value_t = 1)]
+        streets: usize,
+        /// Buildings in total (default 453 per street).
+        #[arg(long)]
+        buildings: Option<usize>,
+        /// Incidents in total (default 5,700 per street).
+        #[arg(long)]
+        incidents: Option<usize>,
+        /// Random seed.
+        #[arg(long, default_value_t = 2022)]
+        seed: u64,
+    },
+    /// Import grid layers (GeoJSON + mapping) and OpenStreetMap data.
+    Import {
+        /// Mapping of grid layers to levels (JSON; see examples/).
+        #[arg(long, value_name = "FILE")]
+        mapping: Option<PathBuf>,
+        /// Directory the mapping's layer files are in (default: the mapping's own).
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+        /// OpenStreetMap extracts (.osm.pbf) for buildings, entrances, merchants, cameras.
+        #[arg(long, value_name = "FILE")]
+        osm: Vec<PathBuf>,
+        /// District name.
+        #[arg(long, default_value = "imported district")]
+        name: String,
+        /// Where to write the district.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// No progress bars.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// Which grid a point or an address belongs to, and who serves it.
+    Lookup {
+        #[command(flatten)]
+        db: DbArgs,
+        /// A point: LON,LAT.
+        #[arg(
+            long,
+            value_name = "LON,LAT",
+            allow_hyphen_values = true,
+            conflicts_with = "address"
+        )]
+        at: Option<String>,
+        /// Coordinate system of --at: wgs84 (= cgcs2000), gcj02 or bd09.
+        #[arg(long, default_value = "wgs84")]
+        crs: String,
+        /// An address, Chinese or OSM style.
+        #[arg(long)]
+        address: Option<String>,
+        /// Most candidates to show for an address.
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+    },
+    /// Check the grid topology and the placement of everything; exits 1 on errors.
+    Validate {
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Counts per grid, community and street.
+    Stats {
+        #[command(flatten)]
+        db: DbArgs,
+        /// Only this level: street, community or grid.
+        #[arg(long)]
+        level: Option<String>,
+    },
+    /// Assign points from a file to grids and report the rate (benchmarks).
+    Assign {
+        /// Grids as a GeoJSON FeatureCollection of (multi)polygons.
+        #[arg(long, value_name = "FILE")]
+        grids: PathBuf,
+        /// Points as little-endian f64 pairs (lon, lat).
+        #[arg(long, value_name = "FILE")]
+        points: PathBuf,
+        /// Threads.
+        #[arg(long, default_value_t = 2)]
+        threads: usize,
+        /// Repetitions; the best is reported.
+        #[arg(long, default_value_t = 5)]
+        repeat: usize,
+    },
+    /// Write the shared benchmark workload (grids.geojson, points.f64).
+    BenchData {
+        /// district (52 grids) or city (5,000 grids).
+        #[arg(long, default_value = "district")]
+        workload: String,
+        /// Number of points.
+        #[arg(long, default_value_t = 10_000_000)]
+        points: usize,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// What a command returns: an exit code, or an error to print.
+pub type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;

@@ -1,0 +1,106 @@
+//! Import of real data: grid layers (GeoJSON + mapping) and OpenStreetMap.
+
+mod layers;
+mod osm;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use gridgov_spatial::District;
+
+pub use layers::polygons_from_geojson;
+
+use crate::cli::CliResult;
+
+/// `gridgov import`.
+pub fn cmd_import(
+    mapping: Option<&Path>,
+    dir: Option<&Path>,
+    osm: &[PathBuf],
+    name: &str,
+    out: &Path,
+    json: bool,
+    quiet: bool,
+) -> CliResult {
+    if mapping.is_none() && osm.is_empty() {
+        return Err("import needs --mapping FILE (grid layers) and/or --osm FILE.osm.pbf".into());
+    }
+    let mut d = District::new(name);
+    let progress = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let p = indicatif::ProgressBar::new_spinner();
+        p.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        p
+    };
+    let mut report = serde_json::Map::new();
+    if let Some(m) = mapping {
+        progress.set_message(format!("reading grid layers from {}", m.display()));
+        let r = layers::import_layers(m, dir, &mut d)?;
+        report.insert("layers".into(), serde_json::to_value(&r)?);
+    }
+    let mut osm_reports = Vec::new();
+    for f in osm {
+        progress.set_message(format!("reading {}", f.display()));
+        osm_reports.push(osm::import_pbf(f, &mut d, &progress)?);
+    }
+    progress.finish_and_clear();
+    report.insert("osm".into(), serde_json::to_value(&osm_reports)?);
+    let mut attribution = Vec::new();
+    if !osm.is_empty() {
+        attribution.push("© OpenStreetMap contributors (ODbL)".to_string());
+    }
+    if mapping.is_some() {
+        attribution.push("grid layers: see the licence of the source layers".to_string());
+    }
+    d.attribution = attribution.join("; ");
+    crate::store::save(out, &d)?;
+    report.insert(
+        "district".into(),
+        serde_json::json!({
+            "file": out.display().to_string(),
+            "areas": d.areas.len(),
+            "grids": d.grids().count(),
+            "buildings": d.buildings.len(),
+            "units": d.units.len(),
+            "merchants": d.merchants.len(),
+            "cameras": d.cameras.len(),
+        }),
+    );
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        if let Some(l) = report.get("layers") {
+            println!("grid layers: {}", l["areas"]);
+            let problems = l["problems"].as_array().map_or(0, Vec::len);
+            println!("  {problems} features repaired or skipped");
+            for p in l["problems"].as_array().into_iter().flatten().take(10) {
+                println!("  - {}", p.as_str().unwrap_or_default());
+            }
+        }
+        for r in &osm_reports {
+            println!(
+                "{}: {} buildings ({} with address), {} units, {} merchants, {} cameras; skipped {} cut at the edge, {} with broken rings",
+                r.file,
+                r.buildings,
+                r.addressed_buildings,
+                r.units,
+                r.merchants,
+                r.cameras,
+                r.cut_at_edge,
+                r.broken_rings
+            );
+        }
+        println!(
+            "wrote {}: {} areas ({} grids), {} buildings",
+            out.display(),
+            d.areas.len(),
+            d.grids().count(),
+            d.buildings.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,58 @@
+//! Reading and writing a district file (JSON in the shape of the spatial
+//! model, coordinates as GeoJSON arrays).
+
+use std::path::{Path, PathBuf};
+
+use gridgov_spatial::District;
+
+/// Errors reading or writing a district file.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: std::io::Error,
+    },
+    /// The file is not a district.
+    #[error("{path}: not a gridgov district file: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Where and why parsing failed.
+        source: serde_json::Error,
+    },
+}
+
+/// The district file used when none is named.
+pub const DEFAULT_DISTRICT: &str = "data/sample-district.json";
+
+/// Reads a district file.
+pub fn load(path: &Path) -> Result<District, StoreError> {
+    let text = std::fs::read_to_string(path).map_err(|source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    serde_json::from_str(&text).map_err(|source| StoreError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes a district file atomically (temporary file, then rename), so a
+/// crash never leaves half a file.
+pub fn save(path: &Path, d: &District) -> Result<(), StoreError> {
+    let io = |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    let text = serde_json::to_string(d).map_err(|e| io(std::io::Error::other(e)))?;
+    std::fs::write(&tmp, text).map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)
+}
