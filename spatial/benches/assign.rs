@@ -7,8 +7,9 @@
 use std::hint::black_box;
 use std::time::Instant;
 
-use gridgov_spatial::CellIndex;
+use gridgov_spatial::sample::{SampleSpec, district};
 use gridgov_spatial::synthetic::{TilingSpec, city_spec, clustered_points, tiling};
+use gridgov_spatial::{CellIndex, Crs, GridIndex, lookup_point};
 
 fn measure(name: &str, spec: &TilingSpec, n_points: usize, cells_factor: Option<usize>) {
     let polys = tiling(spec, 2026);
@@ -51,8 +52,47 @@ fn measure(name: &str, spec: &TilingSpec, n_points: usize, cells_factor: Option<
     println!("{name:9} single lookup: {:.3} µs ({acc})", per * 1e6);
 }
 
+/// Full point lookups on the sample district: grid + chain + staff +
+/// border distance, and the grid alone.
+fn lookups() {
+    let d = district(&SampleSpec::default());
+    let idx = GridIndex::new(&d);
+    let bbox = gridgov_spatial::sample::grids_bbox(&d).expect("grids");
+    let pts = clustered_points(bbox, 200_000, 3);
+    let t = Instant::now();
+    let mut n = 0usize;
+    for p in &pts {
+        n += usize::from(black_box(&idx).locate(p[0], p[1]).is_some());
+    }
+    let grid_only = t.elapsed().as_secs_f64() / pts.len() as f64;
+    let t = Instant::now();
+    for p in &pts {
+        let r = lookup_point(&d, &idx, p[0], p[1], Crs::Wgs84).expect("valid");
+        n += r.chain.len();
+    }
+    let full = t.elapsed().as_secs_f64() / pts.len() as f64;
+    let t = Instant::now();
+    for p in &pts {
+        let (x, y) = Crs::Gcj02.from_wgs84(p[0], p[1]);
+        n += usize::from(
+            lookup_point(&d, &idx, x, y, Crs::Gcj02)
+                .expect("valid")
+                .grid()
+                .is_some(),
+        );
+    }
+    let gcj = t.elapsed().as_secs_f64() / pts.len() as f64;
+    println!(
+        "sample    GridIndex::locate {:.3} µs; lookup_point (chain, staff, border distance) {:.2} µs; from GCJ-02 {:.2} µs ({n})",
+        grid_only * 1e6,
+        full * 1e6,
+        gcj * 1e6
+    );
+}
+
 fn main() {
     let quick = std::env::args().any(|a| a == "--quick");
+    lookups();
     let n = if quick { 1_000_000 } else { 10_000_000 };
     measure("district", &TilingSpec::default(), n, None);
     measure("city", &city_spec(), n, None);

@@ -598,11 +598,11 @@ mod tests {
                 )
             })
             .collect();
-        for (a, b) in polys.iter().flat_map(|p| edges(p)) {
+        for (a, b) in polys.iter().flat_map(edges) {
             pts.push((a.x, a.y));
-            pts.push(((a.x + b.x) / 2.0, (a.y + b.y) / 2.0));
-            pts.push((a.x, (a.y + b.y) / 2.0));
-            pts.push(((a.x + b.x) / 2.0, a.y));
+            pts.push((f64::midpoint(a.x, b.x), f64::midpoint(a.y, b.y)));
+            pts.push((a.x, f64::midpoint(a.y, b.y)));
+            pts.push((f64::midpoint(a.x, b.x), a.y));
         }
         pts
     }

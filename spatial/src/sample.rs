@@ -572,14 +572,10 @@ impl Gen {
         // A few buildings that straddle a border, as real data has.
         for k in 0..straddlers {
             let plan = &self.streets[k % self.streets.len()];
-            let a = plan.lattice.corner(2 + 3 * k, 1);
-            let b = plan.lattice.corner(2 + 3 * k, 2);
-            let m = Coord {
-                x: f64::midpoint(a.x, b.x),
-                y: f64::midpoint(a.y, b.y),
-            };
+            // Centred on a border between two grids of one community.
+            let m = plan.lattice.mid_vertical_side(2 + 3 * k, 1);
             let (x, y) = self.proj.to_metres(m.x, m.y);
-            let ring = self.rect(x + 8.0, y, 44.0, 12.0, 0.0);
+            let ring = self.rect(x + 6.0, y, 44.0, 12.0, 0.0);
             let grid = self
                 .grid_of(k % self.streets.len(), ring[0])
                 .unwrap_or(AreaId(0));

@@ -118,15 +118,29 @@ impl Lattice {
             }
         }
         let n = spec.vertices_per_side.max(1);
+        // Sides wiggle smoothly (two random sine waves plus a little noise),
+        // tapered to zero at both ends: each side stays a simple curve and
+        // sides meeting at a corner cannot cross, so the tiling is valid.
         let mut side = |a: Coord<f64>, b: Coord<f64>, on_border: bool| -> Vec<Coord<f64>> {
             let (dx, dy) = (b.x - a.x, b.y - a.y);
+            let (k1, p1) = (
+                1.0 + rng.below(3) as f64,
+                rng.range(0.0, std::f64::consts::TAU),
+            );
+            let (k2, p2) = (
+                3.0 + rng.below(4) as f64,
+                rng.range(0.0, std::f64::consts::TAU),
+            );
             (1..n)
                 .map(|k| {
                     let t = k as f64 / n as f64;
+                    let wave = 0.6 * (std::f64::consts::TAU * k1 * t + p1).sin()
+                        + 0.3 * (std::f64::consts::TAU * k2 * t + p2).sin()
+                        + 0.1 * rng.range(-1.0, 1.0);
                     let off = if on_border {
                         0.0
                     } else {
-                        rng.range(-spec.wiggle, spec.wiggle)
+                        spec.wiggle * (std::f64::consts::PI * t).sin() * wave
                     };
                     Coord {
                         x: a.x + t * dx - off * dy,
@@ -166,6 +180,21 @@ impl Lattice {
     /// Lattice corner `(c, r)`.
     pub fn corner(&self, c: usize, r: usize) -> Coord<f64> {
         self.corner[r][c]
+    }
+
+    /// The middle point of the side going north from corner `(c, r)`: a
+    /// point on the border between cells `(c - 1, r)` and `(c, r)`.
+    pub fn mid_vertical_side(&self, c: usize, r: usize) -> Coord<f64> {
+        let pts = &self.v[r][c];
+        if pts.is_empty() {
+            let (a, b) = (self.corner[r][c], self.corner[r + 1][c]);
+            Coord {
+                x: f64::midpoint(a.x, b.x),
+                y: f64::midpoint(a.y, b.y),
+            }
+        } else {
+            pts[pts.len() / 2]
+        }
     }
 
     /// The polygon of the block of cells `cols × rows` (half-open ranges),
@@ -234,13 +263,48 @@ pub fn clustered_points(bbox: [f64; 4], n: usize, seed: u64) -> Vec<[f64; 2]> {
         .map(|_| {
             if rng.f64() < 0.7 {
                 let &(cx, cy, s) = rng.pick(&centres);
-                [
-                    (cx + rng.normal() * s).clamp(x0, x1),
-                    (cy + rng.normal() * s).clamp(y0, y1),
-                ]
+                // Redraw strays rather than clamping them onto the border.
+                loop {
+                    let (x, y) = (cx + rng.normal() * s, cy + rng.normal() * s);
+                    if x > x0 && x < x1 && y > y0 && y < y1 {
+                        break [x, y];
+                    }
+                }
             } else {
                 [rng.range(x0, x1), rng.range(y0, y1)]
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{Area, BooleanOps, Validation};
+
+    #[test]
+    fn synthetic_tilings_are_valid_and_cover_their_box_without_overlap() {
+        for spec in [
+            TilingSpec::default(),
+            TilingSpec {
+                cols: 20,
+                rows: 10,
+                ..city_spec()
+            },
+        ] {
+            let t = tiling(&spec, 2026);
+            assert!(t.iter().all(Validation::is_valid), "invalid tile");
+            let [x0, y0, x1, y1] = spec.bbox;
+            let total: f64 = t.iter().map(Area::unsigned_area).sum();
+            let bbox = (x1 - x0) * (y1 - y0);
+            assert!((total - bbox).abs() / bbox < 1e-9, "{total} vs {bbox}");
+            let union = geo::unary_union(t.iter());
+            assert!(
+                (union.unsigned_area() - bbox).abs() / bbox < 1e-6,
+                "union {}",
+                union.unsigned_area()
+            );
+            let _ = union.intersection(&t[0]);
+        }
+    }
 }

@@ -426,6 +426,23 @@ impl Ctx<'_> {
 
     fn placements(&mut self, a: &Assignment) {
         let d = self.d;
+        if d.grids().next().is_none() {
+            self.push(
+                ProblemKind::EmptyBoundary,
+                Severity::Error,
+                format!(
+                    "the district has no grids: its {} buildings, {} merchants, {} cameras and {} incidents cannot be placed",
+                    d.buildings.len(),
+                    d.merchants.len(),
+                    d.cameras.len(),
+                    d.incidents.len()
+                ),
+                Vec::new(),
+                None,
+                None,
+            );
+            return;
+        }
         for (b, p) in d.buildings.iter().zip(&a.buildings) {
             if p.straddling {
                 let shares: Vec<String> = p
@@ -521,6 +538,9 @@ impl Ctx<'_> {
 
     fn households(&mut self, a: &Assignment) {
         let d = self.d;
+        if d.households.is_empty() {
+            return; // no household data: the band says nothing
+        }
         let mut per = vec![0usize; d.areas.len()];
         for p in &a.households {
             if let Some(g) = p.responsible() {

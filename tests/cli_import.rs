@@ -1,0 +1,198 @@
+use crate::util::{gridgov, repo, s, shared_data, tmp_dir};
+
+fn import_helsinki(dir: &std::path::Path) -> serde_json::Value {
+    let data = shared_data().join("helsinki");
+    let out = dir.join("helsinki.json");
+    let r = gridgov(&[
+        "import",
+        "--mapping",
+        s(&repo().join("examples/helsinki.mapping.json")),
+        "--dir",
+        s(&data.join("grids")),
+        "--osm",
+        s(&data.join("Helsinki.osm.pbf")),
+        "--name",
+        "Helsinki",
+        "--out",
+        s(&out),
+        "--json",
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    r.json()
+}
+
+#[test]
+fn helsinki_imports_with_its_three_level_hierarchy_and_osm_features() {
+    let dir = tmp_dir("helsinki");
+    let v = import_helsinki(&dir);
+    assert_eq!(v["layers"]["areas"]["grid"], 404);
+    assert_eq!(v["layers"]["areas"]["community"], 148);
+    assert_eq!(v["layers"]["areas"]["street"], 8);
+    let osm = &v["osm"][0];
+    assert!(osm["buildings"].as_u64().unwrap() > 400, "{osm}");
+    assert!(osm["units"].as_u64().unwrap() > 250, "{osm}");
+    assert!(osm["merchants"].as_u64().unwrap() > 1000, "{osm}");
+    assert!(osm["cameras"].as_u64().unwrap() > 200, "{osm}");
+    // Buildings cut at the extract's edge are reported, not imported half.
+    assert!(osm["cut_at_edge"].as_u64().unwrap() > 0);
+
+    let db = dir.join("helsinki.json");
+    // Helsinki Central Station is in Kluuvi (sub-district 040), Southern major district.
+    let r = gridgov(&[
+        "lookup",
+        "--db",
+        s(&db),
+        "--at",
+        "24.9414,60.1710",
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let chain = r.json()["chain"].clone();
+    assert_eq!(chain.as_array().unwrap().len(), 3, "{chain}");
+    assert_eq!(chain[1]["name"], "Kluuvi");
+    assert_eq!(chain[2]["name"], "ETELÄINEN");
+
+    // An OSM address resolves to a building and its grid.
+    let r = gridgov(&[
+        "lookup",
+        "--db",
+        s(&db),
+        "--address",
+        "Mannerheimintie 5",
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.json()["candidates"][0]["chain"].is_array());
+
+    // The real data's dirty parts show up in validation.
+    let r = gridgov(&["validate", "--db", s(&db), "--json"]);
+    let feats = r.json()["features"].as_array().unwrap().clone();
+    let count = |k: &str| {
+        feats
+            .iter()
+            .filter(|f| f["properties"]["kind"] == k)
+            .count()
+    };
+    assert!(count("invalid_polygon") >= 1, "invalid polygons");
+    assert!(count("straddling_building") >= 1, "straddling buildings");
+    // Every grid nests in a community and every community in a street.
+    assert_eq!(count("bad_parent"), 0);
+}
+
+#[test]
+fn berlin_and_copenhagen_extracts_import_with_reports() {
+    let dir = tmp_dir("osm_more");
+    for (f, min_buildings) in [
+        ("berlin-alexanderplatz-2020", 200),
+        ("osrm-kbh-copenhagen-2012", 5000),
+    ] {
+        let out = dir.join(format!("{f}.json"));
+        let pbf = shared_data().join(format!("osm/{f}.osm.pbf"));
+        let r = gridgov(&[
+            "import",
+            "--osm",
+            s(&pbf),
+            "--out",
+            s(&out),
+            "--json",
+            "--quiet",
+        ]);
+        assert_eq!(r.code, 0, "{f}: {}", r.stderr);
+        let osm = r.json()["osm"][0].clone();
+        assert!(
+            osm["buildings"].as_u64().unwrap() > min_buildings,
+            "{f}: {osm}"
+        );
+        assert!(
+            osm["addressed_buildings"].as_u64().unwrap() > 0,
+            "{f}: {osm}"
+        );
+    }
+}
+
+fn write(dir: &std::path::Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const MAPPING: &str = r#"{"grids": {"file": "grids.geojson", "id": "{code}", "name": "{name}"}}"#;
+
+#[test]
+fn a_malformed_geojson_layer_is_a_clear_error_naming_the_file() {
+    let dir = tmp_dir("bad_layer");
+    let m = write(&dir, "m.json", MAPPING);
+    write(
+        &dir,
+        "grids.geojson",
+        r#"{"type": "FeatureCollection", "features": [ {"type": "Feat"#,
+    );
+    let r = gridgov(&[
+        "import",
+        "--mapping",
+        s(&m),
+        "--out",
+        s(&dir.join("o.json")),
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("grids.geojson") && r.stderr.contains("not a GeoJSON FeatureCollection"),
+        "{}",
+        r.stderr
+    );
+    assert!(!dir.join("o.json").exists(), "nothing written on error");
+}
+
+#[test]
+fn bad_features_are_reported_by_id_and_the_good_ones_imported() {
+    let dir = tmp_dir("bad_features");
+    let m = write(&dir, "m.json", MAPPING);
+    write(
+        &dir,
+        "grids.geojson",
+        r#"{"type": "FeatureCollection", "features": [
+          {"type": "Feature", "properties": {"code": "G1", "name": "good"},
+           "geometry": {"type": "Polygon", "coordinates": [[[117.5,34.8],[117.51,34.8],[117.51,34.81],[117.5,34.81],[117.5,34.8]]]}},
+          {"type": "Feature", "properties": {"code": "G2", "name": "swapped"},
+           "geometry": {"type": "Polygon", "coordinates": [[[34.8,117.5],[34.8,117.51],[34.81,117.51],[34.8,117.5]]]}},
+          {"type": "Feature", "properties": {"code": "G3", "name": "unclosed"},
+           "geometry": {"type": "Polygon", "coordinates": [[[117.52,34.8],[117.53,34.8],[117.53,34.81],[117.52,34.81]]]}},
+          {"type": "Feature", "properties": {"code": "G4", "name": "a line"},
+           "geometry": {"type": "LineString", "coordinates": [[117.5,34.8],[117.6,34.9]]}},
+          {"type": "Feature", "properties": {"name": "no code"},
+           "geometry": {"type": "Polygon", "coordinates": [[[117.5,34.8],[117.51,34.8],[117.51,34.81],[117.5,34.8]]]}},
+          {"type": "Feature", "properties": {"code": "G6", "name": "too short"},
+           "geometry": {"type": "Polygon", "coordinates": [[[117.5,34.8],[117.51,34.8],[117.5,34.8]]]}}
+        ]}"#,
+    );
+    let out = dir.join("o.json");
+    let r = gridgov(&[
+        "import",
+        "--mapping",
+        s(&m),
+        "--out",
+        s(&out),
+        "--json",
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["layers"]["areas"]["grid"], 2, "{v}"); // G1 and G3 (closed)
+    let problems: Vec<String> = v["layers"]["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect();
+    let mentions =
+        |id: &str, what: &str| problems.iter().any(|p| p.contains(id) && p.contains(what));
+    assert!(mentions("G2", "not a longitude/latitude"), "{problems:?}");
+    assert!(mentions("G3", "not closed"), "{problems:?}");
+    assert!(mentions("G4", "not a Polygon"), "{problems:?}");
+    assert!(
+        mentions("grid feature 4", "\"code\" is missing"),
+        "{problems:?}"
+    );
+    assert!(mentions("G6", "at least 4"), "{problems:?}");
+}

@@ -1,0 +1,140 @@
+use geo::Centroid;
+use gridgov_spatial::Crs;
+
+use crate::util::{gridgov, sample};
+
+#[test]
+fn lookup_at_a_building_gives_its_grid_chain_staff_and_border_distance() {
+    let d = sample();
+    let c = d.buildings[42].footprint.centroid().unwrap();
+    let r = gridgov(&["lookup", "--at", &format!("{},{}", c.x(), c.y()), "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    let chain = v["chain"].as_array().unwrap();
+    assert_eq!(chain.len(), 3);
+    assert_eq!(chain[0]["level"], "grid");
+    assert_eq!(chain[1]["level"], "community");
+    assert_eq!(chain[2]["level"], "street");
+    assert_eq!(chain[2]["name"], "龙山路街道");
+    assert!(
+        chain[0]["code"]
+            .as_str()
+            .unwrap()
+            .starts_with(chain[1]["code"].as_str().unwrap())
+    );
+    let roles: Vec<&str> = chain[0]["staff"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["role"].as_str().unwrap())
+        .collect();
+    assert!(
+        roles.contains(&"grid_leader")
+            && roles.contains(&"grid_worker")
+            && roles.contains(&"instructor")
+    );
+    assert!(v["border_distance_m"].as_f64().unwrap() > 0.0);
+}
+
+#[test]
+fn lookup_in_gcj02_and_bd09_finds_the_same_grid_as_wgs84() {
+    let d = sample();
+    let c = d.buildings[100].footprint.centroid().unwrap();
+    let want =
+        gridgov(&["lookup", "--at", &format!("{},{}", c.x(), c.y()), "--json"]).json()["chain"][0]
+            ["code"]
+            .clone();
+    for crs in [Crs::Gcj02, Crs::Bd09] {
+        let (x, y) = crs.from_wgs84(c.x(), c.y());
+        let r = gridgov(&[
+            "lookup",
+            "--at",
+            &format!("{x},{y}"),
+            "--crs",
+            &crs.to_string(),
+            "--json",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert_eq!(r.json()["chain"][0]["code"], want, "{crs}");
+    }
+}
+
+#[test]
+fn a_point_outside_the_district_names_the_nearest_grid_and_exits_1() {
+    let r = gridgov(&["lookup", "--at", "117.40,34.86"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.stdout
+            .contains("outside every grid; nearest is 370402005"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn swapped_or_malformed_coordinates_are_clear_errors() {
+    let r = gridgov(&["lookup", "--at", "34.86,117.55"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("out of range"), "{}", r.stderr);
+    let r = gridgov(&["lookup", "--at", "east,north"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("is not a number"), "{}", r.stderr);
+    let r = gridgov(&["lookup", "--at", "117.55,34.86", "--crs", "utm50"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("unknown coordinate system"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn an_address_finds_its_building_unit_and_grid() {
+    let d = sample();
+    let b = &d.buildings[7];
+    let unit = d.units.iter().find(|u| u.building.index() == 7).unwrap();
+    let q = format!("市中区龙山路街道 {} {}单元 301室", b.address, unit.label);
+    let r = gridgov(&["lookup", "--address", &q, "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    let top = &v["candidates"][0];
+    assert_eq!(top["building"], b.code.as_str());
+    assert_eq!(top["unit"], unit.label.as_str());
+    assert!(top["confidence"].as_f64().unwrap() > 0.95, "{top}");
+    assert_eq!(top["chain"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn fuzzy_addresses_still_find_the_building() {
+    let d = sample();
+    let b = &d.buildings[200];
+    let want = b.code.as_str();
+    // "光明路18号3号楼" → variants.
+    let (road, rest) = b.address.split_once(|c: char| c.is_ascii_digit()).unwrap();
+    let digits_at = b.address.find(|c: char| c.is_ascii_digit()).unwrap();
+    let tail = &b.address[digits_at..];
+    let _ = rest;
+    let (num, bld) = tail.split_once('号').unwrap();
+    let bld = bld.trim_end_matches("号楼");
+    // A typo in the road name.
+    let mut chars: Vec<char> = road.chars().collect();
+    chars[0] = if chars[0] == '王' { '汪' } else { '王' };
+    let typo: String = chars.into_iter().collect();
+    for q in [
+        format!("{road}{num}号{bld}栋"),
+        format!("{road}{num}号{bld}幢"),
+        format!("{typo}{num}号{bld}号楼"),
+        format!("{road}{num}号院{bld}号楼"),
+    ] {
+        let r = gridgov(&["lookup", "--address", &q, "--json"]);
+        assert_eq!(r.code, 0, "{q}: {}", r.stderr);
+        assert_eq!(r.json()["candidates"][0]["building"], want, "{q}");
+    }
+}
+
+#[test]
+fn an_unknown_address_exits_1() {
+    let r = gridgov(&["lookup", "--address", "不存在路999号"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("no building matches"));
+}

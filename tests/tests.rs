@@ -1,0 +1,11 @@
+//! End-to-end tests: the `gridgov` binary run as a user runs it.
+
+#![allow(clippy::unwrap_used)]
+
+mod util;
+
+mod cli_assign;
+mod cli_import;
+mod cli_lookup;
+mod cli_sample;
+mod cli_validate;

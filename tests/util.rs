@@ -1,0 +1,69 @@
+//! Helpers shared by the end-to-end tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The result of one run of `gridgov`.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", self.stdout))
+    }
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+/// Runs `gridgov` with `args` in the repository root.
+pub fn gridgov(args: &[&str]) -> Run {
+    Command::new(env!("CARGO_BIN_EXE_gridgov"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("gridgov runs")
+        .into()
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shared real data beside the checkout; the tests need it.
+pub fn shared_data() -> PathBuf {
+    let p = repo().join("../shared/data");
+    assert!(p.is_dir(), "real test data expected at {}", p.display());
+    p
+}
+
+/// A fresh directory for one test.
+pub fn tmp_dir(name: &str) -> PathBuf {
+    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("temp dir");
+    d
+}
+
+/// The committed sample district.
+pub fn sample() -> gridgov_spatial::District {
+    let text =
+        std::fs::read_to_string(repo().join("data/sample-district.json")).expect("sample present");
+    serde_json::from_str(&text).expect("sample parses")
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
