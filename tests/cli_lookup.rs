@@ -138,3 +138,68 @@ fn an_unknown_address_exits_1() {
     assert_eq!(r.code, 1);
     assert!(r.stdout.contains("no building matches"));
 }
+
+/// Official names of the communities of Shizhong District (370402) from the
+/// national statistics release.
+fn official_communities(prefix: &str) -> Vec<(String, String)> {
+    use std::io::Read;
+    let f = std::fs::File::open(crate::util::shared_data().join("china/villages.csv.gz")).unwrap();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(f)
+        .read_to_string(&mut text)
+        .unwrap();
+    text.lines()
+        .filter(|l| l.starts_with(prefix))
+        .map(|l| {
+            let mut it = l.split(',');
+            let code = it.next().unwrap().to_string();
+            let name = it.next().unwrap().trim_matches('"').to_string();
+            (code, name)
+        })
+        .collect()
+}
+
+#[test]
+fn the_samples_street_and_communities_carry_their_official_names_and_codes() {
+    let d = sample();
+    let official = official_communities("370402005");
+    assert_eq!(official.len(), 8);
+    for (code, name) in &official {
+        let a = d.area(
+            d.area_by_code(code)
+                .unwrap_or_else(|| panic!("{code} missing")),
+        );
+        assert_eq!(&a.name, name);
+    }
+    let streets =
+        std::fs::read_to_string(crate::util::shared_data().join("china/streets.csv")).unwrap();
+    assert!(
+        streets
+            .lines()
+            .any(|l| l.starts_with("370402005,\"龙山路街道\""))
+    );
+}
+
+#[test]
+fn every_official_community_of_the_district_is_recognised_in_an_address() {
+    use gridgov_spatial::address::{normalise_area_name, parse};
+    let all = official_communities("370402");
+    assert!(all.len() > 50, "{}", all.len());
+    for (_, name) in all {
+        let a = parse(&format!("市中区{name}光明路18号3号楼2单元301室"));
+        assert_eq!(
+            a.community.as_deref(),
+            Some(normalise_area_name(&name).as_str()),
+            "{name}"
+        );
+        assert_eq!(
+            (
+                a.road.as_deref(),
+                a.number.as_deref(),
+                a.building.as_deref()
+            ),
+            (Some("光明路"), Some("18"), Some("3")),
+            "{name}"
+        );
+    }
+}

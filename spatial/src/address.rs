@@ -171,28 +171,73 @@ fn numerals_to_digits(s: &str) -> String {
 /// assert_eq!(normalise_area_name("龙山路街道"), "龙山路");
 /// ```
 pub fn normalise_area_name(s: &str) -> String {
-    let mut s = s.trim().to_string();
-    for suf in [
-        "社区居委会",
+    const COMMITTEE: [&str; 10] = [
         "社区居民委员会",
+        "社区居委会",
+        "村民委员会",
+        "居民委员会",
+        "街道办事处",
+        "居委会",
+        "村委会",
+        "社区",
+        "街道",
+        "办事处",
+    ];
+    let mut s = s.trim().to_string();
+    // Stacked suffixes (陈庄农村社区村委会) are stripped one after another.
+    let mut stripped = false;
+    while let Some(t) = COMMITTEE
+        .iter()
+        .find_map(|suf| s.strip_suffix(suf).filter(|t| !t.is_empty()))
+    {
+        s = t.to_string();
+        stripped = true;
+    }
+    if !stripped {
+        for suf in ["村", "镇", "乡"] {
+            if let Some(t) = s.strip_suffix(suf).filter(|t| !t.is_empty()) {
+                return t.to_string();
+            }
+        }
+    }
+    s
+}
+
+/// Words that start a road name's ending: a "community" followed by one of
+/// these is really part of a road name (东村路).
+const ROAD_WORDS: [&str; 8] = ["路", "街", "道", "巷", "胡同", "里", "大道", "弄"];
+
+/// Finds the community: the longest leading name, before any digit, that
+/// ends in a committee suffix and is not the start of a road name.
+fn take_community(s: &str) -> Option<(String, &str)> {
+    const SUFFIXES: [&str; 8] = [
+        "社区居民委员会",
+        "社区居委会",
+        "村民委员会",
         "居民委员会",
         "居委会",
         "村委会",
         "社区",
-        "街道办事处",
-        "街道",
         "村",
-        "镇",
-        "乡",
-    ] {
-        if let Some(t) = s.strip_suffix(suf)
-            && !t.is_empty()
-        {
-            s = t.to_string();
-            break;
+    ];
+    let limit = s.find(|c: char| c.is_ascii_digit()).unwrap_or(s.len());
+    let region = &s[..limit];
+    let mut best: Option<usize> = None;
+    for suf in SUFFIXES {
+        for (pos, _) in region.match_indices(suf) {
+            let end = pos + suf.len();
+            let head_chars = s[..pos].chars().count();
+            if head_chars == 0
+                || head_chars > 12
+                || ROAD_WORDS.iter().any(|w| s[end..].starts_with(w))
+            {
+                continue;
+            }
+            best = Some(best.map_or(end, |b: usize| b.max(end)));
         }
     }
-    s
+    let end = best?;
+    Some((normalise_area_name(&s[..end]), &s[end..]))
 }
 
 /// Takes the leading digits/ASCII letters of `s`.
@@ -248,25 +293,9 @@ pub fn parse(input: &str) -> ParsedAddress {
         }
     }
     // Community.
-    for suf in [
-        "社区居委会",
-        "社区居民委员会",
-        "居委会",
-        "社区",
-        "村委会",
-        "村",
-    ] {
-        if let Some(p) = s.find(suf) {
-            let head = &s[..p];
-            if !head.is_empty()
-                && head.chars().count() <= 8
-                && !head.chars().any(|c| c.is_ascii_digit())
-            {
-                a.community = Some(normalise_area_name(&format!("{head}{suf}")));
-                s = s[p + suf.len()..].to_string();
-                break;
-            }
-        }
+    if let Some((c, rest)) = take_community(&s) {
+        a.community = Some(c);
+        s = rest.to_string();
     }
     // Road + number: the name up to the first digit, when it ends in a road word.
     if let Some(p) = s.find(|c: char| c.is_ascii_digit()) {

@@ -322,3 +322,73 @@ fn a_district_round_trips_through_json_unchanged() {
     let back: District = serde_json::from_str(&text).unwrap();
     assert!(back == d);
 }
+
+#[test]
+fn a_hole_in_the_parent_is_intended_and_not_reported_as_a_gap() {
+    // A community with a lake (a hole); two grids cover the rest exactly.
+    let ring =
+        |pts: &[(f64, f64)]| LineString::new(pts.iter().map(|&(x, y)| Coord { x, y }).collect());
+    let (x0, y0) = (117.5, 34.8);
+    let lake = ring(&[
+        (x0 + 0.004, y0 + 0.004),
+        (x0 + 0.006, y0 + 0.004),
+        (x0 + 0.006, y0 + 0.006),
+        (x0 + 0.004, y0 + 0.006),
+        (x0 + 0.004, y0 + 0.004),
+    ]);
+    let outer = ring(&[
+        (x0, y0),
+        (x0 + 0.01, y0),
+        (x0 + 0.01, y0 + 0.01),
+        (x0, y0 + 0.01),
+        (x0, y0),
+    ]);
+    let mut d = District::new("lake");
+    let mut c = Area::new(Level::Community, "370402005001", "辛庄居委会");
+    c.boundary = MultiPolygon::new(vec![Polygon::new(outer, vec![lake.clone()])]);
+    let c = d.add_area(c);
+    // West grid: x0..x0+0.005 minus the west half of the lake, as a ring
+    // that goes round the lake's west half.
+    let west = ring(&[
+        (x0, y0),
+        (x0 + 0.005, y0),
+        (x0 + 0.005, y0 + 0.004),
+        (x0 + 0.004, y0 + 0.004),
+        (x0 + 0.004, y0 + 0.006),
+        (x0 + 0.005, y0 + 0.006),
+        (x0 + 0.005, y0 + 0.01),
+        (x0, y0 + 0.01),
+        (x0, y0),
+    ]);
+    let east = ring(&[
+        (x0 + 0.005, y0),
+        (x0 + 0.01, y0),
+        (x0 + 0.01, y0 + 0.01),
+        (x0 + 0.005, y0 + 0.01),
+        (x0 + 0.005, y0 + 0.006),
+        (x0 + 0.006, y0 + 0.006),
+        (x0 + 0.006, y0 + 0.004),
+        (x0 + 0.005, y0 + 0.004),
+        (x0 + 0.005, y0),
+    ]);
+    for (code, r) in [("370402005001001", west), ("370402005001002", east)] {
+        let mut g = Area::new(Level::Grid, code, code);
+        g.parent = Some(c);
+        g.boundary = MultiPolygon::new(vec![Polygon::new(r, vec![])]);
+        d.add_area(g);
+    }
+    let a = assign(&d, &GridIndex::new(&d));
+    let problems = validate(&d, &a, &ValidationOptions::default());
+    assert!(
+        problems.iter().all(|p| p.kind != ProblemKind::Gap),
+        "{problems:#?}"
+    );
+    // Remove the east grid's cut-out: now it covers the lake's east half,
+    // which lies outside the community.
+    let idx = GridIndex::new(&d);
+    assert_eq!(
+        idx.locate(x0 + 0.0045, y0 + 0.005),
+        None,
+        "the lake is in no grid"
+    );
+}
