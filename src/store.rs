@@ -31,11 +31,11 @@ pub const DEFAULT_DISTRICT: &str = "data/sample-district.json";
 
 /// Reads a district file.
 pub fn load(path: &Path) -> Result<District, StoreError> {
-    let text = std::fs::read_to_string(path).map_err(|source| StoreError::Io {
+    let bytes = std::fs::read(path).map_err(|source| StoreError::Io {
         path: path.to_path_buf(),
         source,
     })?;
-    serde_json::from_str(&text).map_err(|source| StoreError::Parse {
+    serde_json::from_slice(&bytes).map_err(|source| StoreError::Parse {
         path: path.to_path_buf(),
         source,
     })
@@ -52,7 +52,10 @@ pub fn save(path: &Path, d: &District) -> Result<(), StoreError> {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
     let tmp = path.with_extension("json.tmp");
-    let text = serde_json::to_string(d).map_err(|e| io(std::io::Error::other(e)))?;
-    std::fs::write(&tmp, text).map_err(io)?;
+    let file = std::fs::File::create(&tmp).map_err(io)?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+    serde_json::to_writer(&mut w, d).map_err(|e| io(std::io::Error::other(e)))?;
+    let file = w.into_inner().map_err(|e| io(e.into_error()))?;
+    file.sync_all().map_err(io)?;
     std::fs::rename(&tmp, path).map_err(io)
 }

@@ -75,3 +75,25 @@ fn a_district_file_that_is_not_json_is_a_clear_error() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("/nonexistent/d.json"), "{}", r.stderr);
 }
+
+#[test]
+fn a_larger_scale_writes_several_streets_with_everything_scaled() {
+    let dir = tmp_dir("sample_scale");
+    let out = dir.join("d.json");
+    let r = gridgov(&["sample", "--scale", "3", "--out", s(&out)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = gridgov(&["stats", "--db", s(&out), "--level", "street", "--json"]).json();
+    let rows = v.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let total = |k: &str| {
+        rows.iter()
+            .map(|r| r["counts"][k].as_u64().unwrap())
+            .sum::<u64>()
+    };
+    assert_eq!(total("grids"), 156);
+    assert_eq!(total("buildings"), 3 * 453);
+    assert_eq!(total("incidents"), 3 * 5700);
+    let r = gridgov(&["sample", "--scale", "huge", "--out", s(&out)]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--scale"), "{}", r.stderr);
+}

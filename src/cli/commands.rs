@@ -18,11 +18,11 @@ pub fn run(cli: Cli) -> CliResult {
     match cli.command {
         Command::Sample {
             out,
-            streets,
+            scale,
             buildings,
             incidents,
             seed,
-        } => cmd_sample(&out, streets, buildings, incidents, seed),
+        } => cmd_sample(&out, &scale, buildings, incidents, seed),
         Command::Import {
             mapping,
             dir,
@@ -73,19 +73,27 @@ fn load(db: &DbArgs) -> Result<District, Box<dyn std::error::Error>> {
 
 fn cmd_sample(
     out: &Path,
-    streets: usize,
+    scale: &str,
     buildings: Option<usize>,
     incidents: Option<usize>,
     seed: u64,
 ) -> CliResult {
-    let base = SampleSpec::default();
+    let base = match scale {
+        "city" => SampleSpec::city(),
+        n => match n.parse::<usize>() {
+            Ok(n) if (1..=1000).contains(&n) => SampleSpec::streets(n),
+            _ => {
+                return Err(
+                    format!("--scale {n:?}: use a number of streets (1–1000) or `city`").into(),
+                );
+            }
+        },
+    };
     let spec = SampleSpec {
         seed,
-        streets: streets.max(1),
-        buildings: buildings.unwrap_or(base.buildings * streets.max(1)),
-        incidents: incidents.unwrap_or(base.incidents * streets.max(1)),
-        merchants: base.merchants * streets.max(1),
-        cameras: base.cameras * streets.max(1),
+        buildings: buildings.unwrap_or(base.buildings),
+        incidents: incidents.unwrap_or(base.incidents),
+        ..base
     };
     let t = Instant::now();
     let d = sample::district(&spec);

@@ -38,13 +38,15 @@ pub enum Command {
         /// Where to write it.
         #[arg(long, default_value = crate::store::DEFAULT_DISTRICT)]
         out: PathBuf,
-        /// Streets like Longshan Road side by side (52 grids each).
-        #[arg(long, default_value_t = 1)]
-        streets: usize,
-        /// Buildings in total (default 453 per street).
+        /// Size: 1 is Longshan Road Street; N is N such streets side by side
+        /// (52 grids each, everything scaled); `city` is 5,044 grids, 1 M
+        /// buildings and 10 M incidents.
+        #[arg(long, default_value = "1")]
+        scale: String,
+        /// Override the number of buildings.
         #[arg(long)]
         buildings: Option<usize>,
-        /// Incidents in total (default 5,700 per street).
+        /// Override the number of incidents.
         #[arg(long)]
         incidents: Option<usize>,
         /// Random seed.
