@@ -5,6 +5,8 @@
 
 mod cli;
 mod import;
+mod service;
+mod storage;
 mod store;
 
 use std::process::ExitCode;

@@ -26,8 +26,10 @@ pub enum StoreError {
     },
 }
 
-/// The district file used when none is named.
+/// The sample district the default store is created from.
 pub const DEFAULT_DISTRICT: &str = "data/sample-district.json";
+/// The default store.
+pub const DEFAULT_GPKG: &str = "data/gridgov.gpkg";
 
 /// Reads a district file.
 pub fn load(path: &Path) -> Result<District, StoreError> {
@@ -41,8 +43,25 @@ pub fn load(path: &Path) -> Result<District, StoreError> {
     })
 }
 
-/// Writes a district file atomically (temporary file, then rename), so a
-/// crash never leaves half a file.
+/// Writes a district: a new GeoPackage when `path` ends in `.gpkg` (an
+/// existing store is never overwritten), else JSON. Both are written to a
+/// temporary file and renamed, so a crash never leaves half a file.
+pub fn save_any(path: &Path, d: &District) -> Result<(), Box<dyn std::error::Error>> {
+    if path.extension().is_some_and(|e| e == "gpkg") {
+        if path.exists() {
+            return Err(format!(
+                "{}: a store already exists there; remove it first or choose another path",
+                path.display()
+            )
+            .into());
+        }
+        crate::storage::gpkg::create(path, d)?;
+        return Ok(());
+    }
+    Ok(save(path, d)?)
+}
+
+/// Writes a district JSON file atomically (temporary file, then rename).
 pub fn save(path: &Path, d: &District) -> Result<(), StoreError> {
     let io = |source| StoreError::Io {
         path: path.to_path_buf(),

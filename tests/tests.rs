@@ -8,4 +8,5 @@ mod cli_assign;
 mod cli_import;
 mod cli_lookup;
 mod cli_sample;
+mod cli_serve;
 mod cli_validate;

@@ -1,6 +1,6 @@
 //! The commands.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -16,6 +16,20 @@ use crate::store;
 /// Runs one command.
 pub fn run(cli: Cli) -> CliResult {
     match cli.command {
+        Command::Serve {
+            db,
+            seed,
+            addr,
+            body_limit,
+        } => {
+            crate::service::serve(&crate::service::ServeOptions {
+                addr,
+                db,
+                seed,
+                body_limit,
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Sample {
             out,
             scale,
@@ -63,12 +77,26 @@ pub fn run(cli: Cli) -> CliResult {
     }
 }
 
+/// Reads the district: from the default store (created from the sample on
+/// first use), a GeoPackage, or a district JSON file.
 fn load(db: &DbArgs) -> Result<District, Box<dyn std::error::Error>> {
-    let path = db
-        .db
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(store::DEFAULT_DISTRICT));
-    Ok(store::load(&path)?)
+    use crate::storage::{GpkgStore, Store, gpkg};
+    match &db.db {
+        Some(p) if p.extension().is_some_and(|e| e == "json") => Ok(store::load(p)?),
+        Some(p) => {
+            if !p.exists() {
+                return Err(format!("{}: no such store", p.display()).into());
+            }
+            Ok(gpkg::load(&gpkg::open(p)?)?)
+        }
+        None => {
+            let (s, _) = GpkgStore::open_or_create(
+                Path::new(store::DEFAULT_GPKG),
+                Path::new(store::DEFAULT_DISTRICT),
+            )?;
+            Ok(s.load()?)
+        }
+    }
 }
 
 fn cmd_sample(
@@ -97,7 +125,7 @@ fn cmd_sample(
     };
     let t = Instant::now();
     let d = sample::district(&spec);
-    store::save(out, &d)?;
+    store::save_any(out, &d)?;
     eprintln!(
         "wrote {}: {} grids, {} buildings, {} units, {} households, {} merchants, {} cameras, {} incidents ({:.1} s)",
         out.display(),

@@ -23,7 +23,8 @@ pub struct Cli {
 /// Options shared by commands that read a district.
 #[derive(Debug, clap::Args)]
 pub struct DbArgs {
-    /// District file (default: the sample district in data/).
+    /// The store: a GeoPackage (default data/gridgov.gpkg, created from the
+    /// sample district on first use) or a district JSON file.
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
     /// Print JSON instead of a table.
@@ -33,6 +34,21 @@ pub struct DbArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Serve the HTTP API (lookup, OGC API – Features, summary).
+    Serve {
+        /// The GeoPackage store; created from --seed when missing.
+        #[arg(long, value_name = "FILE", default_value = crate::store::DEFAULT_GPKG)]
+        db: PathBuf,
+        /// District JSON the store is created from.
+        #[arg(long, value_name = "FILE", default_value = crate::store::DEFAULT_DISTRICT)]
+        seed: PathBuf,
+        /// Address to listen on (loopback unless told otherwise).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: std::net::SocketAddr,
+        /// Largest request body in bytes.
+        #[arg(long, default_value_t = 10 * 1024 * 1024)]
+        body_limit: usize,
+    },
     /// Generate the sample district (Longshan Road Street), or a city-size one.
     Sample {
         /// Where to write it.

@@ -57,7 +57,7 @@ pub fn cmd_import(
         attribution.push("grid layers: see the licence of the source layers".to_string());
     }
     d.attribution = attribution.join("; ");
-    crate::store::save(out, &d)?;
+    crate::store::save_any(out, &d)?;
     report.insert(
         "district".into(),
         serde_json::json!({

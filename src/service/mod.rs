@@ -1,0 +1,229 @@
+//! The HTTP service: an adapter from HTTP to the spatial core, over a store.
+//!
+//! Readers work on an immutable [`Snapshot`] (district, indexes, assignment,
+//! statistics) behind an `Arc`; a new snapshot is built off to the side and
+//! swapped in whole, so a reader never sees half of a change and is never
+//! blocked while one is built.
+
+mod error;
+mod features;
+mod lookup;
+mod openapi;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::response::IntoResponse;
+use axum::routing::{get, post};
+use gridgov_spatial::{AddressIndex, AreaStats, Assignment, District, GridIndex, assign, stats};
+
+pub use error::ApiError;
+
+use crate::storage::Store;
+
+/// Settings of a running service.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Public base URL for links, without a trailing slash.
+    pub base_url: String,
+    /// Largest request body accepted, in bytes.
+    pub body_limit: usize,
+}
+
+/// Everything a reader needs, built once per version of the data.
+pub struct Snapshot {
+    /// The district.
+    pub district: District,
+    /// Point → grid.
+    pub grids: GridIndex,
+    /// Every entity's grid.
+    pub assignment: Assignment,
+    /// Address → building.
+    pub addresses: AddressIndex,
+    /// Counts per area.
+    pub stats: Vec<AreaStats>,
+}
+
+impl Snapshot {
+    /// Builds the indexes for a district.
+    pub fn build(district: District) -> Self {
+        let grids = GridIndex::new(&district);
+        let assignment = assign(&district, &grids);
+        let addresses = AddressIndex::new(&district, &assignment);
+        let stats = stats(&district, &assignment);
+        Snapshot {
+            district,
+            grids,
+            assignment,
+            addresses,
+            stats,
+        }
+    }
+}
+
+/// Shared state of the service.
+pub struct AppState {
+    snapshot: RwLock<Arc<Snapshot>>,
+    /// Where the data lives.
+    pub store: Arc<dyn Store>,
+    /// Settings.
+    pub config: Config,
+}
+
+impl AppState {
+    /// State over `store`, loading and indexing its district.
+    pub fn new(
+        store: Arc<dyn Store>,
+        config: Config,
+    ) -> Result<Self, crate::storage::StorageError> {
+        let snapshot = Snapshot::build(store.load()?);
+        Ok(AppState {
+            snapshot: RwLock::new(Arc::new(snapshot)),
+            store,
+            config,
+        })
+    }
+
+    /// The current snapshot; cheap (one `Arc` clone).
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.snapshot
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
+/// Now, as RFC 3339 UTC.
+pub fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (y, m, d) = gridgov_spatial::sample::civil_from_days(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        s / 3600,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+async fn health(
+    axum::extract::State(st): axum::extract::State<Arc<AppState>>,
+) -> impl IntoResponse {
+    let snap = st.current();
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "store": st.store.describe(),
+        "grids": snap.district.grids().count(),
+    }))
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::not_found(format!("no such resource: {}", uri.path()))
+}
+
+/// The router over `state`.
+pub fn app(state: Arc<AppState>) -> Router {
+    let limit = state.config.body_limit;
+    Router::new()
+        .route("/", get(features::landing))
+        .route("/conformance", get(features::conformance))
+        .route("/collections", get(features::collections))
+        .route("/collections/{id}", get(features::collection))
+        .route("/collections/{id}/items", get(features::items))
+        .route("/collections/{id}/items/{fid}", get(features::item))
+        .route("/lookup", get(lookup::lookup))
+        .route("/lookup/batch", post(lookup::batch))
+        .route("/summary", get(lookup::summary))
+        .route("/openapi.json", get(openapi::document))
+        .route("/health", get(health))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(state)
+}
+
+/// How to run the service.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Address to listen on.
+    pub addr: SocketAddr,
+    /// The store: a GeoPackage path.
+    pub db: std::path::PathBuf,
+    /// The district JSON the store is created from when missing.
+    pub seed: std::path::PathBuf,
+    /// Largest request body.
+    pub body_limit: usize,
+}
+
+/// Runs the service until Ctrl-C or SIGTERM, then drains and stops.
+pub fn serve(opts: &ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+    let t = Instant::now();
+    let (store, created) = crate::storage::GpkgStore::open_or_create(&opts.db, &opts.seed)?;
+    if created {
+        tracing::info!(db = %opts.db.display(), seed = %opts.seed.display(), "created the store from the seed district");
+    }
+    let store: Arc<dyn Store> = Arc::new(store);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let listener = rt.block_on(tokio::net::TcpListener::bind(opts.addr))?;
+    let config = Config {
+        base_url: format!("http://{}", listener.local_addr()?),
+        body_limit: opts.body_limit,
+    };
+    let state = Arc::new(AppState::new(store.clone(), config)?);
+    let snap = state.current();
+    tracing::info!(
+        store = %store.describe(),
+        grids = snap.district.grids().count(),
+        buildings = snap.district.buildings.len(),
+        incidents = snap.district.incidents.len(),
+        startup_ms = t.elapsed().as_millis() as u64,
+        "index built"
+    );
+    drop(snap);
+    rt.block_on(async move {
+        tracing::info!(addr = %listener.local_addr()?, "serving");
+        axum::serve(listener, app(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        tracing::info!("stopped");
+        Ok::<(), Box<dyn std::error::Error>>(())
+    })?;
+    rt.shutdown_timeout(Duration::from_secs(5));
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,66 @@
+//! The OpenAPI 3.0 document at `/openapi.json`.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::features::COLLECTIONS;
+
+fn param(name: &str, description: &str, schema: &Value, required: bool) -> Value {
+    json!({"name": name, "in": "query", "required": required, "description": description, "schema": schema})
+}
+
+/// `GET /openapi.json`.
+pub async fn document(
+    State(st): State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+) -> axum::Json<Value> {
+    let problem = json!({"description": "a problem (RFC 7807)", "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}});
+    let geojson = |d: &str| json!({"description": d, "content": {"application/geo+json": {"schema": {"type": "object"}}}});
+    let json_ok = |d: &str| json!({"description": d, "content": {"application/json": {"schema": {"type": "object"}}}});
+    let collection_id = json!({"name": "collectionId", "in": "path", "required": true, "schema": {"type": "string", "enum": COLLECTIONS.iter().map(|c| c.0).collect::<Vec<_>>()}});
+    axum::Json(json!({
+        "openapi": "3.0.3",
+        "info": {"title": "gridgov", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Grid-based community governance: which grid a point or address belongs to, and OGC API – Features over grids, buildings, units, merchants, cameras and incidents."},
+        "servers": [{"url": super::features::base(&st, &headers)}],
+        "paths": {
+            "/": {"get": {"summary": "Landing page", "operationId": "getLandingPage", "responses": {"200": json_ok("links to the API")}}},
+            "/conformance": {"get": {"summary": "Conformance classes", "operationId": "getConformanceDeclaration", "responses": {"200": json_ok("conformance classes")}}},
+            "/collections": {"get": {"summary": "Feature collections", "operationId": "getCollections", "responses": {"200": json_ok("the collections")}}},
+            "/collections/{collectionId}": {"get": {"summary": "One collection", "operationId": "describeCollection", "parameters": [collection_id],
+                "responses": {"200": json_ok("the collection"), "404": problem}}},
+            "/collections/{collectionId}/items": {"get": {"summary": "Features of a collection", "operationId": "getFeatures",
+                "parameters": [collection_id,
+                    param("bbox", "minLon,minLat,maxLon,maxLat (CRS84)", &json!({"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}), false),
+                    param("limit", "page size", &json!({"type": "integer", "minimum": 1, "maximum": 10000, "default": 100}), false),
+                    param("offset", "features to skip (follow the next link)", &json!({"type": "integer", "minimum": 0, "default": 0}), false),
+                    param("datetime", "instant or interval (incidents)", &json!({"type": "string"}), false)],
+                "responses": {"200": geojson("a page of features"), "400": problem, "404": problem}}},
+            "/collections/{collectionId}/items/{featureId}": {"get": {"summary": "One feature", "operationId": "getFeature",
+                "parameters": [collection_id, {"name": "featureId", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": geojson("the feature"), "404": problem}}},
+            "/lookup": {"get": {"summary": "Which grid a point or an address belongs to",
+                "parameters": [param("lon", "longitude", &json!({"type": "number"}), false), param("lat", "latitude", &json!({"type": "number"}), false),
+                    param("crs", "wgs84 (= cgcs2000), gcj02 or bd09", &json!({"type": "string", "default": "wgs84"}), false),
+                    param("address", "an address instead of a point", &json!({"type": "string"}), false),
+                    param("limit", "most address candidates", &json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 5}), false)],
+                "responses": {"200": json_ok("the grid chain, staff and border distance, or ranked address candidates"), "400": problem}}},
+            "/lookup/batch": {"post": {"summary": "The grid of many points",
+                "parameters": [param("crs", "wgs84, gcj02 or bd09", &json!({"type": "string"}), false)],
+                "requestBody": {"required": true, "content": {
+                    "application/geo+json": {"schema": {"type": "object", "description": "FeatureCollection of Points"}},
+                    "text/csv": {"schema": {"type": "string", "description": "header with lon,lat[,id]"}}}},
+                "responses": {"200": json_ok("each point's grid, community and street (CSV for CSV)"), "400": problem, "413": problem, "415": problem}}},
+            "/summary": {"get": {"summary": "Counts per grid, community and street",
+                "parameters": [param("level", "street, community or grid", &json!({"type": "string"}), false)],
+                "responses": {"200": json_ok("counts"), "400": problem}}},
+            "/health": {"get": {"summary": "Liveness", "responses": {"200": json_ok("ok")}}}
+        },
+        "components": {"schemas": {"Problem": {"type": "object", "properties": {
+            "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+            "detail": {"type": "string"}, "field": {"type": "string"}}}}}
+    }))
+}

@@ -1,0 +1,428 @@
+//! Router tests: requests through `app(state)` with `oneshot`, over a real
+//! GeoPackage store made from the sample district.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use super::{AppState, Config, app};
+use crate::storage::{GpkgStore, Store};
+
+fn state() -> Arc<AppState> {
+    static STATE: OnceLock<Arc<AppState>> = OnceLock::new();
+    STATE
+        .get_or_init(|| {
+            let dir = std::env::temp_dir().join(format!("gridgov-service-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            let seed =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample-district.json");
+            let (store, created) = GpkgStore::open_or_create(&dir.join("t.gpkg"), &seed).unwrap();
+            assert!(created);
+            let store: Arc<dyn Store> = Arc::new(store);
+            let config = Config {
+                base_url: "http://test".into(),
+                body_limit: 64 * 1024,
+            };
+            Arc::new(AppState::new(store, config).unwrap())
+        })
+        .clone()
+}
+
+struct Reply {
+    status: StatusCode,
+    content_type: String,
+    body: Vec<u8>,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
+    }
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+async fn send(req: Request<Body>) -> Reply {
+    let r = app(state()).oneshot(req).await.unwrap();
+    let status = r.status();
+    let content_type = r
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    let body = r.into_body().collect().await.unwrap().to_bytes().to_vec();
+    Reply {
+        status,
+        content_type,
+        body,
+    }
+}
+
+async fn get(uri: &str) -> Reply {
+    send(Request::get(uri).body(Body::empty()).unwrap()).await
+}
+
+async fn post(uri: &str, content_type: &str, body: impl Into<Body>) -> Reply {
+    send(
+        Request::post(uri)
+            .header(header::CONTENT_TYPE, content_type)
+            .body(body.into())
+            .unwrap(),
+    )
+    .await
+}
+
+fn assert_problem(r: &Reply, status: StatusCode, field: Option<&str>) {
+    assert_eq!(r.status, status, "{}", r.text());
+    assert_eq!(r.content_type, "application/problem+json");
+    let v = r.json();
+    assert_eq!(v["status"], status.as_u16());
+    assert!(v["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    if let Some(f) = field {
+        assert_eq!(v["field"], f, "{v}");
+    }
+}
+
+#[tokio::test]
+async fn the_landing_page_links_to_conformance_collections_and_the_api_definition() {
+    let v = get("/").await.json();
+    let rels: Vec<&str> = v["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["rel"].as_str().unwrap())
+        .collect();
+    for rel in ["self", "service-desc", "conformance", "data"] {
+        assert!(rels.contains(&rel), "{rel}");
+    }
+    let c = get("/conformance").await.json();
+    assert!(
+        c["conformsTo"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x.as_str().unwrap().ends_with("/conf/core"))
+    );
+    let api = get("/openapi.json").await.json();
+    assert_eq!(api["openapi"], "3.0.3");
+    assert!(api["paths"]["/collections/{collectionId}/items"].is_object());
+}
+
+#[tokio::test]
+async fn collections_list_every_layer_with_its_extent() {
+    let v = get("/collections").await.json();
+    let ids: Vec<&str> = v["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            "streets",
+            "communities",
+            "grids",
+            "buildings",
+            "units",
+            "merchants",
+            "cameras",
+            "incidents"
+        ]
+    );
+    let inc = get("/collections/incidents").await.json();
+    assert!(
+        inc["extent"]["temporal"]["interval"][0][0]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-02")
+    );
+    assert_problem(
+        &get("/collections/roads").await,
+        StatusCode::NOT_FOUND,
+        None,
+    );
+}
+
+#[tokio::test]
+async fn items_page_with_next_links_until_every_feature_is_seen() {
+    let mut seen = 0;
+    let mut uri = "/collections/buildings/items?limit=100".to_string();
+    loop {
+        let r = get(&uri).await;
+        assert_eq!(r.content_type, "application/geo+json");
+        let v = r.json();
+        assert_eq!(v["numberMatched"], 453);
+        seen += v["numberReturned"].as_u64().unwrap();
+        match v["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "next")
+        {
+            Some(next) => {
+                uri = next["href"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("http://test")
+                    .to_string();
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, 453);
+}
+
+#[tokio::test]
+async fn a_bbox_keeps_only_the_features_inside_it() {
+    let v = get("/collections/incidents/items?bbox=117.55,34.85,117.56,34.86&limit=10000")
+        .await
+        .json();
+    let n = v["numberMatched"].as_u64().unwrap();
+    assert!(n > 0 && n < 5700);
+    for f in v["features"].as_array().unwrap() {
+        let c = &f["geometry"]["coordinates"];
+        let (x, y) = (c[0].as_f64().unwrap(), c[1].as_f64().unwrap());
+        assert!((117.55..=117.56).contains(&x) && (34.85..=34.86).contains(&y));
+        assert!(f["properties"]["grid"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn datetime_filters_incidents_by_time_with_offsets() {
+    let all = get("/collections/incidents/items?datetime=2026-03-01T00:00:00%2B08:00/2026-03-31T23:59:59%2B08:00&limit=10000").await.json();
+    let n = all["numberMatched"].as_u64().unwrap();
+    assert!(n > 400 && n < 1000, "{n} in March");
+    for f in all["features"].as_array().unwrap() {
+        assert!(
+            f["properties"]["reported_at"]
+                .as_str()
+                .unwrap()
+                .starts_with("2026-03")
+        );
+    }
+    let day = get("/collections/incidents/items?datetime=2026-03-02&limit=10000")
+        .await
+        .json();
+    assert!(day["numberMatched"].as_u64().unwrap() < 60);
+    assert_problem(
+        &get("/collections/incidents/items?datetime=last-week").await,
+        StatusCode::BAD_REQUEST,
+        Some("datetime"),
+    );
+}
+
+#[tokio::test]
+async fn a_single_item_is_found_by_id_and_a_missing_one_is_404() {
+    let g = get("/collections/grids/items/370402005001001").await;
+    assert_eq!(g.status, StatusCode::OK);
+    assert_eq!(g.json()["properties"]["parent_code"], "370402005001");
+    let b = get("/collections/buildings/items/1").await.json();
+    assert_eq!(b["id"], 1);
+    assert_problem(
+        &get("/collections/buildings/items/99999").await,
+        StatusCode::NOT_FOUND,
+        None,
+    );
+    assert_problem(
+        &get("/collections/buildings/items/0").await,
+        StatusCode::NOT_FOUND,
+        None,
+    );
+}
+
+#[tokio::test]
+async fn bad_items_parameters_are_400_naming_the_parameter() {
+    assert_problem(
+        &get("/collections/grids/items?bbox=1,2,3").await,
+        StatusCode::BAD_REQUEST,
+        Some("bbox"),
+    );
+    assert_problem(
+        &get("/collections/grids/items?bbox=34.8,117.5,34.9,117.6").await,
+        StatusCode::BAD_REQUEST,
+        Some("bbox"),
+    );
+    assert_problem(
+        &get("/collections/grids/items?limit=0").await,
+        StatusCode::BAD_REQUEST,
+        Some("limit"),
+    );
+    assert_problem(
+        &get("/collections/grids/items?limit=abc").await,
+        StatusCode::BAD_REQUEST,
+        Some("limit"),
+    );
+    assert_problem(
+        &get("/collections/grids/items?offset=-1").await,
+        StatusCode::BAD_REQUEST,
+        Some("offset"),
+    );
+}
+
+#[tokio::test]
+async fn lookup_by_point_gives_the_chain_in_any_crs() {
+    let snap = state().current();
+    let c = geo::Centroid::centroid(&snap.district.buildings[5].footprint).unwrap();
+    let want = get(&format!("/lookup?lon={}&lat={}", c.x(), c.y()))
+        .await
+        .json();
+    assert_eq!(want["chain"].as_array().unwrap().len(), 3);
+    let (x, y) = gridgov_spatial::Crs::Gcj02.from_wgs84(c.x(), c.y());
+    let got = get(&format!("/lookup?lon={x}&lat={y}&crs=gcj02"))
+        .await
+        .json();
+    assert_eq!(got["chain"][0]["code"], want["chain"][0]["code"]);
+}
+
+#[tokio::test]
+async fn bad_lookups_are_400_naming_the_field() {
+    assert_problem(
+        &get("/lookup?lon=abc&lat=34.8").await,
+        StatusCode::BAD_REQUEST,
+        Some("lon"),
+    );
+    assert_problem(
+        &get("/lookup?lon=117.5").await,
+        StatusCode::BAD_REQUEST,
+        Some("lat"),
+    );
+    assert_problem(
+        &get("/lookup?lon=34.86&lat=117.55").await,
+        StatusCode::BAD_REQUEST,
+        Some("lon,lat"),
+    );
+    assert_problem(
+        &get("/lookup?lon=117.55&lat=34.86&crs=utm").await,
+        StatusCode::BAD_REQUEST,
+        Some("crs"),
+    );
+    assert_problem(
+        &get("/lookup?lon=NaN&lat=34.86").await,
+        StatusCode::BAD_REQUEST,
+        Some("lon"),
+    );
+    assert_problem(
+        &get("/lookup?address=").await,
+        StatusCode::BAD_REQUEST,
+        Some("address"),
+    );
+}
+
+#[tokio::test]
+async fn lookup_by_address_ranks_candidates() {
+    let snap = state().current();
+    let b = &snap.district.buildings[3];
+    let q = b.address.replace("号楼", "栋");
+    let v = get(&format!("/lookup?address={}", urlencode(&q)))
+        .await
+        .json();
+    assert_eq!(v["candidates"][0]["building"], b.code.as_str());
+    assert_eq!(v["candidates"][0]["chain"].as_array().unwrap().len(), 3);
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn batch_lookup_takes_geojson_and_csv() {
+    let snap = state().current();
+    let c = geo::Centroid::centroid(&snap.district.buildings[9].footprint).unwrap();
+    let body = format!(
+        r#"{{"type":"FeatureCollection","features":[
+            {{"type":"Feature","id":"a","geometry":{{"type":"Point","coordinates":[{},{}]}},"properties":{{}}}},
+            {{"type":"Feature","id":"b","geometry":{{"type":"Point","coordinates":[117.40,34.86]}},"properties":{{}}}}]}}"#,
+        c.x(),
+        c.y()
+    );
+    let v = post("/lookup/batch", "application/geo+json", body)
+        .await
+        .json();
+    assert_eq!(v["count"], 2);
+    assert!(
+        v["results"][0]["grid"]
+            .as_str()
+            .unwrap()
+            .starts_with("370402005")
+    );
+    assert!(v["results"][1]["grid"].is_null());
+    assert!(v["results"][1]["distance_m"].as_f64().unwrap() > 1000.0);
+    let csv = format!("id,lon,lat\nx1,{},{}\nx2,117.40,34.86\n", c.x(), c.y());
+    let r = post("/lookup/batch", "text/csv", csv).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.content_type.starts_with("text/csv"));
+    let lines: Vec<String> = r.text().lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 3);
+    assert!(lines[1].starts_with("x1,") && lines[1].contains(",370402005"));
+}
+
+#[tokio::test]
+async fn bad_batches_are_4xx_never_5xx() {
+    assert_problem(
+        &post("/lookup/batch", "application/json", "{not json").await,
+        StatusCode::BAD_REQUEST,
+        Some("body"),
+    );
+    assert_problem(
+        &post("/lookup/batch", "application/json", r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"LineString","coordinates":[[1,2],[3,4]]}}]}"#).await,
+        StatusCode::BAD_REQUEST,
+        Some("features[0]"),
+    );
+    assert_problem(
+        &post("/lookup/batch", "text/csv", "lon,lat\n117.5,north\n").await,
+        StatusCode::BAD_REQUEST,
+        Some("line 2"),
+    );
+    assert_problem(
+        &post("/lookup/batch", "text/csv", "name,street\n").await,
+        StatusCode::BAD_REQUEST,
+        Some("body"),
+    );
+    assert_problem(
+        &post("/lookup/batch", "text/plain", "117.5,34.8").await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        None,
+    );
+    let big = "lon,lat\n".to_string() + &"117.5,34.8\n".repeat(10_000);
+    assert_problem(
+        &post("/lookup/batch", "text/csv", big).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        None,
+    );
+}
+
+#[tokio::test]
+async fn the_summary_counts_per_level() {
+    let v = get("/summary?level=street").await.json();
+    let c = &v["areas"][0]["counts"];
+    assert_eq!(c["grids"], 52);
+    assert_eq!(c["buildings"], 453);
+    assert_eq!(c["incidents"], 5700);
+    let g = get("/summary?level=grid").await.json();
+    assert_eq!(g["areas"].as_array().unwrap().len(), 52);
+    assert_problem(
+        &get("/summary?level=city").await,
+        StatusCode::BAD_REQUEST,
+        Some("level"),
+    );
+}
+
+#[tokio::test]
+async fn unknown_paths_are_problem_json_404() {
+    assert_problem(&get("/nope").await, StatusCode::NOT_FOUND, None);
+}
