@@ -8,7 +8,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use gridgov_spatial::address::parse;
-use gridgov_spatial::{AreaSummary, Crs, Level, Placement, lookup_point, place_point};
+use gridgov_spatial::{AreaSummary, Crs, Level, Placement, place_point};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -48,7 +48,7 @@ fn chain(snap: &Snapshot, g: gridgov_spatial::AreaId) -> Vec<AreaSummary> {
 pub async fn lookup(
     State(st): State<Arc<AppState>>,
     q: Result<Query<LookupQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<axum::Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(q) = q?;
     let snap = st.current();
     if let Some(address) = &q.address {
@@ -85,9 +85,7 @@ pub async fn lookup(
                 })
             })
             .collect();
-        return Ok(axum::Json(
-            json!({"query": address, "parsed": parse(address), "candidates": candidates}),
-        ));
+        return Ok(axum::Json(json!({"query": address, "parsed": parse(address), "candidates": candidates})).into_response());
     }
     let lon = number(q.lon.as_ref(), "lon")?;
     let lat = number(q.lat.as_ref(), "lat")?;
@@ -97,10 +95,32 @@ pub async fn lookup(
             .parse()
             .map_err(|e: gridgov_spatial::CrsError| ApiError::bad_request("crs", e.to_string()))?,
     };
-    let r = lookup_point(&snap.district, &snap.grids, lon, lat, crs)
-        .map_err(|e| ApiError::bad_request("lon,lat", e.to_string()))?;
-    Ok(axum::Json(
-        serde_json::to_value(&r).map_err(ApiError::internal)?,
+    let body = point_json(&snap, lon, lat, crs).map_err(|e| ApiError::bad_request("lon,lat", e.to_string()))?;
+    let mut r = body.into_response();
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(r)
+}
+
+/// The answer of `lookup_point` as JSON, written directly with the
+/// snapshot's pre-serialised chains (the same bytes serde would write).
+pub fn point_json(snap: &Snapshot, lon: f64, lat: f64, crs: Crs) -> Result<String, gridgov_spatial::CrsError> {
+    let (wlon, wlat) = crs.to_wgs84(lon, lat)?;
+    let num = |x: f64| serde_json::to_string(&x).unwrap_or_else(|_| "null".into());
+    let border = snap.grids.nearest_border(wlon, wlat).map_or_else(|| "null".to_string(), |b| num(b.distance_m));
+    let (chain, nearest) = match place_point(&snap.grids, wlon, wlat) {
+        Placement::Inside(g) => (snap.chain_json[g.index()].as_str(), "null".to_string()),
+        Placement::Outside { nearest, .. } => (
+            "[]",
+            serde_json::to_string(&AreaSummary::of(&snap.district, nearest)).unwrap_or_else(|_| "null".into()),
+        ),
+        Placement::Unplaced => ("[]", "null".to_string()),
+    };
+    Ok(format!(
+        r#"{{"input":[{},{}],"crs":"{crs}","wgs84":[{},{}],"chain":{chain},"border_distance_m":{border},"nearest":{nearest}}}"#,
+        num(lon),
+        num(lat),
+        num(wlon),
+        num(wlat)
     ))
 }
 

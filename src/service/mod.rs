@@ -18,7 +18,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use gridgov_spatial::{AddressIndex, AreaStats, Assignment, District, GridIndex, assign, stats};
+use gridgov_spatial::{AddressIndex, AreaStats, AreaSummary, Assignment, District, GridIndex, assign, stats};
 
 pub use error::ApiError;
 
@@ -45,6 +45,9 @@ pub struct Snapshot {
     pub addresses: AddressIndex,
     /// Counts per area.
     pub stats: Vec<AreaStats>,
+    /// Per area: its chain (area, parent, …) as JSON, shared by every
+    /// lookup that lands in it.
+    pub chain_json: Vec<String>,
 }
 
 impl Snapshot {
@@ -54,12 +57,23 @@ impl Snapshot {
         let assignment = assign(&district, &grids);
         let addresses = AddressIndex::new(&district, &assignment);
         let stats = stats(&district, &assignment);
+        let chain_json = (0..district.areas.len())
+            .map(|i| {
+                let chain: Vec<AreaSummary> = district
+                    .chain(gridgov_spatial::AreaId(i as u32))
+                    .into_iter()
+                    .map(|a| AreaSummary::of(&district, a))
+                    .collect();
+                serde_json::to_string(&chain).unwrap_or_else(|_| "[]".into())
+            })
+            .collect();
         Snapshot {
             district,
             grids,
             assignment,
             addresses,
             stats,
+            chain_json,
         }
     }
 }
