@@ -44,3 +44,6 @@ pub use validate::{Problem, ProblemKind, Severity, ValidationOptions, validate};
 pub mod address;
 
 pub use address::{AddressIndex, AddressMatch, ParsedAddress};
+pub mod edit;
+
+pub use edit::{ChangeError, GridChange, Impact, apply_changes, impact};

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use gridgov_spatial::District;
 
-pub use layers::polygons_from_geojson;
+pub use layers::{polygons_from_geojson, to_multi_polygon};
 
 use crate::cli::CliResult;
 

@@ -23,6 +23,7 @@ pub struct LookupQuery {
     crs: Option<String>,
     address: Option<String>,
     limit: Option<String>,
+    as_of: Option<String>,
 }
 
 fn number(v: Option<&String>, name: &str) -> Result<f64, ApiError> {
@@ -50,7 +51,21 @@ pub async fn lookup(
     q: Result<Query<LookupQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = q?;
-    let snap = st.current();
+    let snap = match &q.as_of {
+        None => st.current(),
+        Some(date) => {
+            if date.len() != 10 || super::features::parse_instant(date).is_none() {
+                return Err(ApiError::bad_request(
+                    "as_of",
+                    format!("as_of {date:?}: expected YYYY-MM-DD"),
+                ));
+            }
+            let (st2, date) = (st.clone(), date.clone());
+            tokio::task::spawn_blocking(move || st2.snapshot_on(&date))
+                .await
+                .map_err(ApiError::internal)??
+        }
+    };
     if let Some(address) = &q.address {
         if address.trim().is_empty() {
             return Err(ApiError::bad_request("address", "address is empty"));
@@ -85,7 +100,10 @@ pub async fn lookup(
                 })
             })
             .collect();
-        return Ok(axum::Json(json!({"query": address, "parsed": parse(address), "candidates": candidates})).into_response());
+        return Ok(axum::Json(
+            json!({"query": address, "parsed": parse(address), "candidates": candidates}),
+        )
+        .into_response());
     }
     let lon = number(q.lon.as_ref(), "lon")?;
     let lat = number(q.lat.as_ref(), "lat")?;
@@ -95,23 +113,36 @@ pub async fn lookup(
             .parse()
             .map_err(|e: gridgov_spatial::CrsError| ApiError::bad_request("crs", e.to_string()))?,
     };
-    let body = point_json(&snap, lon, lat, crs).map_err(|e| ApiError::bad_request("lon,lat", e.to_string()))?;
+    let body = point_json(&snap, lon, lat, crs)
+        .map_err(|e| ApiError::bad_request("lon,lat", e.to_string()))?;
     let mut r = body.into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     Ok(r)
 }
 
 /// The answer of `lookup_point` as JSON, written directly with the
 /// snapshot's pre-serialised chains (the same bytes serde would write).
-pub fn point_json(snap: &Snapshot, lon: f64, lat: f64, crs: Crs) -> Result<String, gridgov_spatial::CrsError> {
+pub fn point_json(
+    snap: &Snapshot,
+    lon: f64,
+    lat: f64,
+    crs: Crs,
+) -> Result<String, gridgov_spatial::CrsError> {
     let (wlon, wlat) = crs.to_wgs84(lon, lat)?;
     let num = |x: f64| serde_json::to_string(&x).unwrap_or_else(|_| "null".into());
-    let border = snap.grids.nearest_border(wlon, wlat).map_or_else(|| "null".to_string(), |b| num(b.distance_m));
+    let border = snap
+        .grids
+        .nearest_border(wlon, wlat)
+        .map_or_else(|| "null".to_string(), |b| num(b.distance_m));
     let (chain, nearest) = match place_point(&snap.grids, wlon, wlat) {
         Placement::Inside(g) => (snap.chain_json[g.index()].as_str(), "null".to_string()),
         Placement::Outside { nearest, .. } => (
             "[]",
-            serde_json::to_string(&AreaSummary::of(&snap.district, nearest)).unwrap_or_else(|_| "null".into()),
+            serde_json::to_string(&AreaSummary::of(&snap.district, nearest))
+                .unwrap_or_else(|_| "null".into()),
         ),
         Placement::Unplaced => ("[]", "null".to_string()),
     };

@@ -5,20 +5,25 @@
 //! swapped in whole, so a reader never sees half of a change and is never
 //! blocked while one is built.
 
+mod editing;
 mod error;
 mod features;
 mod lookup;
 mod openapi;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::{Arc, RwLock};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
-use gridgov_spatial::{AddressIndex, AreaStats, AreaSummary, Assignment, District, GridIndex, assign, stats};
+use gridgov_spatial::{
+    AddressIndex, AreaStats, AreaSummary, Assignment, District, GridIndex, assign, stats,
+};
 
 pub use error::ApiError;
 
@@ -48,11 +53,15 @@ pub struct Snapshot {
     /// Per area: its chain (area, parent, …) as JSON, shared by every
     /// lookup that lands in it.
     pub chain_json: Vec<String>,
+    /// The current version of each grid (its `ETag`).
+    pub grid_versions: HashMap<String, i64>,
+    /// The boundary version this snapshot shows.
+    pub version: i64,
 }
 
 impl Snapshot {
     /// Builds the indexes for a district.
-    pub fn build(district: District) -> Self {
+    pub fn build(district: District, grid_versions: HashMap<String, i64>, version: i64) -> Self {
         let grids = GridIndex::new(&district);
         let assignment = assign(&district, &grids);
         let addresses = AddressIndex::new(&district, &assignment);
@@ -74,6 +83,8 @@ impl Snapshot {
             addresses,
             stats,
             chain_json,
+            grid_versions,
+            version,
         }
     }
 }
@@ -81,6 +92,11 @@ impl Snapshot {
 /// Shared state of the service.
 pub struct AppState {
     snapshot: RwLock<Arc<Snapshot>>,
+    /// One publish at a time in this process.
+    pub publish_lock: tokio::sync::Mutex<()>,
+    /// Snapshots of past versions, for `as_of` lookups.
+    history: Mutex<HashMap<i64, Arc<Snapshot>>>,
+    ids: AtomicU64,
     /// Where the data lives.
     pub store: Arc<dyn Store>,
     /// Settings.
@@ -93,12 +109,64 @@ impl AppState {
         store: Arc<dyn Store>,
         config: Config,
     ) -> Result<Self, crate::storage::StorageError> {
-        let snapshot = Snapshot::build(store.load()?);
+        let snapshot = Snapshot::build(
+            store.load()?,
+            store.grid_versions()?,
+            store.latest_version()?,
+        );
         Ok(AppState {
             snapshot: RwLock::new(Arc::new(snapshot)),
+            publish_lock: tokio::sync::Mutex::new(()),
+            history: Mutex::new(HashMap::new()),
+            ids: AtomicU64::new(0),
             store,
             config,
         })
+    }
+
+    /// Swaps in a new snapshot; readers holding the old one finish on it.
+    pub fn swap(&self, next: Snapshot) {
+        *self
+            .snapshot
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(next);
+    }
+
+    /// A fresh id for drafts: time in microseconds and a counter.
+    pub fn next_id(&self) -> String {
+        let us = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros());
+        format!("{us:x}{:x}", self.ids.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// The snapshot of the boundaries in force on `date` (YYYY-MM-DD).
+    pub fn snapshot_on(&self, date: &str) -> Result<Arc<Snapshot>, ApiError> {
+        let version = self
+            .store
+            .version_on(date)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found(format!("no boundaries were in force on {date}")))?;
+        let current = self.current();
+        if version == current.version {
+            return Ok(current);
+        }
+        if let Some(s) = self
+            .history
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&version)
+        {
+            return Ok(s.clone());
+        }
+        let grids = self.store.grids_at(version).map_err(ApiError::internal)?;
+        let d = crate::storage::versions::with_grids(&current.district, &grids);
+        let snap = Arc::new(Snapshot::build(d, HashMap::new(), version));
+        self.history
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(version, snap.clone());
+        Ok(snap)
     }
 
     /// The current snapshot; cheap (one `Arc` clone).
@@ -153,6 +221,18 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/lookup", get(lookup::lookup))
         .route("/lookup/batch", post(lookup::batch))
         .route("/summary", get(lookup::summary))
+        .route("/drafts", post(editing::create_draft))
+        .route("/drafts/{id}", get(editing::get_draft))
+        .route("/drafts/{id}/validate", get(editing::validate_draft))
+        .route("/drafts/{id}/preview", get(editing::preview_draft))
+        .route("/drafts/{id}/publish", post(editing::publish_draft))
+        .route(
+            "/grids/{code}",
+            get(editing::get_grid).put(editing::put_grid),
+        )
+        .route("/grids/{code}/history", get(editing::grid_history))
+        .route("/versions", get(editing::versions))
+        .route("/versions/{n}/rollback", post(editing::rollback))
         .route("/openapi.json", get(openapi::document))
         .route("/health", get(health))
         .fallback(not_found)
@@ -241,3 +321,6 @@ async fn shutdown_signal() {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod editing_tests;

@@ -196,6 +196,8 @@ fn create_schema(conn: &Connection) -> Result<(), StorageError> {
                   ('gridgov_meta', 'attributes', 'gridgov_meta', 'gridgov settings and provenance');",
     )
     .map_err(sql_err("create attribute tables"))?;
+    conn.execute_batch(super::versions::DDL)
+        .map_err(sql_err("create version tables"))?;
     Ok(())
 }
 
@@ -356,6 +358,7 @@ pub fn create(path: &Path, d: &District) -> Result<(), StorageError> {
         let tx = conn.transaction().map_err(sql_err("begin"))?;
         create_schema(&tx)?;
         insert_district(&tx, d)?;
+        super::versions::record_initial(&tx, d, &crate::service::now_rfc3339())?;
         tx.commit().map_err(sql_err("commit"))?;
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA journal_mode=WAL;")
             .map_err(sql_err("pragmas"))?;

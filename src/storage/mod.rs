@@ -1,8 +1,10 @@
 //! Storage: the embedded GeoPackage store behind one trait.
 
 pub mod gpkg;
+pub mod versions;
 pub mod wkb;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -35,12 +37,34 @@ pub enum StorageError {
     Seed(#[from] crate::store::StoreError),
 }
 
-/// Where districts are kept.
+use versions::{GridRecord, Publication, PublishError, VersionInfo};
+
+/// Where districts and their boundary versions are kept.
 pub trait Store: Send + Sync {
-    /// Reads the whole district.
+    /// Reads the whole district (current boundaries).
     fn load(&self) -> Result<District, StorageError>;
     /// A short description for logs ("GeoPackage data/gridgov.gpkg").
     fn describe(&self) -> String;
+    /// The current version of every grid.
+    fn grid_versions(&self) -> Result<HashMap<String, i64>, StorageError>;
+    /// The latest published version.
+    fn latest_version(&self) -> Result<i64, StorageError>;
+    /// Publishes a change atomically, or refuses it on a conflict.
+    fn publish(&self, p: &Publication) -> Result<VersionInfo, PublishError>;
+    /// Every version, oldest first.
+    fn versions(&self) -> Result<Vec<VersionInfo>, StorageError>;
+    /// Every version of one grid.
+    fn grid_history(&self, code: &str) -> Result<Vec<(i64, GridRecord)>, StorageError>;
+    /// The grids in force at a version.
+    fn grids_at(&self, version: i64) -> Result<Vec<GridRecord>, StorageError>;
+    /// The version in force on a date (YYYY-MM-DD).
+    fn version_on(&self, date: &str) -> Result<Option<i64>, StorageError>;
+    /// Stores a new draft.
+    fn save_draft(&self, id: &str, body: &str) -> Result<(), StorageError>;
+    /// A draft: body, status, published version.
+    fn load_draft(&self, id: &str) -> Result<Option<(String, String, Option<i64>)>, StorageError>;
+    /// Marks a draft published.
+    fn mark_published(&self, id: &str, version: i64) -> Result<(), StorageError>;
 }
 
 /// The embedded store: one GeoPackage file.
@@ -69,16 +93,60 @@ impl GpkgStore {
     }
 }
 
+impl GpkgStore {
+    fn conn(&self) -> std::sync::MutexGuard<'_, rusqlite::Connection> {
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
 impl Store for GpkgStore {
     fn load(&self) -> Result<District, StorageError> {
-        let conn = self
-            .conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        gpkg::load(&conn)
+        gpkg::load(&self.conn())
     }
 
     fn describe(&self) -> String {
         format!("GeoPackage {}", self.path.display())
+    }
+
+    fn grid_versions(&self) -> Result<HashMap<String, i64>, StorageError> {
+        versions::grid_versions(&self.conn())
+    }
+
+    fn latest_version(&self) -> Result<i64, StorageError> {
+        versions::latest(&self.conn())
+    }
+
+    fn publish(&self, p: &Publication) -> Result<VersionInfo, PublishError> {
+        versions::publish(&mut self.conn(), p, &crate::service::now_rfc3339())
+    }
+
+    fn versions(&self) -> Result<Vec<VersionInfo>, StorageError> {
+        versions::versions(&self.conn())
+    }
+
+    fn grid_history(&self, code: &str) -> Result<Vec<(i64, GridRecord)>, StorageError> {
+        versions::grid_history(&self.conn(), code)
+    }
+
+    fn grids_at(&self, version: i64) -> Result<Vec<GridRecord>, StorageError> {
+        versions::grids_at(&self.conn(), version)
+    }
+
+    fn version_on(&self, date: &str) -> Result<Option<i64>, StorageError> {
+        versions::version_on(&self.conn(), date)
+    }
+
+    fn save_draft(&self, id: &str, body: &str) -> Result<(), StorageError> {
+        versions::save_draft(&self.conn(), id, &crate::service::now_rfc3339(), body)
+    }
+
+    fn load_draft(&self, id: &str) -> Result<Option<(String, String, Option<i64>)>, StorageError> {
+        versions::load_draft(&self.conn(), id)
+    }
+
+    fn mark_published(&self, id: &str, version: i64) -> Result<(), StorageError> {
+        versions::mark_published(&self.conn(), id, version)
     }
 }

@@ -1,0 +1,485 @@
+//! Versioned grid boundaries in the GeoPackage: every published version is
+//! kept (`boundary_versions`, `grid_history`), drafts are stored, and a
+//! publish is one immediate transaction that first checks that no grid it
+//! changes has moved on since the planner read it.
+
+use std::collections::HashMap;
+
+use geo::MultiPolygon;
+use gridgov_spatial::{District, GridKind, Level, Staff};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::{Deserialize, Serialize};
+
+use super::StorageError;
+use super::wkb;
+
+/// One published version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionInfo {
+    /// 1, 2, 3, …
+    pub version: i64,
+    /// Who published it.
+    pub author: String,
+    /// When (RFC 3339, UTC).
+    pub published_at: String,
+    /// Why.
+    pub reason: String,
+    /// The date from which these boundaries are in force (YYYY-MM-DD).
+    pub effective_date: String,
+    /// The version this one restores, for a rollback.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback_of: Option<i64>,
+    /// Grid codes changed.
+    pub grids: Vec<String>,
+}
+
+/// A grid as stored in one version; `boundary: None` means removed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GridRecord {
+    /// Code.
+    pub code: String,
+    /// Name.
+    pub name: String,
+    /// Basic or exclusive.
+    pub kind: GridKind,
+    /// Community code.
+    pub parent_code: Option<String>,
+    /// Institution (exclusive grids).
+    pub institution: Option<String>,
+    /// Staff.
+    pub staff: Vec<Staff>,
+    /// Boundary; `None` when the grid was removed in this version.
+    pub boundary: Option<MultiPolygon<f64>>,
+}
+
+impl GridRecord {
+    /// The record of grid `code` in `d`, or a removal when `d` has none.
+    pub fn from_district(d: &District, code: &str) -> Self {
+        match d.area_by_code(code) {
+            Some(id) => {
+                let a = d.area(id);
+                GridRecord {
+                    code: code.to_string(),
+                    name: a.name.clone(),
+                    kind: a.kind.unwrap_or(GridKind::Basic),
+                    parent_code: a.parent.map(|p| d.area(p).code.clone()),
+                    institution: a.institution.clone(),
+                    staff: a.staff.clone(),
+                    boundary: Some(a.boundary.clone()),
+                }
+            }
+            None => GridRecord {
+                code: code.to_string(),
+                name: String::new(),
+                kind: GridKind::Basic,
+                parent_code: None,
+                institution: None,
+                staff: Vec::new(),
+                boundary: None,
+            },
+        }
+    }
+}
+
+/// What to publish.
+#[derive(Debug, Clone)]
+pub struct Publication {
+    /// Who.
+    pub author: String,
+    /// Why.
+    pub reason: String,
+    /// In force from (YYYY-MM-DD).
+    pub effective_date: String,
+    /// For each changed grid, the version the planner started from
+    /// (0 for a new grid).
+    pub base: HashMap<String, i64>,
+    /// The grids as they are after the change.
+    pub records: Vec<GridRecord>,
+    /// For a rollback: the version restored.
+    pub rollback_of: Option<i64>,
+}
+
+/// Why a publish was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    /// Another publish changed these grids first: (code, current version).
+    #[error("grids changed since they were read: {0:?}")]
+    Conflict(Vec<(String, i64)>),
+    /// The store failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+fn sql(what: &str) -> impl Fn(rusqlite::Error) -> StorageError + '_ {
+    move |source| StorageError::Sqlite {
+        what: what.to_string(),
+        source,
+    }
+}
+
+/// DDL of the versioning tables (created with the store).
+pub const DDL: &str = "
+CREATE TABLE boundary_versions (version INTEGER PRIMARY KEY, author TEXT NOT NULL, published_at TEXT NOT NULL,
+  reason TEXT NOT NULL, effective_date TEXT NOT NULL, rollback_of INTEGER);
+CREATE TABLE grid_history (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom MULTIPOLYGON, version INTEGER NOT NULL,
+  code TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, parent_code TEXT, institution TEXT,
+  staff TEXT NOT NULL DEFAULT '[]', removed INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX grid_history_code ON grid_history(code, version);
+CREATE TABLE drafts (id TEXT PRIMARY KEY, created_at TEXT NOT NULL, body TEXT NOT NULL, status TEXT NOT NULL,
+  published_version INTEGER);
+INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id)
+  VALUES ('grid_history', 'features', 'grid_history', 'Every published version of every grid boundary', 4326);
+INSERT INTO gpkg_geometry_columns VALUES ('grid_history', 'geom', 'MULTIPOLYGON', 4326, 0, 0);
+INSERT INTO gpkg_contents (table_name, data_type, identifier, description)
+  VALUES ('boundary_versions', 'attributes', 'boundary_versions', 'Published boundary versions: author, time, reason, effective date'),
+         ('drafts', 'attributes', 'drafts', 'Boundary drafts of planners');
+";
+
+fn insert_history(conn: &Connection, version: i64, r: &GridRecord) -> Result<(), StorageError> {
+    conn.execute(
+        "INSERT INTO grid_history (geom, version, code, name, kind, parent_code, institution, staff, removed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        params![
+            r.boundary.as_ref().map(wkb::multi_polygon_blob),
+            version,
+            r.code,
+            r.name,
+            r.kind.as_str(),
+            r.parent_code,
+            r.institution,
+            serde_json::to_string(&r.staff).unwrap_or_else(|_| "[]".into()),
+            i64::from(r.boundary.is_none())
+        ],
+    )
+    .map_err(sql("record grid history"))?;
+    Ok(())
+}
+
+/// Records version 1: every grid of a new store.
+pub fn record_initial(
+    conn: &Connection,
+    d: &District,
+    published_at: &str,
+) -> Result<(), StorageError> {
+    conn.execute(
+        "INSERT INTO boundary_versions VALUES (1, 'gridgov', ?1, 'initial boundaries', ?2, NULL)",
+        params![published_at, "1970-01-01"],
+    )
+    .map_err(sql("record version 1"))?;
+    for g in d.grids() {
+        insert_history(conn, 1, &GridRecord::from_district(d, &d.area(g).code))?;
+    }
+    Ok(())
+}
+
+/// The current version of every grid (the last version that changed it).
+pub fn grid_versions(conn: &Connection) -> Result<HashMap<String, i64>, StorageError> {
+    let mut st = conn
+        .prepare("SELECT code, max(version) FROM grid_history GROUP BY code")
+        .map_err(sql("read grid versions"))?;
+    let rows = st
+        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+        .map_err(sql("read grid versions"))?;
+    rows.collect::<Result<_, _>>()
+        .map_err(sql("read grid versions"))
+}
+
+/// The latest version number.
+pub fn latest(conn: &Connection) -> Result<i64, StorageError> {
+    conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM boundary_versions",
+        [],
+        |r| r.get(0),
+    )
+    .map_err(sql("read latest version"))
+}
+
+/// Publishes atomically; refused with the current versions on a conflict.
+pub fn publish(
+    conn: &mut Connection,
+    p: &Publication,
+    published_at: &str,
+) -> Result<VersionInfo, PublishError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql("begin publish"))?;
+    let current = grid_versions(&tx)?;
+    let conflicts: Vec<(String, i64)> = p
+        .records
+        .iter()
+        .filter_map(|r| {
+            let now = current.get(&r.code).copied().unwrap_or(0);
+            let base = p.base.get(&r.code).copied().unwrap_or(0);
+            (now != base).then(|| (r.code.clone(), now))
+        })
+        .collect();
+    if !conflicts.is_empty() {
+        return Err(PublishError::Conflict(conflicts));
+    }
+    let version = latest(&tx)? + 1;
+    tx.execute(
+        "INSERT INTO boundary_versions VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![
+            version,
+            p.author,
+            published_at,
+            p.reason,
+            p.effective_date,
+            p.rollback_of
+        ],
+    )
+    .map_err(sql("record version"))?;
+    for r in &p.records {
+        insert_history(&tx, version, r)?;
+        match &r.boundary {
+            None => {
+                tx.execute("DELETE FROM grids WHERE code = ?1", [&r.code])
+                    .map_err(sql("remove grid"))?;
+            }
+            Some(b) => {
+                let staff = serde_json::to_string(&r.staff).unwrap_or_else(|_| "[]".into());
+                let blob = wkb::multi_polygon_blob(b);
+                let n = tx
+                    .execute(
+                        "UPDATE grids SET geom = ?2, name = ?3, kind = ?4, parent_code = ?5, institution = ?6, staff = ?7 WHERE code = ?1",
+                        params![r.code, blob, r.name, r.kind.as_str(), r.parent_code, r.institution, staff],
+                    )
+                    .map_err(sql("update grid"))?;
+                if n == 0 {
+                    tx.execute(
+                        "INSERT INTO grids (geom, code, name, kind, parent_code, institution, staff) VALUES (?2, ?1, ?3, ?4, ?5, ?6, ?7)",
+                        params![r.code, blob, r.name, r.kind.as_str(), r.parent_code, r.institution, staff],
+                    )
+                    .map_err(sql("add grid"))?;
+                }
+            }
+        }
+    }
+    tx.execute("UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name IN ('grids', 'grid_history')", [])
+        .map_err(sql("touch contents"))?;
+    tx.commit().map_err(sql("commit publish"))?;
+    Ok(VersionInfo {
+        version,
+        author: p.author.clone(),
+        published_at: published_at.to_string(),
+        reason: p.reason.clone(),
+        effective_date: p.effective_date.clone(),
+        rollback_of: p.rollback_of,
+        grids: p.records.iter().map(|r| r.code.clone()).collect(),
+    })
+}
+
+/// Every version, oldest first, with the grids each changed.
+pub fn versions(conn: &Connection) -> Result<Vec<VersionInfo>, StorageError> {
+    let mut grids: HashMap<i64, Vec<String>> = HashMap::new();
+    let mut st = conn
+        .prepare("SELECT version, code FROM grid_history ORDER BY version, code")
+        .map_err(sql("read history"))?;
+    for row in st
+        .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+        .map_err(sql("read history"))?
+    {
+        let (v, c) = row.map_err(sql("read history"))?;
+        grids.entry(v).or_default().push(c);
+    }
+    let mut st = conn
+        .prepare("SELECT version, author, published_at, reason, effective_date, rollback_of FROM boundary_versions ORDER BY version")
+        .map_err(sql("read versions"))?;
+    let rows = st
+        .query_map([], |r| {
+            Ok(VersionInfo {
+                version: r.get(0)?,
+                author: r.get(1)?,
+                published_at: r.get(2)?,
+                reason: r.get(3)?,
+                effective_date: r.get(4)?,
+                rollback_of: r.get(5)?,
+                grids: Vec::new(),
+            })
+        })
+        .map_err(sql("read versions"))?;
+    rows.map(|r| {
+        r.map(|mut v| {
+            v.grids = grids.remove(&v.version).unwrap_or_default();
+            v
+        })
+        .map_err(sql("read versions"))
+    })
+    .collect()
+}
+
+/// A `grid_history` row: version, geometry, code, name, kind, parent code,
+/// institution, staff JSON, removed flag.
+type HistoryRow = (
+    i64,
+    Option<Vec<u8>>,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    String,
+    i64,
+);
+
+fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+    ))
+}
+
+fn to_record(row: HistoryRow) -> Result<(i64, GridRecord), StorageError> {
+    let (version, geom, code, name, kind, parent_code, institution, staff, removed) = row;
+    let boundary = if removed != 0 {
+        None
+    } else {
+        Some(
+            geom.map(|b| wkb::read_multi_polygon(&b))
+                .transpose()
+                .map_err(|e| StorageError::Corrupt(format!("grid_history {code} v{version}: {e}")))?
+                .unwrap_or_else(|| MultiPolygon::new(vec![])),
+        )
+    };
+    Ok((
+        version,
+        GridRecord {
+            kind: serde_json::from_value(serde_json::Value::String(kind))
+                .unwrap_or(GridKind::Basic),
+            staff: serde_json::from_str(&staff).unwrap_or_default(),
+            code,
+            name,
+            parent_code,
+            institution,
+            boundary,
+        },
+    ))
+}
+
+/// Every version of one grid, oldest first.
+pub fn grid_history(conn: &Connection, code: &str) -> Result<Vec<(i64, GridRecord)>, StorageError> {
+    let mut st = conn
+        .prepare("SELECT version, geom, code, name, kind, parent_code, institution, staff, removed FROM grid_history WHERE code = ?1 ORDER BY version")
+        .map_err(sql("read grid history"))?;
+    let rows = st
+        .query_map([code], record_from_row)
+        .map_err(sql("read grid history"))?;
+    rows.map(|r| to_record(r.map_err(sql("read grid history"))?))
+        .collect()
+}
+
+/// The grids in force at `version` (removed ones left out).
+pub fn grids_at(conn: &Connection, version: i64) -> Result<Vec<GridRecord>, StorageError> {
+    let mut st = conn
+        .prepare(
+            "SELECT h.version, h.geom, h.code, h.name, h.kind, h.parent_code, h.institution, h.staff, h.removed
+             FROM grid_history h JOIN (SELECT code, max(version) AS v FROM grid_history WHERE version <= ?1 GROUP BY code) m
+             ON h.code = m.code AND h.version = m.v ORDER BY h.fid",
+        )
+        .map_err(sql("read grids at version"))?;
+    let rows = st
+        .query_map([version], record_from_row)
+        .map_err(sql("read grids at version"))?;
+    let mut out = Vec::new();
+    for r in rows {
+        let (_, rec) = to_record(r.map_err(sql("read grids at version"))?)?;
+        if rec.boundary.is_some() {
+            out.push(rec);
+        }
+    }
+    Ok(out)
+}
+
+/// The version in force on `date` (YYYY-MM-DD): the latest one whose
+/// effective date is on or before it.
+pub fn version_on(conn: &Connection, date: &str) -> Result<Option<i64>, StorageError> {
+    conn.query_row(
+        "SELECT max(version) FROM boundary_versions WHERE effective_date <= ?1",
+        [date],
+        |r| r.get(0),
+    )
+    .optional()
+    .map(Option::flatten)
+    .map_err(sql("find version in force"))
+}
+
+/// A district with its grids replaced by `grids` (streets and communities
+/// kept).
+pub fn with_grids(d: &District, grids: &[GridRecord]) -> District {
+    let mut out = District {
+        areas: Vec::new(),
+        ..d.clone()
+    };
+    let mut map = HashMap::new();
+    for (i, a) in d.areas.iter().enumerate() {
+        if a.level != Level::Grid {
+            map.insert(i, out.areas.len());
+            out.areas.push(a.clone());
+        }
+    }
+    for a in &mut out.areas {
+        a.parent = a.parent.and_then(|p| {
+            map.get(&p.index())
+                .map(|&n| gridgov_spatial::AreaId(n as u32))
+        });
+    }
+    for r in grids {
+        let mut a = gridgov_spatial::Area::new(Level::Grid, r.code.clone(), r.name.clone());
+        a.kind = Some(r.kind);
+        a.parent = r.parent_code.as_deref().and_then(|p| out.area_by_code(p));
+        a.institution.clone_from(&r.institution);
+        a.staff.clone_from(&r.staff);
+        a.boundary = r
+            .boundary
+            .clone()
+            .unwrap_or_else(|| MultiPolygon::new(vec![]));
+        out.add_area(a);
+    }
+    out
+}
+
+/// Stores a draft (JSON body) under `id`.
+pub fn save_draft(
+    conn: &Connection,
+    id: &str,
+    created_at: &str,
+    body: &str,
+) -> Result<(), StorageError> {
+    conn.execute(
+        "INSERT INTO drafts VALUES (?1, ?2, ?3, 'open', NULL)",
+        params![id, created_at, body],
+    )
+    .map_err(sql("save draft"))?;
+    Ok(())
+}
+
+/// A draft's body, status and published version.
+pub fn load_draft(
+    conn: &Connection,
+    id: &str,
+) -> Result<Option<(String, String, Option<i64>)>, StorageError> {
+    conn.query_row(
+        "SELECT body, status, published_version FROM drafts WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .optional()
+    .map_err(sql("load draft"))
+}
+
+/// Marks a draft published.
+pub fn mark_published(conn: &Connection, id: &str, version: i64) -> Result<(), StorageError> {
+    conn.execute(
+        "UPDATE drafts SET status = 'published', published_version = ?2 WHERE id = ?1",
+        params![id, version],
+    )
+    .map_err(sql("mark draft"))?;
+    Ok(())
+}
