@@ -1,3 +1,4 @@
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
@@ -76,6 +77,13 @@ impl Server {
         (status, body)
     }
 
+    /// Kills the server with SIGKILL (no chance to clean up).
+    pub fn kill9(mut self) -> Child {
+        let child = self.child.take().unwrap();
+        let _ = Command::new("kill").args(["-KILL", &child.id().to_string()]).status();
+        child
+    }
+
     /// Sends SIGTERM and waits; returns the exit code and the log.
     pub fn stop(mut self) -> (i32, Vec<String>) {
         let mut child = self.child.take().unwrap();
@@ -86,6 +94,25 @@ impl Server {
         let log: Vec<String> = self.log.try_iter().collect();
         (status.code().unwrap_or(-1), log)
     }
+}
+
+/// One HTTP/1.1 request: (status, headers, body); `None` when the
+/// connection fails (the server is gone).
+pub fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Option<(u16, String, String)> {
+    let mut c = TcpStream::connect(addr).ok()?;
+    c.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        let _ = write!(head, "{k}: {v}\r\n");
+    }
+    head.push_str("\r\n");
+    c.write_all(head.as_bytes()).ok()?;
+    c.write_all(body.as_bytes()).ok()?;
+    let mut out = String::new();
+    c.read_to_string(&mut out).ok()?;
+    let status = out.split_whitespace().nth(1)?.parse().ok()?;
+    let (h, b) = out.split_once("\r\n\r\n")?;
+    Some((status, h.to_string(), b.to_string()))
 }
 
 impl Drop for Server {
@@ -213,4 +240,76 @@ fn a_real_server_answers_gdal_as_an_ogc_api_features_client_and_stops_gracefully
     let (code, log) = server.stop();
     assert_eq!(code, 0, "{log:?}");
     assert!(log.iter().any(|l| l.contains("stopped")), "{log:?}");
+}
+
+fn etag(headers: &str) -> Option<String> {
+    headers
+        .lines()
+        .find_map(|l| l.strip_prefix("etag: ").or_else(|| l.strip_prefix("ETag: ")))
+        .map(|v| v.trim().to_string())
+}
+
+#[test]
+fn every_acknowledged_publish_survives_kill_minus_9_and_the_store_stays_consistent() {
+    let dir = tmp_dir("crash");
+    let db = dir.join("crash.gpkg");
+    let code = "370402005001001";
+    let mut acknowledged: Vec<i64> = Vec::new();
+    for round in 0..3 {
+        let server = Server::start(&db);
+        let addr = server.addr.clone();
+        // A writer publishes as fast as it can; the server is killed under it.
+        let writer = std::thread::spawn(move || {
+            let mut acks = Vec::new();
+            for i in 0..10_000 {
+                let Some((200, h, f)) = request(&addr, "GET", &format!("/grids/{code}"), &[], "") else { break };
+                let tag = etag(&h).unwrap();
+                let f: serde_json::Value = serde_json::from_str(&f).unwrap();
+                let body = serde_json::json!({"geometry": f["geometry"], "author": "crash-test", "reason": format!("round {round} publish {i}")}).to_string();
+                match request(&addr, "PUT", &format!("/grids/{code}"), &[("If-Match", &tag), ("Content-Type", "application/json")], &body) {
+                    Some((200, _, b)) => {
+                        let v: serde_json::Value = serde_json::from_str(&b).unwrap();
+                        acks.push(v["published"]["version"].as_i64().unwrap());
+                    }
+                    Some((status, _, b)) => panic!("publish answered {status}: {b}"),
+                    None => break, // killed mid-request: not acknowledged
+                }
+            }
+            acks
+        });
+        std::thread::sleep(Duration::from_millis(300 + 200 * round));
+        let mut child = server.kill9();
+        let _ = child.wait();
+        let acks = writer.join().unwrap();
+        assert!(!acks.is_empty(), "round {round}: no publish was acknowledged before the kill");
+        acknowledged.extend(acks);
+    }
+    // Restart: every acknowledged version is there, and the store agrees with itself.
+    let server = Server::start(&db);
+    let (status, body) = server.get("/versions");
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let have: Vec<i64> = v["versions"].as_array().unwrap().iter().map(|x| x["version"].as_i64().unwrap()).collect();
+    for a in &acknowledged {
+        assert!(have.contains(a), "acknowledged version {a} is lost");
+    }
+    let latest = *have.iter().max().unwrap();
+    assert_eq!(have, (1..=latest).collect::<Vec<_>>(), "versions are gapless");
+    let (_, h, _) = request(&server.addr, "GET", &format!("/grids/{code}"), &[], "").unwrap();
+    assert_eq!(etag(&h).unwrap(), format!("\"{latest}\""));
+    drop(server);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(ok, "ok");
+    // The live layer holds the latest version of the grid.
+    let (live, hist): (Vec<u8>, Vec<u8>) = conn
+        .query_row(
+            "SELECT g.geom, h.geom FROM grids g JOIN grid_history h ON h.code = g.code WHERE g.code = ?1 ORDER BY h.version DESC LIMIT 1",
+            [code],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(live, hist);
+    let rtree: i64 = conn.query_row("SELECT count(*) FROM rtree_grids_geom", [], |r| r.get(0)).unwrap();
+    assert_eq!(rtree, 52);
 }
