@@ -80,7 +80,9 @@ impl Server {
     /// Kills the server with SIGKILL (no chance to clean up).
     pub fn kill9(mut self) -> Child {
         let child = self.child.take().unwrap();
-        let _ = Command::new("kill").args(["-KILL", &child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-KILL", &child.id().to_string()])
+            .status();
         child
     }
 
@@ -98,10 +100,19 @@ impl Server {
 
 /// One HTTP/1.1 request: (status, headers, body); `None` when the
 /// connection fails (the server is gone).
-pub fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> Option<(u16, String, String)> {
+pub fn request(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Option<(u16, String, String)> {
     let mut c = TcpStream::connect(addr).ok()?;
     c.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         let _ = write!(head, "{k}: {v}\r\n");
     }
@@ -245,7 +256,10 @@ fn a_real_server_answers_gdal_as_an_ogc_api_features_client_and_stops_gracefully
 fn etag(headers: &str) -> Option<String> {
     headers
         .lines()
-        .find_map(|l| l.strip_prefix("etag: ").or_else(|| l.strip_prefix("ETag: ")))
+        .find_map(|l| {
+            l.strip_prefix("etag: ")
+                .or_else(|| l.strip_prefix("ETag: "))
+        })
         .map(|v| v.trim().to_string())
 }
 
@@ -262,11 +276,20 @@ fn every_acknowledged_publish_survives_kill_minus_9_and_the_store_stays_consiste
         let writer = std::thread::spawn(move || {
             let mut acks = Vec::new();
             for i in 0..10_000 {
-                let Some((200, h, f)) = request(&addr, "GET", &format!("/grids/{code}"), &[], "") else { break };
+                let Some((200, h, f)) = request(&addr, "GET", &format!("/grids/{code}"), &[], "")
+                else {
+                    break;
+                };
                 let tag = etag(&h).unwrap();
                 let f: serde_json::Value = serde_json::from_str(&f).unwrap();
                 let body = serde_json::json!({"geometry": f["geometry"], "author": "crash-test", "reason": format!("round {round} publish {i}")}).to_string();
-                match request(&addr, "PUT", &format!("/grids/{code}"), &[("If-Match", &tag), ("Content-Type", "application/json")], &body) {
+                match request(
+                    &addr,
+                    "PUT",
+                    &format!("/grids/{code}"),
+                    &[("If-Match", &tag), ("Content-Type", "application/json")],
+                    &body,
+                ) {
                     Some((200, _, b)) => {
                         let v: serde_json::Value = serde_json::from_str(&b).unwrap();
                         acks.push(v["published"]["version"].as_i64().unwrap());
@@ -281,7 +304,10 @@ fn every_acknowledged_publish_survives_kill_minus_9_and_the_store_stays_consiste
         let mut child = server.kill9();
         let _ = child.wait();
         let acks = writer.join().unwrap();
-        assert!(!acks.is_empty(), "round {round}: no publish was acknowledged before the kill");
+        assert!(
+            !acks.is_empty(),
+            "round {round}: no publish was acknowledged before the kill"
+        );
         acknowledged.extend(acks);
     }
     // Restart: every acknowledged version is there, and the store agrees with itself.
@@ -289,17 +315,28 @@ fn every_acknowledged_publish_survives_kill_minus_9_and_the_store_stays_consiste
     let (status, body) = server.get("/versions");
     assert_eq!(status, 200);
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let have: Vec<i64> = v["versions"].as_array().unwrap().iter().map(|x| x["version"].as_i64().unwrap()).collect();
+    let have: Vec<i64> = v["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["version"].as_i64().unwrap())
+        .collect();
     for a in &acknowledged {
         assert!(have.contains(a), "acknowledged version {a} is lost");
     }
     let latest = *have.iter().max().unwrap();
-    assert_eq!(have, (1..=latest).collect::<Vec<_>>(), "versions are gapless");
+    assert_eq!(
+        have,
+        (1..=latest).collect::<Vec<_>>(),
+        "versions are gapless"
+    );
     let (_, h, _) = request(&server.addr, "GET", &format!("/grids/{code}"), &[], "").unwrap();
     assert_eq!(etag(&h).unwrap(), format!("\"{latest}\""));
     drop(server);
     let conn = rusqlite::Connection::open(&db).unwrap();
-    let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(ok, "ok");
     // The live layer holds the latest version of the grid.
     let (live, hist): (Vec<u8>, Vec<u8>) = conn
@@ -310,6 +347,8 @@ fn every_acknowledged_publish_survives_kill_minus_9_and_the_store_stays_consiste
         )
         .unwrap();
     assert_eq!(live, hist);
-    let rtree: i64 = conn.query_row("SELECT count(*) FROM rtree_grids_geom", [], |r| r.get(0)).unwrap();
+    let rtree: i64 = conn
+        .query_row("SELECT count(*) FROM rtree_grids_geom", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(rtree, 52);
 }
