@@ -31,6 +31,12 @@ pub const DEFAULT_DISTRICT: &str = "data/sample-district.json";
 /// The default store.
 pub const DEFAULT_GPKG: &str = "data/gridgov.gpkg";
 
+/// Whether a `--db`/`--out` value is a PostgreSQL URL rather than a file.
+pub fn is_postgres(p: &Path) -> bool {
+    let s = p.to_string_lossy();
+    s.starts_with("postgres://") || s.starts_with("postgresql://")
+}
+
 /// Reads a district file.
 pub fn load(path: &Path) -> Result<District, StoreError> {
     let bytes = std::fs::read(path).map_err(|source| StoreError::Io {
@@ -43,10 +49,21 @@ pub fn load(path: &Path) -> Result<District, StoreError> {
     })
 }
 
-/// Writes a district: a new GeoPackage when `path` ends in `.gpkg` (an
+/// Writes a district: into an empty PostGIS database when `path` is a
+/// `postgres://` URL, a new GeoPackage when it ends in `.gpkg` (an
 /// existing store is never overwritten), else JSON. Both are written to a
 /// temporary file and renamed, so a crash never leaves half a file.
 pub fn save_any(path: &Path, d: &District) -> Result<(), Box<dyn std::error::Error>> {
+    if is_postgres(path) {
+        let url = path.to_string_lossy();
+        if !crate::storage::PgStore::create_in(&url, d)? {
+            return Err(
+                "that database already holds a gridgov district; use another database or schema"
+                    .into(),
+            );
+        }
+        return Ok(());
+    }
     if path.extension().is_some_and(|e| e == "gpkg") {
         if path.exists() {
             return Err(format!(

@@ -4,7 +4,7 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::util::{gridgov, repo, s, tmp_dir};
+use crate::util::{gridgov, postgis_database, repo, s, tmp_dir};
 
 /// A `gridgov serve` on an ephemeral port, stopped (SIGTERM) when dropped.
 pub struct Server {
@@ -14,14 +14,15 @@ pub struct Server {
 }
 
 impl Server {
-    pub fn start(db: &std::path::Path) -> Server {
+    /// Starts a server over `db`: a GeoPackage path or a `postgres://` URL.
+    pub fn start(db: &str) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_gridgov"))
             .args([
                 "serve",
                 "--addr",
                 "127.0.0.1:0",
                 "--db",
-                s(db),
+                db,
                 "--seed",
                 s(&repo().join("data/sample-district.json")),
             ])
@@ -221,7 +222,7 @@ fn the_store_is_a_geopackage_that_gdal_reads_with_layers_counts_types_and_srs() 
 fn a_real_server_answers_gdal_as_an_ogc_api_features_client_and_stops_gracefully() {
     let dir = tmp_dir("serve_oapif");
     let db = dir.join("served.gpkg");
-    let server = Server::start(&db);
+    let server = Server::start(s(&db));
     assert!(db.exists(), "the store is created from the seed");
     let (status, body) = server.get("/health");
     assert_eq!(status, 200, "{body}");
@@ -263,16 +264,23 @@ fn etag(headers: &str) -> Option<String> {
         .map(|v| v.trim().to_string())
 }
 
-#[test]
-fn every_acknowledged_publish_survives_kill_minus_9_and_the_store_stays_consistent() {
-    let dir = tmp_dir("crash");
-    let db = dir.join("crash.gpkg");
-    let code = "370402005001001";
+/// The grid the crash tests publish over and over.
+const CRASH_GRID: &str = "370402005001001";
+
+/// Publishes in a loop against a server over `db`, killing it with
+/// SIGKILL three times, then checks through the API that every
+/// acknowledged version is there, gapless, and the grid's `ETag` is the
+/// latest. Returns the latest version.
+fn publish_through_kill_minus_9(db: &str) -> i64 {
+    let code = CRASH_GRID;
     let mut acknowledged: Vec<i64> = Vec::new();
     for round in 0..3 {
-        let server = Server::start(&db);
+        let server = Server::start(db);
         let addr = server.addr.clone();
-        // A writer publishes as fast as it can; the server is killed under it.
+        // A writer publishes as fast as it can; the server is killed under
+        // it once it has acknowledged a few (however slow the machine).
+        let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = count.clone();
         let writer = std::thread::spawn(move || {
             let mut acks = Vec::new();
             for i in 0..10_000 {
@@ -293,6 +301,7 @@ fn every_acknowledged_publish_survives_kill_minus_9_and_the_store_stays_consiste
                     Some((200, _, b)) => {
                         let v: serde_json::Value = serde_json::from_str(&b).unwrap();
                         acks.push(v["published"]["version"].as_i64().unwrap());
+                        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     }
                     Some((status, _, b)) => panic!("publish answered {status}: {b}"),
                     None => break, // killed mid-request: not acknowledged
@@ -300,7 +309,14 @@ fn every_acknowledged_publish_survives_kill_minus_9_and_the_store_stays_consiste
             }
             acks
         });
-        std::thread::sleep(Duration::from_millis(300 + 200 * round));
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while count.load(std::sync::atomic::Ordering::SeqCst) < 2 + round as usize
+            && Instant::now() < deadline
+            && !writer.is_finished()
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_millis(37 * round));
         let mut child = server.kill9();
         let _ = child.wait();
         let acks = writer.join().unwrap();
@@ -311,7 +327,7 @@ fn every_acknowledged_publish_survives_kill_minus_9_and_the_store_stays_consiste
         acknowledged.extend(acks);
     }
     // Restart: every acknowledged version is there, and the store agrees with itself.
-    let server = Server::start(&db);
+    let server = Server::start(db);
     let (status, body) = server.get("/versions");
     assert_eq!(status, 200);
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
@@ -333,6 +349,15 @@ fn every_acknowledged_publish_survives_kill_minus_9_and_the_store_stays_consiste
     let (_, h, _) = request(&server.addr, "GET", &format!("/grids/{code}"), &[], "").unwrap();
     assert_eq!(etag(&h).unwrap(), format!("\"{latest}\""));
     drop(server);
+    latest
+}
+
+#[test]
+fn every_acknowledged_publish_survives_kill_minus_9_and_the_store_stays_consistent() {
+    let dir = tmp_dir("crash");
+    let db = dir.join("crash.gpkg");
+    let code = CRASH_GRID;
+    publish_through_kill_minus_9(s(&db));
     let conn = rusqlite::Connection::open(&db).unwrap();
     let ok: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -351,4 +376,87 @@ fn every_acknowledged_publish_survives_kill_minus_9_and_the_store_stays_consiste
         .query_row("SELECT count(*) FROM rtree_grids_geom", [], |r| r.get(0))
         .unwrap();
     assert_eq!(rtree, 52);
+}
+
+#[test]
+fn on_postgis_every_acknowledged_publish_survives_kill_minus_9() {
+    let Some(url) = postgis_database("crash") else {
+        return;
+    };
+    let latest = publish_through_kill_minus_9(&url);
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let row = c
+        .query_one(
+            "SELECT ST_Equals(g.geom, h.geom), h.version FROM grids g JOIN grid_history h ON h.code = g.code
+             WHERE g.code = $1 ORDER BY h.version DESC LIMIT 1",
+            &[&CRASH_GRID],
+        )
+        .unwrap();
+    assert!(row.get::<_, bool>(0), "the live grid is its latest version");
+    assert_eq!(row.get::<_, i64>(1), latest);
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM grids", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 52);
+}
+
+#[test]
+fn two_replicas_over_one_postgis_stay_in_step_and_gdal_reads_both_the_database_and_the_api() {
+    let Some(url) = postgis_database("replicas") else {
+        return;
+    };
+    let a = Server::start(&url);
+    let b = Server::start(&url);
+    // GDAL reads the PostGIS tables directly…
+    let (host_db, _) = url.rsplit_once('/').unwrap();
+    let port = host_db.rsplit(':').next().unwrap();
+    let dbname = url.rsplit('/').next().unwrap();
+    let pg = format!("PG:host=127.0.0.1 port={port} user=postgres dbname={dbname}");
+    let info = ogrinfo(&["-ro", "-so", &pg, "grids"]);
+    assert!(info.contains("Feature Count: 52"), "{info}");
+    assert!(info.contains("Multi Polygon"), "{info}");
+    // …and each replica as an OGC API – Features client.
+    for srv in [&a, &b] {
+        let url = format!("OAPIF:http://{}", srv.addr);
+        let grids = ogrinfo(&["-ro", "-so", &url, "grids"]);
+        assert!(grids.contains("Feature Count: 52"), "{grids}");
+    }
+    // A publish on replica a reaches replica b within moments.
+    let code = CRASH_GRID;
+    let (_, h, f) = request(&a.addr, "GET", &format!("/grids/{code}"), &[], "").unwrap();
+    let f: serde_json::Value = serde_json::from_str(&f).unwrap();
+    let body = serde_json::json!({"geometry": f["geometry"], "author": "a", "reason": "rename", "name": "新名字"}).to_string();
+    let tag = etag(&h).unwrap();
+    let (status, _, reply) = request(
+        &a.addr,
+        "PUT",
+        &format!("/grids/{code}"),
+        &[("If-Match", &tag), ("Content-Type", "application/json")],
+        &body,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{reply}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, h, _) = request(&b.addr, "GET", &format!("/grids/{code}"), &[], "").unwrap();
+        if etag(&h).unwrap() == "\"2\"" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "replica b never saw version 2");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // The old ETag is stale on b too: 412, never a silent overwrite.
+    let (status, _, reply) = request(
+        &b.addr,
+        "PUT",
+        &format!("/grids/{code}"),
+        &[("If-Match", &tag), ("Content-Type", "application/json")],
+        &body,
+    )
+    .unwrap();
+    assert_eq!(status, 412, "{reply}");
+    let (code_a, _) = a.stop();
+    let (code_b, _) = b.stop();
+    assert_eq!((code_a, code_b), (0, 0));
 }

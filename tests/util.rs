@@ -67,3 +67,13 @@ pub fn sample() -> gridgov_spatial::District {
 pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
+
+#[path = "../src/storage/testing.rs"]
+mod testing;
+
+/// A fresh PostGIS database on the test cluster for one test, or `None`
+/// (skipped) outside CI when there is no cluster.
+pub fn postgis_database(name: &str) -> Option<String> {
+    let cluster = testing::cluster()?;
+    Some(testing::fresh_database(&cluster, name))
+}

@@ -24,7 +24,7 @@ pub fn run(cli: Cli) -> CliResult {
         } => {
             crate::service::serve(&crate::service::ServeOptions {
                 addr,
-                db,
+                db: db.to_string_lossy().into_owned(),
                 seed,
                 body_limit,
             })?;
@@ -83,6 +83,13 @@ fn load(db: &DbArgs) -> Result<District, Box<dyn std::error::Error>> {
     use crate::storage::{GpkgStore, Store, gpkg};
     match &db.db {
         Some(p) if p.extension().is_some_and(|e| e == "json") => Ok(store::load(p)?),
+        Some(p) if store::is_postgres(p) => {
+            let (s, _) = crate::storage::PgStore::open_or_create(
+                &p.to_string_lossy(),
+                Path::new(store::DEFAULT_DISTRICT),
+            )?;
+            Ok(s.load()?)
+        }
         Some(p) => {
             if !p.exists() {
                 return Err(format!("{}: no such store", p.display()).into());

@@ -24,7 +24,8 @@ pub struct Cli {
 #[derive(Debug, clap::Args)]
 pub struct DbArgs {
     /// The store: a GeoPackage (default data/gridgov.gpkg, created from the
-    /// sample district on first use) or a district JSON file.
+    /// sample district on first use), a `postgres://` URL or a district
+    /// JSON file.
     #[arg(long, value_name = "FILE")]
     pub db: Option<PathBuf>,
     /// Print JSON instead of a table.
@@ -36,8 +37,9 @@ pub struct DbArgs {
 pub enum Command {
     /// Serve the HTTP API (lookup, OGC API – Features, summary).
     Serve {
-        /// The GeoPackage store; created from --seed when missing.
-        #[arg(long, value_name = "FILE", default_value = crate::store::DEFAULT_GPKG)]
+        /// The store: a GeoPackage file or a `postgres://user@host/db` URL
+        /// (PostGIS); created from --seed when missing or empty.
+        #[arg(long, value_name = "FILE|URL", default_value = crate::store::DEFAULT_GPKG)]
         db: PathBuf,
         /// District JSON the store is created from.
         #[arg(long, value_name = "FILE", default_value = crate::store::DEFAULT_DISTRICT)]

@@ -374,6 +374,11 @@ async fn publish_changes(
     rollback_of: Option<i64>,
 ) -> Result<crate::storage::versions::VersionInfo, ApiError> {
     let _guard = st.publish_lock.lock().await;
+    // Another replica may have published since this one last looked.
+    let st3 = st.clone();
+    blocking(move || st3.catch_up())
+        .await?
+        .map_err(ApiError::internal)?;
     let snap = st.current();
     let st2 = st.clone();
     let author = draft.author.clone();
@@ -429,7 +434,18 @@ async fn publish_changes(
                 versions.remove(&c.code);
             }
         }
-        let next = Snapshot::build(after, versions, info.version);
+        let next = if info.version == snap.version + 1 {
+            Snapshot::build(after, versions, info.version)
+        } else {
+            // Someone published in between: rebuild from the store.
+            let grids = st2
+                .store
+                .grids_at(info.version)
+                .map_err(ApiError::internal)?;
+            let versions = st2.store.grid_versions().map_err(ApiError::internal)?;
+            let d = crate::storage::versions::with_grids(&snap.district, &grids);
+            Snapshot::build(d, versions, info.version)
+        };
         Ok((info, next))
     })
     .await??;

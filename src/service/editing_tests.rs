@@ -10,24 +10,96 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use super::{AppState, Config, app};
-use crate::storage::{GpkgStore, Store};
+use crate::storage::{GpkgStore, PgStore, Store};
 
-fn fresh(name: &str) -> Arc<AppState> {
-    let dir = std::env::temp_dir().join(format!("gridgov-edit-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    let seed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample-district.json");
-    let (store, _) = GpkgStore::open_or_create(&dir.join("e.gpkg"), &seed).unwrap();
-    let store: Arc<dyn Store> = Arc::new(store);
-    Arc::new(
-        AppState::new(
-            store,
-            Config {
-                base_url: "http://test".into(),
-                body_limit: 4 << 20,
-            },
-        )
-        .unwrap(),
-    )
+/// Where a test's store lives.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    GeoPackage,
+    PostGis,
+}
+
+/// Runs each named test (an `async fn(Backend)`) once per backend, as
+/// `name::on_geopackage` and `name::on_postgis`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn on_geopackage() {
+                super::$name(super::Backend::GeoPackage).await;
+            }
+            #[tokio::test]
+            async fn on_postgis() {
+                if crate::storage::testing::cluster().is_some() {
+                    super::$name(super::Backend::PostGis).await;
+                }
+            }
+        }
+    )*};
+}
+
+on_both_backends!(
+    a_draft_is_validated_previewed_and_published_then_history_and_rollback_work,
+    of_two_planners_publishing_from_the_same_version_one_wins_and_the_other_gets_412,
+    put_needs_the_current_etag,
+    a_change_that_adds_an_overlap_is_validated_and_refused,
+    bad_drafts_are_400_naming_the_field,
+    a_publish_on_one_replica_reaches_the_other_and_a_stale_base_is_refused,
+);
+
+fn seed() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample-district.json")
+}
+
+/// A store of the sample district for one test.
+fn store(name: &str, backend: Backend) -> Arc<dyn Store> {
+    match backend {
+        Backend::GeoPackage => {
+            let dir =
+                std::env::temp_dir().join(format!("gridgov-edit-{}-{name}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            Arc::new(
+                GpkgStore::open_or_create(&dir.join("e.gpkg"), &seed())
+                    .unwrap()
+                    .0,
+            )
+        }
+        Backend::PostGis => {
+            let cluster = crate::storage::testing::cluster().unwrap();
+            let url = crate::storage::testing::fresh_database(&cluster, name);
+            let (s, created) = std::thread::spawn(move || PgStore::open_or_create(&url, &seed()))
+                .join()
+                .unwrap()
+                .unwrap();
+            assert!(created);
+            Arc::new(s)
+        }
+    }
+}
+
+/// A service state over `store` that follows it (built off the async
+/// threads: the PostgreSQL client blocks).
+fn state_over(store: Arc<dyn Store>) -> Arc<AppState> {
+    std::thread::spawn(move || {
+        let st = Arc::new(
+            AppState::new(
+                store,
+                Config {
+                    base_url: "http://test".into(),
+                    body_limit: 4 << 20,
+                },
+            )
+            .unwrap(),
+        );
+        st.follow_store().unwrap();
+        st
+    })
+    .join()
+    .unwrap()
+}
+
+fn fresh(name: &str, backend: Backend) -> Arc<AppState> {
+    state_over(store(name, backend))
 }
 
 async fn call(
@@ -121,9 +193,8 @@ async fn grid_at(st: &Arc<AppState>, at: (f64, f64), as_of: Option<&str>) -> Str
         .to_string()
 }
 
-#[tokio::test]
-async fn a_draft_is_validated_previewed_and_published_then_history_and_rollback_work() {
-    let st = fresh("workflow");
+async fn a_draft_is_validated_previewed_and_published_then_history_and_rollback_work(b: Backend) {
+    let st = fresh("workflow", b);
     let m = a_move(&st);
     assert_eq!(grid_at(&st, m.at, None).await, m.from);
     let (s, h, v) = call(
@@ -194,14 +265,15 @@ async fn a_draft_is_validated_previewed_and_published_then_history_and_rollback_
     assert_eq!(v["published"]["rollback_of"], 1);
     assert_eq!(grid_at(&st, m.at, None).await, m.from);
     // Everything survives a restart: a new state over the same store.
-    let again = Arc::new(AppState::new(st.store.clone(), st.config.clone()).unwrap());
+    let again = state_over(st.store.clone());
     assert_eq!(again.current().version, 3);
     assert_eq!(grid_at(&again, m.at, None).await, m.from);
 }
 
-#[tokio::test]
-async fn of_two_planners_publishing_from_the_same_version_one_wins_and_the_other_gets_412() {
-    let st = fresh("race");
+async fn of_two_planners_publishing_from_the_same_version_one_wins_and_the_other_gets_412(
+    b: Backend,
+) {
+    let st = fresh("race", b);
     let m = a_move(&st);
     let body = json!({"author": "a", "reason": "r", "changes": m.changes});
     let (_, _, d1) = call(&st, "POST", "/drafts", &[], Some(body.clone())).await;
@@ -237,9 +309,8 @@ async fn of_two_planners_publishing_from_the_same_version_one_wins_and_the_other
     );
 }
 
-#[tokio::test]
-async fn put_needs_the_current_etag() {
-    let st = fresh("etag");
+async fn put_needs_the_current_etag(b: Backend) {
+    let st = fresh("etag", b);
     let m = a_move(&st);
     let (s, h, f) = call(&st, "GET", &format!("/grids/{}", m.from), &[], None).await;
     assert_eq!(s, StatusCode::OK);
@@ -277,9 +348,8 @@ async fn put_needs_the_current_etag() {
     assert_eq!(v["field"], "base_version");
 }
 
-#[tokio::test]
-async fn a_change_that_adds_an_overlap_is_validated_and_refused() {
-    let st = fresh("overlap");
+async fn a_change_that_adds_an_overlap_is_validated_and_refused(b: Backend) {
+    let st = fresh("overlap", b);
     let m = a_move(&st);
     // Grow `to` by the building but leave `from` as it is: an overlap.
     let grown = m.changes[0].clone();
@@ -308,9 +378,8 @@ async fn a_change_that_adds_an_overlap_is_validated_and_refused() {
     assert_eq!(grid_at(&st, m.at, None).await, m.from, "nothing published");
 }
 
-#[tokio::test]
-async fn bad_drafts_are_400_naming_the_field() {
-    let st = fresh("bad");
+async fn bad_drafts_are_400_naming_the_field(b: Backend) {
+    let st = fresh("bad", b);
     let sq = json!({"type": "Polygon", "coordinates": [[[117.55, 34.86], [117.56, 34.86], [117.56, 34.87], [117.55, 34.86]]]});
     let cases = [
         (
@@ -380,4 +449,53 @@ async fn bad_drafts_are_400_naming_the_field() {
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+}
+
+async fn a_publish_on_one_replica_reaches_the_other_and_a_stale_base_is_refused(b: Backend) {
+    let store = store("replicas", b);
+    let one = state_over(store.clone());
+    let two = match b {
+        // Two processes over one GeoPackage are not a supported
+        // deployment; two states over one store still must agree.
+        Backend::GeoPackage => state_over(store),
+        Backend::PostGis => {
+            let url = crate::storage::testing::cluster().unwrap();
+            let url = format!("{url}/gridgov_replicas_{}", std::process::id());
+            let s = std::thread::spawn(move || PgStore::open_or_create(&url, &seed()))
+                .join()
+                .unwrap()
+                .unwrap()
+                .0;
+            state_over(Arc::new(s))
+        }
+    };
+    let m = a_move(&one);
+    assert_eq!(grid_at(&two, m.at, None).await, m.from);
+    let body = json!({"author": "a", "reason": "r", "changes": m.changes});
+    // Both planners start from version 1, one on each replica.
+    let (_, _, d) = call(&one, "POST", "/drafts", &[], Some(body.clone())).await;
+    let (_, _, d2) = call(&two, "POST", "/drafts", &[], Some(body)).await;
+    let u = format!("/drafts/{}/publish", d["id"].as_str().unwrap());
+    let (s, _, v) = call(&one, "POST", &u, &[], None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    if matches!(b, Backend::PostGis) {
+        // Replica two hears of it through LISTEN/NOTIFY within moments.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while two.current().version < 2 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "replica two still answers from version {}",
+                two.current().version
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(grid_at(&two, m.at, None).await, m.to);
+    }
+    // The draft made on replica two from the old version loses, with 412.
+    let u2 = format!("/drafts/{}/publish", d2["id"].as_str().unwrap());
+    let (s, _, v) = call(&two, "POST", &u2, &[], None).await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED, "{v}");
+    // Replica two is at version 2 now whatever the backend.
+    assert_eq!(two.current().version, 2);
+    assert_eq!(grid_at(&two, m.at, None).await, m.to);
 }

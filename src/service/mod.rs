@@ -125,11 +125,55 @@ impl AppState {
     }
 
     /// Swaps in a new snapshot; readers holding the old one finish on it.
+    /// Versions only move forward: an older snapshot is dropped.
     pub fn swap(&self, next: Snapshot) {
-        *self
+        let mut cur = self
             .snapshot
             .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Arc::new(next);
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if next.version >= cur.version {
+            *cur = Arc::new(next);
+        }
+    }
+
+    /// Catches up with versions another process published in the same
+    /// store: rebuilds the snapshot from the store's current grids when it
+    /// is ahead. The caller holds `publish_lock`. Blocking: call it off
+    /// the async threads. `true` when a new snapshot was swapped in.
+    pub fn catch_up(&self) -> Result<bool, crate::storage::StorageError> {
+        let latest = self.store.latest_version()?;
+        let current = self.current();
+        if latest <= current.version {
+            return Ok(false);
+        }
+        let grids = self.store.grids_at(latest)?;
+        let versions = self.store.grid_versions()?;
+        let d = crate::storage::versions::with_grids(&current.district, &grids);
+        self.swap(Snapshot::build(d, versions, latest));
+        tracing::info!(
+            from = current.version,
+            to = latest,
+            "boundaries refreshed from the store"
+        );
+        Ok(true)
+    }
+
+    /// Follows the store: when another replica publishes, this one
+    /// catches up within about a second. The watcher stops with the state.
+    pub fn follow_store(self: &Arc<Self>) -> Result<(), crate::storage::StorageError> {
+        let weak = Arc::downgrade(self);
+        self.store.watch(Box::new(move |version| {
+            let Some(st) = weak.upgrade() else {
+                return false;
+            };
+            if version > st.current().version {
+                let _guard = st.publish_lock.blocking_lock();
+                if let Err(e) = st.catch_up() {
+                    tracing::warn!(error = %e, "cannot refresh the boundaries");
+                }
+            }
+            true
+        }))
     }
 
     /// A fresh id for drafts: time in microseconds and a counter.
@@ -245,12 +289,29 @@ pub fn app(state: Arc<AppState>) -> Router {
 pub struct ServeOptions {
     /// Address to listen on.
     pub addr: SocketAddr,
-    /// The store: a GeoPackage path.
-    pub db: std::path::PathBuf,
+    /// The store: a GeoPackage path, or a `postgres://` URL.
+    pub db: String,
     /// The district JSON the store is created from when missing.
     pub seed: std::path::PathBuf,
     /// Largest request body.
     pub body_limit: usize,
+}
+
+/// Opens the store `db` names: a `postgres://` or `postgresql://` URL is a
+/// PostGIS database, anything else a GeoPackage file. Either is created
+/// from `seed` when empty. Returns the store and whether it was created.
+pub fn open_store(
+    db: &str,
+    seed: &std::path::Path,
+) -> Result<(Arc<dyn Store>, bool), crate::storage::StorageError> {
+    if crate::store::is_postgres(std::path::Path::new(db)) {
+        let (s, created) = crate::storage::PgStore::open_or_create(db, seed)?;
+        Ok((Arc::new(s), created))
+    } else {
+        let (s, created) =
+            crate::storage::GpkgStore::open_or_create(std::path::Path::new(db), seed)?;
+        Ok((Arc::new(s), created))
+    }
 }
 
 /// Runs the service until Ctrl-C or SIGTERM, then drains and stops.
@@ -263,11 +324,10 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
         .with_writer(std::io::stderr)
         .try_init();
     let t = Instant::now();
-    let (store, created) = crate::storage::GpkgStore::open_or_create(&opts.db, &opts.seed)?;
+    let (store, created) = open_store(&opts.db, &opts.seed)?;
     if created {
-        tracing::info!(db = %opts.db.display(), seed = %opts.seed.display(), "created the store from the seed district");
+        tracing::info!(store = %store.describe(), seed = %opts.seed.display(), "created the store from the seed district");
     }
-    let store: Arc<dyn Store> = Arc::new(store);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -277,6 +337,7 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
         body_limit: opts.body_limit,
     };
     let state = Arc::new(AppState::new(store.clone(), config)?);
+    state.follow_store()?;
     let snap = state.current();
     tracing::info!(
         store = %store.describe(),

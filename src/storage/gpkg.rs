@@ -688,4 +688,33 @@ mod tests {
         assert_eq!(mode, "wal");
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    #[test]
+    fn a_geopackage_from_before_versioning_is_upgraded_on_open() {
+        use crate::storage::{GpkgStore, Store};
+        let dir = std::env::temp_dir().join(format!("gridgov-upgrade-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("old.gpkg");
+        create(&path, &district(&SampleSpec::default())).unwrap();
+        open(&path)
+            .unwrap()
+            .execute_batch(
+                "DROP TABLE boundary_versions; DROP TABLE grid_history; DROP TABLE drafts;
+                 DELETE FROM gpkg_geometry_columns WHERE table_name = 'grid_history';
+                 DELETE FROM gpkg_contents WHERE table_name IN ('grid_history', 'boundary_versions', 'drafts');",
+            )
+            .unwrap();
+        let (store, created) =
+            GpkgStore::open_or_create(&path, std::path::Path::new("/nonexistent")).unwrap();
+        assert!(!created);
+        assert_eq!(store.latest_version().unwrap(), 1);
+        assert_eq!(store.grid_versions().unwrap().len(), 52);
+        assert_eq!(store.grids_at(1).unwrap().len(), 52);
+        // Opening again changes nothing.
+        drop(store);
+        let (store, _) =
+            GpkgStore::open_or_create(&path, std::path::Path::new("/nonexistent")).unwrap();
+        assert_eq!(store.versions().unwrap().len(), 1);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

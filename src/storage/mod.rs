@@ -1,6 +1,10 @@
-//! Storage: the embedded GeoPackage store behind one trait.
+//! Storage behind one trait: the embedded GeoPackage store (default) and
+//! PostgreSQL + PostGIS for deployments that outgrow one machine.
 
 pub mod gpkg;
+pub mod pg;
+#[cfg(test)]
+pub mod testing;
 pub mod versions;
 pub mod wkb;
 
@@ -28,6 +32,14 @@ pub enum StorageError {
         what: String,
         /// SQLite's error.
         source: rusqlite::Error,
+    },
+    /// PostgreSQL refused an operation or the connection failed.
+    #[error("PostgreSQL: {what}: {source}")]
+    Postgres {
+        /// What gridgov was doing.
+        what: String,
+        /// The driver's error.
+        source: postgres::Error,
     },
     /// The stored data is not what gridgov wrote.
     #[error("GeoPackage content is damaged: {0}")]
@@ -65,7 +77,17 @@ pub trait Store: Send + Sync {
     fn load_draft(&self, id: &str) -> Result<Option<(String, String, Option<i64>)>, StorageError>;
     /// Marks a draft published.
     fn mark_published(&self, id: &str, version: i64) -> Result<(), StorageError>;
+    /// Reports, from a background thread, the latest version whenever it
+    /// may have changed through another process; stops when `on_version`
+    /// returns `false`. The embedded store has one writer (this process),
+    /// so by default there is nothing to watch.
+    fn watch(&self, on_version: Box<dyn Fn(i64) -> bool + Send>) -> Result<(), StorageError> {
+        drop(on_version);
+        Ok(())
+    }
 }
+
+pub use pg::PgStore;
 
 /// The embedded store: one GeoPackage file.
 pub struct GpkgStore {
@@ -82,7 +104,8 @@ impl GpkgStore {
             let d = crate::store::load(seed)?;
             gpkg::create(path, &d)?;
         }
-        let conn = gpkg::open(path)?;
+        let mut conn = gpkg::open(path)?;
+        versions::upgrade(&mut conn)?;
         Ok((
             GpkgStore {
                 path: path.to_path_buf(),

@@ -172,6 +172,31 @@ pub fn record_initial(
     Ok(())
 }
 
+/// Brings a GeoPackage written before boundaries were versioned (or by
+/// another tool, with gridgov's layers) up to date: creates the version
+/// tables and records its current grids as version 1. A no-op on a
+/// current store.
+pub fn upgrade(conn: &mut Connection) -> Result<(), StorageError> {
+    let has: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'boundary_versions'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sql("inspect schema"))?;
+    if has > 0 {
+        return Ok(());
+    }
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql("begin upgrade"))?;
+    let d = super::gpkg::load(&tx)?;
+    tx.execute_batch(DDL)
+        .map_err(sql("create version tables"))?;
+    record_initial(&tx, &d, &crate::service::now_rfc3339())?;
+    tx.commit().map_err(sql("commit upgrade"))
+}
+
 /// The current version of every grid (the last version that changed it).
 pub fn grid_versions(conn: &Connection) -> Result<HashMap<String, i64>, StorageError> {
     let mut st = conn
@@ -310,7 +335,7 @@ pub fn versions(conn: &Connection) -> Result<Vec<VersionInfo>, StorageError> {
 
 /// A `grid_history` row: version, geometry, code, name, kind, parent code,
 /// institution, staff JSON, removed flag.
-type HistoryRow = (
+pub(super) type HistoryRow = (
     i64,
     Option<Vec<u8>>,
     String,
@@ -336,13 +361,16 @@ fn record_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryRow> {
     ))
 }
 
-fn to_record(row: HistoryRow) -> Result<(i64, GridRecord), StorageError> {
+pub(super) fn to_record(
+    row: HistoryRow,
+    decode: fn(&[u8]) -> Result<MultiPolygon<f64>, wkb::WkbError>,
+) -> Result<(i64, GridRecord), StorageError> {
     let (version, geom, code, name, kind, parent_code, institution, staff, removed) = row;
     let boundary = if removed != 0 {
         None
     } else {
         Some(
-            geom.map(|b| wkb::read_multi_polygon(&b))
+            geom.map(|b| decode(&b))
                 .transpose()
                 .map_err(|e| StorageError::Corrupt(format!("grid_history {code} v{version}: {e}")))?
                 .unwrap_or_else(|| MultiPolygon::new(vec![])),
@@ -371,8 +399,13 @@ pub fn grid_history(conn: &Connection, code: &str) -> Result<Vec<(i64, GridRecor
     let rows = st
         .query_map([code], record_from_row)
         .map_err(sql("read grid history"))?;
-    rows.map(|r| to_record(r.map_err(sql("read grid history"))?))
-        .collect()
+    rows.map(|r| {
+        to_record(
+            r.map_err(sql("read grid history"))?,
+            wkb::read_multi_polygon,
+        )
+    })
+    .collect()
 }
 
 /// The grids in force at `version` (removed ones left out).
@@ -389,7 +422,10 @@ pub fn grids_at(conn: &Connection, version: i64) -> Result<Vec<GridRecord>, Stor
         .map_err(sql("read grids at version"))?;
     let mut out = Vec::new();
     for r in rows {
-        let (_, rec) = to_record(r.map_err(sql("read grids at version"))?)?;
+        let (_, rec) = to_record(
+            r.map_err(sql("read grids at version"))?,
+            wkb::read_multi_polygon,
+        )?;
         if rec.boundary.is_some() {
             out.push(rec);
         }

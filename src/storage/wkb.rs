@@ -189,31 +189,56 @@ impl Reader<'_> {
     }
 }
 
-/// Decodes a blob holding a point.
-pub fn read_point(b: &[u8]) -> Result<Point<f64>, WkbError> {
-    let (start, _, _) = parse_header(b)?;
-    let mut r = Reader {
+/// PostGIS extended WKB of a point in EPSG:4326.
+pub fn point_ewkb(p: Point<f64>) -> Vec<u8> {
+    ewkb_4326(&point_blob(p))
+}
+
+/// PostGIS extended WKB of a multipolygon in EPSG:4326.
+pub fn multi_polygon_ewkb(mp: &MultiPolygon<f64>) -> Vec<u8> {
+    ewkb_4326(&multi_polygon_blob(mp))
+}
+
+/// The WKB inside a GeoPackage blob written by this module, with the SRID
+/// flag and 4326 put in (EWKB, little-endian).
+fn ewkb_4326(blob: &[u8]) -> Vec<u8> {
+    let env_len = if blob[3] & 0b10 != 0 { 32 } else { 0 };
+    let wkb = &blob[8 + env_len..];
+    let t = u32::from_le_bytes([wkb[1], wkb[2], wkb[3], wkb[4]]) | 0x2000_0000;
+    let mut out = Vec::with_capacity(wkb.len() + 4);
+    out.push(1);
+    out.extend_from_slice(&t.to_le_bytes());
+    out.extend_from_slice(&SRS_WGS84.to_le_bytes());
+    out.extend_from_slice(&wkb[5..]);
+    out
+}
+
+/// Decodes plain WKB (as `ST_AsBinary` gives it) holding a point.
+pub fn read_point_wkb(b: &[u8]) -> Result<Point<f64>, WkbError> {
+    point_body(&mut Reader {
         b,
-        pos: start,
+        pos: 0,
         le: true,
-    };
+    })
+}
+
+/// Decodes plain WKB holding a polygon or multipolygon.
+pub fn read_multi_polygon_wkb(b: &[u8]) -> Result<MultiPolygon<f64>, WkbError> {
+    multi_polygon_body(&mut Reader {
+        b,
+        pos: 0,
+        le: true,
+    })
+}
+
+fn point_body(r: &mut Reader<'_>) -> Result<Point<f64>, WkbError> {
     match r.start()? {
         1 => Ok(Point::new(r.f64()?, r.f64()?)),
         t => Err(WkbError::Wkb(format!("expected a Point, found type {t}"))),
     }
 }
 
-/// Decodes a blob holding a polygon or multipolygon.
-pub fn read_multi_polygon(b: &[u8]) -> Result<MultiPolygon<f64>, WkbError> {
-    let (start, _, empty) = parse_header(b)?;
-    if empty && b.len() == start {
-        return Ok(MultiPolygon::new(vec![]));
-    }
-    let mut r = Reader {
-        b,
-        pos: start,
-        le: true,
-    };
+fn multi_polygon_body(r: &mut Reader<'_>) -> Result<MultiPolygon<f64>, WkbError> {
     match r.start()? {
         3 => Ok(MultiPolygon::new(vec![r.polygon_body()?])),
         6 => {
@@ -231,6 +256,29 @@ pub fn read_multi_polygon(b: &[u8]) -> Result<MultiPolygon<f64>, WkbError> {
             "expected a (Multi)Polygon, found type {t}"
         ))),
     }
+}
+
+/// Decodes a blob holding a point.
+pub fn read_point(b: &[u8]) -> Result<Point<f64>, WkbError> {
+    let (start, _, _) = parse_header(b)?;
+    point_body(&mut Reader {
+        b,
+        pos: start,
+        le: true,
+    })
+}
+
+/// Decodes a blob holding a polygon or multipolygon.
+pub fn read_multi_polygon(b: &[u8]) -> Result<MultiPolygon<f64>, WkbError> {
+    let (start, _, empty) = parse_header(b)?;
+    if empty && b.len() == start {
+        return Ok(MultiPolygon::new(vec![]));
+    }
+    multi_polygon_body(&mut Reader {
+        b,
+        pos: start,
+        le: true,
+    })
 }
 
 /// The envelope `[minx, maxx, miny, maxy]` of a blob (from its header, or
@@ -287,6 +335,27 @@ mod tests {
             envelope(&point_blob(p)).unwrap(),
             Some([117.55, 117.55, 34.86, 34.86])
         );
+    }
+
+    #[test]
+    fn extended_wkb_carries_the_srid_and_plain_wkb_reads_back() {
+        let p = Point::new(117.55, 34.86);
+        let e = point_ewkb(p);
+        assert_eq!(&e[..5], &[1, 1, 0, 0, 0x20]);
+        assert_eq!(&e[5..9], &4326i32.to_le_bytes());
+        let mut plain = e[..1].to_vec();
+        plain.extend_from_slice(&1u32.to_le_bytes());
+        plain.extend_from_slice(&e[9..]);
+        assert_eq!(read_point_wkb(&plain).unwrap(), p);
+        let mp = MultiPolygon::new(vec![
+            polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 0.0, y: 1.0), (x: 0.0, y: 0.0)],
+        ]);
+        let e = multi_polygon_ewkb(&mp);
+        assert_eq!(u32::from_le_bytes([e[1], e[2], e[3], e[4]]), 0x2000_0006);
+        let mut plain = e[..1].to_vec();
+        plain.extend_from_slice(&6u32.to_le_bytes());
+        plain.extend_from_slice(&e[9..]);
+        assert_eq!(read_multi_polygon_wkb(&plain).unwrap(), mp);
     }
 
     #[test]
