@@ -45,6 +45,7 @@ on_both_backends!(
     a_change_that_adds_an_overlap_is_validated_and_refused,
     bad_drafts_are_400_naming_the_field,
     a_publish_on_one_replica_reaches_the_other_and_a_stale_base_is_refused,
+    tiles_change_the_moment_a_boundary_is_published,
 );
 
 fn seed() -> std::path::PathBuf {
@@ -498,4 +499,55 @@ async fn a_publish_on_one_replica_reaches_the_other_and_a_stale_base_is_refused(
     // Replica two is at version 2 now whatever the backend.
     assert_eq!(two.current().version, 2);
     assert_eq!(grid_at(&two, m.at, None).await, m.to);
+}
+
+async fn tile_bytes(st: &Arc<AppState>, uri: &str) -> (String, Vec<u8>) {
+    let r = app(st.clone())
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let tag = r.headers()[header::ETAG].to_str().unwrap().to_string();
+    (
+        tag,
+        r.into_body().collect().await.unwrap().to_bytes().to_vec(),
+    )
+}
+
+async fn tiles_change_the_moment_a_boundary_is_published(b: Backend) {
+    let st = fresh("tiles", b);
+    let m = a_move(&st);
+    let t = gridgov_tiles::TileId::containing(m.at.0, m.at.1, 15);
+    let uri = format!("/tiles/grids/{}/{}/{}.mvt", t.z, t.x, t.y);
+    let (tag1, before) = tile_bytes(&st, &uri).await;
+    let body = json!({"author": "a", "reason": "r", "changes": m.changes});
+    let (_, _, d) = call(&st, "POST", "/drafts", &[], Some(body)).await;
+    let u = format!("/drafts/{}/publish", d["id"].as_str().unwrap());
+    let (s, _, v) = call(&st, "POST", &u, &[], None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (tag2, after) = tile_bytes(&st, &uri).await;
+    assert_ne!(tag1, tag2, "a new version, a new ETag");
+    assert_ne!(before, after, "the tile shows the new boundary");
+    // The old ETag no longer matches: a client revalidating gets the new tile.
+    let r = app(st.clone())
+        .oneshot(
+            Request::get(&uri)
+                .header(header::IF_NONE_MATCH, &tag1)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // The moved building's grid in the buildings layer is the new one.
+    let bt = format!("/tiles/buildings/{}/{}/{}.mvt", t.z, t.x, t.y);
+    let (_, bytes) = tile_bytes(&st, &bt).await;
+    let tile = gridgov_tiles::mvt::decode(&bytes).unwrap();
+    let l = &tile.layers[0];
+    let f = l
+        .features
+        .iter()
+        .find(|f| gridgov_tiles::mvt::properties(l, f)["code"] == m.building)
+        .unwrap();
+    assert_eq!(gridgov_tiles::mvt::properties(l, f)["grid"], m.to);
 }

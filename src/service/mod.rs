@@ -10,6 +10,7 @@ mod error;
 mod features;
 mod lookup;
 mod openapi;
+mod tiles;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -57,6 +58,8 @@ pub struct Snapshot {
     pub grid_versions: HashMap<String, i64>,
     /// The boundary version this snapshot shows.
     pub version: i64,
+    /// The district prepared for map tiles, built on first use.
+    pub tiles: std::sync::OnceLock<gridgov_tiles::TileSource>,
 }
 
 impl Snapshot {
@@ -85,6 +88,7 @@ impl Snapshot {
             chain_json,
             grid_versions,
             version,
+            tiles: std::sync::OnceLock::new(),
         }
     }
 }
@@ -97,6 +101,8 @@ pub struct AppState {
     /// Snapshots of past versions, for `as_of` lookups.
     history: Mutex<HashMap<i64, Arc<Snapshot>>>,
     ids: AtomicU64,
+    /// Rendered tiles of the current version.
+    pub tile_cache: tiles::SharedTileCache,
     /// Where the data lives.
     pub store: Arc<dyn Store>,
     /// Settings.
@@ -119,6 +125,7 @@ impl AppState {
             publish_lock: tokio::sync::Mutex::new(()),
             history: Mutex::new(HashMap::new()),
             ids: AtomicU64::new(0),
+            tile_cache: tiles::SharedTileCache::default(),
             store,
             config,
         })
@@ -277,6 +284,9 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/grids/{code}/history", get(editing::grid_history))
         .route("/versions", get(editing::versions))
         .route("/versions/{n}/rollback", post(editing::rollback))
+        .route("/tiles.json", get(tiles::tilejson))
+        .route("/tiles/heatmap/legend.json", get(tiles::heat_legend))
+        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
         .route("/openapi.json", get(openapi::document))
         .route("/health", get(health))
         .fallback(not_found)

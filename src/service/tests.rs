@@ -447,3 +447,184 @@ fn the_fast_lookup_json_is_exactly_what_serde_writes_for_lookup_point() {
         }
     }
 }
+
+/// The tile at zoom `z` holding the sample's grid 370402005004005.
+fn tile_at(z: u8) -> gridgov_tiles::TileId {
+    gridgov_tiles::TileId::containing(117.555, 34.865, z)
+}
+
+#[tokio::test]
+async fn vector_tiles_decode_with_every_layer_clipped_and_wound_by_the_spec() {
+    let t = tile_at(16);
+    let r = get(&format!("/tiles/all/{}/{}/{}.mvt", t.z, t.x, t.y)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.content_type, "application/vnd.mapbox-vector-tile");
+    let tile = gridgov_tiles::mvt::decode(&r.body).unwrap();
+    let names: Vec<&str> = tile.layers.iter().map(|l| l.name.as_str()).collect();
+    for l in [
+        "grids",
+        "buildings",
+        "units",
+        "merchants",
+        "cameras",
+        "incidents",
+    ] {
+        assert!(names.contains(&l), "{l} missing from {names:?}");
+    }
+    let grids = tile.layers.iter().find(|l| l.name == "grids").unwrap();
+    let mut codes = Vec::new();
+    for f in &grids.features {
+        let p = gridgov_tiles::mvt::properties(grids, f);
+        codes.push(p["code"].clone());
+        assert!(p.contains_key("households") && p.contains_key("open_incidents"));
+        let rings = gridgov_tiles::mvt::geometry(f).unwrap();
+        assert!(
+            gridgov_tiles::mvt::ring_area2(&rings[0]) > 0,
+            "exterior rings are positive"
+        );
+        for r in &rings {
+            for p in r {
+                assert!(
+                    (-64..=4160).contains(&p[0]) && (-64..=4160).contains(&p[1]),
+                    "clipped to the buffer: {p:?}"
+                );
+            }
+        }
+    }
+    assert!(codes.contains(&"370402005004005".to_string()), "{codes:?}");
+    // One layer alone.
+    let r = get(&format!("/tiles/merchants/{}/{}/{}.mvt", t.z, t.x, t.y)).await;
+    let tile = gridgov_tiles::mvt::decode(&r.body).unwrap();
+    assert_eq!(tile.layers.len(), 1);
+    assert!(
+        tile.layers[0].features.iter().all(|f| {
+            gridgov_tiles::mvt::properties(&tile.layers[0], f).contains_key("category")
+        })
+    );
+    // Low zoom: incidents are counts per cell, adding up to what the tile holds.
+    let t = tile_at(12);
+    let r = get(&format!("/tiles/incidents/{}/{}/{}.mvt", t.z, t.x, t.y)).await;
+    let tile = gridgov_tiles::mvt::decode(&r.body).unwrap();
+    let total: i64 = tile.layers[0]
+        .features
+        .iter()
+        .map(|f| {
+            gridgov_tiles::mvt::properties(&tile.layers[0], f)["count"]
+                .parse::<i64>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(total, 5700, "the whole district is in one z12 tile");
+}
+
+#[tokio::test]
+async fn tiles_carry_an_etag_and_answer_304_when_unchanged() {
+    let t = tile_at(15);
+    let uri = format!("/tiles/grids/{}/{}/{}.mvt", t.z, t.x, t.y);
+    let r = app(state())
+        .oneshot(Request::get(&uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let tag = r.headers()[header::ETAG].to_str().unwrap().to_string();
+    assert_eq!(r.headers()[header::CACHE_CONTROL], "no-cache");
+    let r = app(state())
+        .oneshot(
+            Request::get(&uri)
+                .header(header::IF_NONE_MATCH, &tag)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+}
+
+#[tokio::test]
+async fn plan_and_heatmap_pngs_draw_the_district_and_the_legend_has_real_values() {
+    let t = tile_at(16);
+    let r = get(&format!("/tiles/plan/{}/{}/{}.png", t.z, t.x, t.y)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.content_type, "image/png");
+    let img = image::load_from_memory(&r.body).unwrap().to_rgba8();
+    assert_eq!(img.dimensions(), (256, 256));
+    // Not blank: the grid fill, borders and buildings give many colours.
+    let distinct: std::collections::HashSet<[u8; 4]> = img.pixels().map(|p| p.0).collect();
+    assert!(distinct.len() > 20, "{} colours", distinct.len());
+    let legend = get("/tiles/heatmap/legend.json?from=2026-01-01&to=2026-12-31").await;
+    assert_eq!(legend.status, StatusCode::OK, "{}", legend.text());
+    let l = legend.json();
+    let max = l["legend"]["max"].as_f64().unwrap();
+    assert!(max > 0.0);
+    assert_eq!(l["legend"]["unit"], "incidents per km²");
+    assert_eq!(l["legend"]["stops"].as_array().unwrap().len(), 6);
+    let r = get(&format!(
+        "/tiles/heatmap/{}/{}/{}.png?bandwidth=150",
+        t.z, t.x, t.y
+    ))
+    .await;
+    let img = image::load_from_memory(&r.body).unwrap().to_rgba8();
+    assert!(img.pixels().any(|p| p.0[3] > 0), "some heat is drawn");
+    let none = get(&format!(
+        "/tiles/heatmap/{}/{}/{}.png?category=nothing-like-this",
+        t.z, t.x, t.y
+    ))
+    .await;
+    let img = image::load_from_memory(&none.body).unwrap().to_rgba8();
+    assert!(
+        img.pixels().all(|p| p.0[3] == 0),
+        "a filter that matches nothing draws nothing"
+    );
+}
+
+#[tokio::test]
+async fn bad_tile_addresses_and_parameters_are_400_naming_the_field() {
+    assert_problem(
+        &get("/tiles/all/25/0/0.mvt").await,
+        StatusCode::BAD_REQUEST,
+        Some("z"),
+    );
+    assert_problem(
+        &get("/tiles/all/3/8/0.mvt").await,
+        StatusCode::BAD_REQUEST,
+        Some("x/y"),
+    );
+    assert_problem(
+        &get("/tiles/all/a/0/0.mvt").await,
+        StatusCode::BAD_REQUEST,
+        Some("z"),
+    );
+    assert_problem(
+        &get("/tiles/all/3/0/-1.mvt").await,
+        StatusCode::BAD_REQUEST,
+        Some("y"),
+    );
+    assert_problem(
+        &get("/tiles/all/3/0/0").await,
+        StatusCode::BAD_REQUEST,
+        Some("y"),
+    );
+    assert_problem(
+        &get("/tiles/heatmap/3/0/0.png?from=yesterday").await,
+        StatusCode::BAD_REQUEST,
+        Some("from"),
+    );
+    assert_problem(
+        &get("/tiles/heatmap/3/0/0.png?bandwidth=0").await,
+        StatusCode::BAD_REQUEST,
+        Some("bandwidth"),
+    );
+    assert_problem(
+        &get("/tiles/nope/3/0/0.mvt").await,
+        StatusCode::NOT_FOUND,
+        None,
+    );
+    let tj = get("/tiles.json").await.json();
+    assert_eq!(tj["tilejson"], "3.0.0");
+    assert_eq!(tj["vector_layers"].as_array().unwrap().len(), 6);
+    assert!(
+        tj["tiles"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("/tiles/all/{z}/{x}/{y}.mvt")
+    );
+}

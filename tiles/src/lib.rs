@@ -1,0 +1,18 @@
+//! Map tiles for gridgov, pure: Web Mercator tile math, vector tiles
+//! (MVT), raster plan-map tiles, and the incident heatmap (a Gaussian
+//! kernel density estimate) that is the reference for the GPU viewer.
+//! No I/O, no async: data in, bytes out.
+
+pub mod clip;
+pub mod colormap;
+pub mod kde;
+pub mod mvt;
+pub mod raster;
+pub mod simplify;
+pub mod source;
+pub mod tile;
+
+pub use colormap::{Legend, legend};
+pub use kde::{Density, RasterSpec, kde};
+pub use source::{IncidentFilter, LAYERS, TileSource};
+pub use tile::{TileError, TileId};

@@ -1,0 +1,446 @@
+//! Mapbox Vector Tile 2.1 encoding and decoding. The protobuf messages are
+//! declared with `prost` (the schema is small and stable); geometry
+//! commands, zig-zag deltas and ring winding follow the specification:
+//! exterior rings have positive area by the surveyor's formula in tile
+//! coordinates (y down), holes negative.
+
+use std::collections::HashMap;
+
+use prost::Message;
+
+/// A vector tile.
+#[derive(Clone, PartialEq, Message)]
+pub struct Tile {
+    /// Its layers.
+    #[prost(message, repeated, tag = "3")]
+    pub layers: Vec<Layer>,
+}
+
+/// A property value.
+#[derive(Clone, PartialEq, Message)]
+pub struct Value {
+    /// String.
+    #[prost(string, optional, tag = "1")]
+    pub string_value: Option<String>,
+    /// Float.
+    #[prost(float, optional, tag = "2")]
+    pub float_value: Option<f32>,
+    /// Double.
+    #[prost(double, optional, tag = "3")]
+    pub double_value: Option<f64>,
+    /// Signed integer.
+    #[prost(int64, optional, tag = "4")]
+    pub int_value: Option<i64>,
+    /// Unsigned integer.
+    #[prost(uint64, optional, tag = "5")]
+    pub uint_value: Option<u64>,
+    /// Zig-zag integer.
+    #[prost(sint64, optional, tag = "6")]
+    pub sint_value: Option<i64>,
+    /// Boolean.
+    #[prost(bool, optional, tag = "7")]
+    pub bool_value: Option<bool>,
+}
+
+/// Geometry type of a feature.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
+#[repr(i32)]
+pub enum GeomType {
+    /// Unknown.
+    Unknown = 0,
+    /// (Multi)point.
+    Point = 1,
+    /// (Multi)linestring.
+    LineString = 2,
+    /// (Multi)polygon.
+    Polygon = 3,
+}
+
+/// A feature.
+#[derive(Clone, PartialEq, Message)]
+pub struct Feature {
+    /// Id.
+    #[prost(uint64, optional, tag = "1")]
+    pub id: Option<u64>,
+    /// Pairs of key and value indices.
+    #[prost(uint32, repeated, packed = "true", tag = "2")]
+    pub tags: Vec<u32>,
+    /// Geometry type.
+    #[prost(enumeration = "GeomType", optional, tag = "3")]
+    pub r#type: Option<i32>,
+    /// Command-encoded geometry.
+    #[prost(uint32, repeated, packed = "true", tag = "4")]
+    pub geometry: Vec<u32>,
+}
+
+/// A layer.
+#[derive(Clone, PartialEq, Message)]
+pub struct Layer {
+    /// Specification version (2).
+    #[prost(uint32, required, tag = "15")]
+    pub version: u32,
+    /// Name.
+    #[prost(string, required, tag = "1")]
+    pub name: String,
+    /// Features.
+    #[prost(message, repeated, tag = "2")]
+    pub features: Vec<Feature>,
+    /// Property keys.
+    #[prost(string, repeated, tag = "3")]
+    pub keys: Vec<String>,
+    /// Property values.
+    #[prost(message, repeated, tag = "4")]
+    pub values: Vec<Value>,
+    /// Extent (units per tile side).
+    #[prost(uint32, optional, tag = "5")]
+    pub extent: Option<u32>,
+}
+
+/// A property of a feature being encoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Prop {
+    /// Text.
+    Str(String),
+    /// Integer.
+    Int(i64),
+    /// Number.
+    Num(f64),
+}
+
+impl From<&str> for Prop {
+    fn from(s: &str) -> Self {
+        Prop::Str(s.to_string())
+    }
+}
+impl From<String> for Prop {
+    fn from(s: String) -> Self {
+        Prop::Str(s)
+    }
+}
+impl From<i64> for Prop {
+    fn from(v: i64) -> Self {
+        Prop::Int(v)
+    }
+}
+impl From<f64> for Prop {
+    fn from(v: f64) -> Self {
+        Prop::Num(v)
+    }
+}
+
+#[derive(PartialEq, Eq, Hash)]
+enum ValueKey {
+    Str(String),
+    Int(i64),
+    Num(u64),
+}
+
+/// Builds one layer: keys and values shared between features.
+pub struct LayerBuilder {
+    layer: Layer,
+    keys: HashMap<String, u32>,
+    values: HashMap<ValueKey, u32>,
+}
+
+fn zigzag(v: i32) -> u32 {
+    ((v << 1) ^ (v >> 31)) as u32
+}
+
+fn unzigzag(v: u32) -> i32 {
+    ((v >> 1) as i32) ^ -((v & 1) as i32)
+}
+
+fn command(id: u32, count: u32) -> u32 {
+    (id & 7) | (count << 3)
+}
+
+fn area2(ring: &[[i32; 2]]) -> i64 {
+    let n = ring.len();
+    (0..n)
+        .map(|i| {
+            let a = ring[i];
+            let b = ring[(i + 1) % n];
+            i64::from(a[0]) * i64::from(b[1]) - i64::from(b[0]) * i64::from(a[1])
+        })
+        .sum()
+}
+
+impl LayerBuilder {
+    /// A new layer named `name` with `extent` units per tile side.
+    ///
+    /// ```
+    /// use gridgov_tiles::mvt::{LayerBuilder, decode};
+    /// let mut l = LayerBuilder::new("grids", 4096);
+    /// l.add_polygons(1, &[vec![vec![[0, 0], [0, 100], [100, 100], [100, 0]]]], vec![("code", "g1".into())]);
+    /// let bytes = gridgov_tiles::mvt::encode(vec![l]);
+    /// let t = decode(&bytes).unwrap();
+    /// assert_eq!(t.layers[0].features.len(), 1);
+    /// ```
+    pub fn new(name: &str, extent: u32) -> Self {
+        LayerBuilder {
+            layer: Layer {
+                version: 2,
+                name: name.to_string(),
+                features: Vec::new(),
+                keys: Vec::new(),
+                values: Vec::new(),
+                extent: Some(extent),
+            },
+            keys: HashMap::new(),
+            values: HashMap::new(),
+        }
+    }
+
+    /// How many features so far.
+    pub fn len(&self) -> usize {
+        self.layer.features.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.layer.features.is_empty()
+    }
+
+    fn tags(&mut self, props: Vec<(&str, Prop)>) -> Vec<u32> {
+        let mut tags = Vec::with_capacity(props.len() * 2);
+        for (k, v) in props {
+            let next = self.keys.len() as u32;
+            let ki = *self.keys.entry(k.to_string()).or_insert_with(|| {
+                self.layer.keys.push(k.to_string());
+                next
+            });
+            let (vk, value) = match v {
+                Prop::Str(s) => (
+                    ValueKey::Str(s.clone()),
+                    Value {
+                        string_value: Some(s),
+                        ..Value::default()
+                    },
+                ),
+                Prop::Int(i) => (
+                    ValueKey::Int(i),
+                    Value {
+                        sint_value: Some(i),
+                        ..Value::default()
+                    },
+                ),
+                Prop::Num(x) => (
+                    ValueKey::Num(x.to_bits()),
+                    Value {
+                        double_value: Some(x),
+                        ..Value::default()
+                    },
+                ),
+            };
+            let next = self.values.len() as u32;
+            let vi = *self.values.entry(vk).or_insert_with(|| {
+                self.layer.values.push(value);
+                next
+            });
+            tags.push(ki);
+            tags.push(vi);
+        }
+        tags
+    }
+
+    /// Adds a (multi)polygon: polygons of rings (exterior first) in tile
+    /// units, unclosed. Rings are rewound as the specification requires;
+    /// rings with no area are dropped; nothing is added when no exterior
+    /// is left.
+    pub fn add_polygons(
+        &mut self,
+        id: u64,
+        polygons: &[Vec<Vec<[i32; 2]>>],
+        props: Vec<(&str, Prop)>,
+    ) {
+        let mut geom = Vec::new();
+        let mut cursor = [0i32, 0i32];
+        for poly in polygons {
+            for (ri, ring) in poly.iter().enumerate() {
+                let mut r: Vec<[i32; 2]> = Vec::with_capacity(ring.len());
+                for p in ring {
+                    if r.last() != Some(p) {
+                        r.push(*p);
+                    }
+                }
+                while r.len() > 1 && r.first() == r.last() {
+                    r.pop();
+                }
+                let a = if r.len() >= 3 { area2(&r) } else { 0 };
+                if a == 0 {
+                    if ri == 0 {
+                        break; // no exterior: skip the polygon's holes too
+                    }
+                    continue;
+                }
+                let exterior = ri == 0;
+                if (a > 0) != exterior {
+                    r.reverse();
+                }
+                geom.push(command(1, 1));
+                geom.push(zigzag(r[0][0] - cursor[0]));
+                geom.push(zigzag(r[0][1] - cursor[1]));
+                cursor = r[0];
+                geom.push(command(2, (r.len() - 1) as u32));
+                for p in &r[1..] {
+                    geom.push(zigzag(p[0] - cursor[0]));
+                    geom.push(zigzag(p[1] - cursor[1]));
+                    cursor = *p;
+                }
+                geom.push(command(7, 1));
+            }
+        }
+        if geom.is_empty() {
+            return;
+        }
+        let tags = self.tags(props);
+        self.layer.features.push(Feature {
+            id: Some(id),
+            tags,
+            r#type: Some(GeomType::Polygon as i32),
+            geometry: geom,
+        });
+    }
+
+    /// Adds a point in tile units.
+    pub fn add_point(&mut self, id: u64, p: [i32; 2], props: Vec<(&str, Prop)>) {
+        let tags = self.tags(props);
+        self.layer.features.push(Feature {
+            id: Some(id),
+            tags,
+            r#type: Some(GeomType::Point as i32),
+            geometry: vec![command(1, 1), zigzag(p[0]), zigzag(p[1])],
+        });
+    }
+
+    /// The finished layer.
+    pub fn finish(self) -> Layer {
+        self.layer
+    }
+}
+
+/// Encodes layers into a tile; empty layers are left out.
+pub fn encode(layers: Vec<LayerBuilder>) -> Vec<u8> {
+    Tile {
+        layers: layers
+            .into_iter()
+            .filter(|l| !l.is_empty())
+            .map(LayerBuilder::finish)
+            .collect(),
+    }
+    .encode_to_vec()
+}
+
+/// Decodes a tile.
+pub fn decode(bytes: &[u8]) -> Result<Tile, prost::DecodeError> {
+    Tile::decode(bytes)
+}
+
+/// A feature's geometry decoded into parts of points in tile units: one
+/// part per point for points, one per ring for polygons (closing point
+/// not repeated). `None` when the commands are malformed.
+///
+/// ```
+/// use gridgov_tiles::mvt::{LayerBuilder, decode, geometry};
+/// let mut l = LayerBuilder::new("p", 4096);
+/// l.add_point(7, [10, 20], vec![]);
+/// let t = decode(&gridgov_tiles::mvt::encode(vec![l])).unwrap();
+/// assert_eq!(geometry(&t.layers[0].features[0]).unwrap(), vec![vec![[10, 20]]]);
+/// ```
+pub fn geometry(f: &Feature) -> Option<Vec<Vec<[i32; 2]>>> {
+    let g = &f.geometry;
+    let mut parts: Vec<Vec<[i32; 2]>> = Vec::new();
+    let (mut x, mut y) = (0i32, 0i32);
+    let mut i = 0;
+    while i < g.len() {
+        let (id, count) = (g[i] & 7, g[i] >> 3);
+        i += 1;
+        match id {
+            1 | 2 => {
+                for _ in 0..count {
+                    x += unzigzag(*g.get(i)?);
+                    y += unzigzag(*g.get(i + 1)?);
+                    i += 2;
+                    if id == 1 {
+                        parts.push(vec![[x, y]]);
+                    } else {
+                        parts.last_mut()?.push([x, y]);
+                    }
+                }
+            }
+            7 => {}
+            _ => return None,
+        }
+    }
+    Some(parts)
+}
+
+/// Twice the signed area of a decoded ring (positive for an exterior).
+pub fn ring_area2(ring: &[[i32; 2]]) -> i64 {
+    area2(ring)
+}
+
+/// A feature's properties as `(key, value)` text, for tests and tools.
+pub fn properties(layer: &Layer, f: &Feature) -> HashMap<String, String> {
+    f.tags
+        .chunks(2)
+        .filter_map(|kv| {
+            let k = layer.keys.get(kv[0] as usize)?;
+            let v = layer.values.get(*kv.get(1)? as usize)?;
+            let text = v
+                .string_value
+                .clone()
+                .or_else(|| v.sint_value.map(|x| x.to_string()))
+                .or_else(|| v.int_value.map(|x| x.to_string()))
+                .or_else(|| v.uint_value.map(|x| x.to_string()))
+                .or_else(|| v.double_value.map(|x| x.to_string()))
+                .or_else(|| v.float_value.map(|x| x.to_string()))
+                .or_else(|| v.bool_value.map(|x| x.to_string()))?;
+            Some((k.clone(), text))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zigzag_round_trips() {
+        for v in [0, 1, -1, 2, -2, 4095, -4096, i32::MAX / 2, i32::MIN / 2] {
+            assert_eq!(unzigzag(zigzag(v)), v);
+        }
+    }
+
+    #[test]
+    fn polygons_are_rewound_exterior_positive_holes_negative() {
+        let mut l = LayerBuilder::new("t", 4096);
+        // Exterior given anticlockwise in tile coordinates, hole clockwise: both wrong.
+        let ext = vec![[0, 0], [0, 100], [100, 100], [100, 0]];
+        let hole = vec![[20, 20], [80, 20], [80, 80], [20, 80]];
+        assert!(area2(&ext) < 0);
+        l.add_polygons(
+            1,
+            &[vec![ext, hole]],
+            vec![("k", "v".into()), ("n", Prop::Int(-3))],
+        );
+        let t = decode(&encode(vec![l])).unwrap();
+        let f = &t.layers[0].features[0];
+        let rings = geometry(f).unwrap();
+        assert_eq!(rings.len(), 2);
+        assert!(ring_area2(&rings[0]) > 0);
+        assert!(ring_area2(&rings[1]) < 0);
+        let p = properties(&t.layers[0], f);
+        assert_eq!(p["k"], "v");
+        assert_eq!(p["n"], "-3");
+        assert_eq!(t.layers[0].version, 2);
+    }
+
+    #[test]
+    fn degenerate_rings_are_dropped_and_empty_layers_left_out() {
+        let mut l = LayerBuilder::new("t", 4096);
+        l.add_polygons(1, &[vec![vec![[0, 0], [0, 0], [0, 0]]]], vec![]);
+        assert!(l.is_empty());
+        assert!(decode(&encode(vec![l])).unwrap().layers.is_empty());
+    }
+}

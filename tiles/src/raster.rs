@@ -1,0 +1,222 @@
+//! Raster tiles: the plan map (grid fills by kind, borders, buildings,
+//! markers), anti-aliased with tiny-skia, and the heatmap overlay, both
+//! encoded as PNG with the `image` crate.
+
+use gridgov_spatial::GridKind;
+use tiny_skia::{Color, FillRule, Paint, PathBuilder, Pixmap, Stroke, Transform};
+
+use crate::colormap::shade;
+use crate::kde::RasterSpec;
+use crate::source::{IncidentFilter, PointLayer, TileSource};
+use crate::tile::TileId;
+
+/// Why a raster could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum RasterError {
+    /// Size zero or over 4096 pixels.
+    #[error("tile size {0} is not between 1 and 4096 pixels")]
+    Size(u32),
+    /// PNG encoding failed.
+    #[error("PNG encoding: {0}")]
+    Png(String),
+}
+
+fn rgba(r: u8, g: u8, b: u8, a: u8) -> Paint<'static> {
+    let mut p = Paint::default();
+    p.set_color(Color::from_rgba8(r, g, b, a));
+    p.anti_alias = true;
+    p
+}
+
+/// Encodes straight (not premultiplied) RGBA as PNG.
+pub fn png(width: u32, height: u32, rgba: Vec<u8>) -> Result<Vec<u8>, RasterError> {
+    let img = image::RgbaImage::from_raw(width, height, rgba)
+        .ok_or_else(|| RasterError::Png("buffer size".into()))?;
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .map_err(|e| RasterError::Png(e.to_string()))?;
+    Ok(out.into_inner())
+}
+
+fn pixmap_png(p: &Pixmap) -> Result<Vec<u8>, RasterError> {
+    let data: Vec<u8> = p
+        .pixels()
+        .iter()
+        .flat_map(|c| {
+            let c = c.demultiply();
+            [c.red(), c.green(), c.blue(), c.alpha()]
+        })
+        .collect();
+    png(p.width(), p.height(), data)
+}
+
+/// A category's marker colour: stable, from a small qualitative palette.
+fn category_colour(cat: &str) -> (u8, u8, u8) {
+    const PALETTE: [(u8, u8, u8); 8] = [
+        (0x1b, 0x9e, 0x77),
+        (0xd9, 0x5f, 0x02),
+        (0x75, 0x70, 0xb3),
+        (0xe7, 0x29, 0x8a),
+        (0x66, 0xa6, 0x1e),
+        (0xe6, 0xab, 0x02),
+        (0xa6, 0x76, 0x1d),
+        (0x66, 0x66, 0x66),
+    ];
+    let h = cat
+        .bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+    PALETTE[h as usize % PALETTE.len()]
+}
+
+impl TileSource {
+    /// The plan-map raster tile `t`, `size` pixels square.
+    ///
+    /// ```
+    /// use gridgov_spatial::{sample, GridIndex, assign, stats};
+    /// use gridgov_tiles::{TileSource, TileId};
+    /// let d = sample::district(&sample::SampleSpec::default());
+    /// let a = assign(&d, &GridIndex::new(&d));
+    /// let src = TileSource::new(&d, &a, &stats(&d, &a));
+    /// let png = src.plan_png(TileId::containing(117.555, 34.865, 15), 256).unwrap();
+    /// assert_eq!(&png[1..4], b"PNG");
+    /// ```
+    pub fn plan_png(&self, t: TileId, size: u32) -> Result<Vec<u8>, RasterError> {
+        pixmap_png(&self.plan_pixmap(t, size)?)
+    }
+
+    /// The plan map drawn into a pixmap (for tests and composition).
+    pub fn plan_pixmap(&self, t: TileId, size: u32) -> Result<Pixmap, RasterError> {
+        if size == 0 || size > 4096 {
+            return Err(RasterError::Size(size));
+        }
+        let mut pm = Pixmap::new(size, size).ok_or(RasterError::Size(size))?;
+        pm.fill(Color::from_rgba8(0xf4, 0xf1, 0xea, 0xff));
+        let [x0, y0, x1, y1] = t.bounds();
+        let scale = f64::from(size) / (x1 - x0);
+        let margin = 8.0 / scale;
+        let q = [x0 - margin, y0 - margin, x1 + margin, y1 + margin];
+        let px = |p: [f64; 2]| (((p[0] - x0) * scale) as f32, ((y1 - p[1]) * scale) as f32);
+        let path_of = |polys: &Vec<Vec<Vec<[f64; 2]>>>| {
+            let mut pb = PathBuilder::new();
+            for rings in polys {
+                for r in rings {
+                    for (k, p) in r.iter().enumerate() {
+                        let (x, y) = px(*p);
+                        if k == 0 {
+                            pb.move_to(x, y);
+                        } else {
+                            pb.line_to(x, y);
+                        }
+                    }
+                    pb.close();
+                }
+            }
+            pb.finish()
+        };
+        let id = Transform::identity();
+        let grids = self.grids_in(q);
+        for &i in &grids {
+            let g = &self.grids[i];
+            let fill = match g.kind {
+                Some(GridKind::Exclusive) => rgba(0xf3, 0xd2, 0x9e, 0xc0),
+                _ => rgba(0xd6, 0xe6, 0xd0, 0xc0),
+            };
+            if let Some(p) = path_of(&g.polys) {
+                pm.fill_path(&p, &fill, FillRule::EvenOdd, id, None);
+            }
+        }
+        if t.z >= 14 {
+            let stroke = Stroke {
+                width: if t.z >= 17 { 0.8 } else { 0.5 },
+                ..Stroke::default()
+            };
+            for i in self.buildings_in(q) {
+                if let Some(p) = path_of(&self.buildings[i].polys) {
+                    pm.fill_path(
+                        &p,
+                        &rgba(0xc4, 0xbc, 0xae, 0xff),
+                        FillRule::EvenOdd,
+                        id,
+                        None,
+                    );
+                    pm.stroke_path(&p, &rgba(0x8a, 0x82, 0x76, 0xff), &stroke, id, None);
+                }
+            }
+        }
+        let border = Stroke {
+            width: if t.z >= 16 { 2.0 } else { 1.2 },
+            ..Stroke::default()
+        };
+        for &i in &grids {
+            let g = &self.grids[i];
+            let colour = match g.kind {
+                Some(GridKind::Exclusive) => rgba(0xb3, 0x6b, 0x00, 0xff),
+                _ => rgba(0x3d, 0x5a, 0x80, 0xff),
+            };
+            if let Some(p) = path_of(&g.polys) {
+                pm.stroke_path(&p, &colour, &border, id, None);
+            }
+        }
+        let dot = |pm: &mut Pixmap,
+                   layer: &PointLayer,
+                   r: f32,
+                   colour: &dyn Fn(usize) -> (u8, u8, u8)| {
+            for (i, p) in TileSource::points_in(layer, q) {
+                let (x, y) = px(p);
+                if let Some(c) = PathBuilder::from_circle(x, y, r) {
+                    let (cr, cg, cb) = colour(i);
+                    pm.fill_path(&c, &rgba(cr, cg, cb, 0xff), FillRule::Winding, id, None);
+                    pm.stroke_path(
+                        &c,
+                        &rgba(0xff, 0xff, 0xff, 0xff),
+                        &Stroke {
+                            width: 0.6,
+                            ..Stroke::default()
+                        },
+                        id,
+                        None,
+                    );
+                }
+            }
+        };
+        if t.z >= 15 {
+            let r = if t.z >= 17 { 3.5 } else { 2.2 };
+            dot(&mut pm, &self.merchants, r, &|i| {
+                let cat = self.merchants.props[i]
+                    .iter()
+                    .find(|(k, _)| *k == "category")
+                    .and_then(|(_, v)| match v {
+                        crate::mvt::Prop::Str(s) => Some(s.as_str()),
+                        _ => None,
+                    })
+                    .unwrap_or("");
+                category_colour(cat)
+            });
+            dot(&mut pm, &self.cameras, r, &|_| (0xc6, 0x28, 0x28));
+        }
+        Ok(pm)
+    }
+
+    /// The heatmap raster tile `t` (transparent where there is little),
+    /// coloured on the scale `0..=max` so that neighbouring tiles agree.
+    pub fn heatmap_png(
+        &self,
+        t: TileId,
+        size: u32,
+        f: &IncidentFilter,
+        bandwidth_m: f64,
+        per_households: bool,
+        max: f32,
+    ) -> Result<Vec<u8>, RasterError> {
+        if size == 0 || size > 4096 {
+            return Err(RasterError::Size(size));
+        }
+        let spec = RasterSpec {
+            bounds: t.bounds(),
+            width: size as usize,
+            height: size as usize,
+        };
+        let d = self.density(&spec, f, bandwidth_m, per_households);
+        png(size, size, shade(&d, max, 0.85))
+    }
+}

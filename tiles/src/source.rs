@@ -1,0 +1,679 @@
+//! The district prepared for tiles: every layer projected to Web Mercator
+//! once, with the attributes the tiles carry, behind R-trees. Built from a
+//! district and its assignment; answers vector tiles, raster tiles and
+//! heatmaps for any tile.
+
+use std::collections::HashMap;
+
+use gridgov_spatial::{AreaStats, Assignment, District, GridKind, Level};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{AABB, RTree};
+
+use crate::clip::clip_polygon;
+use crate::kde::{Density, RasterSpec, kde};
+use crate::mvt::{LayerBuilder, Prop, encode};
+use crate::simplify::simplify_ring;
+use crate::tile::{TileId, lonlat_to_mercator};
+
+/// Extent of the vector tiles (units per side).
+pub const EXTENT: u32 = 4096;
+/// Buffer around a vector tile, in tile units (so strokes and markers
+/// crossing the edge draw on both sides).
+pub const BUFFER: u32 = 64;
+/// From this zoom on incidents are single points; below, counts per cell.
+pub const INCIDENT_POINT_ZOOM: u8 = 15;
+
+/// The layers of the vector tiles, in drawing order.
+pub const LAYERS: [&str; 6] = [
+    "grids",
+    "buildings",
+    "units",
+    "merchants",
+    "cameras",
+    "incidents",
+];
+
+type Polys = Vec<Vec<Vec<[f64; 2]>>>;
+
+pub(crate) struct PolyFeature {
+    pub(crate) polys: Polys,
+    pub(crate) props: Vec<(&'static str, Prop)>,
+    pub(crate) kind: Option<GridKind>,
+}
+
+type Boxed = GeomWithData<Rectangle<[f64; 2]>, usize>;
+type Pt = GeomWithData<[f64; 2], usize>;
+
+pub(crate) struct PointLayer {
+    tree: RTree<Pt>,
+    pub(crate) props: Vec<Vec<(&'static str, Prop)>>,
+}
+
+/// Which incidents a heatmap or tile counts. Dates are `YYYY-MM-DD`,
+/// inclusive; `None` means no limit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct IncidentFilter {
+    /// First day.
+    pub from: Option<String>,
+    /// Last day.
+    pub to: Option<String>,
+    /// Categories (any of).
+    pub categories: Vec<String>,
+    /// Sources (any of), as in the model (`hotline_12345`, `wechat`, …).
+    pub sources: Vec<String>,
+    /// Statuses (any of); `open` stands for every open status.
+    pub statuses: Vec<String>,
+}
+
+struct Incidents {
+    xy: Vec<[f64; 2]>,
+    day: Vec<u32>,
+    category: Vec<u16>,
+    categories: Vec<String>,
+    source: Vec<&'static str>,
+    status: Vec<&'static str>,
+    open: Vec<bool>,
+    /// Households of the grid each incident is in (for rates).
+    grid: Vec<u32>,
+    tree: RTree<Pt>,
+}
+
+/// A district ready for tiles.
+pub struct TileSource {
+    pub(crate) grids: Vec<PolyFeature>,
+    grid_tree: RTree<Boxed>,
+    pub(crate) buildings: Vec<PolyFeature>,
+    building_tree: RTree<Boxed>,
+    pub(crate) units: PointLayer,
+    pub(crate) merchants: PointLayer,
+    pub(crate) cameras: PointLayer,
+    incidents: Incidents,
+    grid_households: Vec<u32>,
+    /// The district's Mercator bounds `[min_x, min_y, max_x, max_y]`.
+    pub bounds: [f64; 4],
+    /// The district's bounds in longitude/latitude.
+    pub bounds_lonlat: [f64; 4],
+}
+
+fn day_number(s: &str) -> u32 {
+    // YYYY-MM-DD… → YYYYMMDD; 0 when malformed (never in a date range).
+    let b = s.as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return 0;
+    }
+    let digits = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
+    match (digits(0..4), digits(5..7), digits(8..10)) {
+        (Some(y), Some(m), Some(d)) => y * 10_000 + m * 100 + d,
+        _ => 0,
+    }
+}
+
+fn project_polys(mp: &geo::MultiPolygon<f64>) -> (Polys, [f64; 4]) {
+    let mut bb = [
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    ];
+    let polys =
+        mp.0.iter()
+            .map(|p| {
+                std::iter::once(p.exterior())
+                    .chain(p.interiors())
+                    .map(|r| {
+                        r.0.iter()
+                            .map(|c| {
+                                let (x, y) = lonlat_to_mercator(c.x, c.y);
+                                bb = [bb[0].min(x), bb[1].min(y), bb[2].max(x), bb[3].max(y)];
+                                [x, y]
+                            })
+                            .collect()
+                    })
+                    .collect()
+            })
+            .collect();
+    (polys, bb)
+}
+
+fn boxes(items: &[[f64; 4]]) -> RTree<Boxed> {
+    RTree::bulk_load(
+        items
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b[0].is_finite())
+            .map(|(i, b)| GeomWithData::new(Rectangle::from_corners([b[0], b[1]], [b[2], b[3]]), i))
+            .collect(),
+    )
+}
+
+/// The items whose boxes meet `b`, in index order (deterministic tiles).
+fn boxes_in(tree: &RTree<Boxed>, b: [f64; 4]) -> Vec<usize> {
+    let mut v: Vec<usize> = tree
+        .locate_in_envelope_intersecting(&AABB::from_corners([b[0], b[1]], [b[2], b[3]]))
+        .map(|g| g.data)
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+fn points(xy: &[[f64; 2]]) -> RTree<Pt> {
+    RTree::bulk_load(
+        xy.iter()
+            .enumerate()
+            .map(|(i, p)| GeomWithData::new(*p, i))
+            .collect(),
+    )
+}
+
+fn mercator(p: geo::Point<f64>) -> [f64; 2] {
+    let (x, y) = lonlat_to_mercator(p.x(), p.y());
+    [x, y]
+}
+
+impl TileSource {
+    /// Prepares `d` (with its assignment and statistics) for tiles.
+    ///
+    /// ```
+    /// use gridgov_spatial::{sample, GridIndex, assign, stats};
+    /// use gridgov_tiles::{TileSource, TileId};
+    /// let d = sample::district(&sample::SampleSpec::default());
+    /// let a = assign(&d, &GridIndex::new(&d));
+    /// let src = TileSource::new(&d, &a, &stats(&d, &a));
+    /// let t = TileId::containing(117.555, 34.865, 14);
+    /// assert!(!src.mvt(t).is_empty());
+    /// ```
+    pub fn new(d: &District, a: &Assignment, stats: &[AreaStats]) -> Self {
+        let counts: HashMap<usize, &gridgov_spatial::Counts> =
+            stats.iter().map(|s| (s.id.index(), &s.counts)).collect();
+        let mut grid_households = vec![0u32; d.areas.len()];
+        let mut grids = Vec::new();
+        let mut grid_boxes = Vec::new();
+        for g in d.grids() {
+            let area = d.area(g);
+            let c = counts.get(&g.index());
+            let households = c.map_or(0, |c| c.households);
+            grid_households[g.index()] = households as u32;
+            let (polys, bb) = project_polys(&area.boundary);
+            let community = area
+                .parent
+                .map(|p| d.area(p).name.clone())
+                .unwrap_or_default();
+            grids.push(PolyFeature {
+                polys,
+                kind: area.kind,
+                props: vec![
+                    ("code", area.code.clone().into()),
+                    ("name", area.name.clone().into()),
+                    ("kind", area.kind.unwrap_or(GridKind::Basic).as_str().into()),
+                    ("community", community.into()),
+                    ("households", Prop::Int(households as i64)),
+                    (
+                        "open_incidents",
+                        Prop::Int(c.map_or(0, |c| c.open_incidents) as i64),
+                    ),
+                ],
+            });
+            grid_boxes.push(bb);
+        }
+        let grid_code = |p: Option<gridgov_spatial::AreaId>| {
+            p.map(|g| d.area(g).code.clone()).unwrap_or_default()
+        };
+        let mut buildings = Vec::with_capacity(d.buildings.len());
+        let mut building_boxes = Vec::with_capacity(d.buildings.len());
+        for (i, b) in d.buildings.iter().enumerate() {
+            let (polys, bb) = project_polys(&b.footprint);
+            buildings.push(PolyFeature {
+                polys,
+                kind: None,
+                props: vec![
+                    ("code", b.code.clone().into()),
+                    ("address", b.address.clone().into()),
+                    ("floors", Prop::Int(i64::from(b.floors))),
+                    (
+                        "grid",
+                        grid_code(a.buildings[i].placement.responsible()).into(),
+                    ),
+                ],
+            });
+            building_boxes.push(bb);
+        }
+        let unit_xy: Vec<[f64; 2]> = d.units.iter().map(|u| mercator(u.location)).collect();
+        let units = PointLayer {
+            tree: points(&unit_xy),
+            props: d
+                .units
+                .iter()
+                .map(|u| {
+                    vec![
+                        ("label", u.label.clone().into()),
+                        ("households", Prop::Int(i64::from(u.households))),
+                    ]
+                })
+                .collect(),
+        };
+        let merchant_xy: Vec<[f64; 2]> = d.merchants.iter().map(|m| mercator(m.location)).collect();
+        let merchants = PointLayer {
+            tree: points(&merchant_xy),
+            props: d
+                .merchants
+                .iter()
+                .map(|m| {
+                    vec![
+                        ("name", m.name.clone().into()),
+                        ("category", m.category.clone().into()),
+                    ]
+                })
+                .collect(),
+        };
+        let camera_xy: Vec<[f64; 2]> = d.cameras.iter().map(|c| mercator(c.location)).collect();
+        let cameras = PointLayer {
+            tree: points(&camera_xy),
+            props: d
+                .cameras
+                .iter()
+                .map(|c| {
+                    vec![
+                        ("heading", Prop::Num(c.heading_deg)),
+                        ("fov", Prop::Num(c.fov_deg)),
+                        ("range_m", Prop::Num(c.range_m)),
+                    ]
+                })
+                .collect(),
+        };
+        let mut categories: Vec<String> = Vec::new();
+        let mut cat_index: HashMap<&str, u16> = HashMap::new();
+        let mut inc = Incidents {
+            xy: Vec::with_capacity(d.incidents.len()),
+            day: Vec::with_capacity(d.incidents.len()),
+            category: Vec::with_capacity(d.incidents.len()),
+            categories: Vec::new(),
+            source: Vec::with_capacity(d.incidents.len()),
+            status: Vec::with_capacity(d.incidents.len()),
+            open: Vec::with_capacity(d.incidents.len()),
+            grid: Vec::with_capacity(d.incidents.len()),
+            tree: RTree::new(),
+        };
+        for (i, x) in d.incidents.iter().enumerate() {
+            inc.xy.push(mercator(x.location));
+            inc.day.push(day_number(&x.reported_at));
+            let next = cat_index.len() as u16;
+            let c = *cat_index.entry(x.category.as_str()).or_insert_with(|| {
+                categories.push(x.category.clone());
+                next
+            });
+            inc.category.push(c);
+            inc.source.push(x.source.as_str());
+            inc.status.push(x.status.as_str());
+            inc.open.push(x.status.is_open());
+            inc.grid.push(
+                a.incidents[i]
+                    .responsible()
+                    .map_or(u32::MAX, |g| g.index() as u32),
+            );
+        }
+        inc.categories = categories;
+        inc.tree = points(&inc.xy);
+        let mut bounds = [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ];
+        for b in &grid_boxes {
+            bounds = [
+                bounds[0].min(b[0]),
+                bounds[1].min(b[1]),
+                bounds[2].max(b[2]),
+                bounds[3].max(b[3]),
+            ];
+        }
+        if !bounds[0].is_finite() {
+            bounds = [0.0; 4];
+        }
+        let (w, s) = crate::tile::mercator_to_lonlat(bounds[0], bounds[1]);
+        let (e, n) = crate::tile::mercator_to_lonlat(bounds[2], bounds[3]);
+        let _ = Level::Grid;
+        TileSource {
+            grid_tree: boxes(&grid_boxes),
+            grids,
+            building_tree: boxes(&building_boxes),
+            buildings,
+            units,
+            merchants,
+            cameras,
+            incidents: inc,
+            grid_households,
+            bounds,
+            bounds_lonlat: [w, s, e, n],
+        }
+    }
+
+    /// The incident categories present, in order of first appearance.
+    pub fn categories(&self) -> &[String] {
+        &self.incidents.categories
+    }
+
+    pub(crate) fn grids_in(&self, b: [f64; 4]) -> Vec<usize> {
+        boxes_in(&self.grid_tree, b)
+    }
+
+    pub(crate) fn buildings_in(&self, b: [f64; 4]) -> Vec<usize> {
+        boxes_in(&self.building_tree, b)
+    }
+
+    pub(crate) fn points_in(layer: &PointLayer, b: [f64; 4]) -> Vec<(usize, [f64; 2])> {
+        let mut v: Vec<(usize, [f64; 2])> = layer
+            .tree
+            .locate_in_envelope(&AABB::from_corners([b[0], b[1]], [b[2], b[3]]))
+            .map(|p| (p.data, *p.geom()))
+            .collect();
+        v.sort_unstable_by_key(|p| p.0);
+        v
+    }
+
+    fn keep(&self, i: usize, f: &IncidentFilter, range: (u32, u32), cats: &[u16]) -> bool {
+        let inc = &self.incidents;
+        let day = inc.day[i];
+        (day >= range.0 && day <= range.1)
+            && (cats.is_empty() || cats.contains(&inc.category[i]))
+            && (f.sources.is_empty() || f.sources.iter().any(|s| s == inc.source[i]))
+            && (f.statuses.is_empty()
+                || f.statuses
+                    .iter()
+                    .any(|s| s == inc.status[i] || (s == "open" && inc.open[i])))
+    }
+
+    fn filter_parts(&self, f: &IncidentFilter) -> ((u32, u32), Vec<u16>) {
+        let from = f.from.as_deref().map_or(0, day_number);
+        let to = f.to.as_deref().map_or(u32::MAX, |t| match day_number(t) {
+            0 => u32::MAX,
+            n => n,
+        });
+        let cats = f
+            .categories
+            .iter()
+            .map(|c| {
+                self.incidents
+                    .categories
+                    .iter()
+                    .position(|x| x == c)
+                    .map_or(u16::MAX, |i| i as u16)
+            })
+            .collect();
+        ((from, to), cats)
+    }
+
+    /// Whether a filter passes everything (the fast path).
+    fn is_all(f: &IncidentFilter) -> bool {
+        f.from.is_none()
+            && f.to.is_none()
+            && f.categories.is_empty()
+            && f.sources.is_empty()
+            && f.statuses.is_empty()
+    }
+
+    /// The incidents passing `f` within `b` (Mercator), with weights per
+    /// 1,000 households of their grid when `per_households`.
+    fn incidents_in(
+        &self,
+        b: Option<[f64; 4]>,
+        f: &IncidentFilter,
+        per_households: bool,
+    ) -> (Vec<[f64; 2]>, Option<Vec<f32>>) {
+        let (range, cats) = self.filter_parts(f);
+        let idx: Vec<usize> = match b {
+            Some(b) => {
+                let mut v: Vec<usize> = self
+                    .incidents
+                    .tree
+                    .locate_in_envelope(&AABB::from_corners([b[0], b[1]], [b[2], b[3]]))
+                    .map(|p| p.data)
+                    .filter(|&i| self.keep(i, f, range, &cats))
+                    .collect();
+                v.sort_unstable();
+                v
+            }
+            None => (0..self.incidents.xy.len())
+                .filter(|&i| self.keep(i, f, range, &cats))
+                .collect(),
+        };
+        let xy = idx.iter().map(|&i| self.incidents.xy[i]).collect();
+        let w = per_households.then(|| {
+            idx.iter()
+                .map(|&i| {
+                    let g = self.incidents.grid[i] as usize;
+                    let h = self.grid_households.get(g).copied().unwrap_or(0);
+                    if h == 0 { 0.0 } else { 1000.0 / h as f32 }
+                })
+                .collect()
+        });
+        (xy, w)
+    }
+
+    /// The incident density over a raster (Mercator bounds), per km², or
+    /// per km² per 1,000 households of the incidents' grids.
+    ///
+    /// ```
+    /// use gridgov_spatial::{sample, GridIndex, assign, stats};
+    /// use gridgov_tiles::{TileSource, IncidentFilter, kde::RasterSpec};
+    /// let d = sample::district(&sample::SampleSpec::default());
+    /// let a = assign(&d, &GridIndex::new(&d));
+    /// let src = TileSource::new(&d, &a, &stats(&d, &a));
+    /// let spec = RasterSpec { bounds: src.bounds, width: 64, height: 64 };
+    /// let all = src.density(&spec, &IncidentFilter::default(), 150.0, false);
+    /// let none = src.density(&spec, &IncidentFilter { categories: vec!["no such".into()], ..Default::default() }, 150.0, false);
+    /// assert!(all.max() > 0.0 && none.max() == 0.0);
+    /// ```
+    pub fn density(
+        &self,
+        spec: &RasterSpec,
+        f: &IncidentFilter,
+        bandwidth_m: f64,
+        per_households: bool,
+    ) -> Density {
+        if Self::is_all(f) && !per_households {
+            return kde(&self.incidents.xy, None, spec, bandwidth_m);
+        }
+        let pad = 4.0 * bandwidth_m
+            / crate::tile::ground_scale(f64::midpoint(spec.bounds[1], spec.bounds[3]));
+        let b = [
+            spec.bounds[0] - pad,
+            spec.bounds[1] - pad,
+            spec.bounds[2] + pad,
+            spec.bounds[3] + pad,
+        ];
+        let (xy, w) = self.incidents_in(Some(b), f, per_households);
+        kde(&xy, w.as_deref(), spec, bandwidth_m)
+    }
+
+    /// The highest density over the whole district (the top of the
+    /// heatmap's colour scale, the same for every tile).
+    pub fn density_max(&self, f: &IncidentFilter, bandwidth_m: f64, per_households: bool) -> f32 {
+        let w = self.bounds[2] - self.bounds[0];
+        let h = self.bounds[3] - self.bounds[1];
+        if w <= 0.0 || h <= 0.0 {
+            return 0.0;
+        }
+        // A raster with pixels a fifth of the bandwidth: the peak is exact
+        // to well under a percent.
+        let px = (bandwidth_m
+            / 5.0
+            / crate::tile::ground_scale(f64::midpoint(self.bounds[1], self.bounds[3])))
+        .max(w.max(h) / 2048.0);
+        let spec = RasterSpec {
+            bounds: [
+                self.bounds[0],
+                self.bounds[3] - (h / px).ceil() * px,
+                self.bounds[0] + (w / px).ceil() * px,
+                self.bounds[3],
+            ],
+            width: (w / px).ceil() as usize,
+            height: (h / px).ceil() as usize,
+        };
+        self.density(&spec, f, bandwidth_m, per_households).max()
+    }
+
+    /// The vector tile `t` with every layer.
+    pub fn mvt(&self, t: TileId) -> Vec<u8> {
+        self.mvt_layers(t, &LAYERS)
+    }
+
+    /// The vector tile `t` with the named layers.
+    pub fn mvt_layers(&self, t: TileId, layers: &[&str]) -> Vec<u8> {
+        let [x0, y0, x1, y1] = t.bounds();
+        let size = x1 - x0;
+        let scale = f64::from(EXTENT) / size;
+        let buf = f64::from(BUFFER) / scale;
+        let q = [x0 - buf, y0 - buf, x1 + buf, y1 + buf];
+        let to_tile = |p: [f64; 2]| [(p[0] - x0) * scale, (y1 - p[1]) * scale];
+        let lo = -f64::from(BUFFER);
+        let hi = f64::from(EXTENT + BUFFER);
+        let round = |r: &[[f64; 2]]| -> Vec<[i32; 2]> {
+            r.iter()
+                .map(|p| [p[0].round() as i32, p[1].round() as i32])
+                .collect()
+        };
+        let tile_polys = |polys: &Polys| -> Vec<Vec<Vec<[i32; 2]>>> {
+            polys
+                .iter()
+                .filter_map(|rings| {
+                    let local: Vec<Vec<[f64; 2]>> = rings
+                        .iter()
+                        .map(|r| r.iter().map(|p| to_tile(*p)).collect())
+                        .collect();
+                    let clipped = clip_polygon(&local, lo, hi)?;
+                    let simplified: Vec<Vec<[i32; 2]>> = clipped
+                        .iter()
+                        .map(|r| round(&simplify_ring(r, 1.0)))
+                        .filter(|r| r.len() >= 3)
+                        .collect();
+                    (!simplified.is_empty()).then_some(simplified)
+                })
+                .collect()
+        };
+        let mut out = Vec::new();
+        for &name in layers {
+            let mut l = LayerBuilder::new(name, EXTENT);
+            match name {
+                "grids" => {
+                    for i in self.grids_in(q) {
+                        let g = &self.grids[i];
+                        l.add_polygons(i as u64 + 1, &tile_polys(&g.polys), g.props.clone());
+                    }
+                }
+                "buildings" if t.z >= 13 => {
+                    for i in self.buildings_in(q) {
+                        let b = &self.buildings[i];
+                        l.add_polygons(i as u64 + 1, &tile_polys(&b.polys), b.props.clone());
+                    }
+                }
+                "units" if t.z >= 16 => add_points(&mut l, &self.units, q, to_tile),
+                "merchants" if t.z >= 14 => add_points(&mut l, &self.merchants, q, to_tile),
+                "cameras" if t.z >= 14 => add_points(&mut l, &self.cameras, q, to_tile),
+                "incidents" => self.add_incidents(&mut l, t, q, to_tile),
+                _ => {}
+            }
+            out.push(l);
+        }
+        encode(out)
+    }
+
+    fn add_incidents(
+        &self,
+        l: &mut LayerBuilder,
+        t: TileId,
+        q: [f64; 4],
+        to_tile: impl Fn([f64; 2]) -> [f64; 2],
+    ) {
+        let inc = &self.incidents;
+        let hits: Vec<usize> = {
+            let mut v: Vec<usize> = inc
+                .tree
+                .locate_in_envelope(&AABB::from_corners([q[0], q[1]], [q[2], q[3]]))
+                .map(|p| p.data)
+                .collect();
+            v.sort_unstable();
+            v
+        };
+        if t.z >= INCIDENT_POINT_ZOOM {
+            for i in hits {
+                let p = to_tile(inc.xy[i]);
+                l.add_point(
+                    i as u64 + 1,
+                    [p[0].round() as i32, p[1].round() as i32],
+                    vec![
+                        (
+                            "category",
+                            inc.categories[inc.category[i] as usize].clone().into(),
+                        ),
+                        ("source", inc.source[i].into()),
+                        ("status", inc.status[i].into()),
+                        ("open", Prop::Int(i64::from(inc.open[i]))),
+                    ],
+                );
+            }
+            return;
+        }
+        // Counts per cell of 128 tile units (32 per side), at the cell's
+        // centre; only cells inside the tile proper.
+        let cell = 128.0;
+        let n = (f64::from(EXTENT) / cell) as usize;
+        let mut counts = vec![(0u32, 0u32); n * n];
+        for i in hits {
+            let p = to_tile(inc.xy[i]);
+            if p[0] < 0.0 || p[1] < 0.0 {
+                continue;
+            }
+            let (cx, cy) = ((p[0] / cell) as usize, (p[1] / cell) as usize);
+            if cx < n && cy < n {
+                counts[cy * n + cx].0 += 1;
+                counts[cy * n + cx].1 += u32::from(inc.open[i]);
+            }
+        }
+        for (k, &(c, open)) in counts.iter().enumerate() {
+            if c > 0 {
+                let (cx, cy) = (k % n, k / n);
+                let centre = [
+                    ((cx as f64 + 0.5) * cell) as i32,
+                    ((cy as f64 + 0.5) * cell) as i32,
+                ];
+                l.add_point(
+                    k as u64 + 1,
+                    centre,
+                    vec![
+                        ("count", Prop::Int(i64::from(c))),
+                        ("open", Prop::Int(i64::from(open))),
+                    ],
+                );
+            }
+        }
+    }
+}
+
+fn add_points(
+    l: &mut LayerBuilder,
+    layer: &PointLayer,
+    q: [f64; 4],
+    to_tile: impl Fn([f64; 2]) -> [f64; 2],
+) {
+    for (i, p) in TileSource::points_in(layer, q) {
+        let t = to_tile(p);
+        l.add_point(
+            i as u64 + 1,
+            [t[0].round() as i32, t[1].round() as i32],
+            layer.props[i].clone(),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_become_day_numbers() {
+        assert_eq!(day_number("2026-03-01T08:00:00+08:00"), 20_260_301);
+        assert_eq!(day_number("2026-03-01"), 20_260_301);
+        assert_eq!(day_number("garbage"), 0);
+    }
+}
