@@ -74,18 +74,7 @@ fn today() -> String {
 }
 
 fn check_date(s: &str) -> Result<(), ApiError> {
-    let ok = s.len() == 10
-        && super::features::parse_instant(s).is_some()
-        && s.as_bytes()[4] == b'-'
-        && s.as_bytes()[7] == b'-';
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(
-            "effective_date",
-            format!("effective_date {s:?}: expected YYYY-MM-DD"),
-        ))
-    }
+    super::features::check_date("effective_date", s)
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
@@ -438,13 +427,8 @@ async fn publish_changes(
             Snapshot::build(after, versions, info.version)
         } else {
             // Someone published in between: rebuild from the store.
-            let grids = st2
-                .store
-                .grids_at(info.version)
-                .map_err(ApiError::internal)?;
-            let versions = st2.store.grid_versions().map_err(ApiError::internal)?;
-            let d = crate::storage::versions::with_grids(&snap.district, &grids);
-            Snapshot::build(d, versions, info.version)
+            st2.snapshot_from_store(&snap, info.version)
+                .map_err(ApiError::internal)?
         };
         Ok((info, next))
     })

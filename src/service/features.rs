@@ -190,6 +190,20 @@ pub fn parse_bbox(s: &str) -> Result<Rect<f64>, ApiError> {
     Ok(Rect::new((x0, y0), (x1, y1)))
 }
 
+/// Checks that `s` is a calendar date `YYYY-MM-DD`; a 400 naming `field`
+/// otherwise.
+pub fn check_date(field: &str, s: &str) -> Result<(), ApiError> {
+    let b = s.as_bytes();
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' && parse_instant(s).is_some() {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(
+            field,
+            format!("{field} {s:?}: expected YYYY-MM-DD"),
+        ))
+    }
+}
+
 /// Seconds since 1970 of an RFC 3339 date or date-time (`2026-03-01`,
 /// `2026-03-01T08:30:00+08:00`, `…Z`).
 pub fn parse_instant(s: &str) -> Option<i64> {

@@ -54,12 +54,7 @@ pub async fn lookup(
     let snap = match &q.as_of {
         None => st.current(),
         Some(date) => {
-            if date.len() != 10 || super::features::parse_instant(date).is_none() {
-                return Err(ApiError::bad_request(
-                    "as_of",
-                    format!("as_of {date:?}: expected YYYY-MM-DD"),
-                ));
-            }
+            super::features::check_date("as_of", date)?;
             let (st2, date) = (st.clone(), date.clone());
             tokio::task::spawn_blocking(move || st2.snapshot_on(&date))
                 .await

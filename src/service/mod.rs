@@ -153,16 +153,27 @@ impl AppState {
         if latest <= current.version {
             return Ok(false);
         }
-        let grids = self.store.grids_at(latest)?;
-        let versions = self.store.grid_versions()?;
-        let d = crate::storage::versions::with_grids(&current.district, &grids);
-        self.swap(Snapshot::build(d, versions, latest));
+        self.swap(self.snapshot_from_store(&current, latest)?);
         tracing::info!(
             from = current.version,
             to = latest,
             "boundaries refreshed from the store"
         );
         Ok(true)
+    }
+
+    /// A snapshot of the store's grids at `version` over the rest of
+    /// `base` (buildings, incidents, … do not change with boundaries).
+    /// Blocking.
+    pub fn snapshot_from_store(
+        &self,
+        base: &Snapshot,
+        version: i64,
+    ) -> Result<Snapshot, crate::storage::StorageError> {
+        let grids = self.store.grids_at(version)?;
+        let versions = self.store.grid_versions()?;
+        let d = crate::storage::versions::with_grids(&base.district, &grids);
+        Ok(Snapshot::build(d, versions, version))
     }
 
     /// Follows the store: when another replica publishes, this one

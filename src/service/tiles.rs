@@ -86,29 +86,14 @@ fn list(s: Option<&String>) -> Vec<String> {
     .unwrap_or_default()
 }
 
-fn check_date(field: &str, d: Option<&String>) -> Result<(), ApiError> {
-    if let Some(d) = d {
-        let b = d.as_bytes();
-        let ok = b.len() == 10
-            && b[4] == b'-'
-            && b[7] == b'-'
-            && d.chars()
-                .enumerate()
-                .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
-        if !ok {
-            return Err(ApiError::bad_request(
-                field,
-                format!("{field} must be a date YYYY-MM-DD, not {d:?}"),
-            ));
-        }
-    }
-    Ok(())
-}
-
 impl HeatQuery {
     fn parse(&self) -> Result<(IncidentFilter, f64, bool, u32), ApiError> {
-        check_date("from", self.from.as_ref())?;
-        check_date("to", self.to.as_ref())?;
+        if let Some(d) = &self.from {
+            super::features::check_date("from", d)?;
+        }
+        if let Some(d) = &self.to {
+            super::features::check_date("to", d)?;
+        }
         let bw = self.bandwidth.unwrap_or(150.0);
         if !(bw.is_finite() && (10.0..=5000.0).contains(&bw)) {
             return Err(ApiError::bad_request(

@@ -380,7 +380,11 @@ fn point(blob: Option<Vec<u8>>, what: &str) -> Result<geo::Point<f64>, StorageEr
     wkb::read_point(&b).map_err(|e| StorageError::Corrupt(format!("{what}: {e}")))
 }
 
-fn parse_enum<T: serde::de::DeserializeOwned>(s: &str, what: &str) -> Result<T, StorageError> {
+/// A model enum from its stored name.
+pub(super) fn parse_enum<T: serde::de::DeserializeOwned>(
+    s: &str,
+    what: &str,
+) -> Result<T, StorageError> {
     serde_json::from_value(serde_json::Value::String(s.to_string()))
         .map_err(|_| StorageError::Corrupt(format!("{what}: unknown value {s:?}")))
 }

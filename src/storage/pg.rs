@@ -508,10 +508,6 @@ fn geom_pt(b: &[u8], what: &str) -> Result<geo::Point<f64>, StorageError> {
     wkb::read_point_wkb(b).map_err(|e| corrupt(what, e))
 }
 
-fn enum_of<T: serde::de::DeserializeOwned>(s: String, what: &str) -> Result<T, StorageError> {
-    serde_json::from_value(serde_json::Value::String(s)).map_err(|e| corrupt(what, e))
-}
-
 fn int<T: TryFrom<i32>>(v: i32, what: &str) -> Result<T, StorageError> {
     T::try_from(v).map_err(|_| corrupt(what, format!("{v} is out of range")))
 }
@@ -555,7 +551,7 @@ fn load(c: &mut Client) -> Result<District, StorageError> {
             if level == Level::Grid {
                 let kind: Option<String> = r.get(4);
                 a.kind = Some(match kind {
-                    Some(k) => enum_of(k, &what)?,
+                    Some(k) => super::gpkg::parse_enum(&k, &what)?,
                     None => GridKind::Basic,
                 });
             }
@@ -666,8 +662,8 @@ fn load(c: &mut Client) -> Result<District, StorageError> {
                 location: geom_pt(r.get(1), &what)?,
                 reported_at: r.get(2),
                 category: r.get(3),
-                source: enum_of(r.get(4), &what)?,
-                status: enum_of(r.get(5), &what)?,
+                source: super::gpkg::parse_enum(r.get::<_, &str>(4), &what)?,
+                status: super::gpkg::parse_enum(r.get::<_, &str>(5), &what)?,
                 description: r.get(6),
             });
             Ok(())
@@ -719,15 +715,7 @@ fn publish(c: &mut Client, p: &Publication) -> Result<VersionInfo, PublishError>
     tx.batch_execute("LOCK TABLE boundary_versions IN EXCLUSIVE MODE")
         .map_err(pg("lock versions"))?;
     let current = grid_versions(&mut tx)?;
-    let conflicts: Vec<(String, i64)> = p
-        .records
-        .iter()
-        .filter_map(|r| {
-            let now = current.get(&r.code).copied().unwrap_or(0);
-            let base = p.base.get(&r.code).copied().unwrap_or(0);
-            (now != base).then(|| (r.code.clone(), now))
-        })
-        .collect();
+    let conflicts = p.conflicts(&current);
     if !conflicts.is_empty() {
         return Err(PublishError::Conflict(conflicts));
     }
@@ -779,15 +767,7 @@ fn publish(c: &mut Client, p: &Publication) -> Result<VersionInfo, PublishError>
     )
     .map_err(pg("notify"))?;
     tx.commit().map_err(pg("commit publish"))?;
-    Ok(VersionInfo {
-        version,
-        author: p.author.clone(),
-        published_at,
-        reason: p.reason.clone(),
-        effective_date: p.effective_date.clone(),
-        rollback_of: p.rollback_of,
-        grids: p.records.iter().map(|r| r.code.clone()).collect(),
-    })
+    Ok(p.info(version, &published_at))
 }
 
 impl super::Store for PgStore {

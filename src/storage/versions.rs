@@ -99,6 +99,34 @@ pub struct Publication {
     pub rollback_of: Option<i64>,
 }
 
+impl Publication {
+    /// The grids that moved on since the planner read them, with their
+    /// current versions; empty when the publish may go ahead.
+    pub fn conflicts(&self, current: &HashMap<String, i64>) -> Vec<(String, i64)> {
+        self.records
+            .iter()
+            .filter_map(|r| {
+                let now = current.get(&r.code).copied().unwrap_or(0);
+                let base = self.base.get(&r.code).copied().unwrap_or(0);
+                (now != base).then(|| (r.code.clone(), now))
+            })
+            .collect()
+    }
+
+    /// What was published, as `version` at `published_at`.
+    pub fn info(&self, version: i64, published_at: &str) -> VersionInfo {
+        VersionInfo {
+            version,
+            author: self.author.clone(),
+            published_at: published_at.to_string(),
+            reason: self.reason.clone(),
+            effective_date: self.effective_date.clone(),
+            rollback_of: self.rollback_of,
+            grids: self.records.iter().map(|r| r.code.clone()).collect(),
+        }
+    }
+}
+
 /// Why a publish was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
@@ -229,15 +257,7 @@ pub fn publish(
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(sql("begin publish"))?;
     let current = grid_versions(&tx)?;
-    let conflicts: Vec<(String, i64)> = p
-        .records
-        .iter()
-        .filter_map(|r| {
-            let now = current.get(&r.code).copied().unwrap_or(0);
-            let base = p.base.get(&r.code).copied().unwrap_or(0);
-            (now != base).then(|| (r.code.clone(), now))
-        })
-        .collect();
+    let conflicts = p.conflicts(&current);
     if !conflicts.is_empty() {
         return Err(PublishError::Conflict(conflicts));
     }
@@ -283,15 +303,7 @@ pub fn publish(
     tx.execute("UPDATE gpkg_contents SET last_change = strftime('%Y-%m-%dT%H:%M:%fZ','now') WHERE table_name IN ('grids', 'grid_history')", [])
         .map_err(sql("touch contents"))?;
     tx.commit().map_err(sql("commit publish"))?;
-    Ok(VersionInfo {
-        version,
-        author: p.author.clone(),
-        published_at: published_at.to_string(),
-        reason: p.reason.clone(),
-        effective_date: p.effective_date.clone(),
-        rollback_of: p.rollback_of,
-        grids: p.records.iter().map(|r| r.code.clone()).collect(),
-    })
+    Ok(p.info(version, published_at))
 }
 
 /// Every version, oldest first, with the grids each changed.

@@ -50,27 +50,30 @@ pub fn point_blob(p: Point<f64>) -> Vec<u8> {
     out
 }
 
-/// Encodes a multipolygon with its envelope.
-pub fn multi_polygon_blob(mp: &MultiPolygon<f64>) -> Vec<u8> {
+/// `[minx, maxx, miny, maxy]` of the exterior rings; `None` when empty.
+fn mp_envelope(mp: &MultiPolygon<f64>) -> Option<[f64; 4]> {
     let mut env = [
         f64::INFINITY,
         f64::NEG_INFINITY,
         f64::INFINITY,
         f64::NEG_INFINITY,
     ];
-    for p in &mp.0 {
-        for c in &p.exterior().0 {
-            env = [
-                env[0].min(c.x),
-                env[1].max(c.x),
-                env[2].min(c.y),
-                env[3].max(c.y),
-            ];
-        }
+    for c in mp.0.iter().flat_map(|p| &p.exterior().0) {
+        env = [
+            env[0].min(c.x),
+            env[1].max(c.x),
+            env[2].min(c.y),
+            env[3].max(c.y),
+        ];
     }
+    env[0].is_finite().then_some(env)
+}
+
+/// Encodes a multipolygon with its envelope.
+pub fn multi_polygon_blob(mp: &MultiPolygon<f64>) -> Vec<u8> {
     let empty = mp.0.is_empty();
     let mut out = Vec::new();
-    header(&mut out, (!empty).then_some(env), empty);
+    header(&mut out, mp_envelope(mp), empty);
     out.push(1);
     out.extend_from_slice(&6u32.to_le_bytes());
     out.extend_from_slice(&(mp.0.len() as u32).to_le_bytes());
@@ -296,23 +299,7 @@ pub fn envelope(b: &[u8]) -> Result<Option<[f64; 4]>, WkbError> {
         return Ok(Some([p.x(), p.x(), p.y(), p.y()]));
     }
     let mp = read_multi_polygon(b)?;
-    let mut env = [
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-    ];
-    for p in &mp.0 {
-        for c in &p.exterior().0 {
-            env = [
-                env[0].min(c.x),
-                env[1].max(c.x),
-                env[2].min(c.y),
-                env[3].max(c.y),
-            ];
-        }
-    }
-    Ok(env[0].is_finite().then_some(env))
+    Ok(mp_envelope(&mp))
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use gridgov_spatial::{AreaStats, Assignment, District, GridKind, Level};
+use gridgov_spatial::{AreaStats, Assignment, District, GridKind};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
@@ -332,7 +332,6 @@ impl TileSource {
         }
         let (w, s) = crate::tile::mercator_to_lonlat(bounds[0], bounds[1]);
         let (e, n) = crate::tile::mercator_to_lonlat(bounds[2], bounds[3]);
-        let _ = Level::Grid;
         TileSource {
             grid_tree: boxes(&grid_boxes),
             grids,
