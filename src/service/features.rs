@@ -53,8 +53,8 @@ pub fn base(st: &AppState, headers: &HeaderMap) -> String {
 }
 
 /// `GET /` — the landing page.
-pub async fn landing(State(st): State<Arc<AppState>>, headers: HeaderMap) -> axum::Json<Value> {
-    let b = base(&st, &headers);
+pub fn landing(st: &AppState, headers: &HeaderMap) -> axum::Json<Value> {
+    let b = base(st, headers);
     axum::Json(json!({
         "title": "gridgov",
         "description": format!("Grids, buildings, units, merchants, cameras and incidents of {}", st.current().district.name),
@@ -62,7 +62,8 @@ pub async fn landing(State(st): State<Arc<AppState>>, headers: HeaderMap) -> axu
             {"href": format!("{b}/"), "rel": "self", "type": "application/json", "title": "this document"},
             {"href": format!("{b}/openapi.json"), "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0", "title": "the API definition"},
             {"href": format!("{b}/conformance"), "rel": "conformance", "type": "application/json", "title": "conformance classes"},
-            {"href": format!("{b}/collections"), "rel": "data", "type": "application/json", "title": "feature collections"}
+            {"href": format!("{b}/collections"), "rel": "data", "type": "application/json", "title": "feature collections"},
+            {"href": format!("{b}/map"), "rel": "alternate", "type": "text/html", "title": "the web map"}
         ]
     }))
 }
@@ -529,6 +530,13 @@ pub async fn item(
                 .areas_at(level)
                 .position(|a| snap.district.area(a).code == fid)
         }
+        // Buildings answer to their code as well as their number.
+        "buildings" => snap
+            .district
+            .buildings
+            .iter()
+            .position(|b| b.code == fid)
+            .or_else(|| fid.parse::<usize>().ok().and_then(|f| f.checked_sub(1))),
         _ => fid.parse::<usize>().ok().and_then(|f| f.checked_sub(1)),
     };
     let mut f = n

@@ -11,6 +11,7 @@ mod features;
 mod lookup;
 mod openapi;
 mod tiles;
+mod web;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -263,6 +264,7 @@ async fn health(
         "status": "ok",
         "store": st.store.describe(),
         "grids": snap.district.grids().count(),
+        "version": snap.version,
     }))
 }
 
@@ -274,7 +276,9 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
 pub fn app(state: Arc<AppState>) -> Router {
     let limit = state.config.body_limit;
     Router::new()
-        .route("/", get(features::landing))
+        .route("/", get(web::root))
+        .route("/map", get(web::page))
+        .route("/web/{*path}", get(web::asset))
         .route("/conformance", get(features::conformance))
         .route("/collections", get(features::collections))
         .route("/collections/{id}", get(features::collection))

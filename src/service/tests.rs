@@ -628,3 +628,62 @@ async fn bad_tile_addresses_and_parameters_are_400_naming_the_field() {
             .ends_with("/tiles/all/{z}/{x}/{y}.mvt")
     );
 }
+
+async fn get_accept(uri: &str, accept: &str) -> Reply {
+    send(
+        Request::get(uri)
+            .header(header::ACCEPT, accept)
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn browsers_get_the_web_map_at_the_root_and_api_clients_the_landing_page() {
+    let html = get_accept("/", "text/html,application/xhtml+xml,*/*;q=0.8").await;
+    assert_eq!(html.status, StatusCode::OK);
+    assert!(html.content_type.starts_with("text/html"));
+    assert!(html.text().contains("/web/app.js"));
+    let json = get_accept("/", "application/json").await;
+    assert_eq!(json.content_type, "application/json");
+    let links = json.json()["links"].as_array().unwrap().clone();
+    assert!(
+        links
+            .iter()
+            .any(|l| l["rel"] == "alternate" && l["type"] == "text/html")
+    );
+    assert!(get("/?f=html").await.content_type.starts_with("text/html"));
+    assert_problem(&get("/?f=xml").await, StatusCode::BAD_REQUEST, Some("f"));
+    assert!(get("/map").await.text().contains("maplibre-gl"));
+}
+
+#[tokio::test]
+async fn web_assets_are_served_from_the_binary_and_nothing_else_is() {
+    let js = get("/web/vendor/maplibre-gl.mjs").await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert!(js.content_type.starts_with("text/javascript"));
+    assert!(js.body.len() > 100_000);
+    assert!(
+        get("/web/app.css")
+            .await
+            .content_type
+            .starts_with("text/css")
+    );
+    for bad in [
+        "/web/missing.js",
+        "/web/../Cargo.toml",
+        "/web/%2e%2e/Cargo.toml",
+        "/web/vendor/../../src/main.rs",
+        "/web//etc/passwd",
+    ] {
+        assert_problem(&get(bad).await, StatusCode::NOT_FOUND, None);
+    }
+}
+
+#[tokio::test]
+async fn a_building_item_is_found_by_its_code() {
+    let r = get("/collections/buildings/items/37040200500001").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert_eq!(r.json()["properties"]["code"], "37040200500001");
+}

@@ -73,6 +73,11 @@ pub struct HeatQuery {
     per: Option<String>,
     /// Tile size in pixels: 256 (default) or 512.
     size: Option<u32>,
+    /// The data version the client last saw. Tiles always show the current
+    /// version; clients put it in the URL so that their own caches fetch
+    /// afresh once it changes.
+    #[allow(dead_code)]
+    v: Option<String>,
 }
 
 fn list(s: Option<&String>) -> Vec<String> {

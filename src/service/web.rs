@@ -1,0 +1,188 @@
+//! The web map for grid staff and planners, served by gridgov itself: the
+//! page, its script and the map libraries are compiled into the binary
+//! (vendored from npm under `web/`), so the map runs inside a closed
+//! network with no CDN and no internet basemap.
+//!
+//! `/` answers browsers (`Accept: text/html`, or `?f=html`) with the map
+//! and everyone else with the OGC API landing page; `/map` is always the
+//! map.
+
+use std::sync::{Arc, OnceLock};
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::{ApiError, AppState};
+
+/// One embedded file.
+struct Asset {
+    path: &'static str,
+    body: &'static [u8],
+    content_type: &'static str,
+}
+
+macro_rules! asset {
+    ($path:literal, $ct:expr) => {
+        Asset {
+            path: $path,
+            body: include_bytes!(concat!("../../web/", $path)),
+            content_type: $ct,
+        }
+    };
+}
+
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+
+static ASSETS: &[Asset] = &[
+    asset!("index.html", "text/html; charset=utf-8"),
+    asset!("app.js", JS),
+    asset!("app.css", CSS),
+    asset!("vendor/maplibre-gl.mjs", JS),
+    asset!("vendor/maplibre-gl-worker.mjs", JS),
+    asset!("vendor/maplibre-gl.css", CSS),
+    asset!("vendor/terra-draw.module.js", JS),
+    asset!("vendor/terra-draw-maplibre-gl-adapter.module.js", JS),
+    asset!(
+        "vendor/LICENSE.maplibre-gl.txt",
+        "text/plain; charset=utf-8"
+    ),
+];
+
+/// Content hashes of [`ASSETS`], in order, computed once.
+fn etags() -> &'static [String] {
+    static TAGS: OnceLock<Vec<String>> = OnceLock::new();
+    TAGS.get_or_init(|| {
+        ASSETS
+            .iter()
+            .map(|a| {
+                let h = a.body.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                    (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3)
+                });
+                format!("\"{h:016x}\"")
+            })
+            .collect()
+    })
+}
+
+fn serve(i: usize, headers: &HeaderMap) -> Response {
+    let a = &ASSETS[i];
+    let tag = &etags()[i];
+    let fresh = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag));
+    let mut r = if fresh {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        let mut r = a.body.into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(a.content_type),
+        );
+        r
+    };
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(tag) {
+        h.insert(header::ETAG, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    r
+}
+
+/// `GET /web/{*path}`: an embedded file of the web map. Names are looked
+/// up in a fixed table, never turned into file-system paths.
+pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
+    ASSETS
+        .iter()
+        .position(|a| a.path == path)
+        .map(|i| serve(i, &headers))
+        .ok_or_else(|| ApiError::not_found(format!("no web asset {path:?}")))
+}
+
+/// `GET /map`: the web map.
+pub async fn page(headers: HeaderMap) -> Response {
+    serve(0, &headers)
+}
+
+/// The `f` parameter of the landing page.
+#[derive(Debug, Deserialize, Default)]
+pub struct Format {
+    f: Option<String>,
+}
+
+/// Whether a request for `/` wants the web page: `?f=html`, or a browser's
+/// `Accept` that names `text/html` (and no `?f=json`).
+fn wants_html(headers: &HeaderMap, f: Option<&str>) -> Result<bool, ApiError> {
+    match f {
+        Some("html") => return Ok(true),
+        Some("json") => return Ok(false),
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "f",
+                format!("f must be `json` or `html`, not {other:?}"),
+            ));
+        }
+        None => {}
+    }
+    Ok(headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| {
+            a.split(',')
+                .any(|t| t.split(';').next().is_some_and(|m| m.trim() == "text/html"))
+        }))
+}
+
+/// `GET /`: the map for browsers, the OGC API landing page for clients.
+pub async fn root(
+    State(st): State<Arc<AppState>>,
+    Query(q): Query<Format>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let mut r = if wants_html(&headers, q.f.as_deref())? {
+        serve(0, &headers)
+    } else {
+        super::features::landing(&st, &headers).into_response()
+    };
+    r.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept"));
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_embedded_asset_is_named_once_and_not_empty() {
+        let mut seen = std::collections::HashSet::new();
+        for a in ASSETS {
+            assert!(seen.insert(a.path), "{} twice", a.path);
+            assert!(!a.body.is_empty(), "{} is empty", a.path);
+        }
+    }
+
+    #[test]
+    fn browsers_get_the_page_and_clients_get_json() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("text/html,application/xhtml+xml,*/*;q=0.8"),
+        );
+        assert_eq!(wants_html(&h, None), Ok(true));
+        assert_eq!(wants_html(&h, Some("json")), Ok(false));
+        let mut j = HeaderMap::new();
+        j.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
+        assert_eq!(wants_html(&j, None), Ok(false));
+        assert_eq!(wants_html(&HeaderMap::new(), None), Ok(false));
+        assert_eq!(wants_html(&HeaderMap::new(), Some("html")), Ok(true));
+        assert!(wants_html(&HeaderMap::new(), Some("xml")).is_err());
+    }
+}

@@ -1,0 +1,257 @@
+// End-to-end tests of the web map in headless Chromium: the page loads
+// clean, the map is drawn, search finds the right grid, a click shows the
+// info card, and a planner's boundary edit round-trips to the tiles.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { startServer, launchBrowser, openMap, idle, root } from "./util.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+const golden = join(root, "web", "test", "golden", "map.png");
+
+/** Compares two PNG data URLs in the page: the share of pixels that differ by more than `tol` in any channel. */
+async function compare(page, a, b, tol = 40) {
+  return page.evaluate(async ([a, b, tol]) => {
+    const load = (src) => new Promise((res, rej) => { const i = new Image(); i.onload = () => res(i); i.onerror = rej; i.src = src; });
+    const [ia, ib] = await Promise.all([load(a), load(b)]);
+    if (ia.width !== ib.width || ia.height !== ib.height) return { sizeMismatch: [ia.width, ia.height, ib.width, ib.height] };
+    const px = (img) => {
+      const c = document.createElement("canvas");
+      c.width = img.width; c.height = img.height;
+      const g = c.getContext("2d");
+      g.drawImage(img, 0, 0);
+      return g.getImageData(0, 0, img.width, img.height).data;
+    };
+    const pa = px(ia), pb = px(ib);
+    let bad = 0;
+    for (let i = 0; i < pa.length; i += 4) {
+      if (Math.abs(pa[i] - pb[i]) > tol || Math.abs(pa[i + 1] - pb[i + 1]) > tol || Math.abs(pa[i + 2] - pb[i + 2]) > tol) bad++;
+    }
+    return { differing: bad / (pa.length / 4) };
+  }, [a, b, tol]);
+}
+
+/** Colour statistics of the map canvas: how many distinct colours, and the share that is not background. */
+async function canvasStats(page) {
+  return page.evaluate(() => {
+    const src = window.gridgov.map.getCanvas();
+    const c = document.createElement("canvas");
+    c.width = src.width; c.height = src.height;
+    const g = c.getContext("2d");
+    g.drawImage(src, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    const colours = new Set();
+    let drawn = 0;
+    for (let i = 0; i < d.length; i += 4) {
+      colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+      // #eef0f2 is the background.
+      if (Math.abs(d[i] - 0xee) + Math.abs(d[i + 1] - 0xf0) + Math.abs(d[i + 2] - 0xf2) > 12) drawn++;
+    }
+    return { colours: colours.size, drawn: drawn / (d.length / 4) };
+  });
+}
+
+test("the page loads with no console errors and the map canvas shows the district", async () => {
+  const { page, errors } = await openMap(browser.context, server.url + "/");
+  assert.deepEqual(errors, []);
+  assert.match(await page.title(), /gridgov/);
+  const stats = await canvasStats(page);
+  assert.ok(stats.colours > 100, `only ${stats.colours} colours on the canvas`);
+  assert.ok(stats.drawn > 0.5, `only ${(stats.drawn * 100).toFixed(1)}% of the canvas is drawn`);
+  const shot = await page.evaluate(() => window.gridgov.map.getCanvas().toDataURL("image/png"));
+  if (process.env.GRIDGOV_BLESS === "1" || !existsSync(golden)) {
+    mkdirSync(join(root, "web", "test", "golden"), { recursive: true });
+    writeFileSync(golden, Buffer.from(shot.split(",")[1], "base64"));
+    if (process.env.CI === "true") assert.fail("the golden image was missing; it has been written, commit it");
+  }
+  const ref = `data:image/png;base64,${readFileSync(golden).toString("base64")}`;
+  const diff = await compare(page, shot, ref);
+  assert.equal(diff.sizeMismatch, undefined, `size differs: ${diff.sizeMismatch}`);
+  assert.ok(diff.differing < 0.02, `${(diff.differing * 100).toFixed(2)}% of pixels differ from the golden map`);
+  await page.close();
+});
+
+test("the landing page is JSON for API clients and the map for browsers", async () => {
+  const json = await fetch(server.url + "/", { headers: { accept: "application/json" } });
+  assert.equal(json.headers.get("content-type"), "application/json");
+  assert.ok((await json.json()).links.length > 0);
+  const html = await fetch(server.url + "/", { headers: { accept: "text/html" } });
+  assert.match(html.headers.get("content-type"), /text\/html/);
+  assert.match(await html.text(), /maplibre-gl/);
+});
+
+test("an address search flies to the building and highlights its grid", async () => {
+  const { page, errors } = await openMap(browser.context, server.url + "/");
+  await page.fill("#q", "振兴街24号1号楼");
+  await page.press("#q", "Enter");
+  await page.waitForSelector("#card:not([hidden])");
+  await page.waitForFunction(() => document.getElementById("card-body").dataset.grid === "370402005001001");
+  assert.match(await page.textContent("#card"), /辛庄第1网格/);
+  const filter = await page.evaluate(() => window.gridgov.map.getFilter("grid-highlight"));
+  assert.deepEqual(filter, ["==", ["get", "code"], "370402005001001"]);
+  await idle(page);
+  const zoom = await page.evaluate(() => window.gridgov.map.getZoom());
+  assert.ok(zoom > 16, `zoom ${zoom} after flying to a building`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("a coordinate search, typed latitude first, finds the grid of the point", async () => {
+  const { page, errors } = await openMap(browser.context, server.url + "/");
+  await page.fill("#q", "34.86, 117.55");
+  await page.press("#q", "Enter");
+  await page.waitForFunction(() => document.getElementById("card-body").dataset.grid === "370402005013001");
+  assert.match(await page.textContent("#card"), /公胜街第1网格/);
+  assert.match(await page.textContent("#card"), /grid leader/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("clicking a grid on a phone-sized screen opens its info card with counts", async () => {
+  const { page, errors } = await openMap(browser.context, server.url + "/", { width: 390, height: 844 });
+  assert.equal(await page.isVisible("#panel"), false, "the panel starts folded on a phone");
+  await page.evaluate(() => window.gridgov.map.jumpTo({ center: [117.55, 34.86], zoom: 17 }));
+  await idle(page);
+  const box = await page.locator("#map canvas").boundingBox();
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await page.waitForFunction(() => document.getElementById("card-body").dataset.grid === "370402005013001");
+  const text = await page.textContent("#card");
+  assert.match(text, /households/);
+  assert.match(text, /open incidents/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the heatmap follows the category filter and its legend shows real values", async () => {
+  const { page, errors } = await openMap(browser.context, server.url + "/");
+  const before = await page.textContent("#legend");
+  await page.selectOption("#heat-category", "noise");
+  await page.waitForFunction((b) => document.getElementById("legend").textContent !== b, before);
+  const url = await page.evaluate(() => window.gridgov.map.getSource("heat").tiles[0]);
+  assert.match(url, /category=noise/);
+  await idle(page);
+  assert.match(await page.textContent("#legend"), /incidents per km²/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+/** Vertices in the middle of a border two grids of one community share: both neighbouring vertices are shared too. */
+async function sharedVertices(url) {
+  const fc = await (await fetch(`${url}/collections/grids/items?limit=1000`)).json();
+  const key = (c) => `${c[0].toFixed(7)},${c[1].toFixed(7)}`;
+  const rings = [];
+  for (const f of fc.features) {
+    const polys = f.geometry.type === "MultiPolygon" ? f.geometry.coordinates : [f.geometry.coordinates];
+    for (const p of polys) rings.push({ code: f.id, community: f.properties.parent_code, ring: p[0] });
+  }
+  const owners = new Map();
+  for (const r of rings) for (const c of r.ring.slice(0, -1)) {
+    const k = key(c);
+    if (!owners.has(k)) owners.set(k, new Set());
+    owners.get(k).add(r.code);
+  }
+  const out = [];
+  for (const r of rings) {
+    const n = r.ring.length - 1;
+    for (let i = 0; i < n; i++) {
+      const c = r.ring[i];
+      const own = owners.get(key(c));
+      if (own.size !== 2) continue;
+      const prev = owners.get(key(r.ring[(i + n - 1) % n]));
+      const next = owners.get(key(r.ring[(i + 1) % n]));
+      const other = [...own].find((o) => o !== r.code);
+      const otherRing = rings.find((x) => x.code === other);
+      if (!otherRing || otherRing.community !== r.community) continue;
+      if (prev.size >= 2 && next.size >= 2 && prev.has(other) && next.has(other)) out.push({ code: r.code, other, at: c });
+    }
+  }
+  return out;
+}
+
+test("a planner drags a shared vertex, validates, publishes, and the tiles show the new border", async () => {
+  const { page, errors } = await openMap(browser.context, server.url + "/");
+  const candidates = await sharedVertices(server.url);
+  assert.ok(candidates.length > 0, "the sample has borders shared inside a community");
+  await page.check("#planner-mode");
+  let published = null;
+  for (const cand of candidates.slice(0, 8)) {
+    await page.evaluate((at) => window.gridgov.map.jumpTo({ center: at, zoom: 18.5 }), cand.at);
+    await idle(page);
+    const box = await page.locator("#map canvas").boundingBox();
+    const cx = box.x + box.width / 2;
+    const cy = box.y + box.height / 2;
+    // Open the edit by clicking just beside the vertex: both grids load either way.
+    await page.mouse.click(cx + 4, cy + 4);
+    await page.waitForSelector("#planner-tools:not([hidden])");
+    await page.evaluate((at) => window.gridgov.map.jumpTo({ center: at, zoom: 18.5 }), cand.at);
+    await idle(page);
+    // Select the grid under the pointer, then drag the vertex.
+    await page.mouse.click(cx + 6, cy + 6);
+    await page.mouse.move(cx, cy);
+    await page.mouse.down();
+    for (let s = 1; s <= 6; s++) await page.mouse.move(cx + 4 * s, cy + 3 * s);
+    await page.mouse.up();
+    const changed = await page.evaluate(() => [...window.gridgov.state.planner.dirty]);
+    if (changed.length < 2) {
+      await page.click("#planner-cancel");
+      continue;
+    }
+    assert.ok(changed.includes(cand.code) && changed.includes(cand.other), `changed ${changed}`);
+    await page.click("#planner-validate");
+    await page.waitForFunction(() => document.getElementById("planner-result").dataset.newErrors !== undefined);
+    const newErrors = await page.evaluate(() => document.getElementById("planner-result").dataset.newErrors);
+    if (newErrors !== "0") {
+      const shown = await page.evaluate(() => window.gridgov.map.querySourceFeatures("problems").length);
+      assert.ok(shown > 0, "the problems layer shows what validation found");
+      await page.click("#planner-cancel");
+      continue;
+    }
+    const versionBefore = await page.evaluate(() => window.gridgov.state.version);
+    await page.click("#planner-publish");
+    await page.waitForFunction((v) => window.gridgov.state.version > v, versionBefore);
+    published = { ...cand, version: await page.evaluate(() => window.gridgov.state.version) };
+    break;
+  }
+  assert.ok(published, "one of the candidate edits validated cleanly and was published");
+
+  // The store has the new border for both grids, the old vertex is gone.
+  for (const code of [published.code, published.other]) {
+    const g = await (await fetch(`${server.url}/grids/${code}`)).json();
+    const flat = JSON.stringify(g.geometry.coordinates);
+    assert.ok(!flat.includes(`${published.at[0]},${published.at[1]}`), `${code} still has the old vertex`);
+  }
+  // The page asks for the new version's tiles, and what they hold is the new border.
+  const tiles = await page.evaluate(() => window.gridgov.map.getSource("gg").tiles[0]);
+  assert.match(tiles, new RegExp(`v=${published.version}`));
+  await idle(page);
+  const moved = await page.evaluate(([code, at]) => {
+    const m = window.gridgov.map;
+    const feats = m.querySourceFeatures("gg", { sourceLayer: "grids", filter: ["==", ["get", "code"], code] });
+    let nearest = Infinity;
+    for (const f of feats) {
+      const polys = f.geometry.type === "MultiPolygon" ? f.geometry.coordinates : [f.geometry.coordinates];
+      for (const p of polys) for (const r of p) for (const c of r) {
+        const a = m.project(c), b = m.project(at);
+        nearest = Math.min(nearest, Math.hypot(a.x - b.x, a.y - b.y));
+      }
+    }
+    return { count: feats.length, nearest };
+  }, [published.code, published.at]);
+  assert.ok(moved.count > 0, "the grid is in the refreshed tiles");
+  assert.ok(moved.nearest > 3, `a tile vertex is still ${moved.nearest.toFixed(1)} px from the old position`);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
