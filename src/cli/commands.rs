@@ -21,12 +21,14 @@ pub fn run(cli: Cli) -> CliResult {
             seed,
             addr,
             body_limit,
+            font,
         } => {
             crate::service::serve(&crate::service::ServeOptions {
                 addr,
                 db: db.to_string_lossy().into_owned(),
                 seed,
                 body_limit,
+                font,
             })?;
             Ok(ExitCode::SUCCESS)
         }

@@ -50,6 +50,11 @@ pub enum Command {
         /// Largest request body in bytes.
         #[arg(long, default_value_t = 10 * 1024 * 1024)]
         body_limit: usize,
+        /// Font for grid names on plan maps (TrueType/OpenType/collection
+        /// that draws Chinese); default: GRIDGOV_FONT, else an installed
+        /// CJK font.
+        #[arg(long, value_name = "FILE")]
+        font: Option<PathBuf>,
     },
     /// Generate the sample district (Longshan Road Street), or a city-size one.
     Sample {

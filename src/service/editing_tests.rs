@@ -88,6 +88,7 @@ fn state_over(store: Arc<dyn Store>) -> Arc<AppState> {
                 Config {
                     base_url: "http://test".into(),
                     body_limit: 4 << 20,
+                    label_font: None,
                 },
             )
             .unwrap(),

@@ -38,6 +38,8 @@ pub struct Config {
     pub base_url: String,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// The font grid names on plan-map tiles are drawn in; none: no names.
+    pub label_font: Option<gridgov_tiles::LabelFont>,
 }
 
 /// Everything a reader needs, built once per version of the data.
@@ -320,6 +322,8 @@ pub struct ServeOptions {
     pub seed: std::path::PathBuf,
     /// Largest request body.
     pub body_limit: usize,
+    /// The label font file; default: found among the installed fonts.
+    pub font: Option<std::path::PathBuf>,
 }
 
 /// Opens the store `db` names: a `postgres://` or `postgresql://` URL is a
@@ -353,6 +357,18 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
     if created {
         tracing::info!(store = %store.describe(), seed = %opts.seed.display(), "created the store from the seed district");
     }
+    let label_font = match crate::fonts::find(opts.font.as_deref()) {
+        Ok((path, font)) => {
+            tracing::info!(font = %path.display(), "grid names on plan maps");
+            Some(font)
+        }
+        // A font named on the command line must work.
+        Err(e) if opts.font.is_some() => return Err(e.into()),
+        Err(e) => {
+            tracing::warn!("plan-map tiles are drawn without grid names: {e}");
+            None
+        }
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -360,6 +376,7 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
     let config = Config {
         base_url: format!("http://{}", listener.local_addr()?),
         body_limit: opts.body_limit,
+        label_font,
     };
     let state = Arc::new(AppState::new(store.clone(), config)?);
     state.follow_store()?;

@@ -26,6 +26,7 @@ fn state() -> Arc<AppState> {
             let config = Config {
                 base_url: "http://test".into(),
                 body_limit: 64 * 1024,
+                label_font: crate::fonts::find(None).ok().map(|(_, f)| f),
             };
             Arc::new(AppState::new(store, config).unwrap())
         })
@@ -686,4 +687,35 @@ async fn a_building_item_is_found_by_its_code() {
     let r = get("/collections/buildings/items/37040200500001").await;
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.json()["properties"]["code"], "37040200500001");
+}
+
+#[test]
+fn plan_tiles_carry_grid_names_where_they_fit_and_only_there() {
+    let Ok((_, font)) = crate::fonts::find(None) else {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI installs a CJK font"
+        );
+        return;
+    };
+    let snap = state().current();
+    let src = snap.tile_source();
+    let changed = |t: gridgov_tiles::TileId| {
+        let with = src.plan_pixmap(t, 256, Some(&font)).unwrap();
+        let without = src.plan_pixmap(t, 256, None).unwrap();
+        with.pixels()
+            .iter()
+            .zip(without.pixels())
+            .filter(|(a, b)| a != b)
+            .count()
+    };
+    // z15 around 荣华里: grids are ~150 px wide, names of ~70 px fit.
+    let n = changed(gridgov_tiles::TileId::new(15, 27084, 12994).unwrap());
+    assert!(n > 300 && n < 256 * 256 / 5, "{n} pixels changed by labels");
+    // z11: the whole street is a few pixels; no name fits.
+    let far = gridgov_tiles::TileId::containing(117.55, 34.86, 11);
+    assert_eq!(changed(far), 0);
+    // The name is the grid's: drawn in the font's glyphs, not boxes.
+    assert!(font.has('网') && font.has('格'));
 }

@@ -278,9 +278,10 @@ pub async fn tile(
                 return Err(ApiError::bad_request("size", "size must be 256 or 512"));
             }
             let key = format!("plan:{t:?}:{size}");
+            let font = st.config.label_font.clone();
             let (v, body) = cached(&st, key.clone(), move |s| {
                 s.tile_source()
-                    .plan_png(t, size)
+                    .plan_png(t, size, font.as_ref())
                     .map_err(ApiError::internal)
             })
             .await?;

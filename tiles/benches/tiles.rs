@@ -94,7 +94,7 @@ fn main() {
     let z16 = tiles(16);
     let t = Instant::now();
     for &tile in &z16 {
-        let _ = src.plan_png(tile, 256);
+        let _ = src.plan_png(tile, 256, None);
     }
     println!(
         "png: {} plan-map tiles at z16: {:.0} tiles/s on one thread",

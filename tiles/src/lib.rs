@@ -6,6 +6,7 @@
 pub mod clip;
 pub mod colormap;
 pub mod kde;
+pub mod label;
 pub mod mvt;
 pub mod raster;
 pub mod simplify;
@@ -14,5 +15,6 @@ pub mod tile;
 
 pub use colormap::{Legend, legend};
 pub use kde::{Density, RasterSpec, kde};
+pub use label::{LabelError, LabelFont};
 pub use source::{IncidentFilter, LAYERS, TileSource};
 pub use tile::{TileError, TileId};

@@ -7,6 +7,7 @@ use tiny_skia::{Color, FillRule, Paint, PathBuilder, Pixmap, Stroke, Transform};
 
 use crate::colormap::shade;
 use crate::kde::RasterSpec;
+use crate::label::LabelFont;
 use crate::source::{IncidentFilter, PointLayer, TileSource};
 use crate::tile::TileId;
 
@@ -50,6 +51,25 @@ fn pixmap_png(p: &Pixmap) -> Result<Vec<u8>, RasterError> {
     png(p.width(), p.height(), data)
 }
 
+/// Whether a box `2·hw × 2·hh` centred on `at` lies inside `polys`: the
+/// horizontal runs through its top, middle and bottom all contain it.
+fn fits(polys: &[Vec<Vec<[f64; 2]>>], at: [f64; 2], hw: f64, hh: f64) -> bool {
+    [at[1] - hh, at[1], at[1] + hh].into_iter().all(|y| {
+        let mut xs: Vec<f64> = Vec::new();
+        for ring in polys.iter().flatten() {
+            for e in ring.windows(2) {
+                let ([ax, ay], [bx, by]) = (e[0], e[1]);
+                if (ay > y) != (by > y) {
+                    xs.push(ax + (y - ay) / (by - ay) * (bx - ax));
+                }
+            }
+        }
+        xs.sort_by(f64::total_cmp);
+        xs.chunks_exact(2)
+            .any(|run| run[0] <= at[0] - hw && at[0] + hw <= run[1])
+    })
+}
+
 /// A category's marker colour: stable, from a small qualitative palette.
 fn category_colour(cat: &str) -> (u8, u8, u8) {
     const PALETTE: [(u8, u8, u8); 8] = [
@@ -69,7 +89,8 @@ fn category_colour(cat: &str) -> (u8, u8, u8) {
 }
 
 impl TileSource {
-    /// The plan-map raster tile `t`, `size` pixels square.
+    /// The plan-map raster tile `t`, `size` pixels square, with grid names
+    /// where they fit when a `font` is given.
     ///
     /// ```
     /// use gridgov_spatial::{sample, GridIndex, assign, stats};
@@ -77,15 +98,25 @@ impl TileSource {
     /// let d = sample::district(&sample::SampleSpec::default());
     /// let a = assign(&d, &GridIndex::new(&d));
     /// let src = TileSource::new(&d, &a, &stats(&d, &a));
-    /// let png = src.plan_png(TileId::containing(117.555, 34.865, 15), 256).unwrap();
+    /// let png = src.plan_png(TileId::containing(117.555, 34.865, 15), 256, None).unwrap();
     /// assert_eq!(&png[1..4], b"PNG");
     /// ```
-    pub fn plan_png(&self, t: TileId, size: u32) -> Result<Vec<u8>, RasterError> {
-        pixmap_png(&self.plan_pixmap(t, size)?)
+    pub fn plan_png(
+        &self,
+        t: TileId,
+        size: u32,
+        font: Option<&LabelFont>,
+    ) -> Result<Vec<u8>, RasterError> {
+        pixmap_png(&self.plan_pixmap(t, size, font)?)
     }
 
     /// The plan map drawn into a pixmap (for tests and composition).
-    pub fn plan_pixmap(&self, t: TileId, size: u32) -> Result<Pixmap, RasterError> {
+    pub fn plan_pixmap(
+        &self,
+        t: TileId,
+        size: u32,
+        font: Option<&LabelFont>,
+    ) -> Result<Pixmap, RasterError> {
         if size == 0 || size > 4096 {
             return Err(RasterError::Size(size));
         }
@@ -194,7 +225,41 @@ impl TileSource {
             });
             dot(&mut pm, &self.cameras, r, &|_| (0xc6, 0x28, 0x28));
         }
+        if let Some(font) = font {
+            self.draw_labels(&mut pm, t, font);
+        }
         Ok(pm)
+    }
+
+    /// Grid names, centred on a fixed point inside each grid, drawn where
+    /// the name fits inside the grid at this zoom. A name that crosses a
+    /// tile edge is drawn in both tiles at the same place.
+    fn draw_labels(&self, pm: &mut Pixmap, t: TileId, font: &LabelFont) {
+        let size = pm.width() as f32;
+        let [x0, y0, x1, y1] = t.bounds();
+        let scale = f64::from(size) / (x1 - x0);
+        let px_size = size / 256.0 * if t.z >= 16 { 14.0 } else { 12.0 };
+        // Labels reach at most this far beyond the tile.
+        let reach = 200.0 / scale;
+        for i in self.grids_in([x0 - reach, y0 - reach, x1 + reach, y1 + reach]) {
+            let g = &self.grids[i];
+            let Some((name, at)) = &g.label else { continue };
+            let (w, h) = font.measure(name, px_size);
+            let hw = f64::from(w / 2.0 + 3.0) / scale;
+            let hh = f64::from(h / 2.0) / scale;
+            if at[0] + hw < x0 || at[0] - hw > x1 || at[1] + hh < y0 || at[1] - hh > y1 {
+                continue;
+            }
+            if !fits(&g.polys, *at, hw, hh) {
+                continue;
+            }
+            let c = (((at[0] - x0) * scale) as f32, ((y1 - at[1]) * scale) as f32);
+            let fill = match g.kind {
+                Some(GridKind::Exclusive) => [0x7a, 0x45, 0x00, 0xff],
+                _ => [0x1f, 0x33, 0x4d, 0xff],
+            };
+            font.draw(pm, name, c, px_size, fill, [0xff, 0xff, 0xff, 0xd0]);
+        }
     }
 
     /// The heatmap raster tile `t` (transparent where there is little),
@@ -218,5 +283,45 @@ impl TileSource {
         };
         let d = self.density(&spec, f, bandwidth_m, per_households);
         png(size, size, shade(&d, max, 0.85))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fits;
+
+    fn square() -> Vec<Vec<Vec<[f64; 2]>>> {
+        vec![vec![vec![
+            [0.0, 0.0],
+            [10.0, 0.0],
+            [10.0, 10.0],
+            [0.0, 10.0],
+            [0.0, 0.0],
+        ]]]
+    }
+
+    #[test]
+    fn a_label_fits_only_when_its_whole_box_is_inside_the_grid() {
+        assert!(fits(&square(), [5.0, 5.0], 4.0, 2.0));
+        assert!(!fits(&square(), [5.0, 5.0], 6.0, 2.0), "too wide");
+        assert!(
+            !fits(&square(), [5.0, 9.0], 2.0, 2.0),
+            "sticks out at the top"
+        );
+        assert!(!fits(&square(), [15.0, 5.0], 1.0, 1.0), "outside");
+    }
+
+    #[test]
+    fn a_label_does_not_fit_over_a_hole() {
+        let mut p = square();
+        p[0].push(vec![
+            [4.0, 4.0],
+            [6.0, 4.0],
+            [6.0, 6.0],
+            [4.0, 6.0],
+            [4.0, 4.0],
+        ]);
+        assert!(!fits(&p, [5.0, 5.0], 2.0, 0.5));
+        assert!(fits(&p, [5.0, 8.0], 2.0, 0.5));
     }
 }

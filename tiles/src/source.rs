@@ -5,6 +5,8 @@
 
 use std::collections::HashMap;
 
+use geo::Area;
+
 use gridgov_spatial::{AreaStats, Assignment, District, GridKind};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
@@ -39,6 +41,8 @@ pub(crate) struct PolyFeature {
     pub(crate) polys: Polys,
     pub(crate) props: Vec<(&'static str, Prop)>,
     pub(crate) kind: Option<GridKind>,
+    /// For grids: the name and a point inside to centre it on (Mercator).
+    pub(crate) label: Option<(String, [f64; 2])>,
 }
 
 type Boxed = GeomWithData<Rectangle<[f64; 2]>, usize>;
@@ -198,9 +202,17 @@ impl TileSource {
                 .parent
                 .map(|p| d.area(p).name.clone())
                 .unwrap_or_default();
+            let label = area
+                .boundary
+                .0
+                .iter()
+                .max_by(|a, b| a.unsigned_area().total_cmp(&b.unsigned_area()))
+                .and_then(geo::InteriorPoint::interior_point)
+                .map(|p| (area.name.clone(), mercator(p)));
             grids.push(PolyFeature {
                 polys,
                 kind: area.kind,
+                label,
                 props: vec![
                     ("code", area.code.clone().into()),
                     ("name", area.name.clone().into()),
@@ -225,6 +237,7 @@ impl TileSource {
             buildings.push(PolyFeature {
                 polys,
                 kind: None,
+                label: None,
                 props: vec![
                     ("code", b.code.clone().into()),
                     ("address", b.address.clone().into()),

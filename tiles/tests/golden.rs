@@ -56,7 +56,7 @@ fn compare(name: &str, png: &[u8]) {
 fn the_plan_map_tile_matches_its_reference() {
     let src = source();
     let t = TileId::containing(117.555, 34.865, 16);
-    compare("plan-z16.png", &src.plan_png(t, 256).unwrap());
+    compare("plan-z16.png", &src.plan_png(t, 256, None).unwrap());
 }
 
 #[test]
@@ -74,7 +74,9 @@ fn the_heatmap_tile_matches_its_reference() {
 #[test]
 fn a_tile_far_from_the_district_is_background_only() {
     let src = source();
-    let png = src.plan_png(TileId::containing(0.0, 0.0, 16), 256).unwrap();
+    let png = src
+        .plan_png(TileId::containing(0.0, 0.0, 16), 256, None)
+        .unwrap();
     let img = image::load_from_memory(&png).unwrap().to_rgba8();
     assert!(img.pixels().all(|p| p.0 == [0xf4, 0xf1, 0xea, 0xff]));
 }
