@@ -22,6 +22,7 @@ pub fn run(cli: Cli) -> CliResult {
             addr,
             body_limit,
             font,
+            tile_cache_mb,
         } => {
             crate::service::serve(&crate::service::ServeOptions {
                 addr,
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> CliResult {
                 seed,
                 body_limit,
                 font,
+                tile_cache_bytes: tile_cache_mb << 20,
             })?;
             Ok(ExitCode::SUCCESS)
         }

@@ -55,6 +55,10 @@ pub enum Command {
         /// CJK font.
         #[arg(long, value_name = "FILE")]
         font: Option<PathBuf>,
+        /// Memory for rendered tiles of the current version, in MiB; 0
+        /// renders every tile request afresh.
+        #[arg(long, value_name = "MIB", default_value_t = 256)]
+        tile_cache_mb: usize,
     },
     /// Generate the sample district (Longshan Road Street), or a city-size one.
     Sample {

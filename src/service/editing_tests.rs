@@ -89,6 +89,7 @@ fn state_over(store: Arc<dyn Store>) -> Arc<AppState> {
                     base_url: "http://test".into(),
                     body_limit: 4 << 20,
                     label_font: None,
+                    tile_cache_bytes: 64 << 20,
                 },
             )
             .unwrap(),

@@ -40,6 +40,9 @@ pub struct Config {
     pub body_limit: usize,
     /// The font grid names on plan-map tiles are drawn in; none: no names.
     pub label_font: Option<gridgov_tiles::LabelFont>,
+    /// Most bytes of rendered tiles kept per version; 0 renders every
+    /// request afresh.
+    pub tile_cache_bytes: usize,
 }
 
 /// Everything a reader needs, built once per version of the data.
@@ -324,6 +327,8 @@ pub struct ServeOptions {
     pub body_limit: usize,
     /// The label font file; default: found among the installed fonts.
     pub font: Option<std::path::PathBuf>,
+    /// Most bytes of rendered tiles kept.
+    pub tile_cache_bytes: usize,
 }
 
 /// Opens the store `db` names: a `postgres://` or `postgresql://` URL is a
@@ -377,6 +382,7 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
         base_url: format!("http://{}", listener.local_addr()?),
         body_limit: opts.body_limit,
         label_font,
+        tile_cache_bytes: opts.tile_cache_bytes,
     };
     let state = Arc::new(AppState::new(store.clone(), config)?);
     state.follow_store()?;

@@ -27,6 +27,7 @@ fn state() -> Arc<AppState> {
                 base_url: "http://test".into(),
                 body_limit: 64 * 1024,
                 label_font: crate::fonts::find(None).ok().map(|(_, f)| f),
+                tile_cache_bytes: 64 << 20,
             };
             Arc::new(AppState::new(store, config).unwrap())
         })

@@ -25,9 +25,6 @@ pub struct TileCache {
     bytes: usize,
 }
 
-/// Most bytes of rendered tiles kept.
-const CACHE_BYTES: usize = 256 << 20;
-
 impl TileCache {
     fn get(&mut self, version: i64, key: &str) -> Option<Arc<Vec<u8>>> {
         if version != self.version {
@@ -36,7 +33,7 @@ impl TileCache {
         self.entries.get(key).cloned()
     }
 
-    fn put(&mut self, version: i64, key: String, v: Arc<Vec<u8>>) {
+    fn put(&mut self, version: i64, key: String, v: Arc<Vec<u8>>, limit: usize) {
         if version > self.version {
             *self = TileCache {
                 version,
@@ -46,7 +43,10 @@ impl TileCache {
         if version != self.version {
             return;
         }
-        if self.bytes + v.len() > CACHE_BYTES {
+        if v.len() > limit {
+            return;
+        }
+        if self.bytes + v.len() > limit {
             self.entries.clear();
             self.bytes = 0;
         }
@@ -221,7 +221,7 @@ async fn cached(
     st.tile_cache
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .put(version, key, body.clone());
+        .put(version, key, body.clone(), st.config.tile_cache_bytes);
     Ok((version, body))
 }
 

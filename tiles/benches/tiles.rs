@@ -18,6 +18,12 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
+    // `cargo bench -p gridgov-tiles -- mvt png` runs only those sections.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
+    let run = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     let d = sample::district(&sample::SampleSpec::default());
     let a = assign(&d, &GridIndex::new(&d));
     let src = TileSource::new(&d, &a, &stats(&d, &a));
@@ -35,7 +41,7 @@ fn main() {
     let centres: Vec<[f64; 2]> = (0..400)
         .map(|_| [x0 + next() * (x1 - x0), y0 + next() * (y1 - y0)])
         .collect();
-    let pts: Vec<[f64; 2]> = (0..n)
+    let pts: Vec<[f64; 2]> = (0..if run("kde") { n } else { 0 })
         .map(|i| {
             let c = centres[i % centres.len()];
             let (u, v) = (next().max(1e-12), next());
@@ -53,18 +59,20 @@ fn main() {
         height: 1080,
     };
     let mut times = Vec::new();
-    let mut shaded = Vec::new();
-    for _ in 0..5 {
+    let mut shaded = vec![0; 1920 * 1080 * 4];
+    for _ in 0..if run("kde") { 5 } else { 0 } {
         let t = Instant::now();
         let dens = kde(&pts, None, &spec, 150.0);
         shaded = shade(&dens, dens.max(), 0.85);
         times.push(t.elapsed().as_secs_f64() * 1e3);
     }
-    println!(
-        "heatmap: 10,000,000 points → 1920×1080, Gaussian KDE (150 m) + colour map: median {:.0} ms (runs {:?})",
-        median(times.clone()),
-        times.iter().map(|t| t.round() as i64).collect::<Vec<_>>()
-    );
+    if run("kde") {
+        println!(
+            "heatmap: 10,000,000 points → 1920×1080, Gaussian KDE (150 m) + colour map: median {:.0} ms (runs {:?})",
+            median(times.clone()),
+            times.iter().map(|t| t.round() as i64).collect::<Vec<_>>()
+        );
+    }
     assert_eq!(shaded.len(), 1920 * 1080 * 4);
 
     // Vector tiles at z14 over the district, uncached.
@@ -76,7 +84,7 @@ fn main() {
             .collect()
     };
     let z14 = tiles(14);
-    let rounds = 200;
+    let rounds = if run("mvt") { 2000 } else { 0 };
     let t = Instant::now();
     let mut bytes = 0usize;
     for _ in 0..rounds {
@@ -85,12 +93,17 @@ fn main() {
         }
     }
     let secs = t.elapsed().as_secs_f64();
-    println!(
-        "mvt: {} tiles at z14 × {rounds}: {:.0} tiles/s on one thread (mean {:.1} KiB)",
-        z14.len(),
-        (z14.len() * rounds) as f64 / secs,
-        bytes as f64 / (z14.len() * rounds) as f64 / 1024.0
-    );
+    if run("mvt") {
+        println!(
+            "mvt: {} tiles at z14 × {rounds}: {:.0} tiles/s on one thread (mean {:.1} KiB)",
+            z14.len(),
+            (z14.len() * rounds) as f64 / secs,
+            bytes as f64 / (z14.len() * rounds) as f64 / 1024.0
+        );
+    }
+    if !run("png") {
+        return;
+    }
     let z16 = tiles(16);
     let t = Instant::now();
     for &tile in &z16 {

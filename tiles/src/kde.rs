@@ -280,22 +280,35 @@ fn kde_binned(
 /// fine one.
 fn upsample(c: &Density, spec: &RasterSpec, factor: usize) -> Density {
     let f = factor as f64;
-    let mut values = vec![0f32; spec.width * spec.height];
-    for row in 0..spec.height {
-        let fy = ((row as f64 + 0.5) / f + 0.5).clamp(0.0, (c.height - 1) as f64);
-        let y0 = fy as usize;
-        let y1 = (y0 + 1).min(c.height - 1);
-        let ty = (fy - y0 as f64) as f32;
-        for col in 0..spec.width {
+    // Per column: the two coarse columns and the weight of the second.
+    let cols: Vec<(usize, usize, f32)> = (0..spec.width)
+        .map(|col| {
             let fx = ((col as f64 + 0.5) / f + 0.5).clamp(0.0, (c.width - 1) as f64);
             let x0 = fx as usize;
-            let x1 = (x0 + 1).min(c.width - 1);
-            let tx = (fx - x0 as f64) as f32;
-            let v = |x: usize, y: usize| c.values[y * c.width + x];
-            values[row * spec.width + col] = (v(x0, y0) * (1.0 - tx) + v(x1, y0) * tx) * (1.0 - ty)
-                + (v(x0, y1) * (1.0 - tx) + v(x1, y1) * tx) * ty;
+            (x0, (x0 + 1).min(c.width - 1), (fx - x0 as f64) as f32)
+        })
+        .collect();
+    let mut values = vec![0f32; spec.width * spec.height];
+    let rows_per = spec.height.div_ceil(threads()).max(1);
+    std::thread::scope(|s| {
+        for (ci, out) in values.chunks_mut(rows_per * spec.width).enumerate() {
+            let cols = &cols;
+            s.spawn(move || {
+                for (r, orow) in out.chunks_mut(spec.width).enumerate() {
+                    let row = ci * rows_per + r;
+                    let fy = ((row as f64 + 0.5) / f + 0.5).clamp(0.0, (c.height - 1) as f64);
+                    let y0 = fy as usize;
+                    let y1 = (y0 + 1).min(c.height - 1);
+                    let ty = (fy - y0 as f64) as f32;
+                    let (r0, r1) = (&c.values[y0 * c.width..], &c.values[y1 * c.width..]);
+                    for (o, &(x0, x1, tx)) in orow.iter_mut().zip(cols) {
+                        *o = (r0[x0] * (1.0 - tx) + r0[x1] * tx) * (1.0 - ty)
+                            + (r1[x0] * (1.0 - tx) + r1[x1] * tx) * ty;
+                    }
+                }
+            });
         }
-    }
+    });
     Density {
         width: spec.width,
         height: spec.height,

@@ -128,18 +128,81 @@ impl From<f64> for Prop {
     }
 }
 
-#[derive(PartialEq, Eq, Hash)]
-enum ValueKey {
-    Str(String),
-    Int(i64),
-    Num(u64),
+/// FxHash (as in rustc): keys here are short strings and small numbers
+/// from our own data, so a fast non-keyed hash is the right trade.
+#[derive(Default, Clone, Copy)]
+struct Fx(u64);
+
+impl std::hash::Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(w));
+        }
+        for &b in chunks.remainder() {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
+
+type FxMap<K> = HashMap<K, u32, std::hash::BuildHasherDefault<Fx>>;
 
 /// Builds one layer: keys and values shared between features.
 pub struct LayerBuilder {
-    layer: Layer,
-    keys: HashMap<String, u32>,
-    values: HashMap<ValueKey, u32>,
+    name: String,
+    extent: u32,
+    /// Encoded `Feature` messages, each with its field tag and length.
+    features: Vec<u8>,
+    count: usize,
+    keys: Vec<String>,
+    values: Vec<Value>,
+    strs: FxMap<String>,
+    ints: FxMap<i64>,
+    nums: FxMap<u64>,
+    /// Scratch space reused between features.
+    tags: Vec<u32>,
+    geom: Vec<u32>,
+    ring: Vec<[i32; 2]>,
+    msg: Vec<u8>,
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// A length-delimited field: tag, length, bytes.
+fn put_bytes(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
+    put_varint(out, u64::from(field << 3 | 2));
+    put_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+/// A packed repeated `uint32` field.
+fn put_packed(out: &mut Vec<u8>, field: u32, vs: &[u32]) {
+    if vs.is_empty() {
+        return;
+    }
+    let len: usize = vs
+        .iter()
+        .map(|&v| prost::encoding::encoded_len_varint(u64::from(v)))
+        .sum();
+    put_varint(out, u64::from(field << 3 | 2));
+    put_varint(out, len as u64);
+    for &v in vs {
+        put_varint(out, u64::from(v));
+    }
 }
 
 fn zigzag(v: i32) -> u32 {
@@ -171,76 +234,119 @@ impl LayerBuilder {
     /// ```
     /// use gridgov_tiles::mvt::{LayerBuilder, decode};
     /// let mut l = LayerBuilder::new("grids", 4096);
-    /// l.add_polygons(1, &[vec![vec![[0, 0], [0, 100], [100, 100], [100, 0]]]], vec![("code", "g1".into())]);
+    /// l.add_polygons(1, &[vec![vec![[0, 0], [0, 100], [100, 100], [100, 0]]]], &[("code", "g1".into())]);
     /// let bytes = gridgov_tiles::mvt::encode(vec![l]);
     /// let t = decode(&bytes).unwrap();
     /// assert_eq!(t.layers[0].features.len(), 1);
     /// ```
     pub fn new(name: &str, extent: u32) -> Self {
         LayerBuilder {
-            layer: Layer {
-                version: 2,
-                name: name.to_string(),
-                features: Vec::new(),
-                keys: Vec::new(),
-                values: Vec::new(),
-                extent: Some(extent),
-            },
-            keys: HashMap::new(),
-            values: HashMap::new(),
+            name: name.to_string(),
+            extent,
+            features: Vec::new(),
+            count: 0,
+            keys: Vec::new(),
+            values: Vec::new(),
+            strs: FxMap::default(),
+            ints: FxMap::default(),
+            nums: FxMap::default(),
+            tags: Vec::new(),
+            geom: Vec::new(),
+            ring: Vec::new(),
+            msg: Vec::new(),
         }
     }
 
     /// How many features so far.
     pub fn len(&self) -> usize {
-        self.layer.features.len()
+        self.count
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.layer.features.is_empty()
+        self.count == 0
     }
 
-    fn tags(&mut self, props: Vec<(&str, Prop)>) -> Vec<u32> {
-        let mut tags = Vec::with_capacity(props.len() * 2);
+    /// Interns `props` into the layer's keys and values; the tags go to
+    /// `self.tags`.
+    fn tags(&mut self, props: &[(&str, Prop)]) {
+        self.tags.clear();
         for (k, v) in props {
-            let next = self.keys.len() as u32;
-            let ki = *self.keys.entry(k.to_string()).or_insert_with(|| {
-                self.layer.keys.push(k.to_string());
-                next
-            });
-            let (vk, value) = match v {
-                Prop::Str(s) => (
-                    ValueKey::Str(s.clone()),
-                    Value {
-                        string_value: Some(s),
-                        ..Value::default()
-                    },
-                ),
-                Prop::Int(i) => (
-                    ValueKey::Int(i),
-                    Value {
-                        sint_value: Some(i),
-                        ..Value::default()
-                    },
-                ),
-                Prop::Num(x) => (
-                    ValueKey::Num(x.to_bits()),
-                    Value {
-                        double_value: Some(x),
-                        ..Value::default()
-                    },
-                ),
+            // A layer has a handful of keys: a scan beats hashing.
+            let ki = if let Some(i) = self.keys.iter().position(|x| x == k) {
+                i as u32
+            } else {
+                self.keys.push((*k).to_string());
+                (self.keys.len() - 1) as u32
             };
             let next = self.values.len() as u32;
-            let vi = *self.values.entry(vk).or_insert_with(|| {
-                self.layer.values.push(value);
+            let found = match v {
+                Prop::Str(s) => self.strs.get(s.as_str()).copied(),
+                Prop::Int(i) => self.ints.get(i).copied(),
+                Prop::Num(x) => self.nums.get(&x.to_bits()).copied(),
+            };
+            let vi = found.unwrap_or_else(|| {
+                let value = match v {
+                    Prop::Str(s) => {
+                        self.strs.insert(s.clone(), next);
+                        Value {
+                            string_value: Some(s.clone()),
+                            ..Value::default()
+                        }
+                    }
+                    Prop::Int(i) => {
+                        self.ints.insert(*i, next);
+                        Value {
+                            sint_value: Some(*i),
+                            ..Value::default()
+                        }
+                    }
+                    Prop::Num(x) => {
+                        self.nums.insert(x.to_bits(), next);
+                        Value {
+                            double_value: Some(*x),
+                            ..Value::default()
+                        }
+                    }
+                };
+                self.values.push(value);
                 next
             });
-            tags.push(ki);
-            tags.push(vi);
+            self.tags.push(ki);
+            self.tags.push(vi);
         }
-        tags
+    }
+
+    /// Writes the feature whose tags and geometry are in the scratch space.
+    fn push_feature(&mut self, id: u64, kind: GeomType) {
+        let m = &mut self.msg;
+        m.clear();
+        put_varint(m, 1 << 3);
+        put_varint(m, id);
+        put_packed(m, 2, &self.tags);
+        put_varint(m, 3 << 3);
+        put_varint(m, kind as u64);
+        put_packed(m, 4, &self.geom);
+        put_bytes(&mut self.features, 2, m);
+        self.count += 1;
+    }
+
+    /// The encoded `Layer` message.
+    fn into_bytes(self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.features.len() + 64 * self.values.len() + 64);
+        put_varint(&mut out, 15 << 3);
+        put_varint(&mut out, 2);
+        put_bytes(&mut out, 1, self.name.as_bytes());
+        out.extend_from_slice(&self.features);
+        for k in &self.keys {
+            put_bytes(&mut out, 3, k.as_bytes());
+        }
+        for v in &self.values {
+            put_bytes(&mut out, 4, &v.encode_to_vec());
+        }
+        put_varint(&mut out, 5 << 3);
+        put_varint(&mut out, u64::from(self.extent));
+        out
     }
 
     /// Adds a (multi)polygon: polygons of rings (exterior first) in tile
@@ -251,13 +357,14 @@ impl LayerBuilder {
         &mut self,
         id: u64,
         polygons: &[Vec<Vec<[i32; 2]>>],
-        props: Vec<(&str, Prop)>,
+        props: &[(&str, Prop)],
     ) {
-        let mut geom = Vec::new();
+        self.geom.clear();
         let mut cursor = [0i32, 0i32];
         for poly in polygons {
             for (ri, ring) in poly.iter().enumerate() {
-                let mut r: Vec<[i32; 2]> = Vec::with_capacity(ring.len());
+                let r = &mut self.ring;
+                r.clear();
                 for p in ring {
                     if r.last() != Some(p) {
                         r.push(*p);
@@ -266,7 +373,7 @@ impl LayerBuilder {
                 while r.len() > 1 && r.first() == r.last() {
                     r.pop();
                 }
-                let a = if r.len() >= 3 { area2(&r) } else { 0 };
+                let a = if r.len() >= 3 { area2(r) } else { 0 };
                 if a == 0 {
                     if ri == 0 {
                         break; // no exterior: skip the polygon's holes too
@@ -277,58 +384,45 @@ impl LayerBuilder {
                 if (a > 0) != exterior {
                     r.reverse();
                 }
-                geom.push(command(1, 1));
-                geom.push(zigzag(r[0][0] - cursor[0]));
-                geom.push(zigzag(r[0][1] - cursor[1]));
+                let g = &mut self.geom;
+                g.push(command(1, 1));
+                g.push(zigzag(r[0][0] - cursor[0]));
+                g.push(zigzag(r[0][1] - cursor[1]));
                 cursor = r[0];
-                geom.push(command(2, (r.len() - 1) as u32));
+                g.push(command(2, (r.len() - 1) as u32));
                 for p in &r[1..] {
-                    geom.push(zigzag(p[0] - cursor[0]));
-                    geom.push(zigzag(p[1] - cursor[1]));
+                    g.push(zigzag(p[0] - cursor[0]));
+                    g.push(zigzag(p[1] - cursor[1]));
                     cursor = *p;
                 }
-                geom.push(command(7, 1));
+                g.push(command(7, 1));
             }
         }
-        if geom.is_empty() {
+        if self.geom.is_empty() {
             return;
         }
-        let tags = self.tags(props);
-        self.layer.features.push(Feature {
-            id: Some(id),
-            tags,
-            r#type: Some(GeomType::Polygon as i32),
-            geometry: geom,
-        });
+        self.tags(props);
+        self.push_feature(id, GeomType::Polygon);
     }
 
     /// Adds a point in tile units.
-    pub fn add_point(&mut self, id: u64, p: [i32; 2], props: Vec<(&str, Prop)>) {
-        let tags = self.tags(props);
-        self.layer.features.push(Feature {
-            id: Some(id),
-            tags,
-            r#type: Some(GeomType::Point as i32),
-            geometry: vec![command(1, 1), zigzag(p[0]), zigzag(p[1])],
-        });
-    }
-
-    /// The finished layer.
-    pub fn finish(self) -> Layer {
-        self.layer
+    pub fn add_point(&mut self, id: u64, p: [i32; 2], props: &[(&str, Prop)]) {
+        self.tags(props);
+        self.geom.clear();
+        self.geom
+            .extend_from_slice(&[command(1, 1), zigzag(p[0]), zigzag(p[1])]);
+        self.push_feature(id, GeomType::Point);
     }
 }
 
-/// Encodes layers into a tile; empty layers are left out.
+/// Encodes layers into a tile; empty layers are left out. The bytes are
+/// written directly (the same wire format the [`Tile`] message decodes).
 pub fn encode(layers: Vec<LayerBuilder>) -> Vec<u8> {
-    Tile {
-        layers: layers
-            .into_iter()
-            .filter(|l| !l.is_empty())
-            .map(LayerBuilder::finish)
-            .collect(),
+    let mut out = Vec::new();
+    for l in layers.into_iter().filter(|l| !l.is_empty()) {
+        put_bytes(&mut out, 3, &l.into_bytes());
     }
-    .encode_to_vec()
+    out
 }
 
 /// Decodes a tile.
@@ -343,7 +437,7 @@ pub fn decode(bytes: &[u8]) -> Result<Tile, prost::DecodeError> {
 /// ```
 /// use gridgov_tiles::mvt::{LayerBuilder, decode, geometry};
 /// let mut l = LayerBuilder::new("p", 4096);
-/// l.add_point(7, [10, 20], vec![]);
+/// l.add_point(7, [10, 20], &[]);
 /// let t = decode(&gridgov_tiles::mvt::encode(vec![l])).unwrap();
 /// assert_eq!(geometry(&t.layers[0].features[0]).unwrap(), vec![vec![[10, 20]]]);
 /// ```
@@ -422,7 +516,7 @@ mod tests {
         l.add_polygons(
             1,
             &[vec![ext, hole]],
-            vec![("k", "v".into()), ("n", Prop::Int(-3))],
+            &[("k", "v".into()), ("n", Prop::Int(-3))],
         );
         let t = decode(&encode(vec![l])).unwrap();
         let f = &t.layers[0].features[0];
@@ -439,7 +533,7 @@ mod tests {
     #[test]
     fn degenerate_rings_are_dropped_and_empty_layers_left_out() {
         let mut l = LayerBuilder::new("t", 4096);
-        l.add_polygons(1, &[vec![vec![[0, 0], [0, 0], [0, 0]]]], vec![]);
+        l.add_polygons(1, &[vec![vec![[0, 0], [0, 0], [0, 0]]]], &[]);
         assert!(l.is_empty());
         assert!(decode(&encode(vec![l])).unwrap().layers.is_empty());
     }

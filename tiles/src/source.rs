@@ -570,13 +570,13 @@ impl TileSource {
                 "grids" => {
                     for i in self.grids_in(q) {
                         let g = &self.grids[i];
-                        l.add_polygons(i as u64 + 1, &tile_polys(&g.polys), g.props.clone());
+                        l.add_polygons(i as u64 + 1, &tile_polys(&g.polys), &g.props);
                     }
                 }
                 "buildings" if t.z >= 13 => {
                     for i in self.buildings_in(q) {
                         let b = &self.buildings[i];
-                        l.add_polygons(i as u64 + 1, &tile_polys(&b.polys), b.props.clone());
+                        l.add_polygons(i as u64 + 1, &tile_polys(&b.polys), &b.props);
                     }
                 }
                 "units" if t.z >= 16 => add_points(&mut l, &self.units, q, to_tile),
@@ -613,7 +613,7 @@ impl TileSource {
                 l.add_point(
                     i as u64 + 1,
                     [p[0].round() as i32, p[1].round() as i32],
-                    vec![
+                    &[
                         (
                             "category",
                             inc.categories[inc.category[i] as usize].clone().into(),
@@ -652,7 +652,7 @@ impl TileSource {
                 l.add_point(
                     k as u64 + 1,
                     centre,
-                    vec![
+                    &[
                         ("count", Prop::Int(i64::from(c))),
                         ("open", Prop::Int(i64::from(open))),
                     ],
@@ -673,7 +673,7 @@ fn add_points(
         l.add_point(
             i as u64 + 1,
             [t[0].round() as i32, t[1].round() as i32],
-            layer.props[i].clone(),
+            &layer.props[i],
         );
     }
 }
