@@ -4,7 +4,6 @@
 //! the grid of a point or an address, validate the topology, count per area.
 
 mod cli;
-mod fonts;
 mod import;
 mod service;
 mod storage;

@@ -7,6 +7,7 @@ mod util;
 mod cli_assign;
 mod cli_import;
 mod cli_lookup;
+mod cli_render;
 mod cli_sample;
 mod cli_serve;
 mod cli_validate;

@@ -66,6 +66,7 @@ pub fn run(cli: Cli) -> CliResult {
             limit,
         } => cmd_lookup(&db, at.as_deref(), &crs, address.as_deref(), limit),
         Command::Validate { db } => cmd_validate(&db),
+        Command::Render(args) => super::render::run(&args),
         Command::Stats { db, level } => cmd_stats(&db, level.as_deref()),
         Command::Assign {
             grids,
@@ -83,7 +84,7 @@ pub fn run(cli: Cli) -> CliResult {
 
 /// Reads the district: from the default store (created from the sample on
 /// first use), a GeoPackage, or a district JSON file.
-fn load(db: &DbArgs) -> Result<District, Box<dyn std::error::Error>> {
+pub(super) fn load(db: &DbArgs) -> Result<District, Box<dyn std::error::Error>> {
     use crate::storage::{GpkgStore, Store, gpkg};
     match &db.db {
         Some(p) if p.extension().is_some_and(|e| e == "json") => Ok(store::load(p)?),

@@ -2,6 +2,7 @@
 
 mod address;
 mod commands;
+mod render;
 pub mod table;
 mod validate;
 
@@ -154,6 +155,9 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         repeat: usize,
     },
+    /// Draw the command center's one-screen view to a PNG: the plan map,
+    /// the incident heatmap, title, legend, counts per grid, timestamp.
+    Render(render::RenderArgs),
     /// Write the shared benchmark workload (grids.geojson, points.f64).
     BenchData {
         /// district (52 grids) or city (5,000 grids).

@@ -362,7 +362,7 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
     if created {
         tracing::info!(store = %store.describe(), seed = %opts.seed.display(), "created the store from the seed district");
     }
-    let label_font = match crate::fonts::find(opts.font.as_deref()) {
+    let label_font = match gridgov_viewer::fonts::find(opts.font.as_deref()) {
         Ok((path, font)) => {
             tracing::info!(font = %path.display(), "grid names on plan maps");
             Some(font)

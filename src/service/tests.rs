@@ -26,7 +26,7 @@ fn state() -> Arc<AppState> {
             let config = Config {
                 base_url: "http://test".into(),
                 body_limit: 64 * 1024,
-                label_font: crate::fonts::find(None).ok().map(|(_, f)| f),
+                label_font: gridgov_viewer::fonts::find(None).ok().map(|(_, f)| f),
                 tile_cache_bytes: 64 << 20,
             };
             Arc::new(AppState::new(store, config).unwrap())
@@ -692,7 +692,7 @@ async fn a_building_item_is_found_by_its_code() {
 
 #[test]
 fn plan_tiles_carry_grid_names_where_they_fit_and_only_there() {
-    let Ok((_, font)) = crate::fonts::find(None) else {
+    let Ok((_, font)) = gridgov_viewer::fonts::find(None) else {
         assert_ne!(
             std::env::var("CI").as_deref(),
             Ok("true"),

@@ -161,6 +161,84 @@ pub fn kde(
     kde_binned(points, weights, spec, bandwidth_m)
 }
 
+/// How [`kde`] computes a raster, for renderers that run the same
+/// estimate elsewhere (the GPU viewer): the binning raster, the kernel,
+/// and how output pixels read the binned result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KdePlan {
+    /// The raster points are binned on (without the padding).
+    pub bins: RasterSpec,
+    /// The kernel's σ in bin pixels.
+    pub sigma_px: f64,
+    /// Kernel taps each side (4σ, at least 1).
+    pub radius: usize,
+    /// Padding each side of `bins` (`radius + 1`): points up to there
+    /// still contribute.
+    pub pad: usize,
+    /// The unnormalised kernel `exp(−j²/2σ²)`, `j = 0..=radius`.
+    pub kernel: Vec<f32>,
+    /// Multiplies the blurred bins into incidents per km².
+    pub norm: f32,
+    /// Output pixel `o` (0-based, per axis) reads the bins at pixel
+    /// coordinate `(o + 0.5) · map_scale + map_offset`, bilinearly, clamped.
+    pub map_scale: f64,
+    /// See `map_scale`.
+    pub map_offset: f64,
+}
+
+/// The plan [`kde`] follows for `spec` and `bandwidth_m`.
+///
+/// ```
+/// use gridgov_tiles::kde::{RasterSpec, plan};
+/// let spec = RasterSpec { bounds: [0.0, 0.0, 5000.0, 2812.5], width: 1920, height: 1080 };
+/// let p = plan(&spec, 150.0);
+/// assert!(p.bins.width < 1920, "a wide kernel is binned coarser");
+/// assert_eq!(p.kernel.len(), p.radius + 1);
+/// ```
+pub fn plan(spec: &RasterSpec, bandwidth_m: f64) -> KdePlan {
+    let sigma = spec.sigma_px(bandwidth_m);
+    let (bins, map_scale, map_offset) = if sigma > 12.0 {
+        let factor = (sigma / 6.0).floor() as usize;
+        let w = spec.width.div_ceil(factor) + 2;
+        let h = spec.height.div_ceil(factor) + 2;
+        let px = spec.pixel() * factor as f64;
+        let coarse = RasterSpec {
+            bounds: [
+                spec.bounds[0] - px,
+                spec.bounds[3] + px - px * h as f64,
+                spec.bounds[0] - px + px * w as f64,
+                spec.bounds[3] + px,
+            ],
+            width: w,
+            height: h,
+        };
+        (coarse, 1.0 / factor as f64, 0.5)
+    } else if sigma < 4.0 {
+        let fine = RasterSpec {
+            bounds: spec.bounds,
+            width: spec.width * 3,
+            height: spec.height * 3,
+        };
+        (fine, 3.0, -0.5)
+    } else {
+        (*spec, 1.0, -0.5)
+    };
+    let sigma_px = bins.sigma_px(bandwidth_m);
+    let radius = (4.0 * sigma_px).ceil().max(1.0) as usize;
+    KdePlan {
+        bins,
+        sigma_px,
+        radius,
+        pad: radius + 1,
+        kernel: (0..=radius)
+            .map(|j| (-(j as f64).powi(2) / (2.0 * sigma_px * sigma_px)).exp() as f32)
+            .collect(),
+        norm: (1e6 / (2.0 * std::f64::consts::PI * bandwidth_m * bandwidth_m)) as f32,
+        map_scale,
+        map_offset,
+    }
+}
+
 fn threads() -> usize {
     std::thread::available_parallelism()
         .map_or(1, std::num::NonZero::get)

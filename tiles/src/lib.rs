@@ -14,7 +14,7 @@ pub mod source;
 pub mod tile;
 
 pub use colormap::{Legend, legend};
-pub use kde::{Density, RasterSpec, kde};
+pub use kde::{Density, KdePlan, RasterSpec, kde, plan};
 pub use label::{LabelError, LabelFont};
 pub use source::{IncidentFilter, LAYERS, TileSource};
 pub use tile::{TileError, TileId};

@@ -462,6 +462,28 @@ impl TileSource {
         (xy, w)
     }
 
+    /// Every incident passing `f`, in Mercator metres, with weights per
+    /// 1,000 households of their grid when `per_households` (the input of
+    /// [`TileSource::density`], for renderers that do their own KDE).
+    ///
+    /// ```
+    /// use gridgov_spatial::{sample, GridIndex, assign, stats};
+    /// use gridgov_tiles::{TileSource, IncidentFilter};
+    /// let d = sample::district(&sample::SampleSpec::default());
+    /// let a = assign(&d, &GridIndex::new(&d));
+    /// let src = TileSource::new(&d, &a, &stats(&d, &a));
+    /// let (xy, w) = src.incident_points(&IncidentFilter::default(), false);
+    /// assert_eq!(xy.len(), d.incidents.len());
+    /// assert!(w.is_none());
+    /// ```
+    pub fn incident_points(
+        &self,
+        f: &IncidentFilter,
+        per_households: bool,
+    ) -> (Vec<[f64; 2]>, Option<Vec<f32>>) {
+        self.incidents_in(None, f, per_households)
+    }
+
     /// The incident density over a raster (Mercator bounds), per km², or
     /// per km² per 1,000 households of the incidents' grids.
     ///
