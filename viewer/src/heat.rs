@@ -71,14 +71,33 @@ impl HeatRaster {
     }
 }
 
-/// A computed density: per output pixel, incidents per km².
+/// A computed density, in incidents per km².
 pub struct HeatResult {
-    /// `width × height` `f32`s, row-major from the top.
-    pub density: wgpu::Buffer,
-    /// One `u32`: the bits of the largest density.
+    /// The blurred bins, `grid[0] × grid[1]` `f32`s, row-major from the top.
+    pub bins: wgpu::Buffer,
+    /// The bins' size.
+    pub grid: [u32; 2],
+    /// Output pixel centre `o + 0.5` reads the bins at
+    /// `(o + 0.5) · map_scale + map_offset` (bilinear, clamped).
+    pub map_scale: f32,
+    /// See `map_scale`.
+    pub map_offset: f32,
+    /// Per output pixel (`width × height` `f32`s), when asked for.
+    pub density: Option<wgpu::Buffer>,
+    /// One `u32`: the bits of the largest density in the output, when
+    /// asked for.
     pub max: wgpu::Buffer,
-    /// Where it lies.
+    /// Where the output lies.
     pub raster: HeatRaster,
+}
+
+/// What [`GpuHeat::compute`] should produce besides the bins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outputs {
+    /// The density at every output pixel.
+    pub density: bool,
+    /// The maximum over the output.
+    pub max: bool,
 }
 
 /// Incidents on the GPU and the passes over them.
@@ -92,6 +111,7 @@ pub struct GpuHeat {
     blur_h: wgpu::ComputePipeline,
     blur_v: wgpu::ComputePipeline,
     resample: wgpu::ComputePipeline,
+    grid_max: wgpu::ComputePipeline,
 }
 
 fn storage(binding: u32, read_only: bool) -> wgpu::BindGroupLayoutEntry {
@@ -179,6 +199,7 @@ impl GpuHeat {
             blur_h: pipeline("blur_h"),
             blur_v: pipeline("blur_v"),
             resample: pipeline("resample"),
+            grid_max: pipeline("grid_max"),
             layout,
         }
     }
@@ -202,6 +223,7 @@ impl GpuHeat {
         raster: HeatRaster,
         origin: [f64; 2],
         bandwidth_m: f64,
+        outputs: Outputs,
     ) -> Result<HeatResult, GpuError> {
         let d = &gpu.device;
         let spec = raster.spec(origin);
@@ -283,7 +305,11 @@ impl GpuHeat {
         );
         let density = buf(
             "heat density",
-            u64::from(raster.width) * u64::from(raster.height),
+            if outputs.density {
+                u64::from(raster.width) * u64::from(raster.height)
+            } else {
+                1
+            },
             wgpu::BufferUsages::COPY_SRC,
         );
         let max = buf(
@@ -330,11 +356,20 @@ impl GpuHeat {
         pass.dispatch_workgroups(gw.div_ceil(16), bh.div_ceil(16), 1);
         pass.set_pipeline(&self.blur_v);
         pass.dispatch_workgroups(gw.div_ceil(16), gh.div_ceil(16), 1);
-        pass.set_pipeline(&self.resample);
-        pass.dispatch_workgroups(raster.width.div_ceil(16), raster.height.div_ceil(16), 1);
+        if outputs.density {
+            pass.set_pipeline(&self.resample);
+            pass.dispatch_workgroups(raster.width.div_ceil(16), raster.height.div_ceil(16), 1);
+        } else if outputs.max {
+            pass.set_pipeline(&self.grid_max);
+            pass.dispatch_workgroups(gw.div_ceil(16), gh.div_ceil(16), 1);
+        }
         drop(pass);
         Ok(HeatResult {
-            density,
+            bins: grid,
+            grid: [gw, gh],
+            map_scale: p.map_scale as f32,
+            map_offset: p.map_offset as f32,
+            density: outputs.density.then_some(density),
             max,
             raster,
         })
@@ -351,7 +386,21 @@ impl GpuHeat {
         let mut enc = gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor { label: None });
-        let r = self.compute(gpu, &mut enc, raster, origin, bandwidth_m)?;
+        let r = self.compute(
+            gpu,
+            &mut enc,
+            raster,
+            origin,
+            bandwidth_m,
+            Outputs {
+                density: true,
+                max: true,
+            },
+        )?;
+        let density = r
+            .density
+            .as_ref()
+            .ok_or_else(|| GpuError::Readback("no density computed".into()))?;
         let n = u64::from(raster.width) * u64::from(raster.height) * 4;
         let read = |size: u64| {
             gpu.device.create_buffer(&wgpu::BufferDescriptor {
@@ -362,7 +411,7 @@ impl GpuHeat {
             })
         };
         let (rd, rm) = (read(n), read(4));
-        enc.copy_buffer_to_buffer(&r.density, 0, &rd, 0, n);
+        enc.copy_buffer_to_buffer(density, 0, &rd, 0, n);
         enc.copy_buffer_to_buffer(&r.max, 0, &rm, 0, 4);
         gpu.queue.submit([enc.finish()]);
         let values: Vec<f32> = bytemuck::pod_collect_to_vec(&gpu.read(&rd, n)?);

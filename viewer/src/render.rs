@@ -6,7 +6,7 @@ use wgpu::util::DeviceExt;
 
 use crate::camera::Camera;
 use crate::gpu::{Gpu, GpuError};
-use crate::heat::{GpuHeat, HeatRaster, HeatResult};
+use crate::heat::{GpuHeat, HeatRaster, HeatResult, Outputs};
 use crate::scene::Scene;
 use crate::tess::{Mesh, Vertex};
 
@@ -30,6 +30,9 @@ struct HeatUniform {
     px: f32,
     opacity: f32,
     size: [u32; 2],
+    grid: [u32; 2],
+    map_scale: f32,
+    map_offset: f32,
     scale_max: f32,
     pad: f32,
 }
@@ -473,9 +476,17 @@ impl Renderer {
                 let raster = heat_raster(camera);
                 stats.heat_pixels = u64::from(raster.width) * u64::from(raster.height);
                 Some((
-                    layer
-                        .heat
-                        .compute(gpu, enc, raster, self.scene.origin, layer.bandwidth_m)?,
+                    layer.heat.compute(
+                        gpu,
+                        enc,
+                        raster,
+                        self.scene.origin,
+                        layer.bandwidth_m,
+                        Outputs {
+                            density: false,
+                            max: layer.scale_max.is_none(),
+                        },
+                    )?,
                     layer,
                 ))
             }
@@ -621,6 +632,9 @@ impl Renderer {
                 px: r.raster.px,
                 opacity: layer.opacity,
                 size: [r.raster.width, r.raster.height],
+                grid: r.grid,
+                map_scale: r.map_scale,
+                map_offset: r.map_offset,
                 scale_max: layer.scale_max.unwrap_or(0.0),
                 pad: 0.0,
             };
@@ -639,7 +653,7 @@ impl Renderer {
                     },
                     wgpu::BindGroupEntry {
                         binding: 1,
-                        resource: r.density.as_entire_binding(),
+                        resource: r.bins.as_entire_binding(),
                     },
                     wgpu::BindGroupEntry {
                         binding: 2,

@@ -89,12 +89,52 @@ fn blur_v(@builtin(global_invocation_id) id: vec3<u32>) {
     grid[r * p.gw + c] = acc * p.norm;
 }
 
+var<workgroup> wmax: atomic<u32>;
+
+// Folds a non-negative value into the maximum: per workgroup first, then
+// one global atomic per workgroup (a global atomic per pixel serialises).
+// Non-negative floats order like their bits.
+fn fold_max(v: f32, local: u32) {
+    atomicMax(&wmax, bitcast<u32>(max(v, 0.0)));
+    workgroupBarrier();
+    if (local == 0u) {
+        atomicMax(&maxv, atomicLoad(&wmax));
+    }
+}
+
 // The output raster: bilinear on the bins, and the maximum.
 @compute @workgroup_size(16, 16)
-fn resample(@builtin(global_invocation_id) id: vec3<u32>) {
+fn resample(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_invocation_index) li: u32) {
     let c = id.x;
     let r = id.y;
-    if (c >= p.ow || r >= p.oh) { return; }
+    let inside = c < p.ow && r < p.oh;
+    var v = 0.0;
+    if (inside) {
+        v = sample_at(c, r);
+        dens[r * p.ow + c] = v;
+    }
+    fold_max(v, li);
+}
+
+// The maximum over the bins that fall inside the output (when the output
+// raster itself is not needed: the map reads the bins directly).
+@compute @workgroup_size(16, 16)
+fn grid_max(@builtin(global_invocation_id) id: vec3<u32>, @builtin(local_invocation_index) li: u32) {
+    let c = id.x;
+    let r = id.y;
+    var v = 0.0;
+    if (c < p.gw && r < p.gh) {
+        // The output pixel this bin sits on.
+        let ox = (f32(c) - p.map_offset) / p.map_scale - 0.5;
+        let oy = (f32(r) - p.map_offset) / p.map_scale - 0.5;
+        if (ox >= -0.5 && oy >= -0.5 && ox <= f32(p.ow) - 0.5 && oy <= f32(p.oh) - 0.5) {
+            v = grid[r * p.gw + c];
+        }
+    }
+    fold_max(v, li);
+}
+
+fn sample_at(c: u32, r: u32) -> f32 {
     let gx = clamp((f32(c) + 0.5) * p.map_scale + p.map_offset, 0.0, f32(p.gw - 1u));
     let gy = clamp((f32(r) + 0.5) * p.map_scale + p.map_offset, 0.0, f32(p.gh - 1u));
     let x0 = u32(gx);
@@ -103,9 +143,6 @@ fn resample(@builtin(global_invocation_id) id: vec3<u32>) {
     let y1 = min(y0 + 1u, p.gh - 1u);
     let tx = gx - f32(x0);
     let ty = gy - f32(y0);
-    let v = (grid[y0 * p.gw + x0] * (1.0 - tx) + grid[y0 * p.gw + x1] * tx) * (1.0 - ty)
-          + (grid[y1 * p.gw + x0] * (1.0 - tx) + grid[y1 * p.gw + x1] * tx) * ty;
-    dens[r * p.ow + c] = v;
-    // Non-negative floats order like their bits.
-    atomicMax(&maxv, bitcast<u32>(max(v, 0.0)));
+    return (grid[y0 * p.gw + x0] * (1.0 - tx) + grid[y0 * p.gw + x1] * tx) * (1.0 - ty)
+         + (grid[y1 * p.gw + x0] * (1.0 - tx) + grid[y1 * p.gw + x1] * tx) * ty;
 }

@@ -80,12 +80,15 @@ fn fs_marker(i: VsOut) -> @location(0) vec4<f32> {
 // fragment reads the density bilinearly and colours it like the CPU
 // reference (inferno, transparent under 2% of the maximum, fading in).
 struct Heat {
-    // Scene metres of the raster's top-left corner, metres per pixel.
+    // Scene metres of the output raster's top-left corner, metres per pixel.
     corner: vec2<f32>,
     px: f32,
     opacity: f32,
-    size: vec2<u32>,
-    scale_max: f32,   // a fixed top of the scale; 0: the raster's maximum
+    size: vec2<u32>,      // output raster
+    grid: vec2<u32>,      // the blurred bins
+    map_scale: f32,       // output pixel centre → bin coordinate
+    map_offset: f32,
+    scale_max: f32,       // a fixed top of the scale; 0: the maximum in view
     _pad: f32,
 };
 @group(1) @binding(0) var<uniform> heat: Heat;
@@ -113,32 +116,33 @@ fn vs_heat(@builtin(vertex_index) vi: u32) -> HeatOut {
     return o;
 }
 
-fn density_at(x: i32, y: i32) -> f32 {
-    let w = i32(heat.size.x);
-    let h = i32(heat.size.y);
-    let cx = clamp(x, 0, w - 1);
-    let cy = clamp(y, 0, h - 1);
-    return dens[cy * w + cx];
+fn bin(x: u32, y: u32) -> f32 {
+    return dens[y * heat.grid.x + x];
 }
 
 @fragment
 fn fs_heat(i: HeatOut) -> @location(0) vec4<f32> {
-    let fx = (i.ground.x - heat.corner.x) / heat.px - 0.5;
-    let fy = (heat.corner.y - i.ground.y) / heat.px - 0.5;
-    let x0 = i32(floor(fx));
-    let y0 = i32(floor(fy));
-    let tx = fx - floor(fx);
-    let ty = fy - floor(fy);
-    let v = (density_at(x0, y0) * (1.0 - tx) + density_at(x0 + 1, y0) * tx) * (1.0 - ty)
-          + (density_at(x0, y0 + 1) * (1.0 - tx) + density_at(x0 + 1, y0 + 1) * tx) * ty;
+    // The output pixel coordinate (centres at +0.5), then the bins exactly
+    // as the CPU reference reads them.
+    let o = vec2<f32>((i.ground.x - heat.corner.x) / heat.px, (heat.corner.y - i.ground.y) / heat.px);
+    let gmax = vec2<f32>(heat.grid) - vec2<f32>(1.0, 1.0);
+    let g = clamp(o * heat.map_scale + vec2<f32>(heat.map_offset, heat.map_offset), vec2<f32>(0.0, 0.0), gmax);
+    let x0 = u32(g.x);
+    let y0 = u32(g.y);
+    let x1 = min(x0 + 1u, heat.grid.x - 1u);
+    let y1 = min(y0 + 1u, heat.grid.y - 1u);
+    let tx = g.x - f32(x0);
+    let ty = g.y - f32(y0);
+    let v = (bin(x0, y0) * (1.0 - tx) + bin(x1, y0) * tx) * (1.0 - ty)
+          + (bin(x0, y1) * (1.0 - tx) + bin(x1, y1) * tx) * ty;
     var top = heat.scale_max;
     if (top <= 0.0) { top = bitcast<f32>(maxv); }
-    if (top <= 0.0) { discard; }
-    let t = clamp(v / top, 0.0, 1.0);
+    // Transparent (not discarded: that costs more than blending nothing)
+    // under 2% of the top and where there is no top.
+    let t = clamp(v / max(top, 1e-30), 0.0, 1.0);
     let floor_t = 0.02;
-    if (t <= floor_t) { discard; }
     let c = lut[u32(round(t * 255.0))];
-    let a = min((t - floor_t) / 0.2, 1.0) * heat.opacity;
+    let a = clamp((t - floor_t) / 0.2, 0.0, 1.0) * heat.opacity * f32(top > 0.0);
     return vec4<f32>(c.rgb, a);
 }
 
