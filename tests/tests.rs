@@ -11,3 +11,4 @@ mod cli_render;
 mod cli_sample;
 mod cli_serve;
 mod cli_validate;
+mod cli_view;

@@ -67,6 +67,7 @@ pub fn run(cli: Cli) -> CliResult {
         } => cmd_lookup(&db, at.as_deref(), &crs, address.as_deref(), limit),
         Command::Validate { db } => cmd_validate(&db),
         Command::Render(args) => super::render::run(&args),
+        Command::View(args) => super::view::run(&args),
         Command::Stats { db, level } => cmd_stats(&db, level.as_deref()),
         Command::Assign {
             grids,

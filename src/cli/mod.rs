@@ -5,6 +5,7 @@ mod commands;
 mod render;
 pub mod table;
 mod validate;
+mod view;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -155,6 +156,10 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         repeat: usize,
     },
+    /// Open the one-screen window: pan, zoom, rotate, tilt, layers, the
+    /// heatmap's period and category, click a grid for its chain, staff and
+    /// counts; follows new versions of the store or service.
+    View(view::ViewArgs),
     /// Draw the command center's one-screen view to a PNG: the plan map,
     /// the incident heatmap, title, legend, counts per grid, timestamp.
     Render(render::RenderArgs),

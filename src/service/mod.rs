@@ -273,6 +273,39 @@ async fn health(
     }))
 }
 
+/// `GET /district.json`: the whole district at the current version (the
+/// same JSON as the seed file), for clients that draw it themselves such
+/// as `gridgov view --server`. `ETag` is the version.
+async fn district_json(
+    axum::extract::State(st): axum::extract::State<Arc<AppState>>,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::{HeaderValue, StatusCode, header};
+    let snap = st.current();
+    let tag = format!("\"{}\"", snap.version);
+    if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag))
+    {
+        return Ok(StatusCode::NOT_MODIFIED.into_response());
+    }
+    let body = tokio::task::spawn_blocking(move || serde_json::to_vec(&snap.district))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&tag) {
+        h.insert(header::ETAG, v);
+    }
+    Ok(r)
+}
+
 async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no such resource: {}", uri.path()))
 }
@@ -309,6 +342,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
         .route("/openapi.json", get(openapi::document))
         .route("/health", get(health))
+        .route("/district.json", get(district_json))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .with_state(state)

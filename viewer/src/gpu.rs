@@ -31,6 +31,8 @@ pub struct Gpu {
     pub info: wgpu::AdapterInfo,
     /// The device's limits.
     pub limits: wgpu::Limits,
+    /// The adapter (for surface capabilities).
+    pub adapter: wgpu::Adapter,
 }
 
 impl Gpu {
@@ -66,6 +68,7 @@ impl Gpu {
             queue,
             info: adapter.get_info(),
             limits,
+            adapter,
         })
     }
 

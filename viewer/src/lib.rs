@@ -9,6 +9,7 @@
 
 pub mod scene;
 pub mod tess;
+pub mod window;
 
 pub use scene::{GridInfo, Label, Layers, Marker, Scene};
 pub mod camera;

@@ -1,0 +1,272 @@
+//! `gridgov view`: the one-screen window, over a store or a running
+//! service, following new versions as they are published.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use gridgov_spatial::District;
+use gridgov_viewer::window::{DataSource, ViewOptions};
+
+use super::CliResult;
+use crate::storage::Store;
+
+/// Options of `gridgov view`.
+#[derive(Debug, clap::Args)]
+pub struct ViewArgs {
+    /// A gridgov service to follow, e.g. http://127.0.0.1:8080.
+    #[arg(long, value_name = "URL", conflicts_with = "db")]
+    server: Option<String>,
+    /// The store: a GeoPackage (default data/gridgov.gpkg), a
+    /// `postgres://` URL or a district JSON file.
+    #[arg(long, value_name = "FILE|URL")]
+    db: Option<PathBuf>,
+    /// Window size, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1280x800")]
+    size: String,
+    /// Seconds between checks for a new version.
+    #[arg(long, default_value_t = 2.0)]
+    poll: f64,
+    /// Font for Chinese text; default: GRIDGOV_FONT, else an installed CJK font.
+    #[arg(long, value_name = "FILE")]
+    font: Option<PathBuf>,
+    /// Close after this many seconds (kiosk rotation, tests).
+    #[arg(long, value_name = "SECONDS")]
+    close_after: Option<f64>,
+}
+
+/// A store: GeoPackage or PostGIS, polled for its latest version.
+struct StoreSource {
+    store: Arc<dyn Store>,
+}
+
+impl DataSource for StoreSource {
+    fn describe(&self) -> String {
+        self.store.describe()
+    }
+    fn version(&mut self) -> Result<i64, String> {
+        self.store.latest_version().map_err(|e| e.to_string())
+    }
+    fn district(&mut self) -> Result<District, String> {
+        self.store.load().map_err(|e| e.to_string())
+    }
+}
+
+/// A district JSON file: its version is its modification time.
+struct FileSource {
+    path: PathBuf,
+}
+
+impl DataSource for FileSource {
+    fn describe(&self) -> String {
+        format!("file {}", self.path.display())
+    }
+    fn version(&mut self) -> Result<i64, String> {
+        let m = std::fs::metadata(&self.path).map_err(|e| e.to_string())?;
+        let t = m.modified().map_err(|e| e.to_string())?;
+        Ok(t.duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64))
+    }
+    fn district(&mut self) -> Result<District, String> {
+        crate::store::load(&self.path).map_err(|e| e.to_string())
+    }
+}
+
+/// A gridgov service over plain HTTP: `/health` for the version,
+/// `/district.json` for the data.
+#[derive(Debug)]
+struct HttpSource {
+    host: String,
+    port: u16,
+}
+
+impl HttpSource {
+    fn new(url: &str) -> Result<Self, String> {
+        let rest = url.strip_prefix("http://").ok_or_else(|| {
+            format!("--server {url:?}: expected http://HOST:PORT (TLS is for a proxy in front)")
+        })?;
+        let authority = rest.split('/').next().unwrap_or_default();
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) => (
+                h.to_string(),
+                p.parse()
+                    .map_err(|_| format!("--server {url:?}: bad port {p:?}"))?,
+            ),
+            None => (authority.to_string(), 80),
+        };
+        if host.is_empty() {
+            return Err(format!("--server {url:?}: no host"));
+        }
+        Ok(HttpSource { host, port })
+    }
+
+    fn get(&self, path: &str) -> Result<Vec<u8>, String> {
+        let mut s = TcpStream::connect((self.host.as_str(), self.port))
+            .map_err(|e| format!("{}:{}: {e}", self.host, self.port))?;
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .map_err(|e| e.to_string())?;
+        write!(
+            s,
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\nConnection: close\r\n\r\n",
+            self.host
+        )
+        .map_err(|e| e.to_string())?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).map_err(|e| e.to_string())?;
+        let split = buf
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .ok_or("no HTTP header in the answer")?;
+        let head = String::from_utf8_lossy(&buf[..split]).to_string();
+        let body = buf[split + 4..].to_vec();
+        let status = head.split(' ').nth(1).unwrap_or("");
+        if status != "200" {
+            return Err(format!("GET {path}: HTTP {status}"));
+        }
+        if head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked")
+        {
+            return dechunk(&body);
+        }
+        Ok(body)
+    }
+}
+
+/// Joins the chunks of a chunked HTTP body.
+fn dechunk(mut b: &[u8]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = b
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("truncated chunk")?;
+        let size = usize::from_str_radix(
+            String::from_utf8_lossy(&b[..line_end])
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim(),
+            16,
+        )
+        .map_err(|_| "bad chunk size")?;
+        b = &b[line_end + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        if b.len() < size + 2 {
+            return Err("truncated chunk".into());
+        }
+        out.extend_from_slice(&b[..size]);
+        b = &b[size + 2..];
+    }
+}
+
+impl DataSource for HttpSource {
+    fn describe(&self) -> String {
+        format!("http://{}:{}", self.host, self.port)
+    }
+    fn version(&mut self) -> Result<i64, String> {
+        let v: serde_json::Value =
+            serde_json::from_slice(&self.get("/health")?).map_err(|e| e.to_string())?;
+        v["version"]
+            .as_i64()
+            .ok_or_else(|| "the service's /health has no version".into())
+    }
+    fn district(&mut self) -> Result<District, String> {
+        serde_json::from_slice(&self.get("/district.json")?).map_err(|e| e.to_string())
+    }
+}
+
+fn parse_size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X', '×'])
+        .ok_or_else(|| format!("--size {s:?}: expected WIDTHxHEIGHT, e.g. 1280x800"))?;
+    let n = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|&n| (64..=16384).contains(&n))
+            .ok_or_else(|| format!("--size {s:?}: each side must be 64 to 16384 pixels"))
+    };
+    Ok((n(w)?, n(h)?))
+}
+
+/// Runs `gridgov view`.
+pub fn run(a: &ViewArgs) -> CliResult {
+    let size = parse_size(&a.size)?;
+    if !(a.poll.is_finite() && (0.1..=3600.0).contains(&a.poll)) {
+        return Err("--poll must be between 0.1 and 3600 seconds".into());
+    }
+    let (font_path, font) = gridgov_viewer::fonts::find(a.font.as_deref())?;
+    let font_bytes =
+        std::fs::read(&font_path).map_err(|e| format!("{}: {e}", font_path.display()))?;
+    let source: Box<dyn DataSource> = match (&a.server, &a.db) {
+        (Some(url), _) => Box::new(HttpSource::new(url)?),
+        (None, Some(p)) if p.extension().is_some_and(|e| e == "json") => {
+            if !p.exists() {
+                return Err(format!("{}: no such file", p.display()).into());
+            }
+            Box::new(FileSource { path: p.clone() })
+        }
+        (None, db) => {
+            let db = db
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(crate::store::DEFAULT_GPKG));
+            let is_pg = crate::store::is_postgres(&db);
+            if !is_pg && !db.exists() && a.db.is_some() {
+                return Err(format!("{}: no such store", db.display()).into());
+            }
+            let (store, _) = crate::service::open_store(
+                &db.to_string_lossy(),
+                Path::new(crate::store::DEFAULT_DISTRICT),
+            )?;
+            Box::new(StoreSource { store })
+        }
+    };
+    gridgov_viewer::window::run(
+        source,
+        ViewOptions {
+            size,
+            poll: Duration::from_secs_f64(a.poll),
+            font,
+            font_bytes,
+            close_after: a.close_after.map(Duration::from_secs_f64),
+        },
+    )?;
+    Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls_are_parsed_and_bad_ones_named() {
+        let s = HttpSource::new("http://127.0.0.1:8080").unwrap();
+        assert_eq!((s.host.as_str(), s.port), ("127.0.0.1", 8080));
+        assert_eq!(HttpSource::new("http://gridgov.local/").unwrap().port, 80);
+        assert!(
+            HttpSource::new("https://x")
+                .unwrap_err()
+                .contains("http://")
+        );
+        assert!(
+            HttpSource::new("http://x:port")
+                .unwrap_err()
+                .contains("port")
+        );
+    }
+
+    #[test]
+    fn chunked_bodies_are_joined() {
+        assert_eq!(
+            dechunk(b"4\r\nWiki\r\n5;x=1\r\npedia\r\n0\r\n\r\n").unwrap(),
+            b"Wikipedia"
+        );
+        assert!(dechunk(b"9\r\nWiki\r\n").is_err());
+    }
+}
