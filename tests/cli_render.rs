@@ -51,16 +51,16 @@ fn render_zooms_to_a_grid_and_draws_the_real_view() {
         "--rotate",
         "-30",
         "--layers",
-        "grids,buildings,labels",
+        "grids,buildings,labels,blindspots",
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let img = image::open(&out).unwrap().to_rgba8();
-    // The grid's outline in red.
+    // The grid's outline and the unseen buildings in red.
     let red = img
         .pixels()
         .filter(|p| p.0[0] > 170 && p.0[1] < 80 && p.0[2] < 70)
         .count();
-    assert!(red > 100, "{red} outline pixels");
+    assert!(red > 100, "{red} red pixels");
 }
 
 #[test]

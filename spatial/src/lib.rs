@@ -33,8 +33,10 @@ pub use index::{GridIndex, NearestBorder};
 pub mod assign;
 
 pub use assign::{Assignment, BuildingPlacement, Placement, assign, place_building, place_point};
+pub mod coverage;
 pub mod lookup;
 pub mod stats;
+pub use coverage::{Coverage, GridCoverage, camera_coverage};
 
 pub use lookup::{AreaSummary, PointLookup, lookup_point};
 pub use stats::{AreaStats, Counts, stats};

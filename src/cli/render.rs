@@ -21,7 +21,9 @@ pub struct RenderArgs {
     /// Image size, WIDTHxHEIGHT.
     #[arg(long, default_value = "3840x2160")]
     size: String,
-    /// Layers: grids, buildings, merchants, cameras, labels.
+    /// Layers: grids, buildings, merchants, cameras, labels, blindspots
+    /// (buildings coloured by the share no camera sees; the panel then
+    /// shows camera coverage per grid).
     #[arg(long, default_value = "grids,buildings,merchants,cameras,labels")]
     layers: String,
     /// Draw the incident heatmap.
@@ -185,18 +187,52 @@ pub fn run(a: &RenderArgs) -> CliResult {
             e.1 += usize::from(d.incidents[*k].status.is_open());
         }
     }
-    let mut counts: Vec<CountRow> = scene
-        .grids
-        .iter()
-        .filter_map(|g| {
-            per_grid.get(&g.code).map(|&(count, open)| CountRow {
-                name: g.name.clone(),
-                count,
-                open,
+    // The panel: incidents per grid, or with the blind-spot layer the
+    // camera coverage per grid, worst first.
+    let (counts_title, counts) = if layers.blind_spots {
+        let mut rows: Vec<(f64, CountRow)> = scene
+            .grids
+            .iter()
+            .filter_map(|g| {
+                let c = g.coverage.as_ref()?;
+                Some((
+                    c.share,
+                    CountRow {
+                        name: g.name.clone(),
+                        bar: c.share as f32,
+                        text: format!("{:.0}% seen, {} blind", c.share * 100.0, c.blind_buildings),
+                    },
+                ))
             })
-        })
-        .collect();
-    counts.sort_by(|x, y| y.count.cmp(&x.count).then_with(|| x.name.cmp(&y.name)));
+            .collect();
+        rows.sort_by(|x, y| x.0.total_cmp(&y.0).then_with(|| x.1.name.cmp(&y.1.name)));
+        (
+            "Camera coverage of buildings, worst first".to_string(),
+            rows.into_iter().map(|r| r.1).collect(),
+        )
+    } else {
+        let mut rows: Vec<(usize, usize, String)> = scene
+            .grids
+            .iter()
+            .filter_map(|g| {
+                per_grid
+                    .get(&g.code)
+                    .map(|&(count, open)| (count, open, g.name.clone()))
+            })
+            .collect();
+        rows.sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.2.cmp(&y.2)));
+        let top = rows.first().map_or(1, |r| r.0.max(1)) as f32;
+        (
+            "Incidents per grid".to_string(),
+            rows.into_iter()
+                .map(|(count, open, name)| CountRow {
+                    name,
+                    bar: count as f32 / top,
+                    text: format!("{count} ({open} open)"),
+                })
+                .collect(),
+        )
+    };
 
     let gpu = Gpu::headless()?;
     let renderer = Renderer::new(&gpu, scene, wgpu_format());
@@ -233,7 +269,7 @@ pub fn run(a: &RenderArgs) -> CliResult {
         subtitle: format!("{} incidents · {period} · {cats}", in_period.len()),
         timestamp: format!("Drawn {}", crate::service::now_rfc3339()),
         legend: scale_max.map(|m| (m, "incidents per km²".to_string())),
-        counts_title: "Incidents per grid".into(),
+        counts_title,
         counts,
         highlight: a.grid.clone(),
     };

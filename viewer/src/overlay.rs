@@ -11,15 +11,15 @@ use tiny_skia::{
 use crate::camera::Camera;
 use crate::scene::Scene;
 
-/// One row of the counts panel.
+/// One row of the panel on the right: a grid, a bar, a figure.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CountRow {
     /// Grid name.
     pub name: String,
-    /// Incidents in the period.
-    pub count: usize,
-    /// Of which still open.
-    pub open: usize,
+    /// The bar's length, 0 to 1.
+    pub bar: f32,
+    /// The figure, e.g. `458 (35 open)`.
+    pub text: String,
 }
 
 /// What the overlay says.
@@ -224,20 +224,21 @@ pub fn draw(scene: &Scene, camera: &Camera, font: &LabelFont, text: &OverlayText
             ink,
             [0xff; 4],
         );
-        let top = text.counts.first().map_or(1, |r| r.count.max(1)) as f32;
         let rp = 15.0 * u;
         for (k, r) in text.counts.iter().take(rows).enumerate() {
             let y = py0 + 60.0 * u + k as f32 * row_h;
-            let bar_w = (pw - 340.0 * u) * r.count as f32 / top;
-            if let Some(rect) =
-                Rect::from_xywh(px0 + 180.0 * u, y - 8.0 * u, bar_w.max(1.0), 16.0 * u)
-            {
-                pm.fill_rect(
-                    rect,
-                    &paint(0xdb, 0x53, 0x39, 0xff),
-                    Transform::identity(),
-                    None,
-                );
+            let bar_w = (pw - 340.0 * u) * r.bar.clamp(0.0, 1.0);
+            // Bars are whole pixels, not anti-aliased (which also keeps
+            // tiny-skia's hairline path off one-pixel rectangles).
+            let mut bar_paint = paint(0xdb, 0x53, 0x39, 0xff);
+            bar_paint.anti_alias = false;
+            if let Some(rect) = Rect::from_xywh(
+                (px0 + 180.0 * u).round(),
+                (y - 8.0 * u).round(),
+                bar_w.round().max(2.0),
+                (16.0 * u).round().max(2.0),
+            ) {
+                pm.fill_rect(rect, &bar_paint, Transform::identity(), None);
             }
             let (nw, _) = font.measure(&r.name, rp);
             font.draw(
@@ -248,11 +249,11 @@ pub fn draw(scene: &Scene, camera: &Camera, font: &LabelFont, text: &OverlayText
                 ink,
                 [0xff; 4],
             );
-            let n = format!("{} ({} open)", r.count, r.open);
-            let (cw, _) = font.measure(&n, rp * 0.9);
+            let n = &r.text;
+            let (cw, _) = font.measure(n, rp * 0.9);
             font.draw(
                 &mut pm,
-                &n,
+                n,
                 (px0 + pw - 16.0 * u - cw / 2.0, y),
                 rp * 0.9,
                 [0x33, 0x33, 0x33, 0xff],

@@ -24,6 +24,8 @@ pub struct Layers {
     pub cameras: bool,
     /// Grid names.
     pub labels: bool,
+    /// Buildings coloured by the share of their footprint no camera sees.
+    pub blind_spots: bool,
 }
 
 impl Default for Layers {
@@ -34,13 +36,14 @@ impl Default for Layers {
             merchants: true,
             cameras: true,
             labels: true,
+            blind_spots: false,
         }
     }
 }
 
 impl Layers {
     /// Parses a comma-separated list (`grids,buildings,merchants,cameras,
-    /// labels`); unknown names are an error naming them.
+    /// labels,blindspots`); unknown names are an error naming them.
     ///
     /// ```
     /// use gridgov_viewer::Layers;
@@ -55,6 +58,7 @@ impl Layers {
             merchants: false,
             cameras: false,
             labels: false,
+            blind_spots: false,
         };
         for name in s.split(',').map(str::trim).filter(|x| !x.is_empty()) {
             match name {
@@ -63,9 +67,10 @@ impl Layers {
                 "merchants" => l.merchants = true,
                 "cameras" => l.cameras = true,
                 "labels" => l.labels = true,
+                "blindspots" => l.blind_spots = true,
                 other => {
                     return Err(format!(
-                        "unknown layer {other:?}: use grids, buildings, merchants, cameras, labels"
+                        "unknown layer {other:?}: use grids, buildings, merchants, cameras, labels, blindspots"
                     ));
                 }
             }
@@ -121,6 +126,9 @@ pub struct GridInfo {
     pub open_incidents: usize,
     /// All incidents.
     pub incidents: usize,
+    /// The share of its buildings' footprint a camera sees (with the
+    /// blind-spot layer).
+    pub coverage: Option<gridgov_spatial::GridCoverage>,
 }
 
 /// Everything the GPU draws, built once per version of the data.
@@ -187,7 +195,6 @@ impl Scene {
     /// assert!(s.fills.triangles() > 0);
     /// ```
     pub fn build(d: &District, a: &Assignment, stats: &[AreaStats], layers: Layers) -> Scene {
-        let _ = a;
         let grid_ids: Vec<_> = d.grids().collect();
         let mut bb = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
         for &g in &grid_ids {
@@ -269,13 +276,32 @@ impl Scene {
                 households: c.map_or(0, |c| c.households),
                 open_incidents: c.map_or(0, |c| c.open_incidents),
                 incidents: c.map_or(0, |c| c.incidents),
+                coverage: None,
             });
         }
-        for b in &d.buildings {
+        let coverage = layers
+            .blind_spots
+            .then(|| gridgov_spatial::camera_coverage(d, a, 1.0));
+        if let Some(c) = &coverage {
+            for (g, gc) in s.grids.iter_mut().zip(&c.grids) {
+                g.coverage = Some(gc.clone());
+            }
+        }
+        for (k, b) in d.buildings.iter().enumerate() {
             let polys = rings(&s, &b.footprint);
-            if layers.buildings {
+            // Blind spots: from the usual grey to red as the unseen share grows.
+            let fill = match &coverage {
+                Some(c) => {
+                    let blind = 1.0 - c.buildings[k];
+                    let mix =
+                        |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * blind) as u8;
+                    [mix(0xc4, 0xd7), mix(0xbc, 0x30), mix(0xae, 0x27), 0xff]
+                }
+                None => [0xc4, 0xbc, 0xae, 0xff],
+            };
+            if layers.buildings || layers.blind_spots {
                 for p in &polys {
-                    s.fills.fill(p, [0xc4, 0xbc, 0xae, 0xff]);
+                    s.fills.fill(p, fill);
                     for r in p {
                         s.strokes.stroke(r, 0.6, true, [0x8a, 0x82, 0x76, 0xff]);
                     }
@@ -465,6 +491,27 @@ mod tests {
         }
         // Only points within millimetres of a border may differ (f32).
         assert!(agree >= 1995, "{agree} of 2000 agree");
+    }
+
+    #[test]
+    fn the_blind_spot_layer_colours_unseen_buildings_red_and_measures_each_grid() {
+        let (d, s) = scene(Layers::parse("blindspots").unwrap());
+        assert!(s.grids.iter().all(|g| g.coverage.is_some()));
+        let reds = s
+            .fills
+            .vertices
+            .iter()
+            .filter(|v| v.colour[0] > 0xd0 && v.colour[1] < 0x40)
+            .count();
+        assert!(reds > 0, "fully unseen buildings are red");
+        let blind: usize = s
+            .grids
+            .iter()
+            .map(|g| g.coverage.as_ref().unwrap().blind_buildings)
+            .sum();
+        assert!(blind > 0 && blind < d.buildings.len());
+        let (_, plain) = scene(Layers::default());
+        assert!(plain.grids.iter().all(|g| g.coverage.is_none()));
     }
 
     #[test]

@@ -160,8 +160,8 @@ fn draw(f: &Fixture, gpu: &Gpu, cam: &Camera, heat: bool) -> image::RgbaImage {
         legend: Some((max, "incidents per km²".into())),
         counts: vec![CountRow {
             name: "道南第5网格".into(),
-            count: 458,
-            open: 35,
+            bar: 1.0,
+            text: "458 (35 open)".into(),
         }],
         counts_title: "Incidents per grid".into(),
         highlight: Some("370402005013001".into()),
