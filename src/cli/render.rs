@@ -236,15 +236,7 @@ pub fn run(a: &RenderArgs) -> CliResult {
 
     let gpu = Gpu::headless()?;
     let renderer = Renderer::new(&gpu, scene, wgpu_format());
-    let pts: Vec<[f32; 2]> = xy
-        .iter()
-        .map(|p| {
-            [
-                (p[0] - renderer.scene.origin[0]) as f32,
-                (p[1] - renderer.scene.origin[1]) as f32,
-            ]
-        })
-        .collect();
+    let pts = renderer.scene.scene_points(&xy);
     let heat = a.heatmap.then(|| GpuHeat::new(&gpu, &pts, None));
     // The colour scale's top: the district-wide maximum for the filter,
     // the same as the map tiles', so that images compare.

@@ -113,44 +113,21 @@ pub fn kde(
     spec: &RasterSpec,
     bandwidth_m: f64,
 ) -> Density {
-    let sigma = spec.sigma_px(bandwidth_m);
-    let factor = if sigma > 12.0 {
-        (sigma / 6.0).floor() as usize
-    } else {
-        1
-    };
-    if factor > 1 {
-        // One coarse pixel of margin all round, so interpolation never
-        // reaches past the edge.
-        let w = spec.width.div_ceil(factor) + 2;
-        let h = spec.height.div_ceil(factor) + 2;
-        let px = spec.pixel() * factor as f64;
-        let coarse = RasterSpec {
-            bounds: [
-                spec.bounds[0] - px,
-                spec.bounds[3] + px - px * h as f64,
-                spec.bounds[0] - px + px * w as f64,
-                spec.bounds[3] + px,
-            ],
-            width: w,
-            height: h,
-        };
-        let c = kde_binned(points, weights, &coarse, bandwidth_m);
-        return upsample(&c, spec, factor);
+    let p = plan(spec, bandwidth_m);
+    let binned = kde_binned(points, weights, &p);
+    if p.map_scale < 1.0 {
+        // Wide kernels: binned coarser, with one coarse pixel of margin all
+        // round so that interpolation never reaches past the edge.
+        return upsample(&binned, spec, (1.0 / p.map_scale).round() as usize);
     }
-    if sigma < 4.0 {
-        // Narrow kernels: bin three times finer and read the centre of each
-        // 3×3 block (it sits on the pixel's centre), so the binning error
-        // stays under a percent.
-        let fine = RasterSpec {
-            bounds: spec.bounds,
-            width: spec.width * 3,
-            height: spec.height * 3,
-        };
-        let f = kde_binned(points, weights, &fine, bandwidth_m);
+    if p.map_scale > 1.0 {
+        // Narrow kernels: binned three times finer; the centre of each 3×3
+        // block sits on the pixel's centre, so the binning error stays
+        // under a percent.
+        let fw = p.bins.width;
         let values = (0..spec.height)
             .flat_map(|r| (0..spec.width).map(move |c| (r, c)))
-            .map(|(r, c)| f.values[(3 * r + 1) * fine.width + 3 * c + 1])
+            .map(|(r, c)| binned.values[(3 * r + 1) * fw + 3 * c + 1])
             .collect();
         return Density {
             width: spec.width,
@@ -158,7 +135,7 @@ pub fn kde(
             values,
         };
     }
-    kde_binned(points, weights, spec, bandwidth_m)
+    binned
 }
 
 /// How [`kde`] computes a raster, for renderers that run the same
@@ -245,15 +222,10 @@ fn threads() -> usize {
         .min(8)
 }
 
-fn kde_binned(
-    points: &[[f64; 2]],
-    weights: Option<&[f32]>,
-    spec: &RasterSpec,
-    bandwidth_m: f64,
-) -> Density {
-    let sigma = spec.sigma_px(bandwidth_m);
-    let radius = (4.0 * sigma).ceil().max(1.0) as usize;
-    let pad = radius + 1;
+/// Binning on `p.bins` and the separable blur: the density on the bins.
+fn kde_binned(points: &[[f64; 2]], weights: Option<&[f32]>, p: &KdePlan) -> Density {
+    let spec = &p.bins;
+    let (radius, pad) = (p.radius, p.pad);
     let (bw, bh) = (spec.width + 2 * pad, spec.height + 2 * pad);
     let px = spec.pixel();
     // Bin origin: the centre of padded pixel (0, 0).
@@ -300,9 +272,7 @@ fn kde_binned(
             *g += v;
         }
     }
-    let kernel: Vec<f32> = (0..=radius)
-        .map(|j| (-(j as f64).powi(2) / (2.0 * sigma * sigma)).exp() as f32)
-        .collect();
+    let kernel = &p.kernel;
     // Horizontal pass over the rows that the output needs (all padded rows,
     // output columns only), then vertical into the output.
     let mut tmp = vec![0f32; spec.width * bh];
@@ -325,7 +295,7 @@ fn kde_binned(
             });
         }
     });
-    let norm = (1e6 / (2.0 * std::f64::consts::PI * bandwidth_m * bandwidth_m)) as f32;
+    let norm = p.norm;
     let mut values = vec![0f32; spec.width * spec.height];
     let rows_per = spec.height.div_ceil(n).max(1);
     std::thread::scope(|s| {

@@ -183,6 +183,26 @@ impl Scene {
         [(x - self.origin[0]) as f32, (y - self.origin[1]) as f32]
     }
 
+    /// Scene metres of Web Mercator points (e.g. the incidents a
+    /// [`gridgov_tiles::TileSource`] selects), for the GPU heatmap.
+    ///
+    /// ```
+    /// use gridgov_viewer::Scene;
+    /// let s = Scene { origin: [1000.0, 2000.0], ..Scene::default() };
+    /// assert_eq!(s.scene_points(&[[1001.5, 1998.0]]), vec![[1.5, -2.0]]);
+    /// ```
+    pub fn scene_points(&self, mercator: &[[f64; 2]]) -> Vec<[f32; 2]> {
+        mercator
+            .iter()
+            .map(|p| {
+                [
+                    (p[0] - self.origin[0]) as f32,
+                    (p[1] - self.origin[1]) as f32,
+                ]
+            })
+            .collect()
+    }
+
     /// Builds the scene of `d`.
     ///
     /// ```

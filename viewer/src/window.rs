@@ -366,11 +366,7 @@ impl App {
         let Some(live) = &self.live else { return };
         let f = self.filter(&view.data.days);
         let (xy, _) = view.data.src.incident_points(&f, false);
-        let o = view.data.scene.origin;
-        let pts: Vec<[f32; 2]> = xy
-            .iter()
-            .map(|p| [(p[0] - o[0]) as f32, (p[1] - o[1]) as f32])
-            .collect();
+        let pts = view.data.scene.scene_points(&xy);
         let heat = GpuHeat::new(&live.gpu, &pts, None);
         let max = view.data.src.density_max(&f, self.heatmap.bandwidth, false);
         if let Some(v) = &mut self.view {

@@ -30,15 +30,7 @@ fn fixture() -> Fixture {
 /// the largest difference relative to the maximum.
 fn compare(f: &Fixture, gpu: &Gpu, cam: &Camera, bandwidth: f64) -> f32 {
     let (xy, _) = f.src.incident_points(&IncidentFilter::default(), false);
-    let pts: Vec<[f32; 2]> = xy
-        .iter()
-        .map(|p| {
-            [
-                (p[0] - f.scene.origin[0]) as f32,
-                (p[1] - f.scene.origin[1]) as f32,
-            ]
-        })
-        .collect();
+    let pts = f.scene.scene_points(&xy);
     let heat = GpuHeat::new(gpu, &pts, None);
     let b = cam.ground_bounds();
     let raster = HeatRaster {
@@ -136,15 +128,7 @@ fn draw(f: &Fixture, gpu: &Gpu, cam: &Camera, heat: bool) -> image::RgbaImage {
         gridgov_viewer::TextureFormat::Rgba8Unorm,
     );
     let (xy, _) = f.src.incident_points(&IncidentFilter::default(), false);
-    let pts: Vec<[f32; 2]> = xy
-        .iter()
-        .map(|p| {
-            [
-                (p[0] - f.scene.origin[0]) as f32,
-                (p[1] - f.scene.origin[1]) as f32,
-            ]
-        })
-        .collect();
+    let pts = f.scene.scene_points(&xy);
     let g = GpuHeat::new(gpu, &pts, None);
     let max = f.src.density_max(&IncidentFilter::default(), 150.0, false);
     let layer = gridgov_viewer::HeatLayer {
