@@ -329,7 +329,14 @@ impl App {
             p.scene.grids.iter().position(|g| &g.code == code)
         });
         self.status = format!("version {} from {}", p.version, self.source_name);
-        let renderer = Renderer::new(&live.gpu, p.scene.clone(), live.config.format);
+        // The data thread builds the default layers; others are rebuilt here.
+        let scene = if self.layers == Layers::default() {
+            p.scene.clone()
+        } else {
+            let a = assign(&p.district, &GridIndex::new(&p.district));
+            Scene::build(&p.district, &a, &stats(&p.district, &a), self.layers)
+        };
+        let renderer = Renderer::new(&live.gpu, scene, live.config.format);
         self.view = Some(View {
             data: p,
             renderer,
@@ -392,6 +399,7 @@ impl App {
                     ("Merchants", &mut self.layers.merchants),
                     ("Cameras", &mut self.layers.cameras),
                     ("Grid names", &mut self.layers.labels),
+                    ("Camera blind spots", &mut self.layers.blind_spots),
                 ] {
                     layers_changed |= ui.checkbox(on, name).changed();
                 }
@@ -486,6 +494,13 @@ impl App {
                     }
                     ui.separator();
                     ui.label(format!("Households: {}", g.households));
+                    if let Some(c) = &g.coverage {
+                        ui.label(format!(
+                            "Cameras see {:.0}% of its buildings' footprint; {} buildings unseen",
+                            c.share * 100.0,
+                            c.blind_buildings
+                        ));
+                    }
                     ui.label(format!(
                         "Incidents: {} ({} open)",
                         g.incidents, g.open_incidents
