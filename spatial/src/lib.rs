@@ -36,6 +36,7 @@ pub use assign::{Assignment, BuildingPlacement, Placement, assign, place_buildin
 pub mod coverage;
 pub mod lookup;
 pub mod stats;
+pub mod workflow;
 pub use coverage::{Coverage, GridCoverage, camera_coverage};
 
 pub use lookup::{AreaSummary, PointLookup, lookup_point};
