@@ -117,10 +117,11 @@ fn erfc(x: f64) -> f64 {
 ///
 /// ```
 /// use gridgov_spatial::hotspots::{lattice, gi_star};
-/// let mut x = vec![1.0; 25];
-/// x[12] = 40.0; x[11] = 30.0; x[13] = 30.0;
-/// let g = gi_star(&x, &lattice(5, 5), 999, 7, 0.05);
-/// assert!(g[12].z > 2.0 && g[12].significant);
+/// // A 7 × 7 lattice with a block of high counts around the centre (24).
+/// let mut x = vec![1.0; 49];
+/// for c in [16, 17, 18, 23, 24, 25, 30, 31, 32] { x[c] = 30.0; }
+/// let g = gi_star(&x, &lattice(7, 7), 999, 7, 0.05);
+/// assert!(g[24].z > 2.0 && g[24].significant);
 /// assert!(g[0].z < 0.0);
 /// ```
 pub fn gi_star(
