@@ -3,6 +3,7 @@
 //! Command line: generate the sample district, import real data, look up
 //! the grid of a point or an address, validate the topology, count per area.
 
+mod cases;
 mod cli;
 mod import;
 mod service;

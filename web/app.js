@@ -84,9 +84,9 @@ function heatQuery() {
 }
 
 function tileUrls() {
-  const v = `v=${state.version}`;
+  const v = `v=${state.data}`;
   const hq = heatQuery();
-  hq.set("v", state.version);
+  hq.set("v", state.data);
   return {
     plan: `${origin}/tiles/plan/{z}/{x}/{y}.png?${v}`,
     vector: `${origin}/tiles/all/{z}/{x}/{y}.mvt?${v}`,
@@ -192,6 +192,7 @@ async function start() {
   ]);
   state.tilejson = tj;
   state.version = Number(tj.version);
+  state.data = Number(tj.data_version);
   state.categories = legend.categories;
   $("version").textContent = `v${state.version}`;
 
@@ -231,14 +232,15 @@ function buildLayerToggles() {
 async function pollVersion() {
   try {
     const { body } = await getJSON("/health");
-    if (body.version !== state.version) await refreshData(body.version);
+    if (body.data_version !== state.data) await refreshData(body.version, body.data_version);
   } catch {
     // The service is restarting; the next poll tries again.
   }
 }
 
-async function refreshData(version) {
+async function refreshData(version, data) {
   state.version = version;
+  state.data = data;
   $("version").textContent = `v${version}`;
   const u = tileUrls();
   map.getSource("plan").setTiles([u.plan]);

@@ -34,6 +34,7 @@ pub mod assign;
 
 pub use assign::{Assignment, BuildingPlacement, Placement, assign, place_building, place_point};
 pub mod coverage;
+pub mod duplicates;
 pub mod hotspots;
 pub mod lookup;
 pub mod stats;

@@ -401,6 +401,8 @@ pub enum IncidentSource {
     Patrol,
     /// Found on camera.
     Camera,
+    /// Filed online (the web, Open311 clients).
+    Web,
 }
 
 impl IncidentSource {
@@ -411,6 +413,7 @@ impl IncidentSource {
             IncidentSource::Wechat => "wechat",
             IncidentSource::Patrol => "patrol",
             IncidentSource::Camera => "camera",
+            IncidentSource::Web => "web",
         }
     }
 }
@@ -441,6 +444,8 @@ pub enum IncidentStatus {
     Closed,
     /// Closed and evaluated by the reporter.
     Evaluated,
+    /// Merged into another case (a duplicate); its history stays.
+    Merged,
 }
 
 impl IncidentStatus {
@@ -448,7 +453,10 @@ impl IncidentStatus {
     pub fn is_open(self) -> bool {
         !matches!(
             self,
-            IncidentStatus::Rejected | IncidentStatus::Closed | IncidentStatus::Evaluated
+            IncidentStatus::Rejected
+                | IncidentStatus::Closed
+                | IncidentStatus::Evaluated
+                | IncidentStatus::Merged
         )
     }
 
@@ -463,6 +471,7 @@ impl IncidentStatus {
             IncidentStatus::Feedback => "feedback",
             IncidentStatus::Closed => "closed",
             IncidentStatus::Evaluated => "evaluated",
+            IncidentStatus::Merged => "merged",
         }
     }
 }

@@ -51,7 +51,7 @@ impl HandlingLevel {
 }
 
 /// A step in the loop.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Action {
     /// Reported → accepted.
@@ -79,6 +79,31 @@ pub enum Action {
     },
     /// Any open state: the case moves one level up (its status stays).
     Escalate,
+    /// Any open state: the pin is moved and the case re-routed; the old
+    /// and new places are both kept in the event.
+    Move {
+        /// The new place (WGS 84 longitude, latitude).
+        to: [f64; 2],
+        /// The old place.
+        from: [f64; 2],
+        /// The grid before the move, by code.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        from_grid: Option<String>,
+        /// The grid after the move (none: outside every grid).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to_grid: Option<String>,
+    },
+    /// Any open state → merged: the case is a duplicate of `into`.
+    Merge {
+        /// The case it joins.
+        into: i64,
+    },
+    /// Any open state: the duplicate `case` was merged into this one (the
+    /// status stays).
+    Absorb {
+        /// The merged case.
+        case: i64,
+    },
 }
 
 impl Action {
@@ -93,12 +118,15 @@ impl Action {
             Action::Close => "close",
             Action::Evaluate { .. } => "evaluate",
             Action::Escalate => "escalate",
+            Action::Move { .. } => "move",
+            Action::Merge { .. } => "merge",
+            Action::Absorb { .. } => "absorb",
         }
     }
 }
 
 /// One appended step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Position in the case's history, from 1.
     pub seq: u32,
@@ -107,8 +135,10 @@ pub struct Event {
     /// Who.
     pub actor: String,
     /// Status before.
+    #[serde(rename = "from_status")]
     pub from: IncidentStatus,
     /// Status after.
+    #[serde(rename = "to_status")]
     pub to: IncidentStatus,
     /// Level after.
     pub level: HandlingLevel,
@@ -142,20 +172,29 @@ pub enum TransitionError {
 ///
 /// ```
 /// use gridgov_spatial::{IncidentStatus, workflow::allowed};
-/// assert_eq!(allowed(IncidentStatus::Reported), ["accept", "reject", "escalate"]);
+/// assert_eq!(allowed(IncidentStatus::Reported)[..3], ["accept", "reject", "escalate"]);
 /// assert!(allowed(IncidentStatus::Evaluated).is_empty());
 /// ```
 pub fn allowed(status: IncidentStatus) -> Vec<&'static str> {
     use IncidentStatus as S;
-    match status {
-        S::Reported => vec!["accept", "reject", "escalate"],
-        S::Accepted => vec!["dispatch", "escalate"],
-        S::Dispatched => vec!["dispatch", "handle", "escalate"],
-        S::Handled => vec!["feedback", "escalate"],
+    let open = ["escalate", "move", "merge", "absorb"];
+    let mut v = match status {
+        S::Reported => vec!["accept", "reject"],
+        S::Accepted => vec!["dispatch"],
+        S::Dispatched => vec!["dispatch", "handle"],
+        S::Handled => vec!["feedback"],
         S::Feedback => vec!["close"],
         S::Closed => vec!["evaluate"],
-        S::Rejected | S::Evaluated => vec![],
+        S::Rejected | S::Evaluated | S::Merged => vec![],
+    };
+    // Cases still being worked on (not waiting on the reporter).
+    if matches!(
+        status,
+        S::Reported | S::Accepted | S::Dispatched | S::Handled
+    ) {
+        v.extend(open);
     }
+    v
 }
 
 /// A case's state as its history leaves it.
@@ -172,17 +211,31 @@ pub struct CaseState {
     pub assignee: Option<Assignee>,
     /// Steps so far.
     pub seq: u32,
+    /// The case it was merged into.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<i64>,
+    /// The cases merged into it.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub absorbed: Vec<i64>,
 }
 
 impl CaseState {
     /// A new case, reported at `at`, handled at the grid.
     pub fn reported(at: &str) -> CaseState {
+        CaseState::with_status(IncidentStatus::Reported, at)
+    }
+
+    /// A case that came in with `status` (records imported from an older
+    /// system, whose history before that is not known).
+    pub fn with_status(status: IncidentStatus, at: &str) -> CaseState {
         CaseState {
-            status: IncidentStatus::Reported,
+            status,
             level: HandlingLevel::Grid,
             since: at.to_string(),
             assignee: None,
             seq: 0,
+            merged_into: None,
+            absorbed: Vec::new(),
         }
     }
 
@@ -195,13 +248,27 @@ impl CaseState {
         s
     }
 
+    /// Replays a history from a case that came in with `status`.
+    pub fn replay_from(status: IncidentStatus, reported_at: &str, events: &[Event]) -> CaseState {
+        let mut s = CaseState::with_status(status, reported_at);
+        for e in events {
+            s.absorb(e);
+        }
+        s
+    }
+
     fn absorb(&mut self, e: &Event) {
+        if e.to != self.status || e.level != self.level {
+            self.since.clone_from(&e.at);
+        }
         self.status = e.to;
         self.level = e.level;
-        self.since.clone_from(&e.at);
         self.seq = e.seq;
-        if let Action::Dispatch { to } = &e.action {
-            self.assignee = Some(to.clone());
+        match &e.action {
+            Action::Dispatch { to } => self.assignee = Some(to.clone()),
+            Action::Merge { into } => self.merged_into = Some(*into),
+            Action::Absorb { case } => self.absorbed.push(*case),
+            _ => {}
         }
     }
 
@@ -264,6 +331,24 @@ impl CaseState {
                 }
                 s
             }
+            (
+                s @ (S::Reported | S::Accepted | S::Dispatched | S::Handled),
+                Action::Move { to, .. },
+            ) => {
+                if !(to[0].is_finite() && to[1].is_finite()) {
+                    return Err(TransitionError::Invalid(
+                        "the new place needs finite coordinates".into(),
+                    ));
+                }
+                s
+            }
+            (S::Reported | S::Accepted | S::Dispatched | S::Handled, Action::Merge { .. }) => {
+                S::Merged
+            }
+            (
+                s @ (S::Reported | S::Accepted | S::Dispatched | S::Handled),
+                Action::Absorb { .. },
+            ) => s,
             (from, a) => {
                 return Err(TransitionError::Illegal {
                     from: from.as_str(),
@@ -455,7 +540,35 @@ mod tests {
             Action::Close,
             Action::Evaluate { satisfaction: 4 },
             Action::Escalate,
+            Action::Move {
+                to: [117.5, 34.8],
+                from: [117.4, 34.8],
+                from_grid: None,
+                to_grid: None,
+            },
+            Action::Merge { into: 7 },
+            Action::Absorb { case: 8 },
         ]
+    }
+
+    #[test]
+    fn every_step_survives_json() {
+        let s = CaseState::reported(T0);
+        for a in all_actions() {
+            let e = Event {
+                seq: 1,
+                at: T0.into(),
+                actor: "a".into(),
+                from: s.status,
+                to: S::Accepted,
+                level: HandlingLevel::Grid,
+                action: a,
+                note: "n".into(),
+            };
+            let j = serde_json::to_string(&e).unwrap();
+            let back: Event = serde_json::from_str(&j).unwrap_or_else(|x| panic!("{j}: {x}"));
+            assert_eq!(back, e);
+        }
     }
 
     #[test]

@@ -23,7 +23,18 @@ pub fn run(cli: Cli) -> CliResult {
             body_limit,
             font,
             tile_cache_mb,
+            deadlines,
+            escalate_every,
         } => {
+            let deadlines = match deadlines {
+                None => gridgov_spatial::workflow::DeadlineRules::default(),
+                Some(p) => {
+                    let text =
+                        std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
+                    serde_json::from_str(&text)
+                        .map_err(|e| format!("{}: not deadline rules: {e}", p.display()))?
+                }
+            };
             crate::service::serve(&crate::service::ServeOptions {
                 addr,
                 db: db.to_string_lossy().into_owned(),
@@ -31,6 +42,8 @@ pub fn run(cli: Cli) -> CliResult {
                 body_limit,
                 font,
                 tile_cache_bytes: tile_cache_mb << 20,
+                deadlines,
+                escalate_every_s: escalate_every,
             })?;
             Ok(ExitCode::SUCCESS)
         }

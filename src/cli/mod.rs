@@ -61,6 +61,14 @@ pub enum Command {
         /// renders every tile request afresh.
         #[arg(long, value_name = "MIB", default_value_t = 256)]
         tile_cache_mb: usize,
+        /// Deadline rules for cases (JSON: `default_hours` per level grid,
+        /// community, street, district; `categories`; `auto_escalate`);
+        /// default: 24/48/72/120 h, shorter for safety hazards.
+        #[arg(long, value_name = "FILE")]
+        deadlines: Option<PathBuf>,
+        /// Seconds between checks for overdue cases to escalate; 0 never.
+        #[arg(long, value_name = "S", default_value_t = 60)]
+        escalate_every: u64,
     },
     /// Generate the sample district (Longshan Road Street), or a city-size one.
     Sample {

@@ -14,7 +14,7 @@ use crate::storage::{GpkgStore, PgStore, Store};
 
 /// Where a test's store lives.
 #[derive(Clone, Copy, Debug)]
-enum Backend {
+pub(super) enum Backend {
     GeoPackage,
     PostGis,
 }
@@ -90,6 +90,8 @@ fn state_over(store: Arc<dyn Store>) -> Arc<AppState> {
                     body_limit: 4 << 20,
                     label_font: None,
                     tile_cache_bytes: 64 << 20,
+                    deadlines: gridgov_spatial::workflow::DeadlineRules::default(),
+                    duplicates: gridgov_spatial::duplicates::DuplicateRule::default(),
                 },
             )
             .unwrap(),
@@ -101,11 +103,11 @@ fn state_over(store: Arc<dyn Store>) -> Arc<AppState> {
     .unwrap()
 }
 
-fn fresh(name: &str, backend: Backend) -> Arc<AppState> {
+pub(super) fn fresh(name: &str, backend: Backend) -> Arc<AppState> {
     state_over(store(name, backend))
 }
 
-async fn call(
+pub(super) async fn call(
     st: &Arc<AppState>,
     method: &str,
     uri: &str,

@@ -71,22 +71,63 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = serde_json::to_vec(&Problem {
+impl ApiError {
+    /// 409: the resource is not in a state that allows the request.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::CONFLICT,
+            title: "Conflict",
+            detail: detail.into(),
+            field: None,
+        }
+    }
+
+    /// 422: well-formed, but the content is wrong.
+    pub fn unprocessable(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            title: "Unprocessable content",
+            detail: detail.into(),
+            field: Some(field.into()),
+        }
+    }
+
+    /// The problem with extension members (RFC 7807 §3.2) such as the
+    /// steps a case allows.
+    pub fn with_members(self, members: serde_json::Map<String, serde_json::Value>) -> Response {
+        let mut v = serde_json::to_value(self.problem()).unwrap_or_default();
+        if let serde_json::Value::Object(o) = &mut v {
+            for (k, x) in members {
+                o.entry(k).or_insert(x);
+            }
+        }
+        self.respond(serde_json::to_vec(&v).unwrap_or_default())
+    }
+
+    fn problem(&self) -> Problem<'_> {
+        Problem {
             kind: "about:blank",
             title: self.title,
             status: self.status.as_u16(),
             detail: &self.detail,
             field: self.field.as_deref(),
-        })
-        .unwrap_or_default();
+        }
+    }
+
+    fn respond(&self, body: Vec<u8>) -> Response {
         let mut r = (self.status, body).into_response();
         r.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
         r
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        self.respond(body)
     }
 }
 

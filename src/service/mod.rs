@@ -5,6 +5,7 @@
 //! swapped in whole, so a reader never sees half of a change and is never
 //! blocked while one is built.
 
+mod cases;
 mod editing;
 mod error;
 mod features;
@@ -43,6 +44,11 @@ pub struct Config {
     /// Most bytes of rendered tiles kept per version; 0 renders every
     /// request afresh.
     pub tile_cache_bytes: usize,
+    /// Deadlines per category and level, and whether overdue cases
+    /// escalate by themselves.
+    pub deadlines: gridgov_spatial::workflow::DeadlineRules,
+    /// When two reports are suggested as duplicates.
+    pub duplicates: gridgov_spatial::duplicates::DuplicateRule,
 }
 
 /// Everything a reader needs, built once per version of the data.
@@ -64,6 +70,10 @@ pub struct Snapshot {
     pub grid_versions: HashMap<String, i64>,
     /// The boundary version this snapshot shows.
     pub version: i64,
+    /// The version of all the data it shows (boundaries and incidents):
+    /// moves whenever either changes, never backwards, and differs across
+    /// restarts (it starts from the clock), so it can tag caches.
+    pub data_version: i64,
     /// The district prepared for map tiles, built on first use.
     pub tiles: std::sync::OnceLock<gridgov_tiles::TileSource>,
 }
@@ -94,6 +104,9 @@ impl Snapshot {
             chain_json,
             grid_versions,
             version,
+            data_version: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_millis() as i64),
             tiles: std::sync::OnceLock::new(),
         }
     }
@@ -113,6 +126,10 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Settings.
     pub config: Config,
+    /// Incidents changed in the store since the snapshot was built.
+    incidents_dirty: std::sync::atomic::AtomicBool,
+    /// One incident refresh at a time.
+    refresh_lock: Mutex<()>,
 }
 
 impl AppState {
@@ -134,7 +151,31 @@ impl AppState {
             tile_cache: tiles::SharedTileCache::default(),
             store,
             config,
+            incidents_dirty: std::sync::atomic::AtomicBool::new(false),
+            refresh_lock: Mutex::new(()),
         })
+    }
+
+    /// After incidents changed in the store: swaps in a snapshot with the
+    /// store's incidents, so maps, tiles and counts show the change at
+    /// once. Writers that change at the same time share one rebuild.
+    /// Blocking.
+    pub fn incidents_changed(&self) -> Result<(), crate::storage::StorageError> {
+        self.incidents_dirty.store(true, Ordering::SeqCst);
+        let _g = self
+            .refresh_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !self.incidents_dirty.swap(false, Ordering::SeqCst) {
+            // Another writer's rebuild read the store after this change.
+            return Ok(());
+        }
+        let xs = self.store.incidents(None)?;
+        let cur = self.current();
+        let mut d = cur.district.clone();
+        d.incidents = xs.into_iter().map(|(_, x)| x).collect();
+        self.swap(Snapshot::build(d, cur.grid_versions.clone(), cur.version));
+        Ok(())
     }
 
     /// Swaps in a new snapshot; readers holding the old one finish on it.
@@ -145,6 +186,8 @@ impl AppState {
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if next.version >= cur.version {
+            let mut next = next;
+            next.data_version = next.data_version.max(cur.data_version + 1);
             *cur = Arc::new(next);
         }
     }
@@ -248,9 +291,15 @@ impl AppState {
 
 /// Now, as RFC 3339 UTC.
 pub fn now_rfc3339() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    rfc3339_of(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64),
+    )
+}
+
+/// Seconds since the epoch as RFC 3339 UTC.
+pub fn rfc3339_of(secs: i64) -> String {
     let (y, m, d) = gridgov_spatial::sample::civil_from_days(secs.div_euclid(86_400));
     let s = secs.rem_euclid(86_400);
     format!(
@@ -270,6 +319,7 @@ async fn health(
         "store": st.store.describe(),
         "grids": snap.district.grids().count(),
         "version": snap.version,
+        "data_version": snap.data_version,
     }))
 }
 
@@ -282,7 +332,7 @@ async fn district_json(
 ) -> Result<axum::response::Response, ApiError> {
     use axum::http::{HeaderValue, StatusCode, header};
     let snap = st.current();
-    let tag = format!("\"{}\"", snap.version);
+    let tag = format!("\"{}\"", snap.data_version);
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -337,6 +387,13 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/grids/{code}/history", get(editing::grid_history))
         .route("/versions", get(editing::versions))
         .route("/versions/{n}/rollback", post(editing::rollback))
+        .route("/incidents", get(cases::list).post(cases::file))
+        .route("/incidents/escalate", post(cases::escalate))
+        .route("/incidents/{id}", get(cases::get))
+        .route("/incidents/{id}/steps", post(cases::step))
+        .route("/incidents/{id}/move", post(cases::move_pin))
+        .route("/incidents/{id}/duplicates", get(cases::duplicates))
+        .route("/incidents/{id}/merge", post(cases::merge))
         .route("/tiles.json", get(tiles::tilejson))
         .route("/tiles/heatmap/legend.json", get(tiles::heat_legend))
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
@@ -363,6 +420,10 @@ pub struct ServeOptions {
     pub font: Option<std::path::PathBuf>,
     /// Most bytes of rendered tiles kept.
     pub tile_cache_bytes: usize,
+    /// Deadlines and escalation.
+    pub deadlines: gridgov_spatial::workflow::DeadlineRules,
+    /// Seconds between checks for overdue cases to escalate (0: never).
+    pub escalate_every_s: u64,
 }
 
 /// Opens the store `db` names: a `postgres://` or `postgresql://` URL is a
@@ -417,6 +478,8 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
         body_limit: opts.body_limit,
         label_font,
         tile_cache_bytes: opts.tile_cache_bytes,
+        deadlines: opts.deadlines.clone(),
+        duplicates: gridgov_spatial::duplicates::DuplicateRule::default(),
     };
     let state = Arc::new(AppState::new(store.clone(), config)?);
     state.follow_store()?;
@@ -430,6 +493,37 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
         "index built"
     );
     drop(snap);
+    if opts.escalate_every_s > 0 && state.config.deadlines.auto_escalate {
+        let weak = Arc::downgrade(&state);
+        let every = Duration::from_secs(opts.escalate_every_s);
+        rt.spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tick.tick().await;
+                let Some(st) = weak.upgrade() else { break };
+                let r = tokio::task::spawn_blocking(move || {
+                    let ids = crate::cases::escalate_overdue(
+                        st.store.as_ref(),
+                        &st.config.deadlines,
+                        cases::now_epoch(),
+                        &now_rfc3339(),
+                    )?;
+                    if !ids.is_empty() {
+                        st.incidents_changed()?;
+                    }
+                    Ok::<_, crate::cases::CaseError>(ids)
+                })
+                .await;
+                match r {
+                    Ok(Ok(ids)) if !ids.is_empty() => {
+                        tracing::info!(cases = ids.len(), "overdue cases escalated");
+                    }
+                    Ok(Err(e)) => tracing::warn!(error = %e, "cannot escalate overdue cases"),
+                    _ => {}
+                }
+            }
+        });
+    }
     rt.block_on(async move {
         tracing::info!(addr = %listener.local_addr()?, "serving");
         axum::serve(listener, app(state))
@@ -467,3 +561,6 @@ mod tests;
 
 #[cfg(test)]
 mod editing_tests;
+
+#[cfg(test)]
+mod cases_tests;

@@ -28,6 +28,8 @@ fn state() -> Arc<AppState> {
                 body_limit: 64 * 1024,
                 label_font: gridgov_viewer::fonts::find(None).ok().map(|(_, f)| f),
                 tile_cache_bytes: 64 << 20,
+                deadlines: gridgov_spatial::workflow::DeadlineRules::default(),
+                duplicates: gridgov_spatial::duplicates::DuplicateRule::default(),
             };
             Arc::new(AppState::new(store, config).unwrap())
         })

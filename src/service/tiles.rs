@@ -205,7 +205,7 @@ async fn cached(
     render: impl FnOnce(&Snapshot) -> Result<Vec<u8>, ApiError> + Send + 'static,
 ) -> Result<(i64, Arc<Vec<u8>>), ApiError> {
     let snap = st.current();
-    let version = snap.version;
+    let version = snap.data_version;
     if let Some(hit) = st
         .tile_cache
         .lock()
@@ -369,6 +369,7 @@ pub async fn tilejson(
         "name": snap.district.name,
         "attribution": snap.district.attribution,
         "version": snap.version.to_string(),
+        "data_version": snap.data_version,
         "scheme": "xyz",
         "tiles": [format!("{base}/tiles/all/{{z}}/{{x}}/{{y}}.mvt")],
         "minzoom": 0,

@@ -375,7 +375,7 @@ fn multi_polygon(blob: Option<Vec<u8>>, what: &str) -> Result<MultiPolygon<f64>,
     }
 }
 
-fn point(blob: Option<Vec<u8>>, what: &str) -> Result<geo::Point<f64>, StorageError> {
+pub(super) fn point(blob: Option<Vec<u8>>, what: &str) -> Result<geo::Point<f64>, StorageError> {
     let b = blob.ok_or_else(|| StorageError::Corrupt(format!("{what}: no geometry")))?;
     wkb::read_point(&b).map_err(|e| StorageError::Corrupt(format!("{what}: {e}")))
 }

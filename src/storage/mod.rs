@@ -1,8 +1,10 @@
 //! Storage behind one trait: the embedded GeoPackage store (default) and
 //! PostgreSQL + PostGIS for deployments that outgrow one machine.
 
+pub mod cases;
 pub mod gpkg;
 pub mod pg;
+pub mod pg_cases;
 #[cfg(test)]
 pub mod testing;
 pub mod versions;
@@ -12,7 +14,10 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use gridgov_spatial::District;
+use gridgov_spatial::workflow::Event;
+use gridgov_spatial::{District, Incident};
+
+pub use cases::{Append, AppendError};
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +82,16 @@ pub trait Store: Send + Sync {
     fn load_draft(&self, id: &str) -> Result<Option<(String, String, Option<i64>)>, StorageError>;
     /// Marks a draft published.
     fn mark_published(&self, id: &str, version: i64) -> Result<(), StorageError>;
+    /// Adds incidents (all or none); their ids, in order. Ids are dense:
+    /// incident `n` is the district's `n - 1`th.
+    fn add_incidents(&self, xs: &[Incident]) -> Result<Vec<i64>, StorageError>;
+    /// Appends steps to cases (all or none), each only if its case is
+    /// still at the step the caller saw.
+    fn append_steps(&self, batch: &[Append]) -> Result<(), AppendError>;
+    /// The steps of one case, or of all (`None`), by case and step.
+    fn steps(&self, case: Option<i64>) -> Result<Vec<(i64, Event)>, StorageError>;
+    /// Incidents with their ids: one (`Some(id)`) or all.
+    fn incidents(&self, id: Option<i64>) -> Result<Vec<(i64, Incident)>, StorageError>;
     /// Reports, from a background thread, the latest version whenever it
     /// may have changed through another process; stops when `on_version`
     /// returns `false`. The embedded store has one writer (this process),
@@ -106,6 +121,7 @@ impl GpkgStore {
         }
         let mut conn = gpkg::open(path)?;
         versions::upgrade(&mut conn)?;
+        cases::ensure_schema(&conn)?;
         Ok((
             GpkgStore {
                 path: path.to_path_buf(),
@@ -171,5 +187,26 @@ impl Store for GpkgStore {
 
     fn mark_published(&self, id: &str, version: i64) -> Result<(), StorageError> {
         versions::mark_published(&self.conn(), id, version)
+    }
+
+    fn add_incidents(&self, xs: &[Incident]) -> Result<Vec<i64>, StorageError> {
+        cases::add_incidents(&mut self.conn(), xs)
+    }
+
+    fn append_steps(&self, batch: &[Append]) -> Result<(), AppendError> {
+        cases::append(&mut self.conn(), batch)
+    }
+
+    fn steps(&self, case: Option<i64>) -> Result<Vec<(i64, Event)>, StorageError> {
+        cases::events(&self.conn(), case)
+    }
+
+    fn incidents(&self, id: Option<i64>) -> Result<Vec<(i64, Incident)>, StorageError> {
+        match id {
+            Some(id) => Ok(cases::incident(&self.conn(), id)?
+                .map(|x| vec![(id, x)])
+                .unwrap_or_default()),
+            None => cases::incidents(&self.conn()),
+        }
     }
 }

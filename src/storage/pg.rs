@@ -89,6 +89,7 @@ impl PgStore {
             let d = crate::store::load(seed)?;
             create(&mut client, &d)?
         };
+        super::pg_cases::ensure_schema(&mut client)?;
         Ok((
             PgStore {
                 url: url.to_string(),
@@ -904,6 +905,25 @@ impl super::Store for PgStore {
     /// reports the latest version: at once on a notification, and every
     /// second in any case (which also covers notifications missed while
     /// reconnecting). Stops when `on_version` returns `false`.
+    fn add_incidents(&self, xs: &[Incident]) -> Result<Vec<i64>, StorageError> {
+        super::pg_cases::add_incidents(&mut *self.client()?, xs)
+    }
+
+    fn append_steps(&self, batch: &[super::Append]) -> Result<(), super::AppendError> {
+        super::pg_cases::append(&mut *self.client()?, batch)
+    }
+
+    fn steps(
+        &self,
+        case: Option<i64>,
+    ) -> Result<Vec<(i64, gridgov_spatial::workflow::Event)>, StorageError> {
+        super::pg_cases::events(&mut *self.client()?, case)
+    }
+
+    fn incidents(&self, id: Option<i64>) -> Result<Vec<(i64, Incident)>, StorageError> {
+        super::pg_cases::incidents(&mut *self.client()?, id)
+    }
+
     fn watch(&self, on_version: Box<dyn Fn(i64) -> bool + Send>) -> Result<(), StorageError> {
         let url = self.url.clone();
         std::thread::Builder::new()

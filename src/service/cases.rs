@@ -1,0 +1,509 @@
+//! Cases over HTTP: file a report, read a case, take a step, move its
+//! pin, find and merge duplicates, list overdue cases, escalate.
+//!
+//! A case's `ETag` is its step number; a step sent with `If-Match` is
+//! taken only if the case is still there (else 409 with where it is). An
+//! illegal step answers 409 with the steps that are allowed, as the
+//! problem's `allowed` member.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gridgov_spatial::workflow::{Action, TransitionError, epoch_seconds};
+use serde::Deserialize;
+
+use super::{ApiError, AppState, now_rfc3339};
+use crate::cases::{self, Book, CaseError, NewReport, Place, StepRequest};
+
+/// A failed case request: a case error or any other API error.
+pub enum Failure {
+    /// From the case desk.
+    Case(CaseError),
+    /// Anything else.
+    Api(ApiError),
+}
+
+impl From<CaseError> for Failure {
+    fn from(e: CaseError) -> Self {
+        Failure::Case(e)
+    }
+}
+
+impl From<ApiError> for Failure {
+    fn from(e: ApiError) -> Self {
+        Failure::Api(e)
+    }
+}
+
+impl From<crate::storage::StorageError> for Failure {
+    fn from(e: crate::storage::StorageError) -> Self {
+        Failure::Case(CaseError::Storage(e))
+    }
+}
+
+impl IntoResponse for Failure {
+    fn into_response(self) -> Response {
+        match self {
+            Failure::Api(e) => e.into_response(),
+            Failure::Case(e) => case_error(e),
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, Failure> + Send + 'static,
+) -> Result<T, Failure> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Failure::Api(ApiError::internal(e)))?
+}
+
+/// A case error as an HTTP answer.
+pub fn case_error(e: CaseError) -> Response {
+    match e {
+        CaseError::NotFound(id) => {
+            ApiError::not_found(format!("there is no incident {id}")).into_response()
+        }
+        CaseError::Transition {
+            case,
+            source:
+                TransitionError::Illegal {
+                    from,
+                    attempted,
+                    allowed,
+                },
+        } => {
+            let mut m = serde_json::Map::new();
+            m.insert("status_now".into(), from.into());
+            m.insert("allowed".into(), allowed.clone().into());
+            let what = if allowed.is_empty() {
+                "nothing (the case is finished)".to_string()
+            } else {
+                allowed.join(", ")
+            };
+            ApiError::conflict(format!(
+                "incident {case} is {from}: it cannot {attempted}; allowed: {what}"
+            ))
+            .with_members(m)
+        }
+        CaseError::Transition {
+            source: TransitionError::Invalid(msg),
+            ..
+        } => ApiError::unprocessable("action", msg).into_response(),
+        CaseError::Conflict {
+            case,
+            expected,
+            current,
+        } => {
+            let mut m = serde_json::Map::new();
+            m.insert("seq".into(), current.into());
+            ApiError::conflict(format!(
+                "incident {case} has moved on: you saw step {expected}, it is at step {current}; read it again"
+            ))
+            .with_members(m)
+        }
+        CaseError::Invalid(msg) => ApiError::bad_request("body", msg).into_response(),
+        CaseError::Storage(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+/// Now, in seconds since the epoch.
+pub fn now_epoch() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
+    serde_json::from_slice(body).map_err(|e| {
+        Failure::Api(ApiError::bad_request(
+            "body",
+            format!("not valid JSON for this request: {e}"),
+        ))
+    })
+}
+
+fn with_etag(mut r: Response, seq: u32) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{seq}\"")) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    r
+}
+
+fn case_id(s: &str) -> Result<i64, Failure> {
+    s.trim_end_matches(".json")
+        .parse::<i64>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| {
+            Failure::Api(ApiError::bad_request(
+                "id",
+                format!("{s:?} is not an incident id (a positive number)"),
+            ))
+        })
+}
+
+/// Files a report (shared with Open311): the new case and what was found.
+pub fn file_report(
+    st: &AppState,
+    report: &NewReport,
+) -> Result<
+    (
+        i64,
+        cases::CaseView,
+        cases::Located,
+        Vec<gridgov_spatial::duplicates::Duplicate>,
+    ),
+    Failure,
+> {
+    let snap = st.current();
+    let now = now_rfc3339();
+    let (x, at) = cases::incident_of(&snap, report, &now)?;
+    let id = st.store.add_incidents(&[x])?[0];
+    st.incidents_changed()?;
+    let view = cases::read(
+        st.store.as_ref(),
+        &snap,
+        &st.config.deadlines,
+        id,
+        now_epoch(),
+    )?;
+    let book = Book::read(st.store.as_ref())?;
+    let dups = cases::suggest_duplicates(&book, &st.config.duplicates, id)?;
+    Ok((id, view, at, dups))
+}
+
+/// `POST /incidents`: files a report; it is placed in its grid at once.
+pub async fn file(
+    State(st): State<Arc<AppState>>,
+    body: axum::body::Bytes,
+) -> Result<Response, Failure> {
+    let report: NewReport = json_body(&body)?;
+    let st2 = st.clone();
+    let (id, view, at, dups) = blocking(move || file_report(&st2, &report)).await?;
+    let seq = view.state.seq;
+    let mut v = serde_json::to_value(&view).map_err(ApiError::internal)?;
+    if let serde_json::Value::Object(o) = &mut v {
+        o.insert(
+            "located".into(),
+            serde_json::to_value(&at).map_err(ApiError::internal)?,
+        );
+        o.insert(
+            "duplicates".into(),
+            serde_json::to_value(&dups).map_err(ApiError::internal)?,
+        );
+    }
+    let mut resp = (StatusCode::CREATED, Json(v)).into_response();
+    if let Ok(l) = HeaderValue::from_str(&format!("{}/incidents/{id}", st.config.base_url)) {
+        resp.headers_mut().insert(header::LOCATION, l);
+    }
+    Ok(with_etag(resp, seq))
+}
+
+/// `GET /incidents/{id}`: the case, its history and what may come next.
+pub async fn get(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    let id = case_id(&id)?;
+    let view = blocking(move || {
+        let snap = st.current();
+        Ok(cases::read(
+            st.store.as_ref(),
+            &snap,
+            &st.config.deadlines,
+            id,
+            now_epoch(),
+        )?)
+    })
+    .await?;
+    let seq = view.state.seq;
+    Ok(with_etag(Json(view).into_response(), seq))
+}
+
+/// The body of a step.
+#[derive(Debug, Deserialize)]
+struct StepIn {
+    #[serde(flatten)]
+    action: Action,
+    actor: String,
+    #[serde(default)]
+    note: String,
+}
+
+fn if_match(h: &HeaderMap) -> Result<Option<u32>, Failure> {
+    match h.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
+        None => Ok(None),
+        Some(v) => v
+            .trim()
+            .trim_start_matches("W/")
+            .trim_matches('"')
+            .parse::<u32>()
+            .map(Some)
+            .map_err(|_| {
+                Failure::Api(ApiError::bad_request(
+                    "If-Match",
+                    format!("{v:?} is not a case's ETag (its step number)"),
+                ))
+            }),
+    }
+}
+
+/// `POST /incidents/{id}/steps`: accept, reject, dispatch, handle,
+/// feedback, close, evaluate, escalate.
+pub async fn step(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, Failure> {
+    let id = case_id(&id)?;
+    let input: StepIn = json_body(&body)?;
+    let expected = if_match(&headers)?;
+    let (e, s) = blocking(move || {
+        let r = cases::step(
+            st.store.as_ref(),
+            id,
+            &StepRequest {
+                action: input.action,
+                actor: input.actor,
+                note: input.note,
+                expected_seq: expected,
+            },
+            &now_rfc3339(),
+        )?;
+        st.incidents_changed()?;
+        Ok(r)
+    })
+    .await?;
+    let seq = s.seq;
+    Ok(with_etag(
+        (
+            StatusCode::CREATED,
+            Json(serde_json::json!({ "event": e, "state": s })),
+        )
+            .into_response(),
+        seq,
+    ))
+}
+
+/// The body of a pin move.
+#[derive(Debug, Deserialize)]
+struct MoveIn {
+    #[serde(flatten)]
+    place: Place,
+    actor: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /incidents/{id}/move`: moves the pin and re-routes the case.
+pub async fn move_pin(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, Failure> {
+    let id = case_id(&id)?;
+    let input: MoveIn = json_body(&body)?;
+    let (e, s) = blocking(move || {
+        let snap = st.current();
+        let at = cases::locate(&snap, &input.place)?;
+        let r = cases::move_pin(
+            st.store.as_ref(),
+            &snap,
+            id,
+            at.wgs84,
+            &input.actor,
+            &input.note,
+            &now_rfc3339(),
+        )?;
+        st.incidents_changed()?;
+        Ok(r)
+    })
+    .await?;
+    let seq = s.seq;
+    Ok(with_etag(
+        (
+            StatusCode::CREATED,
+            Json(serde_json::json!({ "event": e, "state": s })),
+        )
+            .into_response(),
+        seq,
+    ))
+}
+
+/// `GET /incidents/{id}/duplicates`: open cases that look like the same
+/// problem.
+pub async fn duplicates(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    let id = case_id(&id)?;
+    let rule = st.config.duplicates;
+    let d = blocking(move || {
+        let book = Book::read(st.store.as_ref())?;
+        Ok(cases::suggest_duplicates(&book, &rule, id)?)
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "rule": rule, "duplicates": d })).into_response())
+}
+
+/// The body of a merge.
+#[derive(Debug, Deserialize)]
+struct MergeIn {
+    into: i64,
+    actor: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /incidents/{id}/merge`: the case joins `into`; both histories stay.
+pub async fn merge(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, Failure> {
+    let id = case_id(&id)?;
+    let input: MergeIn = json_body(&body)?;
+    let view = blocking(move || {
+        cases::merge(
+            st.store.as_ref(),
+            id,
+            input.into,
+            &input.actor,
+            &input.note,
+            &now_rfc3339(),
+        )?;
+        st.incidents_changed()?;
+        let snap = st.current();
+        Ok(cases::read(
+            st.store.as_ref(),
+            &snap,
+            &st.config.deadlines,
+            input.into,
+            now_epoch(),
+        )?)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// Filters of `GET /incidents`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    grid: Option<String>,
+    category: Option<String>,
+    #[serde(default)]
+    overdue: bool,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+/// `GET /incidents`: cases by status, grid, category, overdue.
+pub async fn list(
+    State(st): State<Arc<AppState>>,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Failure> {
+    let Query(q) = q.map_err(ApiError::from)?;
+    let limit = q.limit.unwrap_or(100).min(10_000);
+    let offset = q.offset.unwrap_or(0);
+    let v = blocking(move || {
+        let snap = st.current();
+        let book = Book::read(st.store.as_ref())?;
+        let now = now_epoch();
+        let rules = &st.config.deadlines;
+        let mut rows = Vec::new();
+        for (id, x, _, s) in &book.cases {
+            if q.status.as_deref().is_some_and(|f| f != s.status.as_str())
+                || q.category.as_deref().is_some_and(|f| f != x.category)
+            {
+                continue;
+            }
+            let over = rules.overdue(&x.category, s, now);
+            if q.overdue && over.is_none() {
+                continue;
+            }
+            let r = cases::route(
+                &snap.district,
+                &snap.grids,
+                [x.location.x(), x.location.y()],
+            );
+            let code = r.grid.as_ref().map(|g| g.code.clone());
+            if q.grid
+                .as_deref()
+                .is_some_and(|f| Some(f) != code.as_deref())
+            {
+                continue;
+            }
+            rows.push((
+                over.as_ref().map_or(0.0, |o| -o.hours_over),
+                *id,
+                serde_json::json!({
+                    "id": id,
+                    "category": x.category,
+                    "source": x.source,
+                    "reported_at": x.reported_at,
+                    "location": [x.location.x(), x.location.y()],
+                    "grid": code,
+                    "status": s.status,
+                    "level": s.level,
+                    "seq": s.seq,
+                    "overdue": over,
+                }),
+            ));
+        }
+        if q.overdue {
+            rows.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        }
+        let total = rows.len();
+        let items: Vec<serde_json::Value> = rows
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|r| r.2)
+            .collect();
+        Ok(serde_json::json!({ "total": total, "offset": offset, "cases": items }))
+    })
+    .await?;
+    Ok(Json(v).into_response())
+}
+
+/// Query of `POST /incidents/escalate`.
+#[derive(Debug, Deserialize)]
+pub struct EscalateQuery {
+    /// The time to judge deadlines at (RFC 3339); default now.
+    now: Option<String>,
+}
+
+/// `POST /incidents/escalate`: escalates the overdue cases now (the
+/// service also does it on a timer).
+pub async fn escalate(
+    State(st): State<Arc<AppState>>,
+    q: Result<Query<EscalateQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, Failure> {
+    let Query(q) = q.map_err(ApiError::from)?;
+    let now = match q.now.as_deref() {
+        None => now_epoch(),
+        Some(t) => epoch_seconds(t).ok_or_else(|| {
+            ApiError::bad_request("now", format!("{t:?} is not an RFC 3339 time"))
+        })?,
+    };
+    let ids = blocking(move || {
+        let ids = cases::escalate_overdue(
+            st.store.as_ref(),
+            &st.config.deadlines,
+            now,
+            &super::rfc3339_of(now),
+        )?;
+        if !ids.is_empty() {
+            st.incidents_changed()?;
+        }
+        Ok(ids)
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "escalated": ids })).into_response())
+}
