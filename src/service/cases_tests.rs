@@ -35,6 +35,7 @@ on_both_backends!(
     a_moved_pin_reroutes_the_case_and_the_move_is_kept,
     duplicates_are_suggested_and_merged_cases_keep_both_histories,
     overdue_cases_are_listed_and_escalate_by_the_deadline_clock,
+    open311_clients_file_and_track_cases,
 );
 
 /// A point inside grid `i` (by the index's own answer) and that grid's code.
@@ -425,4 +426,134 @@ async fn overdue_cases_are_listed_and_escalate_by_the_deadline_clock(b: Backend)
     .await;
     assert_eq!(l["cases"][0]["id"], old["id"], "{l}");
     assert!(l["cases"][0]["overdue"]["hours_over"].as_f64().unwrap() > 24.0 * 365.0);
+}
+
+async fn form(st: &Arc<AppState>, uri: &str, body: &str) -> (StatusCode, Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let req = axum::http::Request::post(uri)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    let r = super::app(st.clone()).oneshot(req).await.unwrap();
+    let s = r.status();
+    let b = r.into_body().collect().await.unwrap().to_bytes();
+    (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
+}
+
+async fn open311_clients_file_and_track_cases(b: Backend) {
+    let st = fresh("case_311", b);
+    let (p, code) = point_in_grid(&st, 9);
+    let (s, _, services) = call(&st, "GET", "/open311/v2/services.json", &[], None).await;
+    assert_eq!(s, StatusCode::OK);
+    let codes: Vec<&str> = services
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["service_code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"environment"), "{codes:?}");
+    let (s, _, def) = call(
+        &st,
+        "GET",
+        "/open311/v2/services/environment.json",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(def["service_code"], "environment");
+    let (s, _, _) = call(
+        &st,
+        "GET",
+        "/open311/v2/services/teleportation.json",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let body = format!(
+        "service_code=environment&lat={}&long={}&description=%E5%9E%83%E5%9C%BE%E6%BB%A1%E4%BA%86",
+        p[1], p[0]
+    );
+    let (s, v) = form(&st, "/open311/v2/requests.json", &body).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v[0]["service_request_id"].as_str().unwrap().to_string();
+    assert!(v[0]["service_notice"].as_str().unwrap().contains(&code));
+    let (s, _, r) = call(
+        &st,
+        "GET",
+        &format!("/open311/v2/requests/{id}.json"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(r[0]["status"], "open");
+    assert_eq!(r[0]["description"], "垃圾满了");
+    assert_eq!(r[0]["extended_attributes"]["gridgov"]["status"], "reported");
+    assert_eq!(r[0]["extended_attributes"]["gridgov"]["grid"], code);
+    // Worked through the loop by staff, the 311 client sees it closed.
+    let n: i64 = id.parse().unwrap();
+    for a in ["accept", "dispatch", "handle", "feedback", "close"] {
+        let mut body = json!({"action": a, "actor": "wang", "note": "已处理"});
+        if a == "dispatch" {
+            body["to"] = json!({"kind": "grid", "name": code});
+        }
+        assert_eq!(step(&st, n, body).await.0, StatusCode::CREATED);
+    }
+    let (_, _, r) = call(
+        &st,
+        "GET",
+        &format!("/open311/v2/requests.json?service_request_id={id}"),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(r.as_array().unwrap().len(), 1);
+    assert_eq!(r[0]["status"], "closed");
+    assert_eq!(r[0]["status_notes"], "close: 已处理");
+    assert_eq!(r[0]["extended_attributes"]["gridgov"]["status"], "closed");
+    let (_, _, l) = call(
+        &st,
+        "GET",
+        "/open311/v2/requests.json?service_code=environment&status=closed",
+        &[],
+        None,
+    )
+    .await;
+    assert!(
+        l.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["service_request_id"] == id.as_str())
+    );
+    // Errors in the spec's shape.
+    for (body, want) in [
+        ("lat=1&long=2", StatusCode::BAD_REQUEST),
+        (
+            "service_code=teleportation&lat=1&long=2",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "service_code=environment&lat=north&long=2",
+            StatusCode::BAD_REQUEST,
+        ),
+        ("service_code=environment", StatusCode::BAD_REQUEST),
+    ] {
+        let (s, v) = form(&st, "/open311/v2/requests.json", body).await;
+        assert_eq!(s, want, "{body}: {v}");
+        assert!(v[0]["description"].as_str().is_some(), "{v}");
+    }
+    let (s, _, _) = call(&st, "GET", "/open311/v2/requests/999999.json", &[], None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = call(
+        &st,
+        "GET",
+        "/open311/v2/requests.json?status=maybe",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
 }

@@ -10,6 +10,7 @@ mod editing;
 mod error;
 mod features;
 mod lookup;
+mod open311;
 mod openapi;
 mod tiles;
 mod web;
@@ -394,6 +395,16 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/incidents/{id}/move", post(cases::move_pin))
         .route("/incidents/{id}/duplicates", get(cases::duplicates))
         .route("/incidents/{id}/merge", post(cases::merge))
+        .route("/open311/v2/services.json", get(open311::service_list))
+        .route(
+            "/open311/v2/services/{code}",
+            get(open311::service_definition),
+        )
+        .route(
+            "/open311/v2/requests.json",
+            get(open311::get_requests).post(open311::post_request),
+        )
+        .route("/open311/v2/requests/{id}", get(open311::get_request))
         .route("/tiles.json", get(tiles::tilejson))
         .route("/tiles/heatmap/legend.json", get(tiles::heat_legend))
         .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
