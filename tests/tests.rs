@@ -6,6 +6,7 @@ mod util;
 
 mod cli_assign;
 mod cli_import;
+mod cli_import_incidents;
 mod cli_lookup;
 mod cli_render;
 mod cli_sample;

@@ -71,6 +71,21 @@ pub fn run(cli: Cli) -> CliResult {
             json,
             quiet,
         ),
+        Command::ImportIncidents {
+            file,
+            mapping,
+            db,
+            seed,
+            dry_run,
+            quiet,
+        } => crate::import::cmd_import_incidents(
+            &file,
+            mapping.as_deref(),
+            &db.to_string_lossy(),
+            &seed,
+            dry_run,
+            quiet,
+        ),
         Command::Lookup {
             db,
             at,

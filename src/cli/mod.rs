@@ -114,6 +114,30 @@ pub enum Command {
         #[arg(long)]
         quiet: bool,
     },
+    /// Import incidents from a hotline export (CSV): every row is checked
+    /// first; one bad row and nothing is imported.
+    ImportIncidents {
+        /// The CSV file.
+        file: PathBuf,
+        /// Column mapping (JSON: lon, lat, crs | crs_value, address,
+        /// category, source, description, reported_at, utc_offset,
+        /// categories); default: columns named so.
+        #[arg(long, value_name = "FILE")]
+        mapping: Option<PathBuf>,
+        /// The store (GeoPackage or `postgres://` URL; default the
+        /// embedded one).
+        #[arg(long, value_name = "FILE|URL", default_value = crate::store::DEFAULT_GPKG)]
+        db: PathBuf,
+        /// District JSON the store is created from when missing.
+        #[arg(long, value_name = "FILE", default_value = crate::store::DEFAULT_DISTRICT)]
+        seed: PathBuf,
+        /// Check only; import nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// Which grid a point or an address belongs to, and who serves it.
     Lookup {
         #[command(flatten)]

@@ -1,5 +1,6 @@
 //! Import of real data: grid layers (GeoJSON + mapping) and OpenStreetMap.
 
+pub mod incidents;
 mod layers;
 mod osm;
 
@@ -11,6 +12,79 @@ use gridgov_spatial::District;
 pub use layers::{polygons_from_geojson, to_multi_polygon};
 
 use crate::cli::CliResult;
+
+/// Reads a CSV mapping file, or the default mapping.
+pub fn read_mapping(p: Option<&Path>) -> Result<incidents::Mapping, String> {
+    match p {
+        None => Ok(incidents::Mapping::default()),
+        Some(p) => {
+            let t = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            serde_json::from_str(&t)
+                .map_err(|e| format!("{}: not a column mapping: {e}", p.display()))
+        }
+    }
+}
+
+/// `gridgov import-incidents`.
+pub fn cmd_import_incidents(
+    file: &Path,
+    mapping: Option<&Path>,
+    db: &str,
+    seed: &Path,
+    dry_run: bool,
+    quiet: bool,
+) -> CliResult {
+    let t = std::time::Instant::now();
+    let m = read_mapping(mapping)?;
+    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let (store, _) = crate::service::open_store(db, seed)?;
+    let snap = crate::service::Snapshot::build(store.load()?, std::collections::HashMap::new(), 0);
+    let rows = text.lines().count().saturating_sub(1) as u64;
+    let bar = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        let b = indicatif::ProgressBar::new(rows);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows {elapsed}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    };
+    let result =
+        incidents::incidents_from_csv(&snap, &text, &m, &crate::service::now_rfc3339(), |n| {
+            bar.set_position(n as u64);
+        });
+    bar.finish_and_clear();
+    match result {
+        Err(errors) => {
+            for e in errors.iter().take(50) {
+                eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+            }
+            if errors.len() > 50 {
+                eprintln!("… and {} more", errors.len() - 50);
+            }
+            eprintln!("{} rows have problems; nothing was imported", errors.len());
+            Ok(ExitCode::from(1))
+        }
+        Ok(xs) if dry_run => {
+            println!("{} rows are fine; nothing imported (dry run)", xs.len());
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(xs) => {
+            let ids = store.add_incidents(&xs)?;
+            match (ids.first(), ids.last()) {
+                (Some(a), Some(b)) => println!(
+                    "imported {} incidents (ids {a}–{b}) into {} in {:.2} s",
+                    ids.len(),
+                    store.describe(),
+                    t.elapsed().as_secs_f64()
+                ),
+                _ => println!("the file has no rows"),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
 
 /// `gridgov import`.
 pub fn cmd_import(

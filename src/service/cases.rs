@@ -507,3 +507,70 @@ pub async fn escalate(
     .await?;
     Ok(Json(serde_json::json!({ "escalated": ids })).into_response())
 }
+
+/// Query of `POST /incidents/import`.
+#[derive(Debug, Deserialize)]
+pub struct ImportQuery {
+    /// The column mapping as JSON; default: columns named after the fields.
+    mapping: Option<String>,
+}
+
+/// `POST /incidents/import` (`text/csv`): a hotline export, imported
+/// whole or not at all; 422 lists every bad row.
+pub async fn import(
+    State(st): State<Arc<AppState>>,
+    q: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
+    body: axum::body::Bytes,
+) -> Result<Response, Failure> {
+    let Query(q) = q.map_err(ApiError::from)?;
+    let mapping: crate::import::incidents::Mapping = match q.mapping.as_deref() {
+        None => crate::import::incidents::Mapping::default(),
+        Some(m) => serde_json::from_str(m)
+            .map_err(|e| ApiError::bad_request("mapping", format!("not a column mapping: {e}")))?,
+    };
+    let text = String::from_utf8(body.to_vec())
+        .map_err(|_| ApiError::bad_request("body", "the CSV is not UTF-8"))?;
+    let r = blocking(move || {
+        let snap = st.current();
+        match crate::import::incidents::incidents_from_csv(
+            &snap,
+            &text,
+            &mapping,
+            &now_rfc3339(),
+            |_| {},
+        ) {
+            Err(errors) => Ok(Err(errors)),
+            Ok(xs) => {
+                let ids = st.store.add_incidents(&xs)?;
+                if !ids.is_empty() {
+                    st.incidents_changed()?;
+                }
+                Ok(Ok(ids))
+            }
+        }
+    })
+    .await?;
+    match r {
+        Ok(ids) => Ok((
+            StatusCode::CREATED,
+            Json(serde_json::json!({
+                "imported": ids.len(),
+                "first_id": ids.first(),
+                "last_id": ids.last(),
+            })),
+        )
+            .into_response()),
+        Err(errors) => {
+            let mut m = serde_json::Map::new();
+            m.insert(
+                "errors".into(),
+                serde_json::to_value(&errors).map_err(ApiError::internal)?,
+            );
+            Ok(ApiError::unprocessable(
+                "body",
+                format!("{} rows have problems; nothing was imported", errors.len()),
+            )
+            .with_members(m))
+        }
+    }
+}

@@ -36,6 +36,7 @@ on_both_backends!(
     duplicates_are_suggested_and_merged_cases_keep_both_histories,
     overdue_cases_are_listed_and_escalate_by_the_deadline_clock,
     open311_clients_file_and_track_cases,
+    a_csv_import_is_all_or_nothing_and_the_maps_follow,
 );
 
 /// A point inside grid `i` (by the index's own answer) and that grid's code.
@@ -556,4 +557,61 @@ async fn open311_clients_file_and_track_cases(b: Backend) {
     )
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
+}
+
+async fn a_csv_import_is_all_or_nothing_and_the_maps_follow(b: Backend) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let st = fresh("case_csv", b);
+    let (p, code) = point_in_grid(&st, 6);
+    let before = st.current().district.incidents.len();
+    let post = |body: String| {
+        let st = st.clone();
+        async move {
+            let req = axum::http::Request::post("/incidents/import")
+                .header("content-type", "text/csv")
+                .body(axum::body::Body::from(body))
+                .unwrap();
+            let r = super::app(st).oneshot(req).await.unwrap();
+            let s = r.status();
+            let b = r.into_body().collect().await.unwrap().to_bytes();
+            (
+                s,
+                serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null),
+            )
+        }
+    };
+    let good = format!(
+        "lon,lat,category,source,reported_at,description\n{},{},road,hotline_12345,2026-11-15 08:30:00,\"坑, 很深\"\n{},{},noise,wechat,,\n",
+        p[0], p[1], p[0], p[1]
+    );
+    let (s, v) = post(good).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["imported"], 2);
+    let snap = st.current();
+    assert_eq!(snap.district.incidents.len(), before + 2);
+    let x = &snap.district.incidents[before];
+    assert_eq!(x.reported_at, "2026-11-15T08:30:00+08:00");
+    assert_eq!(x.description, "坑, 很深");
+    let id = v["first_id"].as_i64().unwrap();
+    let (_, _, c) = call(&st, "GET", &format!("/incidents/{id}"), &[], None).await;
+    assert_eq!(c["route"]["grid"]["code"], code);
+    let bad = format!(
+        "lon,lat,category\n{},{},road\n{},north,road\n,,\n",
+        p[0], p[1], p[0]
+    );
+    let (s, v) = post(bad).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let lines: Vec<i64> = v["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["line"].as_i64().unwrap())
+        .collect();
+    assert_eq!(lines, [3, 4]);
+    assert_eq!(
+        st.current().district.incidents.len(),
+        before + 2,
+        "nothing of the bad file"
+    );
 }

@@ -390,6 +390,7 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/versions/{n}/rollback", post(editing::rollback))
         .route("/incidents", get(cases::list).post(cases::file))
         .route("/incidents/escalate", post(cases::escalate))
+        .route("/incidents/import", post(cases::import))
         .route("/incidents/{id}", get(cases::get))
         .route("/incidents/{id}/steps", post(cases::step))
         .route("/incidents/{id}/move", post(cases::move_pin))
