@@ -172,10 +172,8 @@ impl DataSource for HttpSource {
     fn version(&mut self) -> Result<i64, String> {
         let v: serde_json::Value =
             serde_json::from_slice(&self.get("/health")?).map_err(|e| e.to_string())?;
-        // The data version moves with incidents too, not only boundaries.
-        v["data_version"]
+        v["version"]
             .as_i64()
-            .or_else(|| v["version"].as_i64())
             .ok_or_else(|| "the service's /health has no version".into())
     }
     fn district(&mut self) -> Result<District, String> {
