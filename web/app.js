@@ -646,7 +646,9 @@ async function publishEdit() {
     const v = body.published.version;
     toast(`Published version ${v}`);
     closeEdit();
-    await refreshData(v);
+    // The data version the published snapshot carries.
+    const { body: h } = await getJSON("/health");
+    await refreshData(v, h.data_version);
     $("planner-result").textContent = `Published version ${v}`;
   } catch (err) {
     $("planner-result").replaceChildren(el("p", { class: "error" }, `${err.status ?? ""} ${err.message}`));

@@ -222,7 +222,11 @@ test("a planner drags a shared vertex, validates, publishes, and the tiles show 
     const versionBefore = await page.evaluate(() => window.gridgov.state.version);
     await page.click("#planner-publish");
     await page.waitForFunction((v) => window.gridgov.state.version > v, versionBefore);
-    published = { ...cand, version: await page.evaluate(() => window.gridgov.state.version) };
+    published = {
+      ...cand,
+      version: await page.evaluate(() => window.gridgov.state.version),
+      data: await page.evaluate(() => window.gridgov.state.data),
+    };
     break;
   }
   assert.ok(published, "one of the candidate edits validated cleanly and was published");
@@ -235,7 +239,7 @@ test("a planner drags a shared vertex, validates, publishes, and the tiles show 
   }
   // The page asks for the new version's tiles, and what they hold is the new border.
   const tiles = await page.evaluate(() => window.gridgov.map.getSource("gg").tiles[0]);
-  assert.match(tiles, new RegExp(`v=${published.version}`));
+  assert.match(tiles, new RegExp(`v=${published.data}`));
   await idle(page);
   const moved = await page.evaluate(([code, at]) => {
     const m = window.gridgov.map;
