@@ -133,6 +133,21 @@ fn with_etag(mut r: Response, seq: u32) -> Response {
     r
 }
 
+/// 201 with the step and the state after it; `ETag` the new step.
+fn step_taken(
+    e: &gridgov_spatial::workflow::Event,
+    s: &gridgov_spatial::workflow::CaseState,
+) -> Response {
+    with_etag(
+        (
+            StatusCode::CREATED,
+            Json(serde_json::json!({ "event": e, "state": s })),
+        )
+            .into_response(),
+        s.seq,
+    )
+}
+
 fn case_id(s: &str) -> Result<i64, Failure> {
     s.trim_end_matches(".json")
         .parse::<i64>()
@@ -279,15 +294,7 @@ pub async fn step(
         Ok(r)
     })
     .await?;
-    let seq = s.seq;
-    Ok(with_etag(
-        (
-            StatusCode::CREATED,
-            Json(serde_json::json!({ "event": e, "state": s })),
-        )
-            .into_response(),
-        seq,
-    ))
+    Ok(step_taken(&e, &s))
 }
 
 /// The body of a pin move.
@@ -324,15 +331,7 @@ pub async fn move_pin(
         Ok(r)
     })
     .await?;
-    let seq = s.seq;
-    Ok(with_etag(
-        (
-            StatusCode::CREATED,
-            Json(serde_json::json!({ "event": e, "state": s })),
-        )
-            .into_response(),
-        seq,
-    ))
+    Ok(step_taken(&e, &s))
 }
 
 /// `GET /incidents/{id}/duplicates`: open cases that look like the same

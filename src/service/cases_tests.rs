@@ -11,23 +11,6 @@ use super::AppState;
 use super::editing_tests::{Backend, call, fresh};
 use axum::http::StatusCode;
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn on_geopackage() {
-                super::$name(super::Backend::GeoPackage).await;
-            }
-            #[tokio::test]
-            async fn on_postgis() {
-                if crate::storage::testing::cluster().is_some() {
-                    super::$name(super::Backend::PostGis).await;
-                }
-            }
-        }
-    )*};
-}
-
 on_both_backends!(
     a_report_is_routed_to_its_grid_and_the_maps_follow_at_once,
     the_loop_runs_and_illegal_steps_get_409_with_the_allowed_ones,

@@ -572,6 +572,7 @@ async fn shutdown_signal() {
 mod tests;
 
 #[cfg(test)]
+#[macro_use]
 mod editing_tests;
 
 #[cfg(test)]

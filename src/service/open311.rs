@@ -197,13 +197,12 @@ fn open311_status(s: IncidentStatus) -> &'static str {
 }
 
 fn request_json(
-    st: &AppState,
+    snap: &super::Snapshot,
     id: i64,
     x: &Incident,
     h: &[gridgov_spatial::workflow::Event],
     s: &gridgov_spatial::workflow::CaseState,
 ) -> Value {
-    let snap = st.current();
     let route = crate::cases::route(
         &snap.district,
         &snap.grids,
@@ -305,6 +304,7 @@ pub async fn get_requests(
     let st2 = st.clone();
     let r = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, Failure> {
         let book = Book::read(st2.store.as_ref())?;
+        let snap = st2.current();
         let start = start.or_else(|| {
             ids.is_none()
                 .then(|| super::cases::now_epoch() - 90 * 86_400)
@@ -328,7 +328,7 @@ pub async fn get_requests(
                     continue;
                 }
             }
-            out.push(request_json(&st2, *id, x, h, s));
+            out.push(request_json(&snap, *id, x, h, s));
             if out.len() >= 1000 {
                 break;
             }
@@ -365,7 +365,7 @@ pub async fn get_request(State(st): State<Arc<AppState>>, Path(id): Path<String>
             .map(|(_, e)| e)
             .collect();
         let s = crate::cases::state_of(&x, &h);
-        Ok(json!([request_json(&st2, id, &x, &h, &s)]))
+        Ok(json!([request_json(&st2.current(), id, &x, &h, &s)]))
     })
     .await;
     match r {

@@ -13,6 +13,7 @@ use gridgov_spatial::workflow::Event;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::StorageError;
+use super::versions::sql;
 use super::wkb;
 
 /// One step to append.
@@ -49,13 +50,6 @@ pub enum AppendError {
     /// The store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
-}
-
-fn sql(what: &str) -> impl Fn(rusqlite::Error) -> StorageError + '_ {
-    move |source| StorageError::Sqlite {
-        what: what.to_string(),
-        source,
-    }
 }
 
 /// Creates the case tables of a GeoPackage that lacks them (stores

@@ -138,7 +138,7 @@ pub enum PublishError {
     Storage(#[from] StorageError),
 }
 
-fn sql(what: &str) -> impl Fn(rusqlite::Error) -> StorageError + '_ {
+pub(super) fn sql(what: &str) -> impl Fn(rusqlite::Error) -> StorageError + '_ {
     move |source| StorageError::Sqlite {
         what: what.to_string(),
         source,
