@@ -6,6 +6,7 @@
 mod cases;
 mod cli;
 mod import;
+mod report;
 mod service;
 mod storage;
 mod store;

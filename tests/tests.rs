@@ -9,6 +9,7 @@ mod cli_import;
 mod cli_import_incidents;
 mod cli_lookup;
 mod cli_render;
+mod cli_report;
 mod cli_sample;
 mod cli_serve;
 mod cli_validate;

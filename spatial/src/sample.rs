@@ -968,25 +968,7 @@ fn seg_dist(px: f64, py: f64, ax: f64, ay: f64, bx: f64, by: f64) -> f64 {
     (px - ax - t * dx).hypot(py - ay - t * dy)
 }
 
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
-///
-/// ```
-/// use gridgov_spatial::sample::civil_from_days;
-/// assert_eq!(civil_from_days(0), (1970, 1, 1));
-/// assert_eq!(civil_from_days(20_485), (2026, 2, 1));
-/// ```
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
+pub use crate::period::civil_from_days;
 
 /// The bounding box of a district's grids, `[west, south, east, north]`.
 pub fn grids_bbox(d: &District) -> Option<[f64; 4]> {

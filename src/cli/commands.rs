@@ -26,15 +26,7 @@ pub fn run(cli: Cli) -> CliResult {
             deadlines,
             escalate_every,
         } => {
-            let deadlines = match deadlines {
-                None => gridgov_spatial::workflow::DeadlineRules::default(),
-                Some(p) => {
-                    let text =
-                        std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))?;
-                    serde_json::from_str(&text)
-                        .map_err(|e| format!("{}: not deadline rules: {e}", p.display()))?
-                }
-            };
+            let deadlines = super::report::read_deadlines(deadlines.as_deref())?;
             crate::service::serve(&crate::service::ServeOptions {
                 addr,
                 db: db.to_string_lossy().into_owned(),
@@ -95,6 +87,7 @@ pub fn run(cli: Cli) -> CliResult {
         } => cmd_lookup(&db, at.as_deref(), &crs, address.as_deref(), limit),
         Command::Validate { db } => cmd_validate(&db),
         Command::Render(args) => super::render::run(&args),
+        Command::Report(args) => super::report::run(&args),
         Command::View(args) => super::view::run(&args),
         Command::Stats { db, level } => cmd_stats(&db, level.as_deref()),
         Command::Assign {

@@ -3,6 +3,7 @@
 mod address;
 mod commands;
 mod render;
+mod report;
 pub mod table;
 mod validate;
 mod view;
@@ -195,6 +196,11 @@ pub enum Command {
     /// Draw the command center's one-screen view to a PNG: the plan map,
     /// the incident heatmap, title, legend, counts per grid, timestamp.
     Render(render::RenderArgs),
+    /// The weekly or monthly incident report: totals against the previous
+    /// period, top categories, grids and communities with rates per 1,000
+    /// households, the daily trend, hot spots and overdue cases. Prints a
+    /// summary; --out writes the self-contained HTML page or the JSON.
+    Report(report::ReportArgs),
     /// Write the shared benchmark workload (grids.geojson, points.f64).
     BenchData {
         /// district (52 grids) or city (5,000 grids).

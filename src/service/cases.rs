@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use gridgov_spatial::workflow::{Action, TransitionError, epoch_seconds};
 use serde::Deserialize;
 
-use super::{ApiError, AppState, now_rfc3339};
+use super::{ApiError, AppState, now_epoch, now_rfc3339};
 use crate::cases::{self, Book, CaseError, NewReport, Place, StepRequest};
 
 /// A failed case request: a case error or any other API error.
@@ -53,7 +53,7 @@ impl IntoResponse for Failure {
     }
 }
 
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, Failure> + Send + 'static,
 ) -> Result<T, Failure> {
     tokio::task::spawn_blocking(f)
@@ -108,13 +108,6 @@ pub fn case_error(e: CaseError) -> Response {
         CaseError::Invalid(msg) => ApiError::bad_request("body", msg).into_response(),
         CaseError::Storage(e) => ApiError::internal(e).into_response(),
     }
-}
-
-/// Now, in seconds since the epoch.
-pub fn now_epoch() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
 }
 
 fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {

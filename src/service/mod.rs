@@ -12,6 +12,7 @@ mod features;
 mod lookup;
 mod open311;
 mod openapi;
+mod reports;
 mod tiles;
 mod web;
 
@@ -292,11 +293,14 @@ impl AppState {
 
 /// Now, as RFC 3339 UTC.
 pub fn now_rfc3339() -> String {
-    rfc3339_of(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs() as i64),
-    )
+    rfc3339_of(now_epoch())
+}
+
+/// Seconds since the epoch now.
+pub fn now_epoch() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Seconds since the epoch as RFC 3339 UTC.
@@ -396,6 +400,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/incidents/{id}/move", post(cases::move_pin))
         .route("/incidents/{id}/duplicates", get(cases::duplicates))
         .route("/incidents/{id}/merge", post(cases::merge))
+        .route("/stats/incidents", get(reports::incident_stats))
+        .route("/hotspots", get(reports::hotspots))
+        .route("/reports", get(reports::index))
+        .route("/reports/{name}", get(reports::report))
         .route("/open311/v2/services.json", get(open311::service_list))
         .route(
             "/open311/v2/services/{code}",
@@ -517,7 +525,7 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
                     let ids = crate::cases::escalate_overdue(
                         st.store.as_ref(),
                         &st.config.deadlines,
-                        cases::now_epoch(),
+                        now_epoch(),
                         &now_rfc3339(),
                     )?;
                     if !ids.is_empty() {
@@ -577,3 +585,6 @@ mod editing_tests;
 
 #[cfg(test)]
 mod cases_tests;
+
+#[cfg(test)]
+mod reports_tests;

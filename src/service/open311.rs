@@ -305,10 +305,7 @@ pub async fn get_requests(
     let r = tokio::task::spawn_blocking(move || -> Result<Vec<Value>, Failure> {
         let book = Book::read(st2.store.as_ref())?;
         let snap = st2.current();
-        let start = start.or_else(|| {
-            ids.is_none()
-                .then(|| super::cases::now_epoch() - 90 * 86_400)
-        });
+        let start = start.or_else(|| ids.is_none().then(|| super::now_epoch() - 90 * 86_400));
         let mut out = Vec::new();
         for (id, x, h, s) in book.cases.iter().rev() {
             if let Some(ids) = &ids {

@@ -121,9 +121,19 @@ impl TileSource {
             return Err(RasterError::Size(size));
         }
         let mut pm = Pixmap::new(size, size).ok_or(RasterError::Size(size))?;
+        self.draw_plan(&mut pm, t.bounds(), t.z);
+        if let Some(font) = font {
+            self.draw_labels(&mut pm, t, font);
+        }
+        Ok(pm)
+    }
+
+    /// The plan map of the Mercator `bounds` over the whole pixmap (of the
+    /// same aspect), with the detail of zoom `z`.
+    fn draw_plan(&self, pm: &mut Pixmap, bounds: [f64; 4], z: u8) {
         pm.fill(Color::from_rgba8(0xf4, 0xf1, 0xea, 0xff));
-        let [x0, y0, x1, y1] = t.bounds();
-        let scale = f64::from(size) / (x1 - x0);
+        let [x0, y0, x1, y1] = bounds;
+        let scale = f64::from(pm.width()) / (x1 - x0);
         let margin = 8.0 / scale;
         let q = [x0 - margin, y0 - margin, x1 + margin, y1 + margin];
         let px = |p: [f64; 2]| (((p[0] - x0) * scale) as f32, ((y1 - p[1]) * scale) as f32);
@@ -156,9 +166,9 @@ impl TileSource {
                 pm.fill_path(&p, &fill, FillRule::EvenOdd, id, None);
             }
         }
-        if t.z >= 14 {
+        if z >= 14 {
             let stroke = Stroke {
-                width: if t.z >= 17 { 0.8 } else { 0.5 },
+                width: if z >= 17 { 0.8 } else { 0.5 },
                 ..Stroke::default()
             };
             for i in self.buildings_in(q) {
@@ -175,7 +185,7 @@ impl TileSource {
             }
         }
         let border = Stroke {
-            width: if t.z >= 16 { 2.0 } else { 1.2 },
+            width: if z >= 16 { 2.0 } else { 1.2 },
             ..Stroke::default()
         };
         for &i in &grids {
@@ -210,9 +220,9 @@ impl TileSource {
                 }
             }
         };
-        if t.z >= 15 {
-            let r = if t.z >= 17 { 3.5 } else { 2.2 };
-            dot(&mut pm, &self.merchants, r, &|i| {
+        if z >= 15 {
+            let r = if z >= 17 { 3.5 } else { 2.2 };
+            dot(pm, &self.merchants, r, &|i| {
                 let cat = self.merchants.props[i]
                     .iter()
                     .find(|(k, _)| *k == "category")
@@ -223,12 +233,61 @@ impl TileSource {
                     .unwrap_or("");
                 category_colour(cat)
             });
-            dot(&mut pm, &self.cameras, r, &|_| (0xc6, 0x28, 0x28));
+            dot(pm, &self.cameras, r, &|_| (0xc6, 0x28, 0x28));
         }
-        if let Some(font) = font {
-            self.draw_labels(&mut pm, t, font);
+    }
+
+    /// The whole district on one image `width` pixels wide: the plan map
+    /// with the incident heatmap over it, coloured from zero to its own
+    /// peak (for reports). The height follows the district's shape.
+    ///
+    /// ```
+    /// use gridgov_spatial::{sample, GridIndex, assign, stats};
+    /// use gridgov_tiles::{TileSource, IncidentFilter};
+    /// let d = sample::district(&sample::SampleSpec::default());
+    /// let a = assign(&d, &GridIndex::new(&d));
+    /// let src = TileSource::new(&d, &a, &stats(&d, &a));
+    /// let png = src.overview_png(400, &IncidentFilter::default(), 150.0).unwrap();
+    /// let img = image::load_from_memory(&png).unwrap();
+    /// assert_eq!(img.width(), 400);
+    /// ```
+    pub fn overview_png(
+        &self,
+        width: u32,
+        f: &IncidentFilter,
+        bandwidth_m: f64,
+    ) -> Result<Vec<u8>, RasterError> {
+        if width == 0 || width > 4096 {
+            return Err(RasterError::Size(width));
         }
-        Ok(pm)
+        let [bx0, by0, bx1, by1] = self.bounds;
+        let pad = 0.03 * (bx1 - bx0).max(by1 - by0).max(1.0);
+        let (x0, y0, x1, y1) = (bx0 - pad, by0 - pad, bx1 + pad, by1 + pad);
+        let scale = f64::from(width) / (x1 - x0);
+        let height = (((y1 - y0) * scale).round() as u32).clamp(1, 4096);
+        let y0 = y1 - f64::from(height) / scale;
+        let mut pm = Pixmap::new(width, height).ok_or(RasterError::Size(height))?;
+        // The zoom whose 256-pixel tiles have this scale.
+        let z = (scale * 2.0 * crate::tile::HALF_WORLD / 256.0)
+            .log2()
+            .floor()
+            .clamp(0.0, 22.0) as u8;
+        self.draw_plan(&mut pm, [x0, y0, x1, y1], z);
+        let spec = RasterSpec {
+            bounds: [x0, y0, x1, y1],
+            width: width as usize,
+            height: height as usize,
+        };
+        let d = self.density(&spec, f, bandwidth_m, false);
+        let heat = shade(&d, d.max(), 0.85);
+        // The heat over the opaque plan map: straight alpha over.
+        for (px, h) in pm.data_mut().chunks_exact_mut(4).zip(heat.chunks_exact(4)) {
+            let a = u16::from(h[3]);
+            for k in 0..3 {
+                px[k] = ((u16::from(h[k]) * a + u16::from(px[k]) * (255 - a) + 127) / 255) as u8;
+            }
+        }
+        pixmap_png(&pm)
     }
 
     /// Grid names, centred on a fixed point inside each grid, drawn where

@@ -1,0 +1,249 @@
+//! `gridgov report`: the weekly or monthly incident report of a store, as
+//! a summary in the terminal, or written as HTML or JSON.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use gridgov_spatial::hotspot_map::Spot;
+use gridgov_spatial::period::{Period, PeriodKind};
+
+use super::CliResult;
+use super::table::render;
+use crate::report::{ReportOptions, build, html};
+
+/// Arguments of `gridgov report`.
+#[derive(Debug, clap::Args)]
+pub struct ReportArgs {
+    /// An ISO week, e.g. 2026-W46.
+    #[arg(long, conflicts_with_all = ["month", "period"])]
+    week: Option<String>,
+    /// A month, e.g. 2026-11.
+    #[arg(long, conflicts_with = "period")]
+    month: Option<String>,
+    /// Any run of days, e.g. 2026-11-01..2026-11-15 (or a week or month).
+    /// Without --week, --month or --period: the last full week.
+    #[arg(long)]
+    period: Option<String>,
+    /// The store (GeoPackage or `postgres://` URL; default the embedded
+    /// one).
+    #[arg(long, value_name = "FILE|URL", default_value = crate::store::DEFAULT_GPKG)]
+    db: PathBuf,
+    /// District JSON the store is created from when missing.
+    #[arg(long, value_name = "FILE", default_value = crate::store::DEFAULT_DISTRICT)]
+    seed: PathBuf,
+    /// Deadline rules (JSON, as for `serve --deadlines`).
+    #[arg(long, value_name = "FILE")]
+    deadlines: Option<PathBuf>,
+    /// Write the report to FILE: `.html` for the page, `.json` for the data.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Print the JSON report instead of the summary.
+    #[arg(long)]
+    json: bool,
+    /// The time overdue cases are judged at (RFC 3339; default now).
+    #[arg(long, value_name = "TIME")]
+    now: Option<String>,
+    /// Permutations for the hot-spot p-values.
+    #[arg(long, default_value_t = 999)]
+    permutations: usize,
+    /// Rows in the top lists.
+    #[arg(long, default_value_t = 10)]
+    top: usize,
+}
+
+/// Reads deadline rules from a JSON file, or the defaults.
+pub fn read_deadlines(
+    p: Option<&std::path::Path>,
+) -> Result<gridgov_spatial::workflow::DeadlineRules, Box<dyn std::error::Error>> {
+    match p {
+        None => Ok(gridgov_spatial::workflow::DeadlineRules::default()),
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            Ok(serde_json::from_str(&text)
+                .map_err(|e| format!("{}: not deadline rules: {e}", p.display()))?)
+        }
+    }
+}
+
+fn period_of(a: &ReportArgs, now: i64, offset: i64) -> Result<Period, String> {
+    let parse = |s: &str, kind: Option<PeriodKind>, flag: &str| {
+        let p = Period::parse(s).map_err(|e| format!("--{flag}: {e}"))?;
+        match kind {
+            Some(k) if p.kind != k => Err(format!(
+                "--{flag} {s:?}: not a {}",
+                if k == PeriodKind::Week {
+                    "week (2026-W46)"
+                } else {
+                    "month (2026-11)"
+                }
+            )),
+            _ => Ok(p),
+        }
+    };
+    if let Some(w) = &a.week {
+        return parse(w, Some(PeriodKind::Week), "week");
+    }
+    if let Some(m) = &a.month {
+        return parse(m, Some(PeriodKind::Month), "month");
+    }
+    if let Some(p) = &a.period {
+        return parse(p, None, "period");
+    }
+    let today = (now + offset).div_euclid(86_400);
+    Ok(Period::containing(PeriodKind::Week, today).previous())
+}
+
+/// Runs `gridgov report`.
+pub fn run(a: &ReportArgs) -> CliResult {
+    let opts = ReportOptions {
+        top: a.top.max(1),
+        hotspots: gridgov_spatial::hotspot_map::HotspotOptions {
+            permutations: a.permutations,
+            ..Default::default()
+        },
+        ..ReportOptions::default()
+    };
+    let now = match &a.now {
+        None => crate::service::now_epoch(),
+        Some(t) => gridgov_spatial::workflow::epoch_seconds(t)
+            .ok_or_else(|| format!("--now {t:?}: not an RFC 3339 time"))?,
+    };
+    let period = period_of(a, now, opts.utc_offset_s)?;
+    let format = match &a.out {
+        Some(p) => match p.extension().and_then(|e| e.to_str()) {
+            Some("html" | "htm") => Some(true),
+            Some("json") => Some(false),
+            _ => {
+                return Err(format!("--out {}: name a .html or .json file", p.display()).into());
+            }
+        },
+        None => None,
+    };
+    let rules = read_deadlines(a.deadlines.as_deref())?;
+    let (store, _) = crate::service::open_store(&a.db.to_string_lossy(), &a.seed)?;
+    let snap = crate::service::Snapshot::build(
+        store.load()?,
+        store.grid_versions()?,
+        store.latest_version()?,
+    );
+    let book = crate::cases::Book::read(store.as_ref())?;
+    let r = build(&snap, &book, &rules, period, now, &opts)?;
+    match (format, &a.out) {
+        (Some(true), Some(p)) => {
+            std::fs::write(p, html::page(&r, &snap))
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            eprintln!("wrote {} ({})", p.display(), period.label());
+        }
+        (Some(false), Some(p)) => {
+            std::fs::write(p, serde_json::to_string_pretty(&r)?)
+                .map_err(|e| format!("{}: {e}", p.display()))?;
+            eprintln!("wrote {} ({})", p.display(), period.label());
+        }
+        _ if a.json => println!("{}", serde_json::to_string_pretty(&r)?),
+        _ => print!("{}", summary(&r)),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn signed(x: Option<f64>) -> String {
+    x.map_or_else(|| "–".into(), |v| format!("{v:+.1}%"))
+}
+
+/// The report in a few terminal tables.
+fn summary(r: &crate::report::Report) -> String {
+    let t = &r.totals;
+    let mut o = format!(
+        "{} — incidents {} ({} to {})\n\n{} incidents ({} vs {} in {}), {} per 1,000 households; {} closed, {} open; satisfaction {}; {} cases overdue now\n\n",
+        r.district,
+        r.period.label(),
+        r.period.first_date(),
+        r.period.last_date(),
+        t.incidents,
+        signed(t.change_pct),
+        t.previous,
+        r.previous.label(),
+        t.per_1000_households
+            .map_or_else(|| "–".into(), |v| format!("{v:.1}")),
+        t.closed,
+        t.open,
+        t.satisfaction
+            .map_or_else(|| "–".into(), |v| format!("{v:.2}")),
+        t.overdue_now
+    );
+    let cats: Vec<Vec<String>> = r
+        .categories
+        .iter()
+        .take(8)
+        .map(|c| {
+            vec![
+                c.category.clone(),
+                c.incidents.to_string(),
+                c.previous.to_string(),
+                signed(c.change_pct),
+            ]
+        })
+        .collect();
+    o.push_str(&render(
+        &["category", "incidents", "previous", "change"],
+        &cats,
+        &[1, 2, 3],
+    ));
+    o.push('\n');
+    let grids: Vec<Vec<String>> = r
+        .top_grids
+        .iter()
+        .map(|g| {
+            vec![
+                g.code.clone(),
+                g.name.clone(),
+                g.incidents.to_string(),
+                signed(g.change_pct),
+                g.per_1000_households
+                    .map_or_else(|| "–".into(), |v| format!("{v:.1}")),
+                g.top_category.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    o.push_str(&render(
+        &[
+            "grid",
+            "name",
+            "incidents",
+            "change",
+            "per 1k hh",
+            "top category",
+        ],
+        &grids,
+        &[2, 3, 4],
+    ));
+    o.push('\n');
+    let hot: Vec<Vec<String>> = r
+        .hotspots
+        .iter()
+        .filter(|h| h.unit.spot == Spot::Hot)
+        .map(|h| {
+            vec![
+                h.code.clone(),
+                h.name.clone(),
+                h.unit.count.to_string(),
+                format!("{:.2}", h.unit.gi.z),
+                format!("{:.3}", h.unit.gi.p_sim),
+                serde_json::to_value(h.unit.emerging)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    if hot.is_empty() {
+        o.push_str("no significant hot spots\n");
+    } else {
+        o.push_str("hot spots:\n");
+        o.push_str(&render(
+            &["grid", "name", "incidents", "z", "p", "trend"],
+            &hot,
+            &[2, 3, 4],
+        ));
+    }
+    o
+}
