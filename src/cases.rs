@@ -208,6 +208,11 @@ pub struct NewReport {
     pub reported_at: Option<String>,
 }
 
+/// The longest category name.
+pub const MAX_CATEGORY: usize = 64;
+/// The longest description.
+pub const MAX_DESCRIPTION: usize = 10_000;
+
 /// Checks a report and makes its incident.
 pub fn incident_of(
     snap: &crate::service::Snapshot,
@@ -217,6 +222,16 @@ pub fn incident_of(
     let category = r.category.trim();
     if category.is_empty() {
         return Err(CaseError::Invalid("a report needs a category".into()));
+    }
+    if category.chars().count() > MAX_CATEGORY {
+        return Err(CaseError::Invalid(format!(
+            "a category has at most {MAX_CATEGORY} characters"
+        )));
+    }
+    if r.description.chars().count() > MAX_DESCRIPTION {
+        return Err(CaseError::Invalid(format!(
+            "a description has at most {MAX_DESCRIPTION} characters"
+        )));
     }
     let source: IncidentSource = match r.source.as_deref() {
         None | Some("") => IncidentSource::Web,

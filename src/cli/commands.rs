@@ -21,6 +21,9 @@ pub fn run(cli: Cli) -> CliResult {
             seed,
             addr,
             body_limit,
+            rate_limit,
+            request_timeout,
+            cors_origin,
             font,
             tile_cache_mb,
             deadlines,
@@ -36,6 +39,12 @@ pub fn run(cli: Cli) -> CliResult {
                 tile_cache_bytes: tile_cache_mb << 20,
                 deadlines,
                 escalate_every_s: escalate_every,
+                guard: crate::service::harden::Guard {
+                    rate_per_s: rate_limit.max(0.0),
+                    burst: (rate_limit * 10.0).max(1.0),
+                    timeout: std::time::Duration::from_secs(request_timeout.max(1)),
+                    cors_origins: cors_origin,
+                },
             })?;
             Ok(ExitCode::SUCCESS)
         }

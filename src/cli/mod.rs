@@ -53,6 +53,17 @@ pub enum Command {
         /// Largest request body in bytes.
         #[arg(long, default_value_t = 10 * 1024 * 1024)]
         body_limit: usize,
+        /// Requests per second each client address may make on average
+        /// (bursts of ten times as many); 0: no limit.
+        #[arg(long, default_value_t = 100.0)]
+        rate_limit: f64,
+        /// Longest a request may take, in seconds.
+        #[arg(long, default_value_t = 60)]
+        request_timeout: u64,
+        /// An origin allowed to call the API from browsers (repeat for
+        /// more; `*` for any). None: only the service's own pages.
+        #[arg(long, value_name = "ORIGIN")]
+        cors_origin: Vec<String>,
         /// Font for grid names on plan maps (TrueType/OpenType/collection
         /// that draws Chinese); default: GRIDGOV_FONT, else an installed
         /// CJK font.

@@ -91,6 +91,57 @@ fn serde_path_to_error_like<T: serde::de::DeserializeOwned>(
 }
 
 /// Turns the planner's changes into model changes, checking geometry.
+/// The most vertices one grid's boundary may have.
+const MAX_VERTICES: usize = 100_000;
+
+/// How far (degrees, about 10 km) a changed grid may reach beyond the
+/// district's grids.
+const MAX_REACH_DEG: f64 = 0.1;
+
+/// A boundary a grid can have: not too many vertices, and valid (no ring
+/// crossing itself or another, no hole outside its shell).
+fn check_shape(mp: &geo::MultiPolygon<f64>) -> Result<(), String> {
+    use geo::{CoordsIter, Validation};
+    let n = mp.coords_count();
+    if n > MAX_VERTICES {
+        return Err(format!(
+            "{n} vertices; a grid may have at most {MAX_VERTICES}"
+        ));
+    }
+    if let Err(e) = mp.check_validation() {
+        return Err(format!("not a valid polygon: {e}"));
+    }
+    Ok(())
+}
+
+/// Every changed boundary lies within reach of the district's grids.
+fn check_reach(d: &gridgov_spatial::District, changes: &[GridChange]) -> Result<(), ApiError> {
+    use geo::BoundingRect;
+    let Some(bb) = gridgov_spatial::sample::grids_bbox(d) else {
+        return Ok(());
+    };
+    for (i, c) in changes.iter().enumerate() {
+        let Some(r) = c.boundary.as_ref().and_then(BoundingRect::bounding_rect) else {
+            continue;
+        };
+        let far = (bb[0] - r.min().x)
+            .max(r.max().x - bb[2])
+            .max(bb[1] - r.min().y)
+            .max(r.max().y - bb[3]);
+        if far > MAX_REACH_DEG {
+            return Err(ApiError::unprocessable(
+                format!("changes[{i}].geometry"),
+                format!(
+                    "grid {}: the boundary reaches {:.0} km beyond the district; a grid must lie within 10 km of it",
+                    c.code,
+                    far * 111.0
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn to_changes(d: &DraftIn) -> Result<Vec<GridChange>, ApiError> {
     if d.author.trim().is_empty() {
         return Err(ApiError::bad_request("author", "author is required"));
@@ -146,6 +197,12 @@ fn to_changes(d: &DraftIn) -> Result<Vec<GridChange>, ApiError> {
                             format!("grid {}: {}", c.code, notes.join("; ")),
                         ));
                     }
+                    check_shape(&mp).map_err(|e| {
+                        ApiError::unprocessable(
+                            format!("{field}.geometry"),
+                            format!("grid {}: {e}", c.code),
+                        )
+                    })?;
                     Some(mp)
                 }
             };
@@ -228,6 +285,7 @@ pub async fn create_draft(
     let draft: DraftIn = parse_json(&body?)?;
     let changes = to_changes(&draft)?;
     let snap = st.current();
+    check_reach(&snap.district, &changes)?;
     apply_changes(&snap.district, &changes).map_err(|e| change_error(&e))?;
     let base: HashMap<String, i64> = draft
         .changes

@@ -80,7 +80,7 @@ fn store(name: &str, backend: Backend) -> Arc<dyn Store> {
 
 /// A service state over `store` that follows it (built off the async
 /// threads: the PostgreSQL client blocks).
-fn state_over(store: Arc<dyn Store>) -> Arc<AppState> {
+fn state_over(store: Arc<dyn Store>, guard: super::harden::Guard) -> Arc<AppState> {
     std::thread::spawn(move || {
         let st = Arc::new(
             AppState::new(
@@ -92,6 +92,7 @@ fn state_over(store: Arc<dyn Store>) -> Arc<AppState> {
                     tile_cache_bytes: 64 << 20,
                     deadlines: gridgov_spatial::workflow::DeadlineRules::default(),
                     duplicates: gridgov_spatial::duplicates::DuplicateRule::default(),
+                    guard,
                 },
             )
             .unwrap(),
@@ -104,7 +105,12 @@ fn state_over(store: Arc<dyn Store>) -> Arc<AppState> {
 }
 
 pub(super) fn fresh(name: &str, backend: Backend) -> Arc<AppState> {
-    state_over(store(name, backend))
+    state_over(store(name, backend), super::harden::Guard::default())
+}
+
+/// A fresh GeoPackage state behind a guard of its own.
+pub(super) fn guarded(name: &str, guard: super::harden::Guard) -> Arc<AppState> {
+    state_over(store(name, Backend::GeoPackage), guard)
 }
 
 pub(super) async fn call(
@@ -270,7 +276,7 @@ async fn a_draft_is_validated_previewed_and_published_then_history_and_rollback_
     assert_eq!(v["published"]["rollback_of"], 1);
     assert_eq!(grid_at(&st, m.at, None).await, m.from);
     // Everything survives a restart: a new state over the same store.
-    let again = state_over(st.store.clone());
+    let again = state_over(st.store.clone(), super::harden::Guard::default());
     assert_eq!(again.current().version, 3);
     assert_eq!(grid_at(&again, m.at, None).await, m.from);
 }
@@ -458,11 +464,11 @@ async fn bad_drafts_are_400_naming_the_field(b: Backend) {
 
 async fn a_publish_on_one_replica_reaches_the_other_and_a_stale_base_is_refused(b: Backend) {
     let store = store("replicas", b);
-    let one = state_over(store.clone());
+    let one = state_over(store.clone(), super::harden::Guard::default());
     let two = match b {
         // Two processes over one GeoPackage are not a supported
         // deployment; two states over one store still must agree.
-        Backend::GeoPackage => state_over(store),
+        Backend::GeoPackage => state_over(store, super::harden::Guard::default()),
         Backend::PostGis => {
             let url = crate::storage::testing::cluster().unwrap();
             let url = format!("{url}/gridgov_replicas_{}", std::process::id());
@@ -471,7 +477,7 @@ async fn a_publish_on_one_replica_reaches_the_other_and_a_stale_base_is_refused(
                 .unwrap()
                 .unwrap()
                 .0;
-            state_over(Arc::new(s))
+            state_over(Arc::new(s), super::harden::Guard::default())
         }
     };
     let m = a_move(&one);

@@ -72,6 +72,16 @@ impl ApiError {
 }
 
 impl ApiError {
+    /// Any status, with the standard reason as the title.
+    pub fn with_status(status: StatusCode, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            title: status.canonical_reason().unwrap_or("Error"),
+            detail: detail.into(),
+            field: None,
+        }
+    }
+
     /// 409: the resource is not in a state that allows the request.
     pub fn conflict(detail: impl Into<String>) -> Self {
         ApiError {

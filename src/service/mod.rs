@@ -9,6 +9,7 @@ mod cases;
 mod editing;
 mod error;
 mod features;
+pub mod harden;
 mod lookup;
 mod open311;
 mod openapi;
@@ -51,6 +52,8 @@ pub struct Config {
     pub deadlines: gridgov_spatial::workflow::DeadlineRules,
     /// When two reports are suggested as duplicates.
     pub duplicates: gridgov_spatial::duplicates::DuplicateRule,
+    /// Rate limit, time limit, CORS.
+    pub guard: harden::Guard,
 }
 
 /// Everything a reader needs, built once per version of the data.
@@ -132,6 +135,8 @@ pub struct AppState {
     incidents_dirty: std::sync::atomic::AtomicBool,
     /// One incident refresh at a time.
     refresh_lock: Mutex<()>,
+    /// Requests per client address.
+    pub limiter: harden::Limiter,
 }
 
 impl AppState {
@@ -155,6 +160,7 @@ impl AppState {
             config,
             incidents_dirty: std::sync::atomic::AtomicBool::new(false),
             refresh_lock: Mutex::new(()),
+            limiter: harden::Limiter::default(),
         })
     }
 
@@ -422,6 +428,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/district.json", get(district_json))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            harden::guard,
+        ))
         .with_state(state)
 }
 
@@ -442,6 +452,8 @@ pub struct ServeOptions {
     pub tile_cache_bytes: usize,
     /// Deadlines and escalation.
     pub deadlines: gridgov_spatial::workflow::DeadlineRules,
+    /// Rate limit, time limit, CORS.
+    pub guard: harden::Guard,
     /// Seconds between checks for overdue cases to escalate (0: never).
     pub escalate_every_s: u64,
 }
@@ -500,6 +512,7 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
         tile_cache_bytes: opts.tile_cache_bytes,
         deadlines: opts.deadlines.clone(),
         duplicates: gridgov_spatial::duplicates::DuplicateRule::default(),
+        guard: opts.guard.clone(),
     };
     let state = Arc::new(AppState::new(store.clone(), config)?);
     state.follow_store()?;
@@ -546,9 +559,12 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
     }
     rt.block_on(async move {
         tracing::info!(addr = %listener.local_addr()?, "serving");
-        axum::serve(listener, app(state))
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        axum::serve(
+            listener,
+            app(state).into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
         tracing::info!("stopped");
         Ok::<(), Box<dyn std::error::Error>>(())
     })?;
@@ -588,3 +604,6 @@ mod cases_tests;
 
 #[cfg(test)]
 mod reports_tests;
+
+#[cfg(test)]
+mod corpus_tests;

@@ -285,12 +285,21 @@ pub async fn report(
         })
     })
     .await?;
-    let ct = if as_html {
-        "text/html; charset=utf-8"
-    } else {
-        "application/json"
-    };
-    Ok(([(header::CONTENT_TYPE, ct)], out).into_response())
+    if as_html {
+        // The page needs nothing but its own styles and embedded images.
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'none'; img-src data:; style-src 'unsafe-inline'",
+                ),
+            ],
+            out,
+        )
+            .into_response());
+    }
+    Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response())
 }
 
 /// `GET /reports`: the last full week's and month's reports.

@@ -178,6 +178,20 @@ async fn counts_hot_spots_and_reports_follow_cases_filed_and_closed(b: Backend) 
     .await;
     assert_eq!(s, StatusCode::OK);
     assert!(ct.starts_with("text/html"), "{ct}");
+    let csp = app(st.clone())
+        .oneshot(
+            Request::get(format!("/reports/{week}.html?permutations=99"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        csp.headers()[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'")
+    );
     assert!(page.contains(&format!("incident report {week}")));
     assert!(page.contains("data:image/png;base64,"));
     assert!(page.contains(&code));

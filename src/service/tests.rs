@@ -30,6 +30,7 @@ fn state() -> Arc<AppState> {
                 tile_cache_bytes: 64 << 20,
                 deadlines: gridgov_spatial::workflow::DeadlineRules::default(),
                 duplicates: gridgov_spatial::duplicates::DuplicateRule::default(),
+                guard: super::harden::Guard::default(),
             };
             Arc::new(AppState::new(store, config).unwrap())
         })
