@@ -16,6 +16,11 @@ pub struct Server {
 impl Server {
     /// Starts a server over `db`: a GeoPackage path or a `postgres://` URL.
     pub fn start(db: &str) -> Server {
+        Server::start_with(db, &[])
+    }
+
+    /// Starts a server over `db` with more options.
+    pub fn start_with(db: &str, extra: &[&str]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_gridgov"))
             .args([
                 "serve",
@@ -26,6 +31,7 @@ impl Server {
                 "--seed",
                 s(&repo().join("data/sample-district.json")),
             ])
+            .args(extra)
             .env("RUST_LOG", "info")
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
@@ -120,8 +126,10 @@ pub fn request(
     head.push_str("\r\n");
     c.write_all(head.as_bytes()).ok()?;
     c.write_all(body.as_bytes()).ok()?;
-    let mut out = String::new();
-    c.read_to_string(&mut out).ok()?;
+    let mut raw = Vec::new();
+    c.read_to_end(&mut raw).ok()?;
+    // Binary bodies (tiles) come back lossily as text.
+    let out = String::from_utf8_lossy(&raw).into_owned();
     let status = out.split_whitespace().nth(1)?.parse().ok()?;
     let (h, b) = out.split_once("\r\n\r\n")?;
     Some((status, h.to_string(), b.to_string()))
@@ -254,7 +262,7 @@ fn a_real_server_answers_gdal_as_an_ogc_api_features_client_and_stops_gracefully
     assert!(log.iter().any(|l| l.contains("stopped")), "{log:?}");
 }
 
-fn etag(headers: &str) -> Option<String> {
+pub fn etag(headers: &str) -> Option<String> {
     headers
         .lines()
         .find_map(|l| {
@@ -265,7 +273,7 @@ fn etag(headers: &str) -> Option<String> {
 }
 
 /// The grid the crash tests publish over and over.
-const CRASH_GRID: &str = "370402005001001";
+pub const CRASH_GRID: &str = "370402005001001";
 
 /// Publishes in a loop against a server over `db`, killing it with
 /// SIGKILL three times, then checks through the API that every

@@ -5,8 +5,10 @@
 mod util;
 
 mod cli_assign;
+mod cli_crash;
 mod cli_import;
 mod cli_import_incidents;
+mod cli_load;
 mod cli_lookup;
 mod cli_render;
 mod cli_report;
