@@ -128,6 +128,24 @@ pub fn place_point(idx: &GridIndex, lon: f64, lat: f64) -> Placement {
     }
 }
 
+/// Places only the district's incidents (the rest of an [`Assignment`]
+/// stays valid while boundaries and buildings do not change).
+///
+/// ```
+/// use gridgov_spatial::{assign, assign_incidents, sample, GridIndex};
+/// let d = sample::district(&sample::SampleSpec::default());
+/// let idx = GridIndex::new(&d);
+/// assert_eq!(assign_incidents(&d, &idx), assign(&d, &idx).incidents);
+/// ```
+pub fn assign_incidents(d: &District, idx: &GridIndex) -> Vec<Placement> {
+    let pts: Vec<[f64; 2]> = d
+        .incidents
+        .iter()
+        .map(|i| [i.location.x(), i.location.y()])
+        .collect();
+    place_points(idx, &pts)
+}
+
 fn place_points(idx: &GridIndex, pts: &[[f64; 2]]) -> Vec<Placement> {
     idx.locate_many(pts, 2)
         .into_iter()

@@ -32,7 +32,9 @@ pub use geodesy::LocalProjection;
 pub use index::{GridIndex, NearestBorder};
 pub mod assign;
 
-pub use assign::{Assignment, BuildingPlacement, Placement, assign, place_building, place_point};
+pub use assign::{
+    Assignment, BuildingPlacement, Placement, assign, assign_incidents, place_building, place_point,
+};
 pub mod coverage;
 pub mod duplicates;
 pub mod hotspot_map;

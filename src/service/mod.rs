@@ -61,16 +61,16 @@ pub struct Snapshot {
     /// The district.
     pub district: District,
     /// Point → grid.
-    pub grids: GridIndex,
+    pub grids: Arc<GridIndex>,
     /// Every entity's grid.
     pub assignment: Assignment,
     /// Address → building.
-    pub addresses: AddressIndex,
+    pub addresses: Arc<AddressIndex>,
     /// Counts per area.
     pub stats: Vec<AreaStats>,
     /// Per area: its chain (area, parent, …) as JSON, shared by every
     /// lookup that lands in it.
-    pub chain_json: Vec<String>,
+    pub chain_json: Arc<Vec<String>>,
     /// The current version of each grid (its `ETag`).
     pub grid_versions: HashMap<String, i64>,
     /// The boundary version this snapshot shows.
@@ -102,16 +102,40 @@ impl Snapshot {
             .collect();
         Snapshot {
             district,
-            grids,
+            grids: Arc::new(grids),
             assignment,
-            addresses,
+            addresses: Arc::new(addresses),
             stats,
-            chain_json,
+            chain_json: Arc::new(chain_json),
             grid_versions,
             version,
             data_version: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(1, |d| d.as_millis() as i64),
+            tiles: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl Snapshot {
+    /// The same boundaries and buildings with other incidents: the grid
+    /// and address indexes are shared, only the incidents are placed.
+    pub fn with_incidents(&self, incidents: Vec<gridgov_spatial::Incident>) -> Snapshot {
+        let mut district = self.district.clone();
+        district.incidents = incidents;
+        let mut assignment = self.assignment.clone();
+        assignment.incidents = gridgov_spatial::assign_incidents(&district, &self.grids);
+        let stats = stats(&district, &assignment);
+        Snapshot {
+            district,
+            grids: self.grids.clone(),
+            assignment,
+            addresses: self.addresses.clone(),
+            stats,
+            chain_json: self.chain_json.clone(),
+            grid_versions: self.grid_versions.clone(),
+            version: self.version,
+            data_version: self.data_version + 1,
             tiles: std::sync::OnceLock::new(),
         }
     }
@@ -180,9 +204,7 @@ impl AppState {
         }
         let xs = self.store.incidents(None)?;
         let cur = self.current();
-        let mut d = cur.district.clone();
-        d.incidents = xs.into_iter().map(|(_, x)| x).collect();
-        self.swap(Snapshot::build(d, cur.grid_versions.clone(), cur.version));
+        self.swap(cur.with_incidents(xs.into_iter().map(|(_, x)| x).collect()));
         Ok(())
     }
 
