@@ -41,6 +41,7 @@ pub mod hotspot_map;
 pub mod hotspots;
 pub mod incident_counts;
 pub mod lookup;
+pub mod mask;
 pub mod period;
 pub mod stats;
 pub mod workflow;

@@ -373,10 +373,14 @@ async fn district_json(
     {
         return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
-    let body = tokio::task::spawn_blocking(move || serde_json::to_vec(&snap.district))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    // Households' personal fields are masked: nobody is entitled to them
+    // over this endpoint.
+    let body = tokio::task::spawn_blocking(move || {
+        serde_json::to_vec(&gridgov_spatial::mask::masked_district(&snap.district))
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(ApiError::internal)?;
     let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(

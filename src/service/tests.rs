@@ -723,3 +723,30 @@ fn plan_tiles_carry_grid_names_where_they_fit_and_only_there() {
     // The name is the grid's: drawn in the font's glyphs, not boxes.
     assert!(font.has('网') && font.has('格'));
 }
+
+#[tokio::test]
+async fn the_whole_district_is_served_with_household_names_and_phones_masked() {
+    let r = get("/district.json").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let v = r.json();
+    let households = v["households"].as_array().unwrap();
+    let stored = state().current();
+    assert_eq!(households.len(), stored.district.households.len());
+    for (h, real) in households.iter().zip(&stored.district.households) {
+        if let Some(p) = &real.phone {
+            let shown = h["phone"].as_str().unwrap();
+            assert_ne!(shown, p, "a phone number is served in full");
+            assert_eq!(&shown[..3], &p[..3]);
+            assert!(shown.contains("****"));
+        }
+        if let Some(n) = &real.head_name {
+            let shown = h["head_name"].as_str().unwrap();
+            assert_ne!(shown, n);
+            assert!(shown.ends_with('*'));
+        }
+    }
+    // Nothing of the real numbers is in the answer.
+    let text = r.text();
+    let real = stored.district.households[0].phone.clone().unwrap();
+    assert!(!text.contains(&real));
+}
