@@ -3,17 +3,10 @@
 //! Command line: generate the sample district, import real data, look up
 //! the grid of a point or an address, validate the topology, count per area.
 
-mod cases;
-mod cli;
-mod import;
-mod report;
-mod service;
-mod storage;
-mod store;
-
 use std::process::ExitCode;
 
 use clap::Parser;
+use gridgov::cli;
 
 fn main() -> ExitCode {
     let args = cli::Cli::parse();

@@ -16,3 +16,4 @@ mod cli_sample;
 mod cli_serve;
 mod cli_validate;
 mod cli_view;
+mod fuzz_brief;

@@ -19,6 +19,7 @@ pub use commands::run;
 #[derive(Debug, Parser)]
 #[command(name = "gridgov", version, about)]
 pub struct Cli {
+    /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
@@ -36,6 +37,7 @@ pub struct DbArgs {
     pub json: bool,
 }
 
+/// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Serve the HTTP API (lookup, OGC API – Features, summary).
@@ -152,6 +154,7 @@ pub enum Command {
     },
     /// Which grid a point or an address belongs to, and who serves it.
     Lookup {
+        /// The store.
         #[command(flatten)]
         db: DbArgs,
         /// A point: LON,LAT.
@@ -174,11 +177,13 @@ pub enum Command {
     },
     /// Check the grid topology and the placement of everything; exits 1 on errors.
     Validate {
+        /// The store.
         #[command(flatten)]
         db: DbArgs,
     },
     /// Counts per grid, community and street.
     Stats {
+        /// The store.
         #[command(flatten)]
         db: DbArgs,
         /// Only this level: street, community or grid.

@@ -156,7 +156,8 @@ fn with_offset(t: &str, offset: &str) -> String {
     let b = t2.as_bytes();
     if b.len() >= 16 && (b[10] == b' ' || b[10] == b'T') {
         let (date, time) = (&t2[..10], &t2[11..]);
-        let has_zone = time.ends_with('Z') || time.contains('+') || time[1..].contains('-');
+        let has_zone =
+            time.ends_with('Z') || time.contains('+') || time.chars().skip(1).any(|c| c == '-');
         if !has_zone {
             let time = if time.len() == 5 {
                 format!("{time}:00")
@@ -316,6 +317,12 @@ mod tests {
         assert_eq!(
             with_offset("2026-11-15T08:30:00-05:00", "+08:00"),
             "2026-11-15T08:30:00-05:00"
+        );
+        // Found by fuzzing: text after the date that is not a time is
+        // left for the time check to refuse, never a panic.
+        assert_eq!(
+            with_offset("2026-11-15 号楼2单元301室", "+08:00"),
+            "2026-11-15T号楼2单元301室+08:00"
         );
     }
 }

@@ -120,6 +120,7 @@ impl Snapshot {
 impl Snapshot {
     /// The same boundaries and buildings with other incidents: the grid
     /// and address indexes are shared, only the incidents are placed.
+    #[must_use]
     pub fn with_incidents(&self, incidents: Vec<gridgov_spatial::Incident>) -> Snapshot {
         let mut district = self.district.clone();
         district.incidents = incidents;
