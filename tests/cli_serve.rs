@@ -275,6 +275,30 @@ pub fn etag(headers: &str) -> Option<String> {
 /// The grid the crash tests publish over and over.
 pub const CRASH_GRID: &str = "370402005001001";
 
+/// Every acknowledged version is listed by the server, and versions run
+/// 1..=latest without a gap. Returns the latest.
+pub fn versions_hold(server: &Server, acknowledged: &[i64]) -> i64 {
+    let (status, body) = server.get("/versions");
+    assert_eq!(status, 200);
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let have: Vec<i64> = v["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["version"].as_i64().unwrap())
+        .collect();
+    for a in acknowledged {
+        assert!(have.contains(a), "acknowledged version {a} is lost");
+    }
+    let latest = *have.iter().max().unwrap();
+    assert_eq!(
+        have,
+        (1..=latest).collect::<Vec<_>>(),
+        "versions are gapless"
+    );
+    latest
+}
+
 /// Publishes in a loop against a server over `db`, killing it with
 /// SIGKILL three times, then checks through the API that every
 /// acknowledged version is there, gapless, and the grid's `ETag` is the
@@ -336,24 +360,7 @@ fn publish_through_kill_minus_9(db: &str) -> i64 {
     }
     // Restart: every acknowledged version is there, and the store agrees with itself.
     let server = Server::start(db);
-    let (status, body) = server.get("/versions");
-    assert_eq!(status, 200);
-    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
-    let have: Vec<i64> = v["versions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x["version"].as_i64().unwrap())
-        .collect();
-    for a in &acknowledged {
-        assert!(have.contains(a), "acknowledged version {a} is lost");
-    }
-    let latest = *have.iter().max().unwrap();
-    assert_eq!(
-        have,
-        (1..=latest).collect::<Vec<_>>(),
-        "versions are gapless"
-    );
+    let latest = versions_hold(&server, &acknowledged);
     let (_, h, _) = request(&server.addr, "GET", &format!("/grids/{code}"), &[], "").unwrap();
     assert_eq!(etag(&h).unwrap(), format!("\"{latest}\""));
     drop(server);

@@ -8,6 +8,7 @@
 //! This crate does no I/O and knows nothing of HTTP or storage: it takes data
 //! and returns data.
 
+pub mod access;
 pub mod cellindex;
 pub mod geom_serde;
 pub mod model;

@@ -17,7 +17,8 @@ use super::{AppState, app};
 
 on_both_backends!(every_bad_input_gets_a_clear_4xx_and_changes_nothing);
 
-async fn send(
+/// One request with any body: (status, content type, body as text).
+pub(super) async fn send(
     st: &Arc<AppState>,
     method: &str,
     uri: &str,

@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -19,18 +18,7 @@ on_both_backends!(
 );
 
 async fn raw(st: &Arc<AppState>, uri: &str) -> (StatusCode, String, String) {
-    let r = app(st.clone())
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    let status = r.status();
-    let ct = r
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .map(|v| v.to_str().unwrap().to_owned())
-        .unwrap_or_default();
-    let body = r.into_body().collect().await.unwrap().to_bytes();
-    (status, ct, String::from_utf8_lossy(&body).into_owned())
+    super::corpus_tests::send(st, "GET", uri, "", Vec::new()).await
 }
 
 fn area<'a>(v: &'a Value, code: &str) -> &'a Value {
