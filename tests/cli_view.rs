@@ -81,7 +81,7 @@ fn wait_for(rx: &std::sync::mpsc::Receiver<String>, what: &str, secs: u64, seen:
 }
 
 #[test]
-fn the_window_draws_the_map_and_shows_a_publish_within_seconds() {
+fn the_window_draws_the_map_and_shows_a_publish_and_a_new_incident_within_seconds() {
     let Some((_x, display)) = xvfb() else { return };
     let dir = tmp_dir("view");
     let server = Server::start(s(&dir.join("view.gpkg")));
@@ -163,6 +163,48 @@ fn the_window_draws_the_map_and_shows_a_publish_within_seconds() {
     wait_for(&rx, "drawn with the map at version 2", 20, &mut seen);
     eprintln!(
         "the viewer showed version 2 {:.1} s after the publish",
+        t.elapsed().as_secs_f64()
+    );
+
+    // A new incident reaches the window without any boundary change.
+    let revision = |line: &str| {
+        line.split("incident revision ")
+            .nth(1)
+            .and_then(|r| r.trim().parse::<i64>().ok())
+    };
+    let before = seen
+        .iter()
+        .rev()
+        .find(|l| l.contains("drawn with the map at version 2"))
+        .and_then(|l| revision(l))
+        .expect("the frame line names the incident revision");
+    let (status, _, body) = request(
+        &server.addr,
+        "POST",
+        "/incidents",
+        &[("Content-Type", "application/json")],
+        r#"{"lon": 117.552, "lat": 34.861, "category": "road", "source": "patrol", "description": "井盖缺失"}"#,
+    )
+    .unwrap();
+    assert_eq!(status, 201, "{body}");
+    let t = Instant::now();
+    let deadline = t + Duration::from_secs(20);
+    loop {
+        let Ok(line) = rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) else {
+            panic!(
+                "the new incident did not reach the window within 20 s:\n{}",
+                seen.join("\n")
+            );
+        };
+        let hit = line.contains("drawn with the map at version 2")
+            && revision(&line).is_some_and(|r| r != before);
+        seen.push(line);
+        if hit {
+            break;
+        }
+    }
+    eprintln!(
+        "the viewer showed the new incident {:.1} s after it was filed",
         t.elapsed().as_secs_f64()
     );
     drop(viewer);

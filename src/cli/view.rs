@@ -50,6 +50,9 @@ impl DataSource for StoreSource {
     fn version(&mut self) -> Result<i64, String> {
         self.store.latest_version().map_err(|e| e.to_string())
     }
+    fn revision(&mut self) -> Result<i64, String> {
+        self.store.incident_revision().map_err(|e| e.to_string())
+    }
     fn district(&mut self) -> Result<District, String> {
         self.store.load().map_err(|e| e.to_string())
     }
@@ -69,6 +72,10 @@ impl DataSource for FileSource {
         let t = m.modified().map_err(|e| e.to_string())?;
         Ok(t.duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis() as i64))
+    }
+    fn revision(&mut self) -> Result<i64, String> {
+        // The file's modification time (its version) moves with any change.
+        Ok(0)
     }
     fn district(&mut self) -> Result<District, String> {
         crate::store::load(&self.path).map_err(|e| e.to_string())
@@ -175,6 +182,14 @@ impl DataSource for HttpSource {
         v["version"]
             .as_i64()
             .ok_or_else(|| "the service's /health has no version".into())
+    }
+    fn revision(&mut self) -> Result<i64, String> {
+        // The data version moves with boundaries and incidents alike.
+        let v: serde_json::Value =
+            serde_json::from_slice(&self.get("/health")?).map_err(|e| e.to_string())?;
+        v["data_version"]
+            .as_i64()
+            .ok_or_else(|| "the service's /health has no data_version".into())
     }
     fn district(&mut self) -> Result<District, String> {
         serde_json::from_slice(&self.get("/district.json")?).map_err(|e| e.to_string())

@@ -281,6 +281,10 @@ mod tests {
     fn the_sample_runs_through_the_loop(store: &dyn Store) {
         let d = district(&SampleSpec::default());
         let before = store.incidents(None).unwrap().len();
+        let (r0, steps0) = (
+            store.incident_revision().unwrap(),
+            store.steps(None).unwrap().len() as i64,
+        );
         let xs: Vec<Incident> = d
             .incidents
             .iter()
@@ -292,6 +296,11 @@ mod tests {
         assert!(xs.len() >= 5_000, "the sample has {} incidents", xs.len());
         let ids = store.add_incidents(&xs).unwrap();
         assert_eq!(ids[0], before as i64 + 1, "ids are dense");
+        assert_eq!(
+            store.incident_revision().unwrap(),
+            r0 + xs.len() as i64,
+            "the revision moves with new incidents"
+        );
         let mut states: Vec<CaseState> = xs
             .iter()
             .map(|x| CaseState::reported(&x.reported_at))
@@ -359,6 +368,11 @@ mod tests {
             store.append_steps(&batch).unwrap();
         }
         let steps = store.steps(None).unwrap();
+        assert_eq!(
+            store.incident_revision().unwrap(),
+            r0 + xs.len() as i64 + steps.len() as i64 - steps0,
+            "the revision moves with every step"
+        );
         let mut by_case: std::collections::HashMap<i64, Vec<workflow::Event>> =
             std::collections::HashMap::new();
         for (id, e) in steps {

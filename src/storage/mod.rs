@@ -92,6 +92,10 @@ pub trait Store: Send + Sync {
     fn steps(&self, case: Option<i64>) -> Result<Vec<(i64, Event)>, StorageError>;
     /// Incidents with their ids: one (`Some(id)`) or all.
     fn incidents(&self, id: Option<i64>) -> Result<Vec<(i64, Incident)>, StorageError>;
+    /// The revision of the incidents: the number of incidents plus the
+    /// number of steps. Both only ever grow (ids are dense, steps are
+    /// append-only, a pin move is a step), so it moves with every change.
+    fn incident_revision(&self) -> Result<i64, StorageError>;
     /// Reports, from a background thread, the latest version whenever it
     /// may have changed through another process; stops when `on_version`
     /// returns `false`. The embedded store has one writer (this process),
@@ -208,5 +212,15 @@ impl Store for GpkgStore {
                 .unwrap_or_default()),
             None => cases::incidents(&self.conn()),
         }
+    }
+
+    fn incident_revision(&self) -> Result<i64, StorageError> {
+        self.conn()
+            .query_row(
+                "SELECT (SELECT count(*) FROM incidents) + (SELECT count(*) FROM case_events)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(versions::sql("count incidents and steps"))
     }
 }

@@ -924,6 +924,17 @@ impl super::Store for PgStore {
         super::pg_cases::incidents(&mut *self.client()?, id)
     }
 
+    fn incident_revision(&self) -> Result<i64, StorageError> {
+        Ok(self
+            .client()?
+            .query_one(
+                "SELECT (SELECT count(*) FROM incidents) + (SELECT count(*) FROM case_events)",
+                &[],
+            )
+            .map_err(pg("count incidents and steps"))?
+            .get(0))
+    }
+
     fn watch(&self, on_version: Box<dyn Fn(i64) -> bool + Send>) -> Result<(), StorageError> {
         let url = self.url.clone();
         std::thread::Builder::new()

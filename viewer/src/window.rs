@@ -28,8 +28,12 @@ use crate::scene::{Layers, Scene};
 pub trait DataSource: Send + 'static {
     /// For the status line, e.g. `GeoPackage data/gridgov.gpkg`.
     fn describe(&self) -> String;
-    /// The current data version (cheap; polled every few seconds).
+    /// The current boundary version (cheap; polled every few seconds).
     fn version(&mut self) -> Result<i64, String>;
+    /// The revision of the incidents: moves whenever an incident is filed
+    /// or steps (cheap; polled with the version). Sources whose version
+    /// already moves with every change answer a constant.
+    fn revision(&mut self) -> Result<i64, String>;
     /// The district at the current version.
     fn district(&mut self) -> Result<District, String>;
 }
@@ -66,13 +70,14 @@ pub struct ViewOptions {
 /// A district made ready off the UI thread.
 struct Prepared {
     version: i64,
+    revision: i64,
     district: District,
     scene: Scene,
     src: TileSource,
     days: Vec<String>,
 }
 
-fn prepare(version: i64, district: District) -> Prepared {
+fn prepare(version: i64, revision: i64, district: District) -> Prepared {
     let idx = GridIndex::new(&district);
     let a = assign(&district, &idx);
     let st = stats(&district, &a);
@@ -87,6 +92,7 @@ fn prepare(version: i64, district: District) -> Prepared {
     days.dedup();
     Prepared {
         version,
+        revision,
         district,
         scene,
         src,
@@ -102,15 +108,18 @@ enum Msg {
 /// Polls `source` and sends a freshly prepared district whenever its
 /// version moves.
 fn follow(mut source: Box<dyn DataSource>, poll: Duration, proxy: &EventLoopProxy<Msg>) {
-    let mut seen: Option<i64> = None;
+    let mut seen: Option<(i64, i64)> = None;
     loop {
-        match source.version() {
-            Ok(v) if Some(v) != seen => match source.district() {
+        match source.version().and_then(|v| Ok((v, source.revision()?))) {
+            Ok((v, r)) if Some((v, r)) != seen => match source.district() {
                 Ok(d) => {
-                    seen = Some(v);
-                    eprintln!("loaded version {v} from {}", source.describe());
+                    seen = Some((v, r));
+                    eprintln!(
+                        "loaded version {v}, incident revision {r} from {}",
+                        source.describe()
+                    );
                     if proxy
-                        .send_event(Msg::Data(Box::new(prepare(v, d))))
+                        .send_event(Msg::Data(Box::new(prepare(v, r, d))))
                         .is_err()
                     {
                         return;
@@ -174,7 +183,7 @@ struct App {
     cursor: [f32; 2],
     started: Instant,
     frames: u64,
-    announced: Option<i64>,
+    announced: Option<(i64, i64)>,
     error: Option<ViewError>,
 }
 
@@ -654,10 +663,16 @@ impl App {
         live.gpu.queue.present(frame);
         self.frames += 1;
         // Say when a version first reaches the screen.
-        let shown = self.view.as_ref().map(|v| v.data.version);
+        let shown = self
+            .view
+            .as_ref()
+            .map(|v| (v.data.version, v.data.revision));
         if shown != self.announced {
-            if let Some(v) = shown {
-                eprintln!("frame {} drawn with the map at version {v}", self.frames);
+            if let Some((v, r)) = shown {
+                eprintln!(
+                    "frame {} drawn with the map at version {v}, incident revision {r}",
+                    self.frames
+                );
             }
             self.announced = shown;
         }
