@@ -98,9 +98,7 @@ pub fn tile_request(data: &[u8]) {
             body_limit: 1 << 20,
             label_font: None,
             tile_cache_bytes: 0,
-            deadlines: gridgov_spatial::workflow::DeadlineRules::default(),
-            duplicates: gridgov_spatial::duplicates::DuplicateRule::default(),
-            guard: crate::service::harden::Guard::default(),
+            ..crate::service::Config::default()
         };
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()

@@ -47,11 +47,10 @@ impl DataSource for StoreSource {
     fn describe(&self) -> String {
         self.store.describe()
     }
-    fn version(&mut self) -> Result<i64, String> {
-        self.store.latest_version().map_err(|e| e.to_string())
-    }
-    fn revision(&mut self) -> Result<i64, String> {
-        self.store.incident_revision().map_err(|e| e.to_string())
+    fn version(&mut self) -> Result<(i64, i64), String> {
+        let v = self.store.latest_version().map_err(|e| e.to_string())?;
+        let r = self.store.incident_revision().map_err(|e| e.to_string())?;
+        Ok((v, r))
     }
     fn district(&mut self) -> Result<District, String> {
         self.store.load().map_err(|e| e.to_string())
@@ -67,15 +66,15 @@ impl DataSource for FileSource {
     fn describe(&self) -> String {
         format!("file {}", self.path.display())
     }
-    fn version(&mut self) -> Result<i64, String> {
+    fn version(&mut self) -> Result<(i64, i64), String> {
         let m = std::fs::metadata(&self.path).map_err(|e| e.to_string())?;
         let t = m.modified().map_err(|e| e.to_string())?;
-        Ok(t.duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as i64))
-    }
-    fn revision(&mut self) -> Result<i64, String> {
-        // The file's modification time (its version) moves with any change.
-        Ok(0)
+        // The modification time moves with any change: no revision.
+        Ok((
+            t.duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64),
+            0,
+        ))
     }
     fn district(&mut self) -> Result<District, String> {
         crate::store::load(&self.path).map_err(|e| e.to_string())
@@ -176,20 +175,15 @@ impl DataSource for HttpSource {
     fn describe(&self) -> String {
         format!("http://{}:{}", self.host, self.port)
     }
-    fn version(&mut self) -> Result<i64, String> {
+    fn version(&mut self) -> Result<(i64, i64), String> {
+        // One look at /health: the boundary version, and the data version
+        // that moves with boundaries and incidents alike.
         let v: serde_json::Value =
             serde_json::from_slice(&self.get("/health")?).map_err(|e| e.to_string())?;
-        v["version"]
-            .as_i64()
-            .ok_or_else(|| "the service's /health has no version".into())
-    }
-    fn revision(&mut self) -> Result<i64, String> {
-        // The data version moves with boundaries and incidents alike.
-        let v: serde_json::Value =
-            serde_json::from_slice(&self.get("/health")?).map_err(|e| e.to_string())?;
-        v["data_version"]
-            .as_i64()
-            .ok_or_else(|| "the service's /health has no data_version".into())
+        match (v["version"].as_i64(), v["data_version"].as_i64()) {
+            (Some(b), Some(d)) => Ok((b, d)),
+            _ => Err("the service's /health has no version and data_version".into()),
+        }
     }
     fn district(&mut self) -> Result<District, String> {
         serde_json::from_slice(&self.get("/district.json")?).map_err(|e| e.to_string())

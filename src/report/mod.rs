@@ -195,11 +195,7 @@ fn rows(
         .map(|(r, b)| AreaRow {
             code: r.code.clone(),
             name: r.name.clone(),
-            parent: r
-                .parent
-                .as_ref()
-                .and_then(|p| d.areas.iter().find(|a| a.code == *p))
-                .map(|a| a.name.clone()),
+            parent: d.area(r.id).parent.map(|p| d.area(p).name.clone()),
             incidents: r.incidents,
             previous: b.incidents,
             change_pct: change(r.incidents, b.incidents),

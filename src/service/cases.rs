@@ -12,7 +12,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use gridgov_spatial::workflow::{Action, TransitionError, epoch_seconds};
+use gridgov_spatial::workflow::{Action, TransitionError};
 use serde::Deserialize;
 
 use super::{ApiError, AppState, now_epoch, now_rfc3339};
@@ -478,12 +478,7 @@ pub async fn escalate(
     q: Result<Query<EscalateQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Failure> {
     let Query(q) = q.map_err(ApiError::from)?;
-    let now = match q.now.as_deref() {
-        None => now_epoch(),
-        Some(t) => epoch_seconds(t).ok_or_else(|| {
-            ApiError::bad_request("now", format!("{t:?} is not an RFC 3339 time"))
-        })?,
-    };
+    let now = super::now_param(q.now.as_deref())?;
     let ids = blocking(move || {
         let ids = cases::escalate_overdue(
             st.store.as_ref(),

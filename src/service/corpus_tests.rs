@@ -380,6 +380,11 @@ async fn every_bad_input_gets_a_clear_4xx_and_changes_nothing(b: Backend) {
     assert_eq!(count(&st), before, "nothing filed, nothing published");
 }
 
+/// The router's answer to one request.
+async fn answer(st: &Arc<AppState>, req: Request<Body>) -> axum::response::Response {
+    app(st.clone()).oneshot(req).await.unwrap()
+}
+
 /// A request with the client address the server would see.
 fn from(ip: &str, method: &str, uri: &str) -> Request<Body> {
     let mut r = Request::builder()
@@ -404,16 +409,10 @@ async fn each_address_is_held_to_its_rate_and_told_when_to_come_back() {
         },
     );
     for _ in 0..3 {
-        let r = app(st.clone())
-            .oneshot(from("10.1.1.1", "GET", "/health"))
-            .await
-            .unwrap();
+        let r = answer(&st, from("10.1.1.1", "GET", "/health")).await;
         assert_eq!(r.status(), StatusCode::OK);
     }
-    let r = app(st.clone())
-        .oneshot(from("10.1.1.1", "GET", "/health"))
-        .await
-        .unwrap();
+    let r = answer(&st, from("10.1.1.1", "GET", "/health")).await;
     assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.headers()[header::RETRY_AFTER], "1");
     assert!(
@@ -423,10 +422,7 @@ async fn each_address_is_held_to_its_rate_and_told_when_to_come_back() {
             .starts_with("application/problem+json")
     );
     // Another address is not held back.
-    let r = app(st.clone())
-        .oneshot(from("10.1.1.2", "GET", "/health"))
-        .await
-        .unwrap();
+    let r = answer(&st, from("10.1.1.2", "GET", "/health")).await;
     assert_eq!(r.status(), StatusCode::OK);
 }
 
@@ -462,7 +458,7 @@ async fn only_configured_origins_get_cors_and_every_answer_has_secure_headers() 
         .header(header::ACCESS_CONTROL_REQUEST_METHOD, "POST")
         .body(Body::empty())
         .unwrap();
-    let r = app(st.clone()).oneshot(pre).await.unwrap();
+    let r = answer(&st, pre).await;
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         r.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
@@ -474,10 +470,7 @@ async fn only_configured_origins_get_cors_and_every_answer_has_secure_headers() 
             .unwrap()
             .contains("POST")
     );
-    let r = app(st.clone())
-        .oneshot(from("10.2.2.2", "GET", "/health"))
-        .await
-        .unwrap();
+    let r = answer(&st, from("10.2.2.2", "GET", "/health")).await;
     assert_eq!(
         r.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
         "https://wall.example.org"
@@ -486,7 +479,7 @@ async fn only_configured_origins_get_cors_and_every_answer_has_secure_headers() 
         .header(header::ORIGIN, "https://evil.example.com")
         .body(Body::empty())
         .unwrap();
-    let r = app(st.clone()).oneshot(other).await.unwrap();
+    let r = answer(&st, other).await;
     assert!(
         !r.headers()
             .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)
@@ -504,10 +497,7 @@ async fn only_configured_origins_get_cors_and_every_answer_has_secure_headers() 
     assert!(ct.starts_with("application/problem+json"));
     // Without configured origins no origin gets CORS headers.
     let closed = super::editing_tests::guarded("nocors", super::harden::Guard::default());
-    let r = app(closed)
-        .oneshot(from("10.3.3.3", "GET", "/health"))
-        .await
-        .unwrap();
+    let r = answer(&closed, from("10.3.3.3", "GET", "/health")).await;
     assert!(
         !r.headers()
             .contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN)

@@ -88,11 +88,8 @@ fn state_over(store: Arc<dyn Store>, guard: super::harden::Guard) -> Arc<AppStat
                 Config {
                     base_url: "http://test".into(),
                     body_limit: 4 << 20,
-                    label_font: None,
-                    tile_cache_bytes: 64 << 20,
-                    deadlines: gridgov_spatial::workflow::DeadlineRules::default(),
-                    duplicates: gridgov_spatial::duplicates::DuplicateRule::default(),
                     guard,
+                    ..Config::default()
                 },
             )
             .unwrap(),

@@ -56,6 +56,21 @@ pub struct Config {
     pub guard: harden::Guard,
 }
 
+impl Default for Config {
+    /// The settings of `gridgov serve` without options (no label font).
+    fn default() -> Self {
+        Config {
+            base_url: "http://127.0.0.1:8080".into(),
+            body_limit: 10 * 1024 * 1024,
+            label_font: None,
+            tile_cache_bytes: 64 << 20,
+            deadlines: gridgov_spatial::workflow::DeadlineRules::default(),
+            duplicates: gridgov_spatial::duplicates::DuplicateRule::default(),
+            guard: harden::Guard::default(),
+        }
+    }
+}
+
 /// Everything a reader needs, built once per version of the data.
 pub struct Snapshot {
     /// The district.
@@ -323,6 +338,28 @@ impl AppState {
 /// Now, as RFC 3339 UTC.
 pub fn now_rfc3339() -> String {
     rfc3339_of(now_epoch())
+}
+
+/// The `now` parameter of a request (RFC 3339), in seconds since the
+/// epoch; the clock when absent.
+pub(crate) fn now_param(s: Option<&str>) -> Result<i64, ApiError> {
+    match s {
+        None => Ok(now_epoch()),
+        Some(t) => gridgov_spatial::workflow::epoch_seconds(t)
+            .ok_or_else(|| ApiError::bad_request("now", format!("{t:?} is not an RFC 3339 time"))),
+    }
+}
+
+/// A comma-separated parameter as its non-empty items.
+pub(crate) fn comma_list(s: Option<&str>) -> Vec<String> {
+    s.map(|s| {
+        s.split(',')
+            .map(str::trim)
+            .filter(|x| !x.is_empty())
+            .map(String::from)
+            .collect()
+    })
+    .unwrap_or_default()
 }
 
 /// Seconds since the epoch now.

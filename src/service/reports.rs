@@ -16,35 +16,25 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::cases::{Failure, blocking};
-use super::{ApiError, AppState, now_epoch};
+use super::{ApiError, AppState, comma_list, now_epoch, now_param};
 use crate::cases::Book;
 use crate::report::{ReportOptions, build, html};
 
-fn period(s: Option<&str>, now: i64) -> Result<Period, ApiError> {
+/// Today in the district (local days since 1970-01-01).
+fn today() -> i64 {
+    (now_epoch() + CHINA_OFFSET_S).div_euclid(86_400)
+}
+
+fn parse_period(s: &str) -> Result<Period, ApiError> {
+    Period::parse(s).map_err(|e| ApiError::bad_request("period", e.to_string()))
+}
+
+/// The period asked for, or the last full week.
+fn period_or_last_week(s: Option<&str>) -> Result<Period, ApiError> {
     if let Some(s) = s {
-        return Period::parse(s).map_err(|e| ApiError::bad_request("period", e.to_string()));
+        return parse_period(s);
     }
-    let today = (now + CHINA_OFFSET_S).div_euclid(86_400);
-    Ok(Period::containing(PeriodKind::Week, today).previous())
-}
-
-fn categories(s: Option<&str>) -> Vec<String> {
-    s.map(|s| {
-        s.split(',')
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .map(str::to_owned)
-            .collect()
-    })
-    .unwrap_or_default()
-}
-
-fn now_of(s: Option<&str>) -> Result<i64, ApiError> {
-    match s {
-        None => Ok(now_epoch()),
-        Some(t) => gridgov_spatial::workflow::epoch_seconds(t)
-            .ok_or_else(|| ApiError::bad_request("now", format!("{t:?} is not an RFC 3339 time"))),
-    }
+    Ok(Period::containing(PeriodKind::Week, today()).previous())
 }
 
 /// Query of `GET /stats/incidents`.
@@ -78,9 +68,9 @@ pub async fn incident_stats(
     };
     let p = match q.period.as_deref() {
         None | Some("") => None,
-        Some(s) => Some(period(Some(s), 0)?),
+        Some(s) => Some(parse_period(s)?),
     };
-    let cats = categories(q.category.as_deref());
+    let cats = comma_list(q.category.as_deref());
     let v = blocking(move || {
         let snap = st.current();
         let query = IncidentQuery {
@@ -133,7 +123,7 @@ pub async fn hotspots(
     q: Result<Query<HotspotQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Failure> {
     let Query(q) = q.map_err(ApiError::from)?;
-    let p = period(q.period.as_deref(), now_epoch())?;
+    let p = period_or_last_week(q.period.as_deref())?;
     let defaults = HotspotOptions::default();
     let o = HotspotOptions {
         permutations: q.permutations.unwrap_or(defaults.permutations),
@@ -161,7 +151,7 @@ pub async fn hotspots(
     };
     let query = IncidentQuery {
         period: Some(p),
-        categories: categories(q.category.as_deref()),
+        categories: comma_list(q.category.as_deref()),
         utc_offset_s: CHINA_OFFSET_S,
     };
     let cell_m = q.cell_m.unwrap_or(200.0);
@@ -263,7 +253,7 @@ pub async fn report(
     };
     let p = Period::parse(label)
         .map_err(|e| ApiError::not_found(format!("no report {name:?}: {e}")))?;
-    let now = now_of(q.now.as_deref())?;
+    let now = now_param(q.now.as_deref())?;
     let defaults = ReportOptions::default();
     let o = ReportOptions {
         top: q.top.unwrap_or(defaults.top).clamp(1, 1000),
@@ -304,9 +294,8 @@ pub async fn report(
 
 /// `GET /reports`: the last full week's and month's reports.
 pub async fn index() -> Response {
-    let today = (now_epoch() + CHINA_OFFSET_S).div_euclid(86_400);
-    let week = Period::containing(PeriodKind::Week, today).previous();
-    let month = Period::containing(PeriodKind::Month, today).previous();
+    let week = Period::containing(PeriodKind::Week, today()).previous();
+    let month = Period::containing(PeriodKind::Month, today()).previous();
     let links = |p: Period| {
         json!({
             "period": p,

@@ -27,10 +27,7 @@ fn state() -> Arc<AppState> {
                 base_url: "http://test".into(),
                 body_limit: 64 * 1024,
                 label_font: gridgov_viewer::fonts::find(None).ok().map(|(_, f)| f),
-                tile_cache_bytes: 64 << 20,
-                deadlines: gridgov_spatial::workflow::DeadlineRules::default(),
-                duplicates: gridgov_spatial::duplicates::DuplicateRule::default(),
-                guard: super::harden::Guard::default(),
+                ..Config::default()
             };
             Arc::new(AppState::new(store, config).unwrap())
         })

@@ -80,17 +80,6 @@ pub struct HeatQuery {
     v: Option<String>,
 }
 
-fn list(s: Option<&String>) -> Vec<String> {
-    s.map(|s| {
-        s.split(',')
-            .map(str::trim)
-            .filter(|x| !x.is_empty())
-            .map(String::from)
-            .collect()
-    })
-    .unwrap_or_default()
-}
-
 impl HeatQuery {
     fn parse(&self) -> Result<(IncidentFilter, f64, bool, u32), ApiError> {
         if let Some(d) = &self.from {
@@ -124,9 +113,9 @@ impl HeatQuery {
             IncidentFilter {
                 from: self.from.clone(),
                 to: self.to.clone(),
-                categories: list(self.category.as_ref()),
-                sources: list(self.source.as_ref()),
-                statuses: list(self.status.as_ref()),
+                categories: super::comma_list(self.category.as_deref()),
+                sources: super::comma_list(self.source.as_deref()),
+                statuses: super::comma_list(self.status.as_deref()),
             },
             bw,
             per,

@@ -28,12 +28,11 @@ use crate::scene::{Layers, Scene};
 pub trait DataSource: Send + 'static {
     /// For the status line, e.g. `GeoPackage data/gridgov.gpkg`.
     fn describe(&self) -> String;
-    /// The current boundary version (cheap; polled every few seconds).
-    fn version(&mut self) -> Result<i64, String>;
-    /// The revision of the incidents: moves whenever an incident is filed
-    /// or steps (cheap; polled with the version). Sources whose version
-    /// already moves with every change answer a constant.
-    fn revision(&mut self) -> Result<i64, String>;
+    /// The current boundary version and the revision of the incidents
+    /// (which moves whenever an incident is filed or steps; a source
+    /// whose version already moves with every change answers a
+    /// constant). Cheap: polled every few seconds.
+    fn version(&mut self) -> Result<(i64, i64), String>;
     /// The district at the current version.
     fn district(&mut self) -> Result<District, String>;
 }
@@ -110,7 +109,7 @@ enum Msg {
 fn follow(mut source: Box<dyn DataSource>, poll: Duration, proxy: &EventLoopProxy<Msg>) {
     let mut seen: Option<(i64, i64)> = None;
     loop {
-        match source.version().and_then(|v| Ok((v, source.revision()?))) {
+        match source.version() {
             Ok((v, r)) if Some((v, r)) != seen => match source.district() {
                 Ok(d) => {
                     seen = Some((v, r));
