@@ -394,6 +394,22 @@ fn read_raw(store: &dyn Store, id: i64) -> Result<(Incident, Vec<Event>, CaseSta
     Ok((x, h, s))
 }
 
+/// Where a case is routed (its grid's code) and whom it is dispatched
+/// to: what access to it depends on.
+pub fn whereabouts(
+    store: &dyn Store,
+    snap: &crate::service::Snapshot,
+    id: i64,
+) -> Result<(Option<String>, Option<gridgov_spatial::workflow::Assignee>), CaseError> {
+    let (x, _, s) = read_raw(store, id)?;
+    let r = route(
+        &snap.district,
+        &snap.grids,
+        [x.location.x(), x.location.y()],
+    );
+    Ok((r.grid.map(|g| g.code), s.assignee))
+}
+
 /// A step asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepRequest {

@@ -85,8 +85,8 @@ pub fn csv_import(data: &[u8]) {
 /// When the router answers 5xx.
 pub fn tile_request(data: &[u8]) {
     use tower::ServiceExt;
-    static APP: OnceLock<(tokio::runtime::Runtime, Arc<AppState>)> = OnceLock::new();
-    let (rt, st) = APP.get_or_init(|| {
+    static APP: OnceLock<(tokio::runtime::Runtime, Arc<AppState>, String)> = OnceLock::new();
+    let (rt, st, token) = APP.get_or_init(|| {
         let dir = std::env::temp_dir().join(format!("gridgov-fuzz-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let seed =
@@ -104,7 +104,22 @@ pub fn tile_request(data: &[u8]) {
             .enable_all()
             .build()
             .expect("a runtime");
-        (rt, Arc::new(AppState::new(store, config).expect("state")))
+        // An admin's token, so requests reach the tile code.
+        let token = crate::accounts::ensure_user_token(
+            store.as_ref(),
+            "fuzz",
+            gridgov_spatial::access::Role::Admin,
+            &[],
+            None,
+            crate::service::now_epoch(),
+            &crate::service::now_rfc3339(),
+        )
+        .expect("a token for fuzzing");
+        (
+            rt,
+            Arc::new(AppState::new(store, config).expect("state")),
+            token,
+        )
     });
     // Only what a URI can carry.
     let tail: String = String::from_utf8_lossy(data)
@@ -115,7 +130,10 @@ pub fn tile_request(data: &[u8]) {
     let Ok(uri) = format!("/tiles/{tail}").parse::<axum::http::Uri>() else {
         return;
     };
-    let Ok(req) = axum::http::Request::get(uri).body(axum::body::Body::empty()) else {
+    let Ok(req) = axum::http::Request::get(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+    else {
         return;
     };
     let Ok(status) = rt.block_on(async {

@@ -2,6 +2,7 @@
 //! command line, the HTTP service, storage and import, over the pure
 //! `gridgov-spatial` and `gridgov-tiles` crates.
 
+pub mod accounts;
 pub mod cases;
 pub mod cli;
 pub mod fuzzing;

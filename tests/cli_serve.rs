@@ -10,7 +10,71 @@ use crate::util::{gridgov, postgis_database, repo, s, tmp_dir};
 pub struct Server {
     child: Option<Child>,
     pub addr: String,
+    /// An admin's API token on its store.
+    pub token: String,
     log: std::sync::mpsc::Receiver<String>,
+}
+
+/// The admin token of each server started here, by address: [`request`]
+/// signs in with it unless told otherwise.
+static TOKENS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// An API token of user `name` on store `db`, adding them with `role`
+/// (and `extra` options, e.g. grids) first when missing: the way an
+/// operator does it, through the CLI.
+pub fn cli_token(db: &str, name: &str, role: &str, extra: &[&str]) -> String {
+    let seed = repo().join("data/sample-district.json");
+    let mut add = Command::new(env!("CARGO_BIN_EXE_gridgov"))
+        .args([
+            "users",
+            "add",
+            name,
+            "--role",
+            role,
+            "--password-stdin",
+            "--db",
+            db,
+            "--seed",
+            s(&seed),
+        ])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"a long test password\n")
+        .unwrap();
+    let out = add.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() || err.contains("already a user"),
+        "{err}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_gridgov"))
+        .args([
+            "tokens",
+            "issue",
+            name,
+            "--days",
+            "1",
+            "--db",
+            db,
+            "--seed",
+            s(&seed),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 impl Server {
@@ -21,6 +85,7 @@ impl Server {
 
     /// Starts a server over `db` with more options.
     pub fn start_with(db: &str, extra: &[&str]) -> Server {
+        let token = cli_token(db, "tester", "admin", &[]);
         let mut child = Command::new(env!("CARGO_BIN_EXE_gridgov"))
             .args([
                 "serve",
@@ -56,9 +121,11 @@ impl Server {
                 && line.contains("serving")
             {
                 let addr = rest.split_whitespace().next().unwrap().to_string();
+                TOKENS.lock().unwrap().insert(addr.clone(), token.clone());
                 return Server {
                     child: Some(child),
                     addr,
+                    token,
                     log: rx,
                 };
             }
@@ -70,8 +137,8 @@ impl Server {
         let mut c = TcpStream::connect(&self.addr).unwrap();
         write!(
             c,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-            self.addr
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
+            self.addr, self.token
         )
         .unwrap();
         let mut out = String::new();
@@ -122,6 +189,13 @@ pub fn request(
     );
     for (k, v) in headers {
         let _ = write!(head, "{k}: {v}\r\n");
+    }
+    if !headers
+        .iter()
+        .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
+        && let Some(t) = TOKENS.lock().unwrap().get(addr)
+    {
+        let _ = write!(head, "Authorization: Bearer {t}\r\n");
     }
     head.push_str("\r\n");
     c.write_all(head.as_bytes()).ok()?;
@@ -235,17 +309,33 @@ fn a_real_server_answers_gdal_as_an_ogc_api_features_client_and_stops_gracefully
     let (status, body) = server.get("/health");
     assert_eq!(status, 200, "{body}");
     let url = format!("OAPIF:http://{}", server.addr);
-    let layers = ogrinfo(&["-ro", "-q", &url]);
+    let bearer = format!("Authorization: Bearer {}", server.token);
+    // Without the token GDAL is refused.
+    let out = Command::new("ogrinfo")
+        .args(["-ro", "-q", &url])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let layers = ogrinfo(&["--config", "GDAL_HTTP_HEADERS", &bearer, "-ro", "-q", &url]);
     assert!(
         layers.contains("grids") && layers.contains("incidents"),
         "{layers}"
     );
-    let grids = ogrinfo(&["-ro", "-so", &url, "grids"]);
+    let grids = ogrinfo(&[
+        "--config",
+        "GDAL_HTTP_HEADERS",
+        &bearer,
+        "-ro",
+        "-so",
+        &url,
+        "grids",
+    ]);
     assert!(grids.contains("Feature Count: 52"), "{grids}");
     assert!(grids.contains("Multi Polygon"), "{grids}");
     // Paging through next links: GDAL fetches all 5,700 incidents.
     let out = dir.join("incidents.geojson");
     let st = Command::new("ogr2ogr")
+        .args(["--config", "GDAL_HTTP_HEADERS", &bearer])
         .args(["-f", "GeoJSON", s(&out), &url, "incidents"])
         .status()
         .expect("ogr2ogr");
@@ -434,7 +524,16 @@ fn two_replicas_over_one_postgis_stay_in_step_and_gdal_reads_both_the_database_a
     // …and each replica as an OGC API – Features client.
     for srv in [&a, &b] {
         let url = format!("OAPIF:http://{}", srv.addr);
-        let grids = ogrinfo(&["-ro", "-so", &url, "grids"]);
+        let bearer = format!("Authorization: Bearer {}", srv.token);
+        let grids = ogrinfo(&[
+            "--config",
+            "GDAL_HTTP_HEADERS",
+            &bearer,
+            "-ro",
+            "-so",
+            &url,
+            "grids",
+        ]);
         assert!(grids.contains("Feature Count: 52"), "{grids}");
     }
     // A publish on replica a reaches replica b within moments.

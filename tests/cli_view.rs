@@ -90,6 +90,8 @@ fn the_window_draws_the_map_and_shows_a_publish_and_a_new_incident_within_second
             "view",
             "--server",
             &format!("http://{}", server.addr),
+            "--token",
+            &server.token,
             "--size",
             "1000x680",
             "--poll",

@@ -4,6 +4,7 @@
 
 mod util;
 
+mod cli_accounts;
 mod cli_assign;
 mod cli_crash;
 mod cli_import;

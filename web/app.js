@@ -183,7 +183,43 @@ async function loadSummary() {
   state.summary = new Map(body.areas.map((a) => [a.code, a]));
 }
 
+// Signing in: the service sets an HttpOnly cookie that every request of
+// this page (tiles included) then carries; the page never sees the token.
+async function signIn() {
+  const { body: me } = await getJSON("/me");
+  if (me.signed_in) return me;
+  const form = $("login");
+  form.hidden = false;
+  $("login-name").focus();
+  return new Promise((resolve) => {
+    form.addEventListener("submit", async (ev) => {
+      ev.preventDefault();
+      try {
+        const { body } = await getJSON("/login", {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ name: $("login-name").value, password: $("login-password").value }),
+        });
+        $("login-password").value = "";
+        form.hidden = true;
+        resolve({ user: body.user.name, role: body.user.role, grids: body.user.grids });
+      } catch (err) {
+        $("login-error").textContent = err.message;
+      }
+    });
+  });
+}
+
+$("logout").addEventListener("click", async () => {
+  await fetch("/logout", { method: "POST" });
+  window.location.reload();
+});
+
 async function start() {
+  const me = await signIn();
+  state.me = me;
+  $("who").textContent = `${me.user} (${me.role.replaceAll("_", " ")})`;
+  $("logout").hidden = false;
   const [{ body: tj }, { body: legend }, { body: coll }] = await Promise.all([
     getJSON("/tiles.json"),
     getJSON("/tiles/heatmap/legend.json"),

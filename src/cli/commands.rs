@@ -28,6 +28,8 @@ pub fn run(cli: Cli) -> CliResult {
             tile_cache_mb,
             deadlines,
             escalate_every,
+            tls_cert,
+            tls_key,
         } => {
             let deadlines = super::report::read_deadlines(deadlines.as_deref())?;
             crate::service::serve(&crate::service::ServeOptions {
@@ -39,6 +41,7 @@ pub fn run(cli: Cli) -> CliResult {
                 tile_cache_bytes: tile_cache_mb << 20,
                 deadlines,
                 escalate_every_s: escalate_every,
+                tls: tls_cert.zip(tls_key),
                 guard: crate::service::harden::Guard {
                     rate_per_s: rate_limit.max(0.0),
                     burst: (rate_limit * 10.0).max(1.0),
@@ -98,6 +101,9 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Render(args) => super::render::run(&args),
         Command::Report(args) => super::report::run(&args),
         Command::View(args) => super::view::run(&args),
+        Command::Users(c) => super::users::users(c),
+        Command::Tokens(c) => super::users::tokens(c),
+        Command::Audit(a) => super::users::audit(&a),
         Command::Stats { db, level } => cmd_stats(&db, level.as_deref()),
         Command::Assign {
             grids,

@@ -5,6 +5,7 @@ mod commands;
 mod render;
 mod report;
 pub mod table;
+mod users;
 mod validate;
 mod view;
 
@@ -83,7 +84,22 @@ pub enum Command {
         /// Seconds between checks for overdue cases to escalate; 0 never.
         #[arg(long, value_name = "S", default_value_t = 60)]
         escalate_every: u64,
+        /// Serve HTTPS with this PEM certificate chain (with --tls-key).
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
+    /// Users: list, add, change (role, grids, department, password,
+    /// disabled).
+    #[command(subcommand)]
+    Users(users::UsersCmd),
+    /// API tokens: issue, list, revoke.
+    #[command(subcommand)]
+    Tokens(users::TokensCmd),
+    /// The audit log: sign-ins, edits, reads of personal data, refusals.
+    Audit(users::AuditArgs),
     /// Generate the sample district (Longshan Road Street), or a city-size one.
     Sample {
         /// Where to write it.

@@ -20,6 +20,10 @@ pub struct ViewArgs {
     /// A gridgov service to follow, e.g. http://127.0.0.1:8080.
     #[arg(long, value_name = "URL", conflicts_with = "db")]
     server: Option<String>,
+    /// The token to call --server with (default: GRIDGOV_TOKEN); make one
+    /// with `gridgov tokens issue USER`.
+    #[arg(long, value_name = "TOKEN", requires = "server")]
+    token: Option<String>,
     /// The store: a GeoPackage (default data/gridgov.gpkg), a
     /// `postgres://` URL or a district JSON file.
     #[arg(long, value_name = "FILE|URL")]
@@ -87,6 +91,7 @@ impl DataSource for FileSource {
 struct HttpSource {
     host: String,
     port: u16,
+    token: Option<String>,
 }
 
 impl HttpSource {
@@ -106,7 +111,11 @@ impl HttpSource {
         if host.is_empty() {
             return Err(format!("--server {url:?}: no host"));
         }
-        Ok(HttpSource { host, port })
+        Ok(HttpSource {
+            host,
+            port,
+            token: None,
+        })
     }
 
     fn get(&self, path: &str) -> Result<Vec<u8>, String> {
@@ -114,9 +123,14 @@ impl HttpSource {
             .map_err(|e| format!("{}:{}: {e}", self.host, self.port))?;
         s.set_read_timeout(Some(Duration::from_secs(30)))
             .map_err(|e| e.to_string())?;
+        let auth = self
+            .token
+            .as_ref()
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
         write!(
             s,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\nConnection: close\r\n\r\n",
+            "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\n{auth}Connection: close\r\n\r\n",
             self.host
         )
         .map_err(|e| e.to_string())?;
@@ -129,6 +143,11 @@ impl HttpSource {
         let head = String::from_utf8_lossy(&buf[..split]).to_string();
         let body = buf[split + 4..].to_vec();
         let status = head.split(' ').nth(1).unwrap_or("");
+        if status == "401" {
+            return Err(format!(
+                "GET {path}: HTTP 401: the service wants a token: --token or GRIDGOV_TOKEN (`gridgov tokens issue USER`)"
+            ));
+        }
         if status != "200" {
             return Err(format!("GET {path}: HTTP {status}"));
         }
@@ -214,7 +233,15 @@ pub fn run(a: &ViewArgs) -> CliResult {
     let font_bytes =
         std::fs::read(&font_path).map_err(|e| format!("{}: {e}", font_path.display()))?;
     let source: Box<dyn DataSource> = match (&a.server, &a.db) {
-        (Some(url), _) => Box::new(HttpSource::new(url)?),
+        (Some(url), _) => {
+            let mut h = HttpSource::new(url)?;
+            h.token = a
+                .token
+                .clone()
+                .or_else(|| std::env::var("GRIDGOV_TOKEN").ok())
+                .filter(|t| !t.is_empty());
+            Box::new(h)
+        }
         (None, Some(p)) if p.extension().is_some_and(|e| e == "json") => {
             if !p.exists() {
                 return Err(format!("{}: no such file", p.display()).into());

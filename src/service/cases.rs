@@ -15,6 +15,9 @@ use axum::response::{IntoResponse, Response};
 use gridgov_spatial::workflow::{Action, TransitionError};
 use serde::Deserialize;
 
+use gridgov_spatial::access::{Access, Thing};
+
+use super::auth::Caller;
 use super::{ApiError, AppState, now_epoch, now_rfc3339};
 use crate::cases::{self, Book, CaseError, NewReport, Place, StepRequest};
 
@@ -154,6 +157,22 @@ fn case_id(s: &str) -> Result<i64, Failure> {
         })
 }
 
+/// `Ok` when `caller` may have `access` to case `id` (its grid and
+/// assignee decide). Blocking.
+fn check_case(st: &AppState, caller: &Caller, id: i64, access: Access) -> Result<(), Failure> {
+    let snap = st.current();
+    let (grid, assignee) = cases::whereabouts(st.store.as_ref(), &snap, id)?;
+    caller.require(
+        &Thing::Incident {
+            grid: grid.as_deref(),
+            assignee: assignee.as_ref(),
+            filed_by: None,
+        },
+        access,
+    )?;
+    Ok(())
+}
+
 /// Files a report (shared with Open311): the new case and what was found.
 pub fn file_report(
     st: &AppState,
@@ -214,10 +233,12 @@ pub async fn file(
 /// `GET /incidents/{id}`: the case, its history and what may come next.
 pub async fn get(
     State(st): State<Arc<AppState>>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
     let id = case_id(&id)?;
     let view = blocking(move || {
+        check_case(&st, &caller, id, Access::Read)?;
         let snap = st.current();
         Ok(cases::read(
             st.store.as_ref(),
@@ -237,7 +258,6 @@ pub async fn get(
 struct StepIn {
     #[serde(flatten)]
     action: Action,
-    actor: String,
     #[serde(default)]
     note: String,
 }
@@ -264,6 +284,7 @@ fn if_match(h: &HeaderMap) -> Result<Option<u32>, Failure> {
 /// feedback, close, evaluate, escalate.
 pub async fn step(
     State(st): State<Arc<AppState>>,
+    caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
     body: axum::body::Bytes,
@@ -272,12 +293,13 @@ pub async fn step(
     let input: StepIn = json_body(&body)?;
     let expected = if_match(&headers)?;
     let (e, s) = blocking(move || {
+        check_case(&st, &caller, id, Access::Write)?;
         let r = cases::step(
             st.store.as_ref(),
             id,
             &StepRequest {
                 action: input.action,
-                actor: input.actor,
+                actor: caller.principal.user.clone(),
                 note: input.note,
                 expected_seq: expected,
             },
@@ -295,7 +317,6 @@ pub async fn step(
 struct MoveIn {
     #[serde(flatten)]
     place: Place,
-    actor: String,
     #[serde(default)]
     note: String,
 }
@@ -303,12 +324,14 @@ struct MoveIn {
 /// `POST /incidents/{id}/move`: moves the pin and re-routes the case.
 pub async fn move_pin(
     State(st): State<Arc<AppState>>,
+    caller: Caller,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Response, Failure> {
     let id = case_id(&id)?;
     let input: MoveIn = json_body(&body)?;
     let (e, s) = blocking(move || {
+        check_case(&st, &caller, id, Access::Write)?;
         let snap = st.current();
         let at = cases::locate(&snap, &input.place)?;
         let r = cases::move_pin(
@@ -316,7 +339,7 @@ pub async fn move_pin(
             &snap,
             id,
             at.wgs84,
-            &input.actor,
+            &caller.principal.user,
             &input.note,
             &now_rfc3339(),
         )?;
@@ -331,11 +354,13 @@ pub async fn move_pin(
 /// problem.
 pub async fn duplicates(
     State(st): State<Arc<AppState>>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, Failure> {
     let id = case_id(&id)?;
     let rule = st.config.duplicates;
     let d = blocking(move || {
+        check_case(&st, &caller, id, Access::Read)?;
         let book = Book::read(st.store.as_ref())?;
         Ok(cases::suggest_duplicates(&book, &rule, id)?)
     })
@@ -347,7 +372,6 @@ pub async fn duplicates(
 #[derive(Debug, Deserialize)]
 struct MergeIn {
     into: i64,
-    actor: String,
     #[serde(default)]
     note: String,
 }
@@ -355,17 +379,20 @@ struct MergeIn {
 /// `POST /incidents/{id}/merge`: the case joins `into`; both histories stay.
 pub async fn merge(
     State(st): State<Arc<AppState>>,
+    caller: Caller,
     Path(id): Path<String>,
     body: axum::body::Bytes,
 ) -> Result<Response, Failure> {
     let id = case_id(&id)?;
     let input: MergeIn = json_body(&body)?;
     let view = blocking(move || {
+        check_case(&st, &caller, id, Access::Write)?;
+        check_case(&st, &caller, input.into, Access::Write)?;
         cases::merge(
             st.store.as_ref(),
             id,
             input.into,
-            &input.actor,
+            &caller.principal.user,
             &input.note,
             &now_rfc3339(),
         )?;
@@ -398,6 +425,7 @@ pub struct ListQuery {
 /// `GET /incidents`: cases by status, grid, category, overdue.
 pub async fn list(
     State(st): State<Arc<AppState>>,
+    caller: Caller,
     q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, Failure> {
     let Query(q) = q.map_err(ApiError::from)?;
@@ -428,6 +456,14 @@ pub async fn list(
             if q.grid
                 .as_deref()
                 .is_some_and(|f| Some(f) != code.as_deref())
+                || !caller.may(
+                    &Thing::Incident {
+                        grid: code.as_deref(),
+                        assignee: s.assignee.as_ref(),
+                        filed_by: None,
+                    },
+                    Access::Read,
+                )
             {
                 continue;
             }

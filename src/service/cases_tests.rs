@@ -419,7 +419,10 @@ async fn form(st: &Arc<AppState>, uri: &str, body: &str) -> (StatusCode, Value) 
         .header("content-type", "application/x-www-form-urlencoded")
         .body(axum::body::Body::from(body.to_string()))
         .unwrap();
-    let r = super::app(st.clone()).oneshot(req).await.unwrap();
+    let r = super::test_support::signed_app(st)
+        .oneshot(req)
+        .await
+        .unwrap();
     let s = r.status();
     let b = r.into_body().collect().await.unwrap().to_bytes();
     (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
@@ -555,7 +558,10 @@ async fn a_csv_import_is_all_or_nothing_and_the_maps_follow(b: Backend) {
                 .header("content-type", "text/csv")
                 .body(axum::body::Body::from(body))
                 .unwrap();
-            let r = super::app(st).oneshot(req).await.unwrap();
+            let r = super::test_support::signed_app(&st)
+                .oneshot(req)
+                .await
+                .unwrap();
             let s = r.status();
             let b = r.into_body().collect().await.unwrap().to_bytes();
             (

@@ -29,7 +29,7 @@ pub(super) async fn send(
     if !ct.is_empty() {
         req = req.header(header::CONTENT_TYPE, ct);
     }
-    let r = app(st.clone())
+    let r = super::test_support::signed_app(st)
         .oneshot(req.body(Body::from(body)).unwrap())
         .await
         .unwrap();

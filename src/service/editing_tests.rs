@@ -9,7 +9,7 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
-use super::{AppState, Config, app};
+use super::{AppState, Config};
 use crate::storage::{GpkgStore, PgStore, Store};
 
 /// Where a test's store lives.
@@ -95,6 +95,7 @@ fn state_over(store: Arc<dyn Store>, guard: super::harden::Guard) -> Arc<AppStat
             .unwrap(),
         );
         st.follow_store().unwrap();
+        super::test_support::forget(&st);
         st
     })
     .join()
@@ -128,7 +129,10 @@ pub(super) async fn call(
             .unwrap(),
         None => req.body(Body::empty()).unwrap(),
     };
-    let r = app(st.clone()).oneshot(req).await.unwrap();
+    let r = super::test_support::signed_app(st)
+        .oneshot(req)
+        .await
+        .unwrap();
     let (status, headers) = (r.status(), r.headers().clone());
     let bytes = r.into_body().collect().await.unwrap().to_bytes();
     let v = if bytes.is_empty() {
@@ -509,7 +513,7 @@ async fn a_publish_on_one_replica_reaches_the_other_and_a_stale_base_is_refused(
 }
 
 async fn tile_bytes(st: &Arc<AppState>, uri: &str) -> (String, Vec<u8>) {
-    let r = app(st.clone())
+    let r = super::test_support::signed_app(st)
         .oneshot(Request::get(uri).body(Body::empty()).unwrap())
         .await
         .unwrap();
@@ -536,7 +540,7 @@ async fn tiles_change_the_moment_a_boundary_is_published(b: Backend) {
     assert_ne!(tag1, tag2, "a new version, a new ETag");
     assert_ne!(before, after, "the tile shows the new boundary");
     // The old ETag no longer matches: a client revalidating gets the new tile.
-    let r = app(st.clone())
+    let r = super::test_support::signed_app(&st)
         .oneshot(
             Request::get(&uri)
                 .header(header::IF_NONE_MATCH, &tag1)

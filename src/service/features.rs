@@ -2,6 +2,7 @@
 //! collections, items with `bbox`, `limit`, `offset` (`next` links) and
 //! `datetime` (incidents), and single items.
 
+use gridgov_spatial::access::{Access, Principal, Thing, allows};
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
@@ -453,9 +454,34 @@ fn matches(
     true
 }
 
+/// Whether `caller` may see feature `n`: incidents only where their role
+/// reads the incidents of its grid; everything else on the map is shown
+/// to whoever may read the map.
+fn visible(snap: &Snapshot, p: &Principal, collection: &str, n: usize) -> bool {
+    if collection != "incidents" {
+        return true;
+    }
+    let grid = snap
+        .assignment
+        .incidents
+        .get(n)
+        .and_then(|a| a.grid())
+        .map(|g| snap.district.area(g).code.as_str());
+    allows(
+        p,
+        &Thing::Incident {
+            grid,
+            assignee: None,
+            filed_by: None,
+        },
+        Access::Read,
+    )
+}
+
 /// `GET /collections/{id}/items`.
 pub async fn items(
     State(st): State<Arc<AppState>>,
+    caller: super::auth::Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
     q: Result<Query<ItemsQuery>, axum::extract::rejection::QueryRejection>,
@@ -473,7 +499,9 @@ pub async fn items(
         let mut matched = 0usize;
         let mut features = Vec::new();
         for n in 0..total {
-            if !matches(&snap, &id, n, bbox.as_ref(), time) {
+            if !matches(&snap, &id, n, bbox.as_ref(), time)
+                || !visible(&snap, &caller.principal, &id, n)
+            {
                 continue;
             }
             if matched >= offset && features.len() < limit {
@@ -514,6 +542,7 @@ pub async fn items(
 /// `GET /collections/{id}/items/{fid}`.
 pub async fn item(
     State(st): State<Arc<AppState>>,
+    caller: super::auth::Caller,
     headers: HeaderMap,
     Path((id, fid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -539,6 +568,9 @@ pub async fn item(
             .or_else(|| fid.parse::<usize>().ok().and_then(|f| f.checked_sub(1))),
         _ => fid.parse::<usize>().ok().and_then(|f| f.checked_sub(1)),
     };
+    if n.is_some_and(|n| n < count(&snap, &id) && !visible(&snap, &caller.principal, &id, n)) {
+        return Err(caller.refusal());
+    }
     let mut f = n
         .and_then(|n| feature(&snap, &id, n))
         .ok_or_else(|| ApiError::not_found(format!("no feature {fid:?} in collection {id:?}")))?;

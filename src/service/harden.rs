@@ -42,16 +42,38 @@ impl Default for Guard {
     }
 }
 
-/// Token buckets per client address.
+/// Whose requests a bucket counts.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum LimitKey {
+    /// A client address.
+    Ip(IpAddr),
+    /// A sign-in or API token (its public id).
+    Token(String),
+}
+
+impl From<IpAddr> for LimitKey {
+    fn from(ip: IpAddr) -> Self {
+        LimitKey::Ip(ip)
+    }
+}
+
+/// Token buckets per client address and per token.
 #[derive(Debug, Default)]
 pub struct Limiter {
-    buckets: Mutex<HashMap<IpAddr, (f64, Instant)>>,
+    buckets: Mutex<HashMap<LimitKey, (f64, Instant)>>,
 }
 
 impl Limiter {
-    /// Takes one token for `ip`; `Err(seconds to wait)` when there is
-    /// none.
-    pub fn take(&self, ip: IpAddr, rate: f64, burst: f64, now: Instant) -> Result<(), f64> {
+    /// Takes one token from `key`'s bucket; `Err(seconds to wait)` when
+    /// there is none.
+    pub fn take(
+        &self,
+        key: impl Into<LimitKey>,
+        rate: f64,
+        burst: f64,
+        now: Instant,
+    ) -> Result<(), f64> {
+        let key = key.into();
         if rate <= 0.0 {
             return Ok(());
         }
@@ -63,7 +85,7 @@ impl Limiter {
             // Forget the addresses whose buckets have refilled.
             b.retain(|_, (t, at)| *t + now.duration_since(*at).as_secs_f64() * rate < burst);
         }
-        let (tokens, at) = b.entry(ip).or_insert((burst, now));
+        let (tokens, at) = b.entry(key).or_insert((burst, now));
         *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(burst);
         *at = now;
         if *tokens >= 1.0 {
@@ -135,28 +157,40 @@ async fn as_problem(r: Response) -> Response {
     e
 }
 
+/// The client's address, over plain TCP or TLS.
+pub fn client_ip(ext: &axum::http::Extensions) -> Option<IpAddr> {
+    ext.get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .or_else(|| {
+            ext.get::<ConnectInfo<super::tls::ClientAddr>>()
+                .map(|c| c.0.0.ip())
+        })
+}
+
+/// A 429 answer with `Retry-After`.
+pub fn too_many(detail: String, wait: f64) -> Response {
+    let mut r = ApiError::with_status(StatusCode::TOO_MANY_REQUESTS, detail).into_response();
+    let secs = wait.ceil().max(1.0) as u64;
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
 /// The middleware.
 pub async fn guard(State(st): State<Arc<AppState>>, req: Request<Body>, next: Next) -> Response {
     let g = &st.config.guard;
-    let ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let ip = client_ip(req.extensions());
     if let Some(ip) = ip
         && let Err(wait) = st.limiter.take(ip, g.rate_per_s, g.burst, Instant::now())
     {
-        let mut r = ApiError::with_status(
-            StatusCode::TOO_MANY_REQUESTS,
+        let mut r = too_many(
             format!(
                 "more than {} requests a second from {ip}; try again in {:.1} s",
                 g.rate_per_s, wait
             ),
-        )
-        .into_response();
-        let secs = wait.ceil().max(1.0) as u64;
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+            wait,
+        );
         secure(r.headers_mut());
         return r;
     }
@@ -172,7 +206,7 @@ pub async fn guard(State(st): State<Arc<AppState>>, req: Request<Body>, next: Ne
             h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
             h.insert(
                 header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("GET, POST, OPTIONS"),
+                HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
             );
             h.insert(
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
@@ -227,11 +261,18 @@ mod tests {
         let wait = l.take(ip, 2.0, 5.0, t0).unwrap_err();
         assert!((wait - 0.5).abs() < 1e-9, "{wait}");
         // Another address has its own bucket.
-        assert!(l.take("10.0.0.2".parse().unwrap(), 2.0, 5.0, t0).is_ok());
+        assert!(
+            l.take("10.0.0.2".parse::<IpAddr>().unwrap(), 2.0, 5.0, t0)
+                .is_ok()
+        );
         // Half a second later one more.
         let t1 = t0 + Duration::from_millis(500);
         assert!(l.take(ip, 2.0, 5.0, t1).is_ok());
         assert!(l.take(ip, 2.0, 5.0, t1).is_err());
+        // A token has its own bucket too.
+        let t = LimitKey::Token("abc".into());
+        assert!(l.take(t.clone(), 1.0, 1.0, t1).is_ok());
+        assert!(l.take(t, 1.0, 1.0, t1).is_err());
         // No limit at all with rate 0.
         for _ in 0..100 {
             assert!(l.take(ip, 0.0, 0.0, t1).is_ok());

@@ -5,16 +5,20 @@
 //! swapped in whole, so a reader never sees half of a change and is never
 //! blocked while one is built.
 
+mod accounts;
+pub mod auth;
 mod cases;
 mod editing;
 mod error;
 mod features;
 pub mod harden;
+mod households;
 mod lookup;
 mod open311;
 mod openapi;
 mod reports;
 mod tiles;
+pub mod tls;
 mod web;
 
 use std::collections::HashMap;
@@ -54,6 +58,8 @@ pub struct Config {
     pub duplicates: gridgov_spatial::duplicates::DuplicateRule,
     /// Rate limit, time limit, CORS.
     pub guard: harden::Guard,
+    /// Whether it is served over TLS (sign-in cookies are then `Secure`).
+    pub tls: bool,
 }
 
 impl Default for Config {
@@ -67,6 +73,7 @@ impl Default for Config {
             deadlines: gridgov_spatial::workflow::DeadlineRules::default(),
             duplicates: gridgov_spatial::duplicates::DuplicateRule::default(),
             guard: harden::Guard::default(),
+            tls: false,
         }
     }
 }
@@ -157,6 +164,27 @@ impl Snapshot {
     }
 }
 
+impl Snapshot {
+    /// The same with household `index` changed (its unit unchanged).
+    #[must_use]
+    pub fn with_household(&self, index: usize, h: gridgov_spatial::Household) -> Snapshot {
+        let mut district = self.district.clone();
+        district.households[index] = h;
+        Snapshot {
+            district,
+            grids: self.grids.clone(),
+            assignment: self.assignment.clone(),
+            addresses: self.addresses.clone(),
+            stats: self.stats.clone(),
+            chain_json: self.chain_json.clone(),
+            grid_versions: self.grid_versions.clone(),
+            version: self.version,
+            data_version: self.data_version + 1,
+            tiles: std::sync::OnceLock::new(),
+        }
+    }
+}
+
 /// Shared state of the service.
 pub struct AppState {
     snapshot: RwLock<Arc<Snapshot>>,
@@ -173,10 +201,12 @@ pub struct AppState {
     pub config: Config,
     /// Incidents changed in the store since the snapshot was built.
     incidents_dirty: std::sync::atomic::AtomicBool,
-    /// One incident refresh at a time.
+    /// One incident or household refresh at a time.
     refresh_lock: Mutex<()>,
-    /// Requests per client address.
+    /// Requests per client address and per token.
     pub limiter: harden::Limiter,
+    /// Tokens looked up lately.
+    pub tokens: auth::TokenCache,
 }
 
 impl AppState {
@@ -201,6 +231,7 @@ impl AppState {
             incidents_dirty: std::sync::atomic::AtomicBool::new(false),
             refresh_lock: Mutex::new(()),
             limiter: harden::Limiter::default(),
+            tokens: auth::TokenCache::default(),
         })
     }
 
@@ -490,8 +521,31 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/openapi.json", get(openapi::document))
         .route("/health", get(health))
         .route("/district.json", get(district_json))
+        .route("/households", get(households::list))
+        .route(
+            "/households/{id}",
+            get(households::get).put(households::put),
+        )
+        .route("/login", post(accounts::login))
+        .route("/logout", post(accounts::logout))
+        .route("/me", get(accounts::me))
+        .route("/users", get(accounts::users).post(accounts::create_user))
+        .route(
+            "/users/{name}",
+            get(accounts::user).put(accounts::update_user),
+        )
+        .route("/tokens", get(accounts::tokens).post(accounts::issue_token))
+        .route(
+            "/tokens/{id}",
+            axum::routing::delete(accounts::revoke_token),
+        )
+        .route("/audit", get(accounts::audit))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::layer,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             harden::guard,
@@ -520,6 +574,8 @@ pub struct ServeOptions {
     pub guard: harden::Guard,
     /// Seconds between checks for overdue cases to escalate (0: never).
     pub escalate_every_s: u64,
+    /// A PEM certificate chain and private key: serve HTTPS.
+    pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
 }
 
 /// Opens the store `db` names: a `postgres://` or `postgresql://` URL is a
@@ -553,6 +609,17 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
     if created {
         tracing::info!(store = %store.describe(), seed = %opts.seed.display(), "created the store from the seed district");
     }
+    if let Some(password) = crate::accounts::ensure_first_admin(store.as_ref(), &now_rfc3339())? {
+        // Shown this once: only its hash is kept.
+        println!(
+            "first start: created user \"admin\" with password {password}\n\
+             sign in with it and make your own users (see README); it is not shown again"
+        );
+    }
+    let tls = match &opts.tls {
+        Some((cert, key)) => Some(tls::server_config(cert, key)?),
+        None => None,
+    };
     let label_font = match gridgov_viewer::fonts::find(opts.font.as_deref()) {
         Ok((path, font)) => {
             tracing::info!(font = %path.display(), "grid names on plan maps");
@@ -569,14 +636,16 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
         .enable_all()
         .build()?;
     let listener = rt.block_on(tokio::net::TcpListener::bind(opts.addr))?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     let config = Config {
-        base_url: format!("http://{}", listener.local_addr()?),
+        base_url: format!("{scheme}://{}", listener.local_addr()?),
         body_limit: opts.body_limit,
         label_font,
         tile_cache_bytes: opts.tile_cache_bytes,
         deadlines: opts.deadlines.clone(),
         duplicates: gridgov_spatial::duplicates::DuplicateRule::default(),
         guard: opts.guard.clone(),
+        tls: tls.is_some(),
     };
     let state = Arc::new(AppState::new(store.clone(), config)?);
     state.follow_store()?;
@@ -622,13 +691,25 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
         });
     }
     rt.block_on(async move {
-        tracing::info!(addr = %listener.local_addr()?, "serving");
-        axum::serve(
-            listener,
-            app(state).into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+        let addr = listener.local_addr()?;
+        if let Some(tls) = tls {
+            tracing::info!(%addr, "serving HTTPS");
+            let l = tls::TlsListener::new(listener, tls)?;
+            axum::serve(
+                l,
+                app(state).into_make_service_with_connect_info::<tls::ClientAddr>(),
+            )
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        } else {
+            tracing::info!(%addr, "serving");
+            axum::serve(
+                listener,
+                app(state).into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        }
         tracing::info!("stopped");
         Ok::<(), Box<dyn std::error::Error>>(())
     })?;
@@ -657,11 +738,17 @@ async fn shutdown_signal() {
 }
 
 #[cfg(test)]
+mod test_support;
+
+#[cfg(test)]
 mod tests;
 
 #[cfg(test)]
 #[macro_use]
 mod editing_tests;
+
+#[cfg(test)]
+mod access_tests;
 
 #[cfg(test)]
 mod cases_tests;

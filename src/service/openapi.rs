@@ -76,9 +76,40 @@ pub async fn document(
                 "parameters": [{"name": "period", "in": "path", "required": true, "schema": {"type": "string"}, "description": "2026-W46, 2026-11, 2026-11-01..2026-11-15, with .json or .html"},
                     param("now", "the time overdue cases are judged at (RFC 3339)", &json!({"type": "string"}), false)],
                 "responses": {"200": {"description": "the report", "content": {"application/json": {"schema": {"type": "object"}}, "text/html": {"schema": {"type": "string"}}}}, "400": problem, "404": problem}}},
-            "/health": {"get": {"summary": "Liveness", "responses": {"200": json_ok("ok")}}}
+            "/health": {"get": {"summary": "Liveness", "responses": {"200": json_ok("ok")}}},
+            "/login": {"post": {"summary": "Sign in with name and password: a 12-hour token (and an HttpOnly cookie)", "security": [],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name", "password"],
+                    "properties": {"name": {"type": "string"}, "password": {"type": "string"}}}}}},
+                "responses": {"200": json_ok("token, token_id, expires, user"), "401": problem}}},
+            "/logout": {"post": {"summary": "Revoke the token this request carries", "responses": {"204": {"description": "signed out"}, "401": problem}}},
+            "/me": {"get": {"summary": "Who is signed in", "security": [], "responses": {"200": json_ok("user, role, grids, department (or signed_in: false)")}}},
+            "/households": {"get": {"summary": "Households the caller may read (grid staff: their grids; admins: all); personal fields in full only for them, audited",
+                "parameters": [param("grid", "a grid code", &json!({"type": "string"}), false),
+                    param("limit", "most households", &json!({"type": "integer", "default": 100}), false),
+                    param("offset", "households to skip", &json!({"type": "integer", "default": 0}), false)],
+                "responses": {"200": json_ok("total, offset, households"), "401": problem, "403": problem}}},
+            "/households/{id}": {
+                "get": {"summary": "One household (grid staff of its grid, admins)", "responses": {"200": json_ok("the household"), "403": problem, "404": problem}},
+                "put": {"summary": "Change room, headcount, head_name, phone (null clears)", "responses": {"200": json_ok("the household"), "400": problem, "403": problem, "422": problem}}},
+            "/users": {"get": {"summary": "Users (admins)", "responses": {"200": json_ok("users"), "403": problem}},
+                "post": {"summary": "Add a user {name, role, grids, department, password?}; a generated password is answered once", "responses": {"201": json_ok("user and password"), "409": problem, "422": problem}}},
+            "/users/{name}": {"get": {"summary": "A user (admins)", "responses": {"200": json_ok("user"), "404": problem}},
+                "put": {"summary": "Change role, grids, department, disabled, password; disabling or a new password revokes their tokens", "responses": {"200": json_ok("user"), "404": problem, "422": problem}}},
+            "/tokens": {"get": {"summary": "Tokens (never the tokens themselves), of ?user= or all (admins)", "responses": {"200": json_ok("tokens")}},
+                "post": {"summary": "Issue an API token {user, label?, days?}, shown once (admins)", "responses": {"201": json_ok("token and record"), "404": problem}}},
+            "/tokens/{id}": {"delete": {"summary": "Revoke a token (admins)", "responses": {"204": {"description": "revoked"}, "404": problem}}},
+            "/audit": {"get": {"summary": "The append-only audit log, newest first (admins)",
+                "parameters": [param("user", "only this user's", &json!({"type": "string"}), false),
+                    param("action", "login, login_failed, logout, read_personal, edit, denied, account", &json!({"type": "string"}), false),
+                    param("object", "objects starting so", &json!({"type": "string"}), false),
+                    param("since", "from (RFC 3339)", &json!({"type": "string"}), false),
+                    param("until", "before (RFC 3339)", &json!({"type": "string"}), false),
+                    param("before", "lines older than this id (paging)", &json!({"type": "integer"}), false),
+                    param("limit", "most lines", &json!({"type": "integer", "default": 100}), false)],
+                "responses": {"200": json_ok("entries and next_before")}}}
         },
-        "components": {"schemas": {"Problem": {"type": "object", "properties": {
+        "security": [{"bearer": []}],
+        "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}, "schemas": {"Problem": {"type": "object", "properties": {
             "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
             "detail": {"type": "string"}, "field": {"type": "string"}}}}}
     }))

@@ -9,8 +9,8 @@ use axum::http::{Request, StatusCode, header};
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+use super::AppState;
 use super::editing_tests::{Backend, call, fresh};
-use super::{AppState, app};
 
 on_both_backends!(
     counts_hot_spots_and_reports_follow_cases_filed_and_closed,
@@ -166,7 +166,7 @@ async fn counts_hot_spots_and_reports_follow_cases_filed_and_closed(b: Backend) 
     .await;
     assert_eq!(s, StatusCode::OK);
     assert!(ct.starts_with("text/html"), "{ct}");
-    let csp = app(st.clone())
+    let csp = super::test_support::signed_app(&st)
         .oneshot(
             Request::get(format!("/reports/{week}.html?permutations=99"))
                 .body(Body::empty())

@@ -9,7 +9,7 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use super::{AppState, Config, app};
+use super::{AppState, Config};
 use crate::storage::{GpkgStore, Store};
 
 fn state() -> Arc<AppState> {
@@ -51,7 +51,10 @@ impl Reply {
 }
 
 async fn send(req: Request<Body>) -> Reply {
-    let r = app(state()).oneshot(req).await.unwrap();
+    let r = super::test_support::signed_app(&state())
+        .oneshot(req)
+        .await
+        .unwrap();
     let status = r.status();
     let content_type = r
         .headers()
@@ -523,13 +526,13 @@ async fn vector_tiles_decode_with_every_layer_clipped_and_wound_by_the_spec() {
 async fn tiles_carry_an_etag_and_answer_304_when_unchanged() {
     let t = tile_at(15);
     let uri = format!("/tiles/grids/{}/{}/{}.mvt", t.z, t.x, t.y);
-    let r = app(state())
+    let r = super::test_support::signed_app(&state())
         .oneshot(Request::get(&uri).body(Body::empty()).unwrap())
         .await
         .unwrap();
     let tag = r.headers()[header::ETAG].to_str().unwrap().to_string();
     assert_eq!(r.headers()[header::CACHE_CONTROL], "no-cache");
-    let r = app(state())
+    let r = super::test_support::signed_app(&state())
         .oneshot(
             Request::get(&uri)
                 .header(header::IF_NONE_MATCH, &tag)

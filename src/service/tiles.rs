@@ -5,6 +5,7 @@
 //! (a 304 costs nothing), so nobody keeps a stale tile. Rendering runs on
 //! blocking threads; rendered tiles are kept per version.
 
+use gridgov_spatial::access::{Access, Thing};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -237,6 +238,7 @@ async fn heat_max(
 /// `GET /tiles/{layer}/{z}/{x}/{y}.{mvt|png}`.
 pub async fn tile(
     State(st): State<Arc<AppState>>,
+    caller: super::auth::Caller,
     Path((layer, z, x, file)): Path<(String, String, String, String)>,
     Query(q): Query<HeatQuery>,
     headers: HeaderMap,
@@ -248,6 +250,26 @@ pub async fn tile(
         )
     })?;
     let t = tile_id(&z, &x, y)?;
+    // Incident points are for roles that read every incident; the
+    // heatmap is an aggregate.
+    let every_incident = caller.may(
+        &Thing::Incident {
+            grid: None,
+            assignee: None,
+            filed_by: None,
+        },
+        Access::Read,
+    );
+    if layer == "heatmap" {
+        caller.require(&Thing::Aggregate, Access::Read)?;
+    }
+    if layer == "incidents" && !every_incident {
+        return Err(ApiError::with_status(
+            axum::http::StatusCode::FORBIDDEN,
+            "incident points on tiles are shown to roles that see every incident; \
+             /collections/incidents/items lists those of your grids",
+        ));
+    }
     match (layer.as_str(), ext) {
         ("heatmap", "png") => {
             let (f, bw, per, size) = q.parse()?;
@@ -277,12 +299,12 @@ pub async fn tile(
             Ok(answer(&headers, v, &key, "image/png", &body))
         }
         (name, "mvt") if name == "all" || LAYERS.contains(&name) => {
-            let layers: Vec<&'static str> = if name == "all" {
-                LAYERS.to_vec()
-            } else {
-                LAYERS.iter().copied().filter(|l| *l == name).collect()
-            };
-            let key = format!("mvt:{name}:{t:?}");
+            let layers: Vec<&'static str> = LAYERS
+                .iter()
+                .copied()
+                .filter(|l| (name == "all" || *l == name) && (every_incident || *l != "incidents"))
+                .collect();
+            let key = format!("mvt:{name}:{}:{t:?}", u8::from(every_incident));
             let (v, body) = cached(&st, key.clone(), move |s| {
                 Ok(s.tile_source().mvt_layers(t, &layers))
             })

@@ -1,9 +1,11 @@
 //! Storage behind one trait: the embedded GeoPackage store (default) and
 //! PostgreSQL + PostGIS for deployments that outgrow one machine.
 
+pub mod accounts;
 pub mod cases;
 pub mod gpkg;
 pub mod pg;
+pub mod pg_accounts;
 pub mod pg_cases;
 #[cfg(test)]
 pub mod testing;
@@ -15,7 +17,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use gridgov_spatial::workflow::Event;
-use gridgov_spatial::{District, Incident};
+use gridgov_spatial::{District, Household, Incident};
+
+use crate::accounts::{AuditEntry, AuditQuery, TokenRecord, User};
 
 pub use cases::{Append, AppendError};
 
@@ -96,6 +100,36 @@ pub trait Store: Send + Sync {
     /// number of steps. Both only ever grow (ids are dense, steps are
     /// append-only, a pin move is a step), so it moves with every change.
     fn incident_revision(&self) -> Result<i64, StorageError>;
+    /// Every user, by name.
+    fn users(&self) -> Result<Vec<User>, StorageError>;
+    /// One user and their password hash.
+    fn user(&self, name: &str) -> Result<Option<(User, String)>, StorageError>;
+    /// Adds a user; `false` when the name is taken.
+    fn create_user(&self, u: &User, hash: &str) -> Result<bool, StorageError>;
+    /// Changes a user, and their password hash when given; `false` when
+    /// there is no such user.
+    fn update_user(&self, u: &User, hash: Option<&str>) -> Result<bool, StorageError>;
+    /// Stores a token's record (its digest, never the token).
+    fn add_token(&self, t: &TokenRecord) -> Result<(), StorageError>;
+    /// The token with this digest.
+    fn token(&self, digest: &str) -> Result<Option<TokenRecord>, StorageError>;
+    /// Tokens, of one user or of all, newest first.
+    fn tokens(&self, user: Option<&str>) -> Result<Vec<TokenRecord>, StorageError>;
+    /// Revokes the token with public id `id`, or all of `user`'s (both:
+    /// that token only if it is theirs); how many.
+    fn revoke_tokens(
+        &self,
+        id: Option<&str>,
+        user: Option<&str>,
+        at: &str,
+    ) -> Result<usize, StorageError>;
+    /// Appends lines to the audit log (never changed, never deleted).
+    fn append_audit(&self, xs: &[AuditEntry]) -> Result<(), StorageError>;
+    /// Audit lines matching `q`, newest first, with their ids.
+    fn audit_log(&self, q: &AuditQuery) -> Result<Vec<(i64, AuditEntry)>, StorageError>;
+    /// Changes household `index`'s room, headcount and personal fields;
+    /// `false` when there is no such household.
+    fn update_household(&self, index: usize, h: &Household) -> Result<bool, StorageError>;
     /// Reports, from a background thread, the latest version whenever it
     /// may have changed through another process; stops when `on_version`
     /// returns `false`. The embedded store has one writer (this process),
@@ -126,6 +160,7 @@ impl GpkgStore {
         let mut conn = gpkg::open(path)?;
         versions::upgrade(&mut conn)?;
         cases::ensure_schema(&conn)?;
+        accounts::ensure_schema(&conn)?;
         Ok((
             GpkgStore {
                 path: path.to_path_buf(),
@@ -222,5 +257,54 @@ impl Store for GpkgStore {
                 |r| r.get(0),
             )
             .map_err(versions::sql("count incidents and steps"))
+    }
+
+    fn users(&self) -> Result<Vec<User>, StorageError> {
+        accounts::users(&self.conn())
+    }
+
+    fn user(&self, name: &str) -> Result<Option<(User, String)>, StorageError> {
+        accounts::user(&self.conn(), name)
+    }
+
+    fn create_user(&self, u: &User, hash: &str) -> Result<bool, StorageError> {
+        accounts::create_user(&self.conn(), u, hash)
+    }
+
+    fn update_user(&self, u: &User, hash: Option<&str>) -> Result<bool, StorageError> {
+        accounts::update_user(&self.conn(), u, hash)
+    }
+
+    fn add_token(&self, t: &TokenRecord) -> Result<(), StorageError> {
+        accounts::add_token(&self.conn(), t)
+    }
+
+    fn token(&self, digest: &str) -> Result<Option<TokenRecord>, StorageError> {
+        accounts::token(&self.conn(), digest)
+    }
+
+    fn tokens(&self, user: Option<&str>) -> Result<Vec<TokenRecord>, StorageError> {
+        accounts::tokens(&self.conn(), user)
+    }
+
+    fn revoke_tokens(
+        &self,
+        id: Option<&str>,
+        user: Option<&str>,
+        at: &str,
+    ) -> Result<usize, StorageError> {
+        accounts::revoke_tokens(&self.conn(), id, user, at)
+    }
+
+    fn append_audit(&self, xs: &[AuditEntry]) -> Result<(), StorageError> {
+        accounts::append_audit(&mut self.conn(), xs)
+    }
+
+    fn audit_log(&self, q: &AuditQuery) -> Result<Vec<(i64, AuditEntry)>, StorageError> {
+        accounts::audit_log(&self.conn(), q)
+    }
+
+    fn update_household(&self, index: usize, h: &Household) -> Result<bool, StorageError> {
+        accounts::update_household(&self.conn(), index, h)
     }
 }

@@ -25,6 +25,8 @@ use gridgov_spatial::{
     Merchant, Unit, UnitId,
 };
 use postgres::fallible_iterator::FallibleIterator;
+
+use crate::accounts::{AuditEntry, AuditQuery, TokenRecord, User};
 use postgres::types::ToSql;
 use postgres::{Client, GenericClient, NoTls};
 
@@ -90,6 +92,7 @@ impl PgStore {
             create(&mut client, &d)?
         };
         super::pg_cases::ensure_schema(&mut client)?;
+        super::pg_accounts::ensure_schema(&mut client)?;
         Ok((
             PgStore {
                 url: url.to_string(),
@@ -933,6 +936,54 @@ impl super::Store for PgStore {
             )
             .map_err(pg("count incidents and steps"))?
             .get(0))
+    }
+    fn users(&self) -> Result<Vec<User>, StorageError> {
+        super::pg_accounts::users(&mut *self.client()?)
+    }
+
+    fn user(&self, name: &str) -> Result<Option<(User, String)>, StorageError> {
+        super::pg_accounts::user(&mut *self.client()?, name)
+    }
+
+    fn create_user(&self, u: &User, hash: &str) -> Result<bool, StorageError> {
+        super::pg_accounts::create_user(&mut *self.client()?, u, hash)
+    }
+
+    fn update_user(&self, u: &User, hash: Option<&str>) -> Result<bool, StorageError> {
+        super::pg_accounts::update_user(&mut *self.client()?, u, hash)
+    }
+
+    fn add_token(&self, t: &TokenRecord) -> Result<(), StorageError> {
+        super::pg_accounts::add_token(&mut *self.client()?, t)
+    }
+
+    fn token(&self, digest: &str) -> Result<Option<TokenRecord>, StorageError> {
+        super::pg_accounts::token(&mut *self.client()?, digest)
+    }
+
+    fn tokens(&self, user: Option<&str>) -> Result<Vec<TokenRecord>, StorageError> {
+        super::pg_accounts::tokens(&mut *self.client()?, user)
+    }
+
+    fn revoke_tokens(
+        &self,
+        id: Option<&str>,
+        user: Option<&str>,
+        at: &str,
+    ) -> Result<usize, StorageError> {
+        super::pg_accounts::revoke_tokens(&mut *self.client()?, id, user, at)
+    }
+
+    fn append_audit(&self, xs: &[AuditEntry]) -> Result<(), StorageError> {
+        super::pg_accounts::append_audit(&mut *self.client()?, xs)
+    }
+
+    fn audit_log(&self, q: &AuditQuery) -> Result<Vec<(i64, AuditEntry)>, StorageError> {
+        super::pg_accounts::audit_log(&mut *self.client()?, q)
+    }
+
+    fn update_household(&self, index: usize, h: &Household) -> Result<bool, StorageError> {
+        super::pg_accounts::update_household(&mut *self.client()?, index, h)
     }
 
     fn watch(&self, on_version: Box<dyn Fn(i64) -> bool + Send>) -> Result<(), StorageError> {

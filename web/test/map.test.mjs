@@ -150,7 +150,7 @@ test("the heatmap follows the category filter and its legend shows real values",
 
 /** Vertices in the middle of a border two grids of one community share: both neighbouring vertices are shared too. */
 async function sharedVertices(url) {
-  const fc = await (await fetch(`${url}/collections/grids/items?limit=1000`)).json();
+  const fc = await (await server.api("/collections/grids/items?limit=1000")).json();
   const key = (c) => `${c[0].toFixed(7)},${c[1].toFixed(7)}`;
   const rings = [];
   for (const f of fc.features) {
@@ -233,7 +233,7 @@ test("a planner drags a shared vertex, validates, publishes, and the tiles show 
 
   // The store has the new border for both grids, the old vertex is gone.
   for (const code of [published.code, published.other]) {
-    const g = await (await fetch(`${server.url}/grids/${code}`)).json();
+    const g = await (await server.api(`/grids/${code}`)).json();
     const flat = JSON.stringify(g.geometry.coordinates);
     assert.ok(!flat.includes(`${published.at[0]},${published.at[1]}`), `${code} still has the old vertex`);
   }
@@ -257,5 +257,30 @@ test("a planner drags a shared vertex, validates, publishes, and the tiles show 
   assert.ok(moved.count > 0, "the grid is in the refreshed tiles");
   assert.ok(moved.nearest > 3, `a tile vertex is still ${moved.nearest.toFixed(1)} px from the old position`);
   assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("the map asks to sign in, refuses a wrong password, and signs out", async () => {
+  await browser.context.clearCookies();
+  const page = await browser.context.newPage();
+  await page.goto(server.url + "/", { waitUntil: "load" });
+  await page.waitForSelector("#login:not([hidden])");
+  // Nothing of the district is served before signing in.
+  assert.equal((await server.api("/tiles.json")).status, 200);
+  assert.equal((await fetch(server.url + "/tiles.json")).status, 401);
+  await page.fill("#login-name", "admin");
+  await page.fill("#login-password", "not the password");
+  await page.click("#login button[type=submit]");
+  await page.waitForFunction(() => document.getElementById("login-error").textContent.length > 0);
+  assert.match(await page.textContent("#login-error"), /wrong user name or password/);
+  await page.fill("#login-password", server.credentials.password);
+  await page.click("#login button[type=submit]");
+  await page.evaluate(() => window.gridgov.ready);
+  assert.match(await page.textContent("#who"), /admin \(admin\)/);
+  const cookies = await browser.context.cookies(server.url);
+  const c = cookies.find((x) => x.name === "gridgov_token");
+  assert.ok(c && c.httpOnly && c.sameSite === "Strict");
+  await Promise.all([page.waitForEvent("load"), page.click("#logout")]);
+  await page.waitForSelector("#login:not([hidden])");
   await page.close();
 });

@@ -19,7 +19,16 @@ export async function startServer() {
     "--addr", "127.0.0.1:0",
     "--db", join(dir, "web.gpkg"),
     "--seed", join(root, "data", "sample-district.json"),
-  ], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, RUST_LOG: "warn,gridgov=info" } });
+  ], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn,gridgov=info" } });
+  // The first start makes user "admin" and prints its password, once.
+  let out = "";
+  const admin = new Promise((resolve) => {
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = /created user "admin" with password (\S+)/.exec(out);
+      if (m) resolve({ name: "admin", password: m[1] });
+    });
+  });
   let log = "";
   const url = await new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`server did not start:\n${log}`)), 120_000);
@@ -30,8 +39,21 @@ export async function startServer() {
     });
     child.on("exit", (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}:\n${log}`)); });
   });
+  const credentials = await admin;
+  signIns.set(url, credentials);
+  // A token for the tests' own calls to the API.
+  const login = await fetch(`${url}/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify(credentials),
+  });
+  if (!login.ok) throw new Error(`cannot sign in: ${login.status} ${await login.text()}`);
+  const { token } = await login.json();
   return {
     url,
+    credentials,
+    /** fetch, signed in as the admin. */
+    api: (path, init = {}) => fetch(`${url}${path}`, { ...init, headers: { ...(init.headers || {}), authorization: `Bearer ${token}` } }),
     log: () => log,
     async stop() {
       child.kill("SIGTERM");
@@ -64,6 +86,22 @@ export async function launchBrowser() {
   };
 }
 
+/** The admin of each server started, by URL. */
+const signIns = new Map();
+
+/** Signs in through the page's form when it asks. */
+export async function signInIfAsked(page, url, credentials) {
+  const c = credentials ?? signIns.get(new URL(url).origin);
+  const asked = await page.waitForFunction(() => {
+    const f = document.getElementById("login");
+    return (f && !f.hidden) || document.getElementById("who")?.textContent ? true : null;
+  }).then(() => page.evaluate(() => !document.getElementById("login").hidden));
+  if (!asked) return;
+  await page.fill("#login-name", c.name);
+  await page.fill("#login-password", c.password);
+  await page.click("#login button[type=submit]");
+}
+
 /** Opens the map and waits until its first view is drawn; collects console errors. */
 export async function openMap(context, url, viewport) {
   const page = await context.newPage();
@@ -76,6 +114,7 @@ export async function openMap(context, url, viewport) {
     if (r.failure()?.errorText !== "net::ERR_ABORTED") errors.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
   });
   await page.goto(url, { waitUntil: "load" });
+  await signInIfAsked(page, url);
   await page.evaluate(() => window.gridgov.ready);
   await idle(page);
   return { page, errors };

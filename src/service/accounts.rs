@@ -1,0 +1,383 @@
+//! Accounts over HTTP: sign in and out, who am I, users and tokens
+//! (admins), and the audit log (admins).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gridgov_spatial::access::Role;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::{COOKIE, Caller, record};
+use super::{ApiError, AppState, now_epoch, now_rfc3339};
+use crate::accounts::{self, AccountError, AuditQuery, TokenKind, User};
+
+impl From<AccountError> for ApiError {
+    fn from(e: AccountError) -> Self {
+        match e {
+            AccountError::BadName(_)
+            | AccountError::BadPassword
+            | AccountError::BadAssignment(_) => ApiError::unprocessable("body", e.to_string()),
+            AccountError::Exists(_) => ApiError::conflict(e.to_string()),
+            AccountError::NoUser(_) | AccountError::NoToken(_) => {
+                ApiError::not_found(e.to_string())
+            }
+            AccountError::BadLogin | AccountError::BadToken => {
+                ApiError::with_status(StatusCode::UNAUTHORIZED, e.to_string())
+            }
+            AccountError::Crypto(_) | AccountError::Storage(_) => ApiError::internal(e),
+        }
+    }
+}
+
+fn body<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(b)
+        .map_err(|e| ApiError::bad_request("body", format!("not the JSON expected: {e}")))
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
+}
+
+#[derive(Deserialize)]
+struct LoginIn {
+    name: String,
+    password: String,
+}
+
+/// `POST /login` `{name, password}`: a sign-in token (also set as an
+/// `HttpOnly` cookie for the web map), valid for 12 hours.
+pub async fn login(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    b: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let input: LoginIn = body(&b)?;
+    let name = input.name.clone();
+    let st2 = st.clone();
+    let r = blocking(move || {
+        Ok(accounts::login(
+            st2.store.as_ref(),
+            &input.name,
+            &input.password,
+            now_epoch(),
+            &now_rfc3339(),
+        ))
+    })
+    .await?;
+    let mut who = caller.clone();
+    who.principal.user.clone_from(&name);
+    match r {
+        Ok((token, rec, user)) => {
+            record(
+                &st,
+                vec![who.audit("login", "/login", format!("token {}", rec.id))],
+            )
+            .await;
+            let secure = if st.config.tls { "; Secure" } else { "" };
+            let cookie = format!(
+                "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+                accounts::SESSION_HOURS * 3600
+            );
+            let mut resp = Json(json!({
+                "token": token,
+                "token_id": rec.id,
+                "expires": super::rfc3339_of(rec.expires),
+                "user": user,
+            }))
+            .into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                resp.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(resp)
+        }
+        Err(AccountError::BadLogin) => {
+            record(&st, vec![who.audit("login_failed", "/login", "")]).await;
+            Err(AccountError::BadLogin.into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /logout`: revokes the token the request came with.
+pub async fn logout(State(st): State<Arc<AppState>>, caller: Caller) -> Result<Response, ApiError> {
+    let Some(id) = caller.token.clone() else {
+        return Err(caller.refusal());
+    };
+    let user = caller.principal.user.clone();
+    let st2 = st.clone();
+    blocking(move || {
+        st2.store
+            .revoke_tokens(Some(&id), Some(&user), &now_rfc3339())
+            .map_err(ApiError::internal)
+    })
+    .await?;
+    st.tokens.clear();
+    record(&st, vec![caller.audit("logout", "/logout", "")]).await;
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("gridgov_token=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    Ok(r)
+}
+
+/// `GET /me`: the signed-in user, or `{"signed_in": false}`.
+pub async fn me(caller: Caller) -> Response {
+    if !caller.signed_in() {
+        return Json(json!({ "signed_in": false })).into_response();
+    }
+    Json(json!({
+        "signed_in": true,
+        "user": caller.principal.user,
+        "role": caller.principal.role,
+        "grids": caller.principal.grids,
+        "department": caller.principal.department,
+        "token_id": caller.token,
+    }))
+    .into_response()
+}
+
+/// `GET /users`.
+pub async fn users(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let us = blocking(move || st.store.users().map_err(ApiError::internal)).await?;
+    Ok(Json(json!({ "users": us })).into_response())
+}
+
+/// `GET /users/{name}`.
+pub async fn user(
+    State(st): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let u = blocking(move || st.store.user(&name).map_err(ApiError::internal)).await?;
+    match u {
+        Some((u, _)) => Ok(Json(u).into_response()),
+        None => Err(ApiError::not_found("there is no such user")),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserIn {
+    name: Option<String>,
+    role: Option<Role>,
+    grids: Option<Vec<String>>,
+    department: Option<String>,
+    disabled: Option<bool>,
+    password: Option<String>,
+}
+
+fn known_grid(st: &AppState) -> impl Fn(&str) -> bool + use<> {
+    let snap = st.current();
+    move |g: &str| {
+        snap.district
+            .grids()
+            .any(|a| snap.district.area(a).code == g)
+    }
+}
+
+/// `POST /users` `{name, role, grids?, department?, password?}`: a new
+/// user; without a password one is made and answered once.
+pub async fn create_user(
+    State(st): State<Arc<AppState>>,
+    b: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let input: UserIn = body(&b)?;
+    let (Some(name), Some(role)) = (input.name, input.role) else {
+        return Err(ApiError::bad_request(
+            "body",
+            "a user needs a name and a role",
+        ));
+    };
+    let made = input.password.is_none();
+    let password = match input.password {
+        Some(p) => p,
+        None => accounts::random_password()?,
+    };
+    let u = User {
+        name,
+        role,
+        grids: input.grids.unwrap_or_default(),
+        department: input.department,
+        disabled: input.disabled.unwrap_or(false),
+        created: now_rfc3339(),
+    };
+    let st2 = st.clone();
+    let u2 = u.clone();
+    blocking(move || {
+        let known = known_grid(&st2);
+        Ok(accounts::create_user(st2.store.as_ref(), &u2, &password, &known).map(|()| password)?)
+    })
+    .await
+    .map(|password| {
+        let mut v = json!({ "user": u });
+        if made {
+            v["password"] = json!(password);
+        }
+        (StatusCode::CREATED, Json(v)).into_response()
+    })
+}
+
+/// `PUT /users/{name}` `{role?, grids?, department?, disabled?,
+/// password?}`: changes what is given. Disabling or a new password
+/// revokes the user's tokens.
+pub async fn update_user(
+    State(st): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    b: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let input: UserIn = body(&b)?;
+    if input.name.as_deref().is_some_and(|n| n != name) {
+        return Err(ApiError::bad_request("name", "a user cannot be renamed"));
+    }
+    let st2 = st.clone();
+    let u = blocking(move || {
+        let (mut u, _) = st2
+            .store
+            .user(&name)
+            .map_err(ApiError::internal)?
+            .ok_or_else(|| ApiError::not_found(format!("there is no user {name:?}")))?;
+        if let Some(r) = input.role {
+            u.role = r;
+            if r != Role::GridStaff && input.grids.is_none() {
+                u.grids.clear();
+            }
+            if r != Role::DepartmentHandler && input.department.is_none() {
+                u.department = None;
+            }
+        }
+        if let Some(g) = input.grids {
+            u.grids = g;
+        }
+        if input.department.is_some() {
+            u.department = input.department;
+        }
+        if let Some(d) = input.disabled {
+            u.disabled = d;
+        }
+        let known = known_grid(&st2);
+        accounts::update_user(
+            st2.store.as_ref(),
+            &u,
+            input.password.as_deref(),
+            &known,
+            &now_rfc3339(),
+        )?;
+        Ok(u)
+    })
+    .await?;
+    st.tokens.clear();
+    Ok(Json(u).into_response())
+}
+
+/// Filter of `GET /tokens`.
+#[derive(Deserialize)]
+pub struct TokensQuery {
+    user: Option<String>,
+}
+
+/// `GET /tokens?user=`: tokens (never the tokens themselves).
+pub async fn tokens(
+    State(st): State<Arc<AppState>>,
+    q: Result<Query<TokensQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q?;
+    let ts = blocking(move || {
+        st.store
+            .tokens(q.user.as_deref())
+            .map_err(ApiError::internal)
+    })
+    .await?;
+    Ok(Json(json!({ "tokens": ts })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenIn {
+    user: String,
+    #[serde(default)]
+    label: String,
+    days: Option<u32>,
+}
+
+/// `POST /tokens` `{user, label?, days?}`: an API token for a program
+/// acting as `user` (default 90 days, at most 3,650), shown once.
+pub async fn issue_token(
+    State(st): State<Arc<AppState>>,
+    b: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let input: TokenIn = body(&b)?;
+    let days = input.days.unwrap_or(90);
+    if !(1..=3650).contains(&days) {
+        return Err(ApiError::bad_request("days", "days must be 1 to 3,650"));
+    }
+    let (token, rec) = blocking(move || {
+        Ok(accounts::issue_token(
+            st.store.as_ref(),
+            &input.user,
+            TokenKind::Api,
+            &input.label,
+            i64::from(days) * 86_400,
+            now_epoch(),
+            &now_rfc3339(),
+        )?)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "token": token, "record": rec, "expires": super::rfc3339_of(rec.expires) })),
+    )
+        .into_response())
+}
+
+/// `DELETE /tokens/{id}`: revokes a token.
+pub async fn revoke_token(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let st2 = st.clone();
+    let id2 = id.clone();
+    let n = blocking(move || {
+        st2.store
+            .revoke_tokens(Some(&id2), None, &now_rfc3339())
+            .map_err(ApiError::internal)
+    })
+    .await?;
+    st.tokens.clear();
+    if n == 0 {
+        return Err(AccountError::NoToken(id).into());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /audit?user=&action=&object=&since=&until=&before=&limit=`: the
+/// audit log, newest first; `next` pages on.
+pub async fn audit(
+    State(st): State<Arc<AppState>>,
+    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q?;
+    let limit = q.limit();
+    let rows = blocking(move || st.store.audit_log(&q).map_err(ApiError::internal)).await?;
+    let next = (rows.len() == limit)
+        .then(|| rows.last().map(|r| r.0))
+        .flatten();
+    let entries: Vec<serde_json::Value> = rows
+        .into_iter()
+        .map(|(id, e)| {
+            let mut v = json!(e);
+            v["id"] = json!(id);
+            v
+        })
+        .collect();
+    Ok(Json(json!({ "entries": entries, "next_before": next })).into_response())
+}
