@@ -243,3 +243,44 @@ pub fn update_household(c: &mut Client, index: usize, h: &Household) -> Result<b
         .map_err(pg("change household"))?;
     Ok(n == 1)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::{PgStore, Store};
+
+    #[test]
+    fn users_tokens_and_an_append_only_audit_log_round_trip_in_postgis() {
+        let Some(cluster) = crate::storage::testing::cluster() else {
+            return;
+        };
+        let url = crate::storage::testing::fresh_database(&cluster, "accounts_rt");
+        let seed =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample-district.json");
+        let (store, _) = PgStore::open_or_create(&url, &seed).unwrap();
+        let pw = crate::accounts::ensure_first_admin(&store, "2026-11-22T00:00:00Z")
+            .unwrap()
+            .unwrap();
+        let (token, rec, u) =
+            crate::accounts::login(&store, "admin", &pw, 1_000, "2026-11-22T00:00:00Z").unwrap();
+        assert_eq!(u.role, gridgov_spatial::access::Role::Admin);
+        assert!(crate::accounts::authenticate(&store, &token, 2_000).is_ok());
+        assert!(crate::accounts::authenticate(&store, &token, rec.expires).is_err());
+        assert_eq!(
+            store.revoke_tokens(Some(&rec.id), None, "later").unwrap(),
+            1
+        );
+        assert!(crate::accounts::authenticate(&store, &token, 2_000).is_err());
+        let log = store.audit_log(&AuditQuery::default()).unwrap();
+        assert_eq!(log.len(), 1, "the first start is audited");
+        let mut c = Client::connect(&url, postgres::NoTls).unwrap();
+        assert!(c.execute("DELETE FROM audit_log", &[]).is_err());
+        assert!(c.execute("UPDATE audit_log SET action = 'x'", &[]).is_err());
+        assert_eq!(store.audit_log(&AuditQuery::default()).unwrap(), log);
+        // Households change in place.
+        let mut h = store.load().unwrap().households[0].clone();
+        h.phone = Some("13900000000".into());
+        assert!(store.update_household(0, &h).unwrap());
+        assert_eq!(store.load().unwrap().households[0], h);
+    }
+}
