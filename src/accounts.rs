@@ -409,6 +409,9 @@ pub fn login(
     now_epoch: i64,
     now: &str,
 ) -> Result<(String, TokenRecord, User), AccountError> {
+    if password.chars().count() > MAX_PASSWORD || name.chars().count() > 64 {
+        return Err(AccountError::BadLogin);
+    }
     let found = store.user(name)?;
     let Some((u, hash)) = found.filter(|(u, _)| !u.disabled) else {
         // Spend the same time as a real check, so timing does not tell

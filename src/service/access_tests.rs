@@ -543,6 +543,24 @@ async fn signing_in_gives_a_token_that_works_until_signed_out_and_bad_logins_are
     assert_eq!(s, StatusCode::NO_CONTENT);
     let (s, _) = ask(&st, Some(&token), "GET", "/versions", None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // The same token as a stale cookie: the browser is nobody again (and
+    // told to forget it), so the map can ask to sign in.
+    let r = app(st.clone())
+        .oneshot(
+            Request::get("/me")
+                .header(header::COOKIE, format!("gridgov_token={token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
     // An admin's revocation and a disabled user end the others'.
     let api = token_for(&st, "bot", Role::CommandCenter, &[], None);
     let (_, ts) = ask(&st, Some(&admin), "GET", "/tokens?user=bot", None).await;

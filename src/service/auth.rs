@@ -174,6 +174,11 @@ pub fn token_of(h: &HeaderMap) -> Option<String> {
             .eq_ignore_ascii_case("bearer")
             .then(|| rest.trim().to_owned());
     }
+    cookie_token(h)
+}
+
+/// The sign-in cookie's token.
+fn cookie_token(h: &HeaderMap) -> Option<String> {
     h.get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -308,11 +313,19 @@ pub async fn layer(
 ) -> Response {
     let client = client_of(req.extensions());
     let mut caller = Caller::anonymous(client);
+    let from_cookie = !req.headers().contains_key(header::AUTHORIZATION);
+    let mut stale_cookie = false;
     if let Some(token) = token_of(req.headers()) {
         match resolve(&st, token).await {
             Ok((t, u)) => {
                 caller.principal = u.principal();
                 caller.token = Some(t.id);
+            }
+            // An expired or revoked sign-in cookie: the browser goes on
+            // as nobody (and is told to forget it), so the map can ask
+            // to sign in again.
+            Err(e) if from_cookie && e.status == StatusCode::UNAUTHORIZED => {
+                stale_cookie = true;
             }
             Err(e) => {
                 let mut r = e.into_response();
@@ -370,7 +383,15 @@ pub async fn layer(
         return e.into_response();
     }
     req.extensions_mut().insert(caller.clone());
-    let r = next.run(req).await;
+    let mut r = next.run(req).await;
+    if stale_cookie && !r.headers().contains_key(header::SET_COOKIE) {
+        r.headers_mut().insert(
+            header::SET_COOKIE,
+            HeaderValue::from_static(
+                "gridgov_token=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+            ),
+        );
+    }
     let edit = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     let status = r.status();
     let refused = status == StatusCode::FORBIDDEN || status == StatusCode::UNAUTHORIZED;
