@@ -47,6 +47,7 @@ struct Fixture {
     mine: String,
     other: String,
     household: [usize; 2],
+    unit: [usize; 2],
     incident: [i64; 2],
 }
 
@@ -90,6 +91,10 @@ fn fixture(st: &AppState) -> Fixture {
         mine: picked[0].0.clone(),
         other: picked[1].0.clone(),
         household: [picked[0].1 + 1, picked[1].1 + 1],
+        unit: [
+            d.households[picked[0].1].unit.index() + 1,
+            d.households[picked[1].1].unit.index() + 1,
+        ],
         incident: [picked[0].2 as i64 + 1, picked[1].2 as i64 + 1],
     }
 }
@@ -226,6 +231,18 @@ async fn matrix(backend: Backend) {
             admin_only,
         ),
         (
+            "PUT",
+            format!("/units/{}", f.unit[0]),
+            Some(json!({"households": 12})),
+            [true, false, false, true, false, false, false],
+        ),
+        (
+            "PUT",
+            format!("/units/{}", f.unit[1]),
+            Some(json!({"label": "2单元"})),
+            admin_only,
+        ),
+        (
             "GET",
             "/households".into(),
             None,
@@ -306,6 +323,16 @@ async fn matrix(backend: Backend) {
     super::test_support::forget(&st);
     let who = people(&st, &f);
     let admin = admin_token(&st);
+    // The unit's change is on the map at once.
+    let (_, u) = ask(
+        &st,
+        Some(&admin),
+        "GET",
+        &format!("/collections/units/items/{}", f.unit[0]),
+        None,
+    )
+    .await;
+    assert_eq!(u["properties"]["households"], 12, "{u}");
     // Lists show each caller what they may see, and no more.
     let staff = &who[3].1;
     let (_, v) = ask(

@@ -248,7 +248,12 @@ pub fn need(method: &Method, path: &str) -> Need {
             },
             Write,
         ),
-        p if p.starts_with("/incidents") || p.starts_with("/households") => Need::SignedIn,
+        p if p.starts_with("/incidents")
+            || p.starts_with("/households")
+            || p.starts_with("/units") =>
+        {
+            Need::SignedIn
+        }
         p if p.starts_with("/users") || p.starts_with("/tokens") || p == "/audit" => {
             Need::May(Thing::Accounts, rw)
         }

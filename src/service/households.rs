@@ -1,5 +1,5 @@
-//! Households (户) over HTTP, grid by grid: grid staff read and update
-//! those of their grids, admins all. Names and phone numbers are shown in
+//! Households (户) and units (单元) over HTTP, grid by grid: grid staff
+//! read and update those of their grids, admins all. Names and phone numbers are shown in
 //! full only to them ([`gridgov_spatial::access::sees_personal`]); each
 //! answer that shows them in full is written to the audit log.
 
@@ -237,11 +237,95 @@ pub async fn put(
                 i + 1
             )));
         }
-        st2.swap(cur.with_household(i, h.clone()));
+        let h2 = h.clone();
+        st2.swap(cur.with_change(|d| d.households[i] = h2));
         Ok(h)
     })
     .await
     .map_err(ApiError::internal)??;
     let snap = st.current();
     Ok(Json(view(&snap, i, &h, true, g.as_deref())).into_response())
+}
+
+/// The body of `PUT /units/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnitIn {
+    label: Option<String>,
+    households: Option<u32>,
+}
+
+/// `PUT /units/{id}` `{label?, households?}`: grid staff of its grid and
+/// admins correct a unit's label or its number of households.
+pub async fn put_unit(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    b: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let input: UnitIn = serde_json::from_slice(&b)
+        .map_err(|e| ApiError::bad_request("body", format!("not a unit change: {e}")))?;
+    let snap = st.current();
+    let n = snap.district.units.len();
+    let i = id
+        .parse::<usize>()
+        .ok()
+        .filter(|i| (1..=n).contains(i))
+        .map(|i| i - 1)
+        .ok_or_else(|| ApiError::not_found(format!("there is no unit {id:?}")))?;
+    let g = snap.assignment.units[i]
+        .responsible()
+        .map(|a| snap.district.area(a).code.clone());
+    // A unit's roster is household data of its grid.
+    caller.require(&Thing::Household { grid: g.as_deref() }, Access::Write)?;
+    if input.label.as_deref().is_some_and(|l| {
+        l.trim().is_empty() || l.chars().count() > 32 || l.chars().any(char::is_control)
+    }) {
+        return Err(ApiError::unprocessable(
+            "label",
+            "a unit label has 1 to 32 printable characters",
+        ));
+    }
+    if input.households.is_some_and(|h| h > 10_000) {
+        return Err(ApiError::unprocessable(
+            "households",
+            "a unit has at most 10,000 households",
+        ));
+    }
+    let st2 = st.clone();
+    let u = tokio::task::spawn_blocking(move || {
+        let _g = st2
+            .refresh_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cur = st2.current();
+        let mut u = cur.district.units[i].clone();
+        if let Some(l) = input.label {
+            u.label = l;
+        }
+        if let Some(h) = input.households {
+            u.households = h;
+        }
+        if !st2
+            .store
+            .update_unit(i, &u.label, u.households)
+            .map_err(ApiError::internal)?
+        {
+            return Err(ApiError::not_found(format!("there is no unit {}", i + 1)));
+        }
+        let u2 = u.clone();
+        st2.swap(cur.with_change(|d| d.units[i] = u2));
+        Ok(u)
+    })
+    .await
+    .map_err(ApiError::internal)??;
+    let d = &st.current().district;
+    Ok(Json(json!({
+        "id": i + 1,
+        "grid": g,
+        "building": d.buildings[u.building.index()].code,
+        "label": u.label,
+        "households": u.households,
+    }))
+    .into_response())
 }

@@ -165,17 +165,19 @@ impl Snapshot {
 }
 
 impl Snapshot {
-    /// The same with household `index` changed (its unit unchanged).
+    /// The same with households or units changed by `change` (nothing
+    /// moves: indexes and placement are shared; counts are redone).
     #[must_use]
-    pub fn with_household(&self, index: usize, h: gridgov_spatial::Household) -> Snapshot {
+    pub fn with_change(&self, change: impl FnOnce(&mut District)) -> Snapshot {
         let mut district = self.district.clone();
-        district.households[index] = h;
+        change(&mut district);
+        let stats = stats(&district, &self.assignment);
         Snapshot {
             district,
             grids: self.grids.clone(),
             assignment: self.assignment.clone(),
             addresses: self.addresses.clone(),
-            stats: self.stats.clone(),
+            stats,
             chain_json: self.chain_json.clone(),
             grid_versions: self.grid_versions.clone(),
             version: self.version,
@@ -526,6 +528,7 @@ pub fn app(state: Arc<AppState>) -> Router {
             "/households/{id}",
             get(households::get).put(households::put),
         )
+        .route("/units/{id}", axum::routing::put(households::put_unit))
         .route("/login", post(accounts::login))
         .route("/logout", post(accounts::logout))
         .route("/me", get(accounts::me))

@@ -321,3 +321,19 @@ pub fn update_household(
         .map_err(sql("change household"))?;
     Ok(n == 1)
 }
+
+/// Changes unit `index`'s label and household count.
+pub fn update_unit(
+    conn: &Connection,
+    index: usize,
+    label: &str,
+    households: u32,
+) -> Result<bool, StorageError> {
+    let n = conn
+        .execute(
+            "UPDATE units SET label = ?2, households = ?3 WHERE fid = ?1",
+            params![index as i64 + 1, label, households],
+        )
+        .map_err(sql("change unit"))?;
+    Ok(n == 1)
+}

@@ -130,6 +130,10 @@ pub trait Store: Send + Sync {
     /// Changes household `index`'s room, headcount and personal fields;
     /// `false` when there is no such household.
     fn update_household(&self, index: usize, h: &Household) -> Result<bool, StorageError>;
+    /// Changes unit `index`'s label and number of households; `false`
+    /// when there is no such unit.
+    fn update_unit(&self, index: usize, label: &str, households: u32)
+    -> Result<bool, StorageError>;
     /// Reports, from a background thread, the latest version whenever it
     /// may have changed through another process; stops when `on_version`
     /// returns `false`. The embedded store has one writer (this process),
@@ -306,5 +310,14 @@ impl Store for GpkgStore {
 
     fn update_household(&self, index: usize, h: &Household) -> Result<bool, StorageError> {
         accounts::update_household(&self.conn(), index, h)
+    }
+
+    fn update_unit(
+        &self,
+        index: usize,
+        label: &str,
+        households: u32,
+    ) -> Result<bool, StorageError> {
+        accounts::update_unit(&self.conn(), index, label, households)
     }
 }

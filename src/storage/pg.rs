@@ -986,6 +986,15 @@ impl super::Store for PgStore {
         super::pg_accounts::update_household(&mut *self.client()?, index, h)
     }
 
+    fn update_unit(
+        &self,
+        index: usize,
+        label: &str,
+        households: u32,
+    ) -> Result<bool, StorageError> {
+        super::pg_accounts::update_unit(&mut *self.client()?, index, label, households)
+    }
+
     fn watch(&self, on_version: Box<dyn Fn(i64) -> bool + Send>) -> Result<(), StorageError> {
         let url = self.url.clone();
         std::thread::Builder::new()

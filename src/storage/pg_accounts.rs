@@ -244,6 +244,22 @@ pub fn update_household(c: &mut Client, index: usize, h: &Household) -> Result<b
     Ok(n == 1)
 }
 
+/// Changes unit `index`'s label and household count.
+pub fn update_unit(
+    c: &mut Client,
+    index: usize,
+    label: &str,
+    households: u32,
+) -> Result<bool, StorageError> {
+    let n = c
+        .execute(
+            "UPDATE units SET label = $2, households = $3 WHERE fid = $1",
+            &[&(index as i64 + 1), &label, &(households as i32)],
+        )
+        .map_err(pg("change unit"))?;
+    Ok(n == 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,5 +298,8 @@ mod tests {
         h.phone = Some("13900000000".into());
         assert!(store.update_household(0, &h).unwrap());
         assert_eq!(store.load().unwrap().households[0], h);
+        assert!(store.update_unit(0, "9单元", 7).unwrap());
+        let u = &store.load().unwrap().units[0];
+        assert_eq!((u.label.as_str(), u.households), ("9单元", 7));
     }
 }
