@@ -31,6 +31,16 @@ pub const MIN_PASSWORD: usize = 10;
 /// requests small).
 pub const MAX_PASSWORD: usize = 1024;
 
+/// Sign-in attempts from one address: this many at once, then one every
+/// [`LOGIN_ADDRESS_EVERY_S`] seconds.
+pub const LOGIN_ADDRESS_BURST: f64 = 20.0;
+/// See [`LOGIN_ADDRESS_BURST`].
+pub const LOGIN_ADDRESS_EVERY_S: f64 = 3.0;
+/// Failed sign-ins as one name: this many, then one a minute.
+pub const LOGIN_NAME_BURST: f64 = 10.0;
+/// See [`LOGIN_NAME_BURST`].
+pub const LOGIN_NAME_EVERY_S: f64 = 60.0;
+
 /// A user.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct User {
@@ -432,6 +442,28 @@ pub fn login(
         now,
     )?;
     Ok((t, rec, u))
+}
+
+/// Changes one's own password after checking the current one; every
+/// token of the user is revoked (sign in again).
+pub fn change_password(
+    store: &dyn Store,
+    name: &str,
+    current: &str,
+    new: &str,
+    now: &str,
+) -> Result<(), AccountError> {
+    let (u, hash) = store
+        .user(name)?
+        .ok_or_else(|| AccountError::NoUser(name.to_owned()))?;
+    if current.chars().count() > MAX_PASSWORD || !verify_password(current, &hash) {
+        return Err(AccountError::BadLogin);
+    }
+    check_password(new)?;
+    let h = hash_password(new)?;
+    store.update_user(&u, Some(&h))?;
+    store.revoke_tokens(None, Some(name), now)?;
+    Ok(())
 }
 
 /// A hash of no one's password, made once, to verify unknown names

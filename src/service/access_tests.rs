@@ -691,3 +691,143 @@ async fn each_token_is_held_to_the_rate_from_whatever_address() {
         ]
     );
 }
+
+/// A sign-in attempt, from `ip` when given.
+async fn attempt(st: &Arc<AppState>, ip: Option<&str>, name: &str, password: &str) -> StatusCode {
+    let mut req = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"name": name, "password": password}).to_string(),
+        ))
+        .unwrap();
+    if let Some(ip) = ip {
+        let addr: std::net::SocketAddr = format!("{ip}:40000").parse().unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
+    }
+    app(st.clone()).oneshot(req).await.unwrap().status()
+}
+
+#[tokio::test]
+async fn password_guessing_is_throttled_per_name_and_per_address() {
+    let st = fresh("throttle", Backend::GeoPackage);
+    let admin = admin_token(&st);
+    let (s, v) = ask(
+        &st,
+        Some(&admin),
+        "POST",
+        "/users",
+        Some(json!({"name": "victim", "role": "planner", "password": "the right password"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // Ten failures as one name, from ten addresses: each refused plainly.
+    for i in 0..10 {
+        let ip = format!("10.9.0.{i}");
+        let s = attempt(&st, Some(&ip), "victim", "a wrong guess").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    // Then the name is held back, even with the right password…
+    let s = attempt(&st, Some("10.9.1.1"), "victim", "the right password").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    // …while other names are not.
+    let s = attempt(&st, Some("10.9.1.1"), "someone", "a wrong guess").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // One address gets twenty attempts at once, whatever the names.
+    let mut last = StatusCode::OK;
+    for i in 0..21 {
+        last = attempt(&st, Some("10.9.2.2"), &format!("n{i}"), "a wrong guess").await;
+        if i < 20 {
+            assert_eq!(last, StatusCode::UNAUTHORIZED, "attempt {i}");
+        }
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    let (_, log) = ask(
+        &st,
+        Some(&admin),
+        "GET",
+        "/audit?action=login_failed&limit=1000",
+        None,
+    )
+    .await;
+    let throttled = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["detail"] == "throttled")
+        .count();
+    assert_eq!(throttled, 2);
+}
+
+#[tokio::test]
+async fn users_change_their_own_password_and_sign_in_again() {
+    let st = fresh("own_password", Backend::GeoPackage);
+    let li = token_for(&st, "li2", Role::CommandCenter, &[], None);
+    let (s, _) = ask(
+        &st,
+        Some(&li),
+        "PUT",
+        "/me/password",
+        Some(json!({"current": "not it at all", "new": "a brand new password"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The user was made with a random password: set a known one first.
+    let admin = admin_token(&st);
+    let (s, _) = ask(
+        &st,
+        Some(&admin),
+        "PUT",
+        "/users/li2",
+        Some(json!({"password": "the first password"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    // That revoked li2's tokens.
+    let (s, _) = ask(&st, Some(&li), "GET", "/me", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, v) = ask(
+        &st,
+        None,
+        "POST",
+        "/login",
+        Some(json!({"name": "li2", "password": "the first password"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let t = v["token"].as_str().unwrap().to_owned();
+    let (s, _) = ask(
+        &st,
+        Some(&t),
+        "PUT",
+        "/me/password",
+        Some(json!({"current": "the first password", "new": "short"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = ask(
+        &st,
+        Some(&t),
+        "PUT",
+        "/me/password",
+        Some(json!({"current": "the first password", "new": "the second password"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = ask(&st, Some(&t), "GET", "/versions", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    for (pw, want) in [
+        ("the first password", StatusCode::UNAUTHORIZED),
+        ("the second password", StatusCode::OK),
+    ] {
+        let (s, _) = ask(
+            &st,
+            None,
+            "POST",
+            "/login",
+            Some(json!({"name": "li2", "password": pw})),
+        )
+        .await;
+        assert_eq!(s, want, "{pw}");
+    }
+}

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::{COOKIE, Caller, record};
+use super::harden::{LimitKey, too_many};
 use super::{ApiError, AppState, now_epoch, now_rfc3339};
 use crate::accounts::{self, AccountError, AuditQuery, TokenKind, User};
 
@@ -62,6 +63,41 @@ pub async fn login(
     let input: LoginIn = body(&b)?;
     // The name as typed goes into the audit log: only so much of it.
     let name: String = input.name.chars().take(64).collect();
+    let mut who = caller.clone();
+    who.principal.user.clone_from(&name);
+    // Guessing is slow: so many attempts per address, so many failures
+    // per name (a success gives its attempt back).
+    let now = std::time::Instant::now();
+    let as_name = LimitKey::LoginAs(name.clone());
+    let throttled = caller
+        .client
+        .and_then(|ip| {
+            st.limiter
+                .take(
+                    LimitKey::LoginFrom(ip),
+                    1.0 / accounts::LOGIN_ADDRESS_EVERY_S,
+                    accounts::LOGIN_ADDRESS_BURST,
+                    now,
+                )
+                .err()
+        })
+        .or_else(|| {
+            st.limiter
+                .take(
+                    as_name.clone(),
+                    1.0 / accounts::LOGIN_NAME_EVERY_S,
+                    accounts::LOGIN_NAME_BURST,
+                    now,
+                )
+                .err()
+        });
+    if let Some(wait) = throttled {
+        record(&st, vec![who.audit("login_failed", "/login", "throttled")]).await;
+        return Ok(too_many(
+            format!("too many sign-in attempts; try again in {wait:.0} s"),
+            wait,
+        ));
+    }
     let st2 = st.clone();
     let r = blocking(move || {
         Ok(accounts::login(
@@ -73,10 +109,9 @@ pub async fn login(
         ))
     })
     .await?;
-    let mut who = caller.clone();
-    who.principal.user.clone_from(&name);
     match r {
         Ok((token, rec, user)) => {
+            st.limiter.give_back(&as_name, accounts::LOGIN_NAME_BURST);
             record(
                 &st,
                 vec![who.audit("login", "/login", format!("token {}", rec.id))],
@@ -130,6 +165,43 @@ pub async fn logout(State(st): State<Arc<AppState>>, caller: Caller) -> Result<R
         HeaderValue::from_static("gridgov_token=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
     );
     Ok(r)
+}
+
+#[derive(Deserialize)]
+struct PasswordIn {
+    current: String,
+    new: String,
+}
+
+/// `PUT /me/password` `{current, new}`: changes one's own password; every
+/// token of theirs is revoked, this one too (sign in again).
+pub async fn change_password(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    b: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let input: PasswordIn = body(&b)?;
+    let name = caller.principal.user.clone();
+    let st2 = st.clone();
+    blocking(move || {
+        Ok(accounts::change_password(
+            st2.store.as_ref(),
+            &name,
+            &input.current,
+            &input.new,
+            &now_rfc3339(),
+        )?)
+    })
+    .await
+    .map_err(|e| {
+        if e.status == StatusCode::UNAUTHORIZED {
+            ApiError::with_status(StatusCode::FORBIDDEN, "the current password is wrong")
+        } else {
+            e
+        }
+    })?;
+    st.tokens.clear();
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 /// `GET /me`: the signed-in user, or `{"signed_in": false}`.

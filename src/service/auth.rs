@@ -217,7 +217,7 @@ pub fn need(method: &Method, path: &str) -> Need {
         "/" | "/map" | "/web/{*path}" | "/health" | "/openapi.json" | "/conformance" | "/login"
         | "/me" => Need::Open,
         p if p.starts_with("/open311/") => Need::Open,
-        "/logout" => Need::SignedIn,
+        "/logout" | "/me/password" => Need::SignedIn,
         "/collections"
         | "/collections/{id}"
         | "/collections/{id}/items"

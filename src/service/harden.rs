@@ -49,6 +49,10 @@ pub enum LimitKey {
     Ip(IpAddr),
     /// A sign-in or API token (its public id).
     Token(String),
+    /// Sign-in attempts from an address.
+    LoginFrom(IpAddr),
+    /// Failed sign-ins as a user name.
+    LoginAs(String),
 }
 
 impl From<IpAddr> for LimitKey {
@@ -93,6 +97,20 @@ impl Limiter {
             Ok(())
         } else {
             Err((1.0 - *tokens) / rate)
+        }
+    }
+}
+
+impl Limiter {
+    /// Puts back the token `take` took from `key` (up to `burst`): for
+    /// buckets that count only failures.
+    pub fn give_back(&self, key: &LimitKey, burst: f64) {
+        let mut b = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((t, _)) = b.get_mut(key) {
+            *t = (*t + 1.0).min(burst);
         }
     }
 }

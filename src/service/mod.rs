@@ -532,6 +532,10 @@ pub fn app(state: Arc<AppState>) -> Router {
         .route("/login", post(accounts::login))
         .route("/logout", post(accounts::logout))
         .route("/me", get(accounts::me))
+        .route(
+            "/me/password",
+            axum::routing::put(accounts::change_password),
+        )
         .route("/users", get(accounts::users).post(accounts::create_user))
         .route(
             "/users/{name}",
