@@ -831,3 +831,54 @@ async fn users_change_their_own_password_and_sign_in_again() {
         assert_eq!(s, want, "{pw}");
     }
 }
+
+#[tokio::test]
+async fn open311_shows_the_public_no_descriptions_and_the_district_file_only_one_s_incidents() {
+    let st = fresh("scoped", Backend::GeoPackage);
+    let f = fixture(&st);
+    let admin = admin_token(&st);
+    let staff = token_for(&st, "li", Role::GridStaff, &[&f.mine], None);
+    let c = geo::Centroid::centroid(&st.current().district.areas[0].boundary).unwrap();
+    let (s, v) = ask(
+        &st,
+        Some(&admin),
+        "POST",
+        "/incidents",
+        Some(json!({"lon": c.x(), "lat": c.y(), "category": "noise", "description": "王先生 13912345678 楼上装修"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let uri = format!("/open311/v2/requests/{id}.json");
+    let (s, public) = ask(&st, None, "GET", &uri, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(public[0]["description"], "");
+    assert_eq!(public[0]["status"], "open");
+    let (_, full) = ask(&st, Some(&admin), "GET", &uri, None).await;
+    assert_eq!(full[0]["description"], "王先生 13912345678 楼上装修");
+    let (_, list) = ask(&st, None, "GET", "/open311/v2/requests.json", None).await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["description"] == "")
+    );
+    // The district file: every incident for the admin, the grid's own for
+    // its staff.
+    let (_, all) = ask(&st, Some(&admin), "GET", "/district.json", None).await;
+    let (_, mine) = ask(&st, Some(&staff), "GET", "/district.json", None).await;
+    let (na, nm) = (
+        all["incidents"].as_array().unwrap().len(),
+        mine["incidents"].as_array().unwrap().len(),
+    );
+    assert!(nm > 0 && nm < na, "{nm} of {na}");
+    let (_, items) = ask(
+        &st,
+        Some(&staff),
+        "GET",
+        "/collections/incidents/items?limit=1",
+        None,
+    )
+    .await;
+    assert_eq!(items["numberMatched"].as_u64().unwrap() as usize, nm);
+}

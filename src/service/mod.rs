@@ -432,11 +432,27 @@ async fn health(
 /// as `gridgov view --server`. `ETag` is the version.
 async fn district_json(
     axum::extract::State(st): axum::extract::State<Arc<AppState>>,
+    caller: auth::Caller,
     headers: axum::http::HeaderMap,
 ) -> Result<axum::response::Response, ApiError> {
     use axum::http::{HeaderValue, StatusCode, header};
+    use gridgov_spatial::access::{Access, Thing, allows};
     let snap = st.current();
-    let tag = format!("\"{}\"", snap.data_version);
+    // Incidents go to roles that read every one; anyone else gets those
+    // of their grids (or dispatched to them), tagged as theirs.
+    let every = caller.may(
+        &Thing::Incident {
+            grid: None,
+            assignee: None,
+            filed_by: None,
+        },
+        Access::Read,
+    );
+    let tag = if every {
+        format!("\"{}\"", snap.data_version)
+    } else {
+        format!("\"{}-{}\"", snap.data_version, caller.principal.user)
+    };
     if headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())
@@ -446,8 +462,30 @@ async fn district_json(
     }
     // Households' personal fields are masked: nobody is entitled to them
     // over this endpoint.
+    let p = caller.principal.clone();
     let body = tokio::task::spawn_blocking(move || {
-        serde_json::to_vec(&gridgov_spatial::mask::masked_district(&snap.district))
+        let mut d = gridgov_spatial::mask::masked_district(&snap.district);
+        if !every {
+            let keep: Vec<bool> = (0..d.incidents.len())
+                .map(|i| {
+                    let grid = snap.assignment.incidents[i]
+                        .grid()
+                        .map(|g| snap.district.area(g).code.as_str());
+                    allows(
+                        &p,
+                        &Thing::Incident {
+                            grid,
+                            assignee: None,
+                            filed_by: None,
+                        },
+                        Access::Read,
+                    )
+                })
+                .collect();
+            let mut k = keep.iter();
+            d.incidents.retain(|_| *k.next().unwrap_or(&false));
+        }
+        serde_json::to_vec(&d)
     })
     .await
     .map_err(ApiError::internal)?

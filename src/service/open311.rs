@@ -196,8 +196,13 @@ fn open311_status(s: IncidentStatus) -> &'static str {
     if s.is_open() { "open" } else { "closed" }
 }
 
+/// A request as Open311 shows it. What the resident said and the notes
+/// of the steps may hold personal data (a hotline caller's name and
+/// number): they are shown only to those who may read the case; the
+/// public sees where, what kind and how far along.
 fn request_json(
     snap: &super::Snapshot,
+    p: &gridgov_spatial::access::Principal,
     id: i64,
     x: &Incident,
     h: &[gridgov_spatial::workflow::Event],
@@ -208,8 +213,20 @@ fn request_json(
         &snap.grids,
         [x.location.x(), x.location.y()],
     );
+    let full = gridgov_spatial::access::allows(
+        p,
+        &gridgov_spatial::access::Thing::Incident {
+            grid: route.grid.as_ref().map(|g| g.code.as_str()),
+            assignee: s.assignee.as_ref(),
+            filed_by: None,
+        },
+        gridgov_spatial::access::Access::Read,
+    );
     let updated = h.last().map_or(x.reported_at.as_str(), |e| e.at.as_str());
     let notes = h.last().map_or(String::new(), |e| {
+        if !full {
+            return e.action.name().to_string();
+        }
         if e.note.is_empty() {
             e.action.name().to_string()
         } else {
@@ -222,7 +239,7 @@ fn request_json(
         "status_notes": notes,
         "service_name": service_name(&x.category),
         "service_code": x.category,
-        "description": x.description,
+        "description": if full { x.description.as_str() } else { "" },
         "agency_responsible": route.grid.as_ref().map(|g| g.name.clone()),
         "service_notice": "",
         "requested_datetime": x.reported_at,
@@ -260,6 +277,7 @@ pub struct RequestsQuery {
 /// the filters (default: the last 90 days).
 pub async fn get_requests(
     State(st): State<Arc<AppState>>,
+    caller: super::auth::Caller,
     q: Result<Query<RequestsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Response {
     let Ok(Query(q)) = q else {
@@ -325,7 +343,7 @@ pub async fn get_requests(
                     continue;
                 }
             }
-            out.push(request_json(&snap, *id, x, h, s));
+            out.push(request_json(&snap, &caller.principal, *id, x, h, s));
             if out.len() >= 1000 {
                 break;
             }
@@ -341,7 +359,11 @@ pub async fn get_requests(
 }
 
 /// `GET /open311/v2/requests/{id}.json`.
-pub async fn get_request(State(st): State<Arc<AppState>>, Path(id): Path<String>) -> Response {
+pub async fn get_request(
+    State(st): State<Arc<AppState>>,
+    caller: super::auth::Caller,
+    Path(id): Path<String>,
+) -> Response {
     let Ok(id) = id.trim_end_matches(".json").parse::<i64>() else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -362,7 +384,14 @@ pub async fn get_request(State(st): State<Arc<AppState>>, Path(id): Path<String>
             .map(|(_, e)| e)
             .collect();
         let s = crate::cases::state_of(&x, &h);
-        Ok(json!([request_json(&st2.current(), id, &x, &h, &s)]))
+        Ok(json!([request_json(
+            &st2.current(),
+            &caller.principal,
+            id,
+            &x,
+            &h,
+            &s
+        )]))
     })
     .await;
     match r {
