@@ -882,3 +882,59 @@ async fn open311_shows_the_public_no_descriptions_and_the_district_file_only_one
     .await;
     assert_eq!(items["numberMatched"].as_u64().unwrap() as usize, nm);
 }
+
+/// Every route the router has, read from its source, so a new route is
+/// covered the day it is added.
+fn routes() -> Vec<String> {
+    let src = include_str!("mod.rs");
+    let mut out = Vec::new();
+    let mut rest = src;
+    while let Some(i) = rest.find(".route(") {
+        rest = &rest[i + ".route(".len()..];
+        let t = rest.trim_start();
+        if let Some(lit) = t.strip_prefix('"') {
+            out.push(lit[..lit.find('"').unwrap()].to_owned());
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn nobody_gets_past_any_route_but_the_open_ones() {
+    let st = fresh("anonymous", Backend::GeoPackage);
+    let open = [
+        "/",
+        "/map",
+        "/web/{*path}",
+        "/conformance",
+        "/health",
+        "/openapi.json",
+        "/login",
+        "/me",
+    ];
+    let all = routes();
+    assert!(all.len() > 50, "{all:?}");
+    let mut wrong = Vec::new();
+    for path in &all {
+        if open.contains(&path.as_str()) || path.starts_with("/open311/") {
+            continue;
+        }
+        let uri = path
+            .replace("{y}", "12994.mvt")
+            .replace("{layer}", "all")
+            .replace("{z}", "15")
+            .replace("{x}", "27084")
+            .replace("{id}", "1")
+            .replace("{fid}", "1")
+            .replace(['{', '}'], "");
+        for m in ["GET", "POST", "PUT", "DELETE"] {
+            let (s, _) = ask(&st, None, m, &uri, Some(json!({}))).await;
+            // Refused before anything else is looked at (405 for a
+            // method the route lacks is no answer either).
+            if s != StatusCode::UNAUTHORIZED && s != StatusCode::METHOD_NOT_ALLOWED {
+                wrong.push(format!("{m} {uri} → {s}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
