@@ -220,6 +220,13 @@ async function start() {
   state.me = me;
   $("who").textContent = `${me.user} (${me.role.replaceAll("_", " ")})`;
   $("logout").hidden = false;
+  // Department handlers and residents work on their cases, not the map.
+  if (me.role === "department_handler" || me.role === "public") {
+    const t = $("toast");
+    t.textContent = `Signed in as ${me.user}: the map is for grid staff, planners and the command center; your cases are at /incidents.`;
+    t.hidden = false;
+    return;
+  }
   const [{ body: tj }, { body: legend }, { body: coll }] = await Promise.all([
     getJSON("/tiles.json"),
     getJSON("/tiles/heatmap/legend.json"),

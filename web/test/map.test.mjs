@@ -284,3 +284,27 @@ test("the map asks to sign in, refuses a wrong password, and signs out", async (
   await page.waitForSelector("#login:not([hidden])");
   await page.close();
 });
+
+test("a department handler signs in and is told the map is not theirs, with no errors", async () => {
+  const r = await server.api("/users", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "cg", role: "department_handler", department: "城管", password: "handler password 1" }),
+  });
+  assert.equal(r.status, 201);
+  await browser.context.clearCookies();
+  const page = await browser.context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(String(e)));
+  page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
+  await page.goto(server.url + "/", { waitUntil: "load" });
+  await page.waitForSelector("#login:not([hidden])");
+  await page.fill("#login-name", "cg");
+  await page.fill("#login-password", "handler password 1");
+  await page.click("#login button[type=submit]");
+  await page.evaluate(() => window.gridgov.ready);
+  assert.match(await page.textContent("#toast"), /your cases are at \/incidents/);
+  assert.deepEqual(errors, []);
+  await browser.context.clearCookies();
+  await page.close();
+});
