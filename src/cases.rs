@@ -258,6 +258,7 @@ pub fn incident_of(
             source,
             status: IncidentStatus::Reported,
             description: r.description.clone(),
+            filed_by: None,
         },
         at,
     ))
@@ -394,20 +395,28 @@ fn read_raw(store: &dyn Store, id: i64) -> Result<(Incident, Vec<Event>, CaseSta
     Ok((x, h, s))
 }
 
-/// Where a case is routed (its grid's code) and whom it is dispatched
-/// to: what access to it depends on.
+/// Where a case is routed (its grid's code), whom it is dispatched to and
+/// who filed it: what access to it depends on.
+#[allow(clippy::type_complexity)]
 pub fn whereabouts(
     store: &dyn Store,
     snap: &crate::service::Snapshot,
     id: i64,
-) -> Result<(Option<String>, Option<gridgov_spatial::workflow::Assignee>), CaseError> {
+) -> Result<
+    (
+        Option<String>,
+        Option<gridgov_spatial::workflow::Assignee>,
+        Option<String>,
+    ),
+    CaseError,
+> {
     let (x, _, s) = read_raw(store, id)?;
     let r = route(
         &snap.district,
         &snap.grids,
         [x.location.x(), x.location.y()],
     );
-    Ok((r.grid.map(|g| g.code), s.assignee))
+    Ok((r.grid.map(|g| g.code), s.assignee, x.filed_by))
 }
 
 /// A step asked for.

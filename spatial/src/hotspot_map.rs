@@ -395,6 +395,7 @@ mod tests {
                     source: IncidentSource::Hotline12345,
                     status: IncidentStatus::Reported,
                     description: String::new(),
+                    filed_by: None,
                 });
             }
         }

@@ -86,10 +86,14 @@ pub fn masked(h: &Household) -> Household {
 /// assert_eq!(m.households.len(), d.households.len());
 /// ```
 pub fn masked_district(d: &District) -> District {
-    District {
+    let mut m = District {
         households: d.households.iter().map(masked).collect(),
         ..d.clone()
+    };
+    for x in &mut m.incidents {
+        x.filed_by = None;
     }
+    m
 }
 
 #[cfg(test)]

@@ -487,6 +487,7 @@ impl IncidentStatus {
 ///     source: IncidentSource::Wechat,
 ///     status: IncidentStatus::Reported,
 ///     description: String::new(),
+///     filed_by: None,
 /// };
 /// assert!(i.status.is_open());
 /// ```
@@ -506,6 +507,10 @@ pub struct Incident {
     /// Free text.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub description: String,
+    /// The account that filed it, when one did (a resident's account name
+    /// may be personal: masked views leave it out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filed_by: Option<String>,
 }
 
 /// A whole street district: the areas and everything placed in them.

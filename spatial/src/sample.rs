@@ -943,6 +943,7 @@ impl Gen {
                 source: sources[self.rng.weighted(&source_w)],
                 status,
                 description: String::new(),
+                filed_by: None,
             });
         }
     }

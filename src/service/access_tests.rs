@@ -938,3 +938,68 @@ async fn nobody_gets_past_any_route_but_the_open_ones() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+#[tokio::test]
+async fn a_resident_reads_the_cases_they_filed_and_no_others() {
+    let st = fresh("resident", Backend::GeoPackage);
+    let f = fixture(&st);
+    let me = token_for(&st, "resident", Role::Public, &[], None);
+    let c = geo::Centroid::centroid(&st.current().district.areas[0].boundary).unwrap();
+    let (s, v) = ask(
+        &st,
+        Some(&me),
+        "POST",
+        "/incidents",
+        Some(json!({"lon": c.x(), "lat": c.y(), "category": "road", "description": "路灯不亮"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    assert_eq!(v["incident"]["filed_by"], "resident");
+    let (s, v) = ask(&st, Some(&me), "GET", &format!("/incidents/{id}"), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["incident"]["description"], "路灯不亮");
+    let (s, _) = ask(
+        &st,
+        Some(&me),
+        "GET",
+        &format!("/incidents/{}", f.incident[0]),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, list) = ask(&st, Some(&me), "GET", "/incidents", None).await;
+    let ids: Vec<i64> = list["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![id]);
+    // They may not act on it (grid staff do), and Open311 shows them what
+    // they said while the public sees only how far along it is.
+    let (s, _) = ask(
+        &st,
+        Some(&me),
+        "POST",
+        &format!("/incidents/{id}/steps"),
+        Some(json!({"action": "accept"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let uri = format!("/open311/v2/requests/{id}.json");
+    let (_, mine) = ask(&st, Some(&me), "GET", &uri, None).await;
+    assert_eq!(mine[0]["description"], "路灯不亮");
+    let (_, anyone) = ask(&st, None, "GET", &uri, None).await;
+    assert_eq!(anyone[0]["description"], "");
+    // Who filed is not in the masked district file.
+    let admin = admin_token(&st);
+    let (_, d) = ask(&st, Some(&admin), "GET", "/district.json", None).await;
+    assert!(
+        d["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x.get("filed_by").is_none())
+    );
+}

@@ -161,12 +161,12 @@ fn case_id(s: &str) -> Result<i64, Failure> {
 /// assignee decide). Blocking.
 fn check_case(st: &AppState, caller: &Caller, id: i64, access: Access) -> Result<(), Failure> {
     let snap = st.current();
-    let (grid, assignee) = cases::whereabouts(st.store.as_ref(), &snap, id)?;
+    let (grid, assignee, filed_by) = cases::whereabouts(st.store.as_ref(), &snap, id)?;
     caller.require(
         &Thing::Incident {
             grid: grid.as_deref(),
             assignee: assignee.as_ref(),
-            filed_by: None,
+            filed_by: filed_by.as_deref(),
         },
         access,
     )?;
@@ -177,6 +177,7 @@ fn check_case(st: &AppState, caller: &Caller, id: i64, access: Access) -> Result
 pub fn file_report(
     st: &AppState,
     report: &NewReport,
+    filed_by: Option<&str>,
 ) -> Result<
     (
         i64,
@@ -188,7 +189,8 @@ pub fn file_report(
 > {
     let snap = st.current();
     let now = now_rfc3339();
-    let (x, at) = cases::incident_of(&snap, report, &now)?;
+    let (mut x, at) = cases::incident_of(&snap, report, &now)?;
+    x.filed_by = filed_by.map(String::from);
     let id = st.store.add_incidents(&[x])?[0];
     st.incidents_changed()?;
     let view = cases::read(
@@ -206,11 +208,14 @@ pub fn file_report(
 /// `POST /incidents`: files a report; it is placed in its grid at once.
 pub async fn file(
     State(st): State<Arc<AppState>>,
+    caller: Caller,
     body: axum::body::Bytes,
 ) -> Result<Response, Failure> {
     let report: NewReport = json_body(&body)?;
     let st2 = st.clone();
-    let (id, view, at, dups) = blocking(move || file_report(&st2, &report)).await?;
+    let who = caller.principal.user.clone();
+    let (id, view, at, dups) =
+        blocking(move || file_report(&st2, &report, Some(who.as_str()))).await?;
     let seq = view.state.seq;
     let mut v = serde_json::to_value(&view).map_err(ApiError::internal)?;
     if let serde_json::Value::Object(o) = &mut v {
@@ -460,7 +465,7 @@ pub async fn list(
                     &Thing::Incident {
                         grid: code.as_deref(),
                         assignee: s.assignee.as_ref(),
-                        filed_by: None,
+                        filed_by: x.filed_by.as_deref(),
                     },
                     Access::Read,
                 )

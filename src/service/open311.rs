@@ -126,6 +126,7 @@ fn num(s: Option<&str>, what: &str) -> Result<Option<f64>, Failure> {
 /// `POST /open311/v2/requests.json`.
 pub async fn post_request(
     State(st): State<Arc<AppState>>,
+    caller: super::auth::Caller,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Response {
@@ -171,9 +172,12 @@ pub async fn post_request(
             reported_at: None,
         };
         let st2 = st.clone();
-        tokio::task::spawn_blocking(move || file_report(&st2, &report))
-            .await
-            .map_err(|e| Failure::Api(super::ApiError::internal(e)))?
+        tokio::task::spawn_blocking(move || {
+            let who = caller.signed_in().then_some(caller.principal.user.as_str());
+            file_report(&st2, &report, who)
+        })
+        .await
+        .map_err(|e| Failure::Api(super::ApiError::internal(e)))?
     }
     .await;
     match r {
@@ -218,7 +222,7 @@ fn request_json(
         &gridgov_spatial::access::Thing::Incident {
             grid: route.grid.as_ref().map(|g| g.code.as_str()),
             assignee: s.assignee.as_ref(),
-            filed_by: None,
+            filed_by: x.filed_by.as_deref(),
         },
         gridgov_spatial::access::Access::Read,
     );

@@ -55,6 +55,10 @@ pub enum AppendError {
 /// Creates the case tables of a GeoPackage that lacks them (stores
 /// written before cases existed are upgraded in place).
 pub fn ensure_schema(conn: &Connection) -> Result<(), StorageError> {
+    if !super::gpkg::has_column(conn, "incidents", "filed_by")? {
+        conn.execute_batch("ALTER TABLE incidents ADD COLUMN filed_by TEXT")
+            .map_err(sql("add filed_by to incidents"))?;
+    }
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS case_events (
            case_fid INTEGER NOT NULL REFERENCES incidents(fid),
@@ -88,7 +92,7 @@ pub fn add_incidents(conn: &mut Connection, xs: &[Incident]) -> Result<Vec<i64>,
     let mut ids = Vec::with_capacity(xs.len());
     {
         let mut st = tx
-            .prepare_cached("INSERT INTO incidents (fid, geom, reported_at, category, source, status, description) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+            .prepare_cached("INSERT INTO incidents (fid, geom, reported_at, category, source, status, description, filed_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
             .map_err(sql("add incidents"))?;
         for (i, x) in xs.iter().enumerate() {
             let id = first + i as i64;
@@ -99,7 +103,8 @@ pub fn add_incidents(conn: &mut Connection, xs: &[Incident]) -> Result<Vec<i64>,
                 x.category,
                 x.source.as_str(),
                 x.status.as_str(),
-                x.description
+                x.description,
+                x.filed_by
             ])
             .map_err(sql("add incidents"))?;
             ids.push(id);
@@ -202,7 +207,7 @@ fn incidents_where(
     id: Option<i64>,
 ) -> Result<Vec<(i64, Incident)>, StorageError> {
     let mut st = conn
-        .prepare_cached("SELECT fid, geom, reported_at, category, source, status, description FROM incidents WHERE ?1 IS NULL OR fid = ?1 ORDER BY fid")
+        .prepare_cached("SELECT fid, geom, reported_at, category, source, status, description, filed_by FROM incidents WHERE ?1 IS NULL OR fid = ?1 ORDER BY fid")
         .map_err(sql("read incidents"))?;
     let rows = st
         .query_map([id], |r| {
@@ -214,12 +219,13 @@ fn incidents_where(
                 r.get::<_, String>(4)?,
                 r.get::<_, String>(5)?,
                 r.get::<_, String>(6)?,
+                r.get::<_, Option<String>>(7)?,
             ))
         })
         .map_err(sql("read incidents"))?;
     let mut out = Vec::new();
     for row in rows {
-        let (fid, geom, reported_at, category, source, status, description) =
+        let (fid, geom, reported_at, category, source, status, description, filed_by) =
             row.map_err(sql("read incidents"))?;
         let what = format!("incidents fid {fid}");
         out.push((
@@ -231,6 +237,7 @@ fn incidents_where(
                 source: super::gpkg::parse_enum(&source, &what)?,
                 status: super::gpkg::parse_enum(&status, &what)?,
                 description,
+                filed_by,
             },
         ));
     }
@@ -274,6 +281,34 @@ mod tests {
     }
 
     const T: &str = "2026-11-20T09:00:00+08:00";
+
+    #[test]
+    fn a_store_from_before_filers_is_read_as_it_is_and_upgraded_when_opened() {
+        let dir = std::env::temp_dir().join(format!("gridgov-filers-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.gpkg");
+        let d = district(&SampleSpec::default());
+        super::super::gpkg::create(&path, &d).unwrap();
+        // As written before incidents knew who filed them.
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch("ALTER TABLE incidents DROP COLUMN filed_by")
+                .unwrap();
+        }
+        let back = super::super::gpkg::load(&super::super::gpkg::open(&path).unwrap()).unwrap();
+        assert_eq!(back.incidents.len(), d.incidents.len());
+        let (store, created) = GpkgStore::open_or_create(&path, &dir.join("none.json")).unwrap();
+        assert!(!created);
+        let mut x = d.incidents[0].clone();
+        x.filed_by = Some("resident".into());
+        let id = store.add_incidents(&[x]).unwrap()[0];
+        assert_eq!(
+            store.incidents(Some(id)).unwrap()[0].1.filed_by.as_deref(),
+            Some("resident")
+        );
+        assert_eq!(store.incidents(Some(1)).unwrap()[0].1.filed_by, None);
+    }
 
     /// Every sample incident, filed anew, through the whole loop in
     /// batches; every illegal step at every status refused; the stored

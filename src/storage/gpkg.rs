@@ -134,7 +134,7 @@ fn layer_columns(table: &str) -> &'static str {
         }
         "cameras" => "heading_deg REAL NOT NULL, fov_deg REAL NOT NULL, range_m REAL NOT NULL",
         "incidents" => {
-            "reported_at TEXT NOT NULL, category TEXT NOT NULL, source TEXT NOT NULL, status TEXT NOT NULL, description TEXT NOT NULL DEFAULT ''"
+            "reported_at TEXT NOT NULL, category TEXT NOT NULL, source TEXT NOT NULL, status TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', filed_by TEXT"
         }
         _ => "",
     }
@@ -304,7 +304,7 @@ fn insert_district(conn: &Connection, d: &District) -> Result<(), StorageError> 
         .map_err(&e)?;
     }
     let mut st = conn
-        .prepare("INSERT INTO incidents (fid, geom, reported_at, category, source, status, description) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+        .prepare("INSERT INTO incidents (fid, geom, reported_at, category, source, status, description, filed_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
         .map_err(&e)?;
     for (i, x) in d.incidents.iter().enumerate() {
         st.execute(params![
@@ -314,11 +314,35 @@ fn insert_district(conn: &Connection, d: &District) -> Result<(), StorageError> 
             x.category,
             x.source.as_str(),
             x.status.as_str(),
-            x.description
+            x.description,
+            x.filed_by
         ])
         .map_err(&e)?;
     }
     update_extents(conn)
+}
+
+/// An `incidents` row as read.
+type IncidentRow = (
+    i64,
+    Option<Vec<u8>>,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+);
+
+/// Whether `table` has `column`.
+pub fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool, StorageError> {
+    let mut st = conn
+        .prepare(&format!(
+            "SELECT 1 FROM pragma_table_info('{table}') WHERE name = ?1"
+        ))
+        .map_err(super::versions::sql("read table columns"))?;
+    st.exists([column])
+        .map_err(super::versions::sql("read table columns"))
 }
 
 /// Writes each layer's extent into `gpkg_contents` (from its R-tree).
@@ -605,8 +629,15 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
             range_m,
         });
     }
+    // Stores written before incidents knew who filed them lack the
+    // column until opened for writing (`cases::ensure_schema`).
+    let filer = if has_column(conn, "incidents", "filed_by")? {
+        "filed_by"
+    } else {
+        "NULL"
+    };
     let mut st = conn
-        .prepare("SELECT fid, geom, reported_at, category, source, status, description FROM incidents ORDER BY fid")
+        .prepare(&format!("SELECT fid, geom, reported_at, category, source, status, description, {filer} FROM incidents ORDER BY fid"))
         .map_err(&e)?;
     let rows = st
         .query_map([], |r| {
@@ -618,19 +649,13 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
                 r.get::<_, String>(4)?,
                 r.get::<_, String>(5)?,
                 r.get(6)?,
+                r.get::<_, Option<String>>(7)?,
             ))
         })
         .map_err(&e)?;
     for row in rows {
-        let (fid, geom, reported_at, category, source, status, description): (
-            i64,
-            Option<Vec<u8>>,
-            String,
-            String,
-            String,
-            String,
-            String,
-        ) = row.map_err(&e)?;
+        let (fid, geom, reported_at, category, source, status, description, filed_by): IncidentRow =
+            row.map_err(&e)?;
         let what = format!("incidents fid {fid}");
         d.incidents.push(Incident {
             location: point(geom, &what)?,
@@ -639,6 +664,7 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
             source: parse_enum(&source, &what)?,
             status: parse_enum(&status, &what)?,
             description,
+            filed_by,
         });
     }
     Ok(d)

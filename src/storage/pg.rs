@@ -181,7 +181,7 @@ CREATE TABLE merchants (fid bigint PRIMARY KEY, geom geometry(Point, 4326) NOT N
 CREATE TABLE cameras (fid bigint PRIMARY KEY, geom geometry(Point, 4326) NOT NULL, heading_deg double precision NOT NULL,
   fov_deg double precision NOT NULL, range_m double precision NOT NULL);
 CREATE TABLE incidents (fid bigint PRIMARY KEY, geom geometry(Point, 4326) NOT NULL, reported_at text NOT NULL,
-  category text NOT NULL, source text NOT NULL, status text NOT NULL, description text NOT NULL DEFAULT '');
+  category text NOT NULL, source text NOT NULL, status text NOT NULL, description text NOT NULL DEFAULT '', filed_by text);
 CREATE TABLE boundary_versions (version bigint PRIMARY KEY, author text NOT NULL, published_at text NOT NULL,
   reason text NOT NULL, effective_date text NOT NULL, rollback_of bigint);
 CREATE TABLE grid_history (fid bigserial PRIMARY KEY, geom geometry(MultiPolygon, 4326),
@@ -659,7 +659,7 @@ fn load(c: &mut Client) -> Result<District, StorageError> {
     let mut incidents = Vec::new();
     each_row(
         c,
-        "SELECT fid, ST_AsBinary(geom), reported_at, category, source, status, description FROM incidents ORDER BY fid",
+        "SELECT fid, ST_AsBinary(geom), reported_at, category, source, status, description, filed_by FROM incidents ORDER BY fid",
         |r| {
             let what = format!("incidents fid {}", r.get::<_, i64>(0));
             incidents.push(Incident {
@@ -669,6 +669,7 @@ fn load(c: &mut Client) -> Result<District, StorageError> {
                 source: super::gpkg::parse_enum(r.get::<_, &str>(4), &what)?,
                 status: super::gpkg::parse_enum(r.get::<_, &str>(5), &what)?,
                 description: r.get(6),
+                filed_by: r.get(7),
             });
             Ok(())
         },

@@ -25,7 +25,8 @@ pub fn ensure_schema(c: &mut Client) -> Result<(), StorageError> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&0x6361_7365_i64])
         .map_err(pg("lock schema"))?;
     tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS case_events (
+        "ALTER TABLE incidents ADD COLUMN IF NOT EXISTS filed_by text;
+         CREATE TABLE IF NOT EXISTS case_events (
            case_fid bigint NOT NULL REFERENCES incidents(fid),
            seq integer NOT NULL CHECK (seq > 0),
            at text NOT NULL,
@@ -55,7 +56,7 @@ pub fn add_incidents(c: &mut Client, xs: &[Incident]) -> Result<Vec<i64>, Storag
         .map_err(pg("number incidents"))?
         .get(0);
     let st = tx
-        .prepare("INSERT INTO incidents (fid, geom, reported_at, category, source, status, description) VALUES ($1, ST_GeomFromEWKB($2), $3, $4, $5, $6, $7)")
+        .prepare("INSERT INTO incidents (fid, geom, reported_at, category, source, status, description, filed_by) VALUES ($1, ST_GeomFromEWKB($2), $3, $4, $5, $6, $7, $8)")
         .map_err(pg("add incidents"))?;
     let mut ids = Vec::with_capacity(xs.len());
     for (i, x) in xs.iter().enumerate() {
@@ -70,6 +71,7 @@ pub fn add_incidents(c: &mut Client, xs: &[Incident]) -> Result<Vec<i64>, Storag
                 &x.source.as_str(),
                 &x.status.as_str(),
                 &x.description,
+                &x.filed_by,
             ],
         )
         .map_err(pg("add incidents"))?;
@@ -173,7 +175,7 @@ pub fn incidents<C: GenericClient>(
 ) -> Result<Vec<(i64, Incident)>, StorageError> {
     let rows = c
         .query(
-            "SELECT fid, ST_AsBinary(geom), reported_at, category, source, status, description FROM incidents WHERE $1::bigint IS NULL OR fid = $1 ORDER BY fid",
+            "SELECT fid, ST_AsBinary(geom), reported_at, category, source, status, description, filed_by FROM incidents WHERE $1::bigint IS NULL OR fid = $1 ORDER BY fid",
             &[&id],
         )
         .map_err(pg("read incidents"))?;
@@ -191,6 +193,7 @@ pub fn incidents<C: GenericClient>(
                     source: super::gpkg::parse_enum(r.get::<_, &str>(4), &what)?,
                     status: super::gpkg::parse_enum(r.get::<_, &str>(5), &what)?,
                     description: r.get(6),
+                    filed_by: r.get(7),
                 },
             ))
         })
