@@ -284,6 +284,12 @@ async fn matrix(backend: Backend) {
             Some(json!({})),
             all,
         ),
+        (
+            "POST",
+            "/incidents/import".into(),
+            Some(json!({})),
+            [true, false, true, true, false, false, false],
+        ),
         ("POST", "/incidents/escalate".into(), None, admin_only),
         ("GET", "/users".into(), None, admin_only),
         (

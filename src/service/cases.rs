@@ -547,9 +547,14 @@ pub struct ImportQuery {
 /// whole or not at all; 422 lists every bad row.
 pub async fn import(
     State(st): State<Arc<AppState>>,
+    caller: Caller,
     q: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
     body: axum::body::Bytes,
 ) -> Result<Response, Failure> {
+    // Residents file one case at a time; bulk imports are the staff's.
+    if caller.principal.role == gridgov_spatial::access::Role::Public {
+        return Err(caller.refusal().into());
+    }
     let Query(q) = q.map_err(ApiError::from)?;
     let mapping: crate::import::incidents::Mapping = match q.mapping.as_deref() {
         None => crate::import::incidents::Mapping::default(),
