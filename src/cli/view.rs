@@ -17,13 +17,18 @@ use crate::storage::Store;
 /// Options of `gridgov view`.
 #[derive(Debug, clap::Args)]
 pub struct ViewArgs {
-    /// A gridgov service to follow, e.g. http://127.0.0.1:8080.
+    /// A gridgov service to follow, e.g. http://127.0.0.1:8080 or
+    /// https://gridgov.district.internal.
     #[arg(long, value_name = "URL", conflicts_with = "db")]
     server: Option<String>,
     /// The token to call --server with (default: GRIDGOV_TOKEN); make one
     /// with `gridgov tokens issue USER`.
     #[arg(long, value_name = "TOKEN", requires = "server")]
     token: Option<String>,
+    /// Certificate authorities to trust for an https:// --server (PEM);
+    /// default: the system's bundle.
+    #[arg(long, value_name = "FILE", requires = "server")]
+    ca: Option<PathBuf>,
     /// The store: a GeoPackage (default data/gridgov.gpkg), a
     /// `postgres://` URL or a district JSON file.
     #[arg(long, value_name = "FILE|URL")]
@@ -85,20 +90,58 @@ impl DataSource for FileSource {
     }
 }
 
-/// A gridgov service over plain HTTP: `/health` for the version,
+/// The system's certificate authorities, where Debian and its kin keep
+/// them.
+const SYSTEM_CAS: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// A gridgov service over HTTP or HTTPS: `/health` for the version,
 /// `/district.json` for the data.
 #[derive(Debug)]
 struct HttpSource {
     host: String,
     port: u16,
     token: Option<String>,
+    /// For https:// servers.
+    tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
+}
+
+/// A client configuration trusting the PEM certificates in `ca`.
+fn tls_client(ca: &Path) -> Result<Arc<tokio_rustls::rustls::ClientConfig>, String> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    use tokio_rustls::rustls;
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(ca)
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .map_err(|e| format!("--ca {}: {e}", ca.display()))?;
+    let (added, _) = roots.add_parsable_certificates(certs);
+    if added == 0 {
+        return Err(format!("--ca {}: no certificate in it", ca.display()));
+    }
+    let c = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .map_err(|e| e.to_string())?
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    Ok(Arc::new(c))
 }
 
 impl HttpSource {
-    fn new(url: &str) -> Result<Self, String> {
-        let rest = url.strip_prefix("http://").ok_or_else(|| {
-            format!("--server {url:?}: expected http://HOST:PORT (TLS is for a proxy in front)")
-        })?;
+    /// A source for `url`; an https:// one trusts `ca` (default: the
+    /// system's authorities).
+    fn with_ca(url: &str, ca: Option<&Path>) -> Result<Self, String> {
+        let (rest, tls, default_port) = if let Some(r) = url.strip_prefix("https://") {
+            let ca = ca.unwrap_or(Path::new(SYSTEM_CAS));
+            (r, Some(tls_client(ca)?), 443)
+        } else if let Some(r) = url.strip_prefix("http://") {
+            (r, None, 80)
+        } else {
+            return Err(format!(
+                "--server {url:?}: expected http://HOST[:PORT] or https://HOST[:PORT]"
+            ));
+        };
         let authority = rest.split('/').next().unwrap_or_default();
         let (host, port) = match authority.rsplit_once(':') {
             Some((h, p)) => (
@@ -106,7 +149,7 @@ impl HttpSource {
                 p.parse()
                     .map_err(|_| format!("--server {url:?}: bad port {p:?}"))?,
             ),
-            None => (authority.to_string(), 80),
+            None => (authority.to_string(), default_port),
         };
         if host.is_empty() {
             return Err(format!("--server {url:?}: no host"));
@@ -115,14 +158,25 @@ impl HttpSource {
             host,
             port,
             token: None,
+            tls,
         })
     }
 
     fn get(&self, path: &str) -> Result<Vec<u8>, String> {
-        let mut s = TcpStream::connect((self.host.as_str(), self.port))
+        let tcp = TcpStream::connect((self.host.as_str(), self.port))
             .map_err(|e| format!("{}:{}: {e}", self.host, self.port))?;
-        s.set_read_timeout(Some(Duration::from_secs(30)))
+        tcp.set_read_timeout(Some(Duration::from_secs(30)))
             .map_err(|e| e.to_string())?;
+        let mut s: Box<dyn ReadWrite> = match &self.tls {
+            None => Box::new(tcp),
+            Some(c) => {
+                let name = rustls_pki_types::ServerName::try_from(self.host.clone())
+                    .map_err(|e| format!("{}: {e}", self.host))?;
+                let conn = tokio_rustls::rustls::ClientConnection::new(c.clone(), name)
+                    .map_err(|e| e.to_string())?;
+                Box::new(tokio_rustls::rustls::StreamOwned::new(conn, tcp))
+            }
+        };
         let auth = self
             .token
             .as_ref()
@@ -135,7 +189,13 @@ impl HttpSource {
         )
         .map_err(|e| e.to_string())?;
         let mut buf = Vec::new();
-        s.read_to_end(&mut buf).map_err(|e| e.to_string())?;
+        if let Err(e) = s.read_to_end(&mut buf) {
+            // A TLS server may close without a close_notify once it has
+            // answered; what came is the answer.
+            if buf.is_empty() || e.kind() != std::io::ErrorKind::UnexpectedEof {
+                return Err(format!("{}:{}: {e}", self.host, self.port));
+            }
+        }
         let split = buf
             .windows(4)
             .position(|w| w == b"\r\n\r\n")
@@ -190,9 +250,14 @@ fn dechunk(mut b: &[u8]) -> Result<Vec<u8>, String> {
     }
 }
 
+/// A connection, plain or TLS.
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
 impl DataSource for HttpSource {
     fn describe(&self) -> String {
-        format!("http://{}:{}", self.host, self.port)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}:{}", self.host, self.port)
     }
     fn version(&mut self) -> Result<(i64, i64), String> {
         // One look at /health: the boundary version, and the data version
@@ -234,7 +299,7 @@ pub fn run(a: &ViewArgs) -> CliResult {
         std::fs::read(&font_path).map_err(|e| format!("{}: {e}", font_path.display()))?;
     let source: Box<dyn DataSource> = match (&a.server, &a.db) {
         (Some(url), _) => {
-            let mut h = HttpSource::new(url)?;
+            let mut h = HttpSource::with_ca(url, a.ca.as_deref())?;
             h.token = a
                 .token
                 .clone()
@@ -282,19 +347,70 @@ mod tests {
 
     #[test]
     fn server_urls_are_parsed_and_bad_ones_named() {
-        let s = HttpSource::new("http://127.0.0.1:8080").unwrap();
+        let s = HttpSource::with_ca("http://127.0.0.1:8080", None).unwrap();
         assert_eq!((s.host.as_str(), s.port), ("127.0.0.1", 8080));
-        assert_eq!(HttpSource::new("http://gridgov.local/").unwrap().port, 80);
-        assert!(
-            HttpSource::new("https://x")
-                .unwrap_err()
-                .contains("http://")
+        assert_eq!(
+            HttpSource::with_ca("http://gridgov.local/", None)
+                .unwrap()
+                .port,
+            80
         );
         assert!(
-            HttpSource::new("http://x:port")
+            HttpSource::with_ca("ftp://x", None)
+                .unwrap_err()
+                .contains("https://")
+        );
+        assert!(
+            HttpSource::with_ca("https://x", Some(Path::new("/nonexistent.pem")))
+                .unwrap_err()
+                .contains("--ca")
+        );
+        assert!(
+            HttpSource::with_ca("http://x:port", None)
                 .unwrap_err()
                 .contains("port")
         );
+    }
+
+    #[test]
+    fn an_https_server_is_read_with_the_authority_given_and_others_refused() {
+        let dir = std::env::temp_dir().join(format!("gridgov-view-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let rcgen::CertifiedKey { cert, signing_key } =
+            rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let (c, k) = (dir.join("c.pem"), dir.join("k.pem"));
+        std::fs::write(&c, cert.pem()).unwrap();
+        std::fs::write(&k, signing_key.serialize_pem()).unwrap();
+        let config = crate::service::tls::server_config(&c, &k).unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        let addr = rt.block_on(async {
+            let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = tcp.local_addr().unwrap();
+            let l = crate::service::tls::TlsListener::new(tcp, config).unwrap();
+            let app = axum::Router::new().route(
+                "/health",
+                axum::routing::get(|| async {
+                    axum::Json(serde_json::json!({"version": 3, "data_version": 7}))
+                }),
+            );
+            tokio::spawn(async move { axum::serve(l, app).await });
+            addr
+        });
+        let url = format!("https://localhost:{}", addr.port());
+        let mut s = HttpSource::with_ca(&url, Some(&c)).unwrap();
+        assert_eq!(s.version().unwrap(), (3, 7));
+        assert!(s.describe().starts_with("https://"));
+        // A server the given authority did not sign is refused.
+        let other = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        let o = dir.join("o.pem");
+        std::fs::write(&o, other.cert.pem()).unwrap();
+        let bad = HttpSource::with_ca(&url, Some(&o)).unwrap();
+        assert!(bad.get("/health").is_err());
+        drop(rt);
     }
 
     #[test]
