@@ -11,6 +11,7 @@
 pub mod access;
 pub mod cellindex;
 pub mod geom_serde;
+pub mod idcard;
 pub mod model;
 pub mod pip;
 pub mod rng;

@@ -62,16 +62,22 @@ pub fn mask_id_number(s: &str) -> String {
 ///
 /// ```
 /// use gridgov_spatial::{Household, UnitId, mask::masked};
-/// let h = Household { unit: UnitId(0), room: "301".into(), headcount: 3, head_name: Some("王芳".into()), phone: Some("13912345678".into()) };
+/// let h = Household {
+///     unit: UnitId(0), room: "301".into(), headcount: 3,
+///     head_name: Some("王芳".into()), phone: Some("13912345678".into()),
+///     id_number: Some("370402199001011238".into()),
+/// };
 /// let m = masked(&h);
 /// assert_eq!(m.head_name.as_deref(), Some("王*"));
 /// assert_eq!(m.phone.as_deref(), Some("139****5678"));
+/// assert_eq!(m.id_number.as_deref(), Some("370402********1238"));
 /// assert_eq!(m.room, "301");
 /// ```
 pub fn masked(h: &Household) -> Household {
     Household {
         head_name: h.head_name.as_deref().map(mask_name),
         phone: h.phone.as_deref().map(mask_phone),
+        id_number: h.id_number.as_deref().map(mask_id_number),
         ..h.clone()
     }
 }

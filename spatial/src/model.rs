@@ -323,7 +323,7 @@ pub struct Unit {
 ///
 /// ```
 /// use gridgov_spatial::{Household, UnitId};
-/// let h = Household { unit: UnitId(0), room: "301".into(), headcount: 3, head_name: None, phone: None };
+/// let h = Household { unit: UnitId(0), room: "301".into(), headcount: 3, head_name: None, phone: None, id_number: None };
 /// assert_eq!(h.headcount, 3);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -340,6 +340,10 @@ pub struct Household {
     /// Contact phone (personal data).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// The head of household's resident identity card number (personal
+    /// data; see [`crate::idcard`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_number: Option<String>,
 }
 
 /// A shop, company, office or other organisation.

@@ -62,7 +62,8 @@ pub struct SampleSpec {
     pub merchants: usize,
     /// Cameras in total.
     pub cameras: usize,
-    /// Whether households carry (invented) names and phone numbers.
+    /// Whether households carry (invented) names, phone numbers and
+    /// identity card numbers.
     pub personal: bool,
 }
 
@@ -221,6 +222,7 @@ const INCIDENT_DAYS: i64 = 273;
 pub fn district(spec: &SampleSpec) -> District {
     let mut g = Gen {
         rng: Rng::new(spec.seed),
+        ids: Rng::new(spec.seed ^ 0x1164_3199),
         d: District::new("龙山路街道 (sample)"),
         proj: LocalProjection::new(117.55, 34.86),
         streets: Vec::new(),
@@ -260,6 +262,9 @@ struct StreetPlan {
 
 struct Gen {
     rng: Rng,
+    /// Draws identity card numbers apart from `rng`, so adding them left
+    /// the rest of the sample as it was.
+    ids: Rng,
     d: District,
     proj: LocalProjection,
     streets: Vec<StreetPlan>,
@@ -267,7 +272,7 @@ struct Gen {
     given: Vec<char>,
     /// Boxes and boundaries of exclusive grids, to keep buildings out.
     exclusive: Vec<(geo::Rect<f64>, MultiPolygon<f64>)>,
-    /// Whether households carry names and phone numbers.
+    /// Whether households carry names, phone numbers and ID numbers.
     personal: bool,
 }
 
@@ -304,6 +309,15 @@ impl Gen {
         ];
         let p = *self.rng.pick(&prefix);
         format!("{p}{:08}", self.rng.below(100_000_000))
+    }
+
+    /// An identity card number issued in `region` to an adult born
+    /// 1940–2004.
+    fn id_number(&mut self, region: &str) -> String {
+        let y = 1940 + self.ids.below(65) as u32;
+        let m = 1 + self.ids.below(12) as u32;
+        let d = 1 + self.ids.below(28) as u32;
+        crate::idcard::resident_id(region, (y, m, d), self.ids.below(1000) as u32)
     }
 
     fn staff(&mut self) -> Vec<Staff> {
@@ -718,10 +732,11 @@ impl Gen {
             for f in 1..=floors {
                 for k in 1..=per_floor {
                     let head = self.rng.weighted(&[2.0, 4.0, 5.0, 3.0, 1.0]) as u16 + 1;
-                    let (head_name, phone) = if self.personal {
-                        (Some(self.name()), Some(self.phone()))
+                    let (head_name, phone, id_number) = if self.personal {
+                        let (n, p) = (self.name(), self.phone());
+                        (Some(n), Some(p), Some(self.id_number(DISTRICT_CODE)))
                     } else {
-                        (None, None)
+                        (None, None, None)
                     };
                     self.d.households.push(Household {
                         unit: uid,
@@ -729,6 +744,7 @@ impl Gen {
                         headcount: head,
                         head_name,
                         phone,
+                        id_number,
                     });
                 }
             }

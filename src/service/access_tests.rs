@@ -424,15 +424,20 @@ async fn personal_fields_are_full_only_for_the_grid_s_staff_and_admins_and_each_
         Some(&mine),
         "PUT",
         &uri,
-        Some(json!({"head_name": "王芳", "phone": "13912345678"})),
+        Some(
+            json!({"head_name": "王芳", "phone": "13912345678", "id_number": "11010519491231002x"}),
+        ),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (_, v) = ask(&st, Some(&mine), "GET", &uri, None).await;
     assert_eq!(v["phone"], "13912345678");
     assert_eq!(v["head_name"], "王芳");
+    assert_eq!(v["id_number"], "11010519491231002X");
+    assert_eq!(v["masked"], false);
     let (_, v) = ask(&st, Some(&admin), "GET", &uri, None).await;
     assert_eq!(v["phone"], "13912345678");
+    assert_eq!(v["id_number"], "11010519491231002X");
     // Staff of another grid may not read it at all; the district file
     // shows it masked to the map's readers.
     let (s, _) = ask(&st, Some(&other), "GET", &uri, None).await;
@@ -441,6 +446,7 @@ async fn personal_fields_are_full_only_for_the_grid_s_staff_and_admins_and_each_
     let h = &d["households"][f.household[0] - 1];
     assert_eq!(h["phone"], "139****5678");
     assert_eq!(h["head_name"], "王*");
+    assert_eq!(h["id_number"], "110105********002X");
     // Bad input is refused and changes nothing.
     let (s, _) = ask(
         &st,
@@ -451,16 +457,30 @@ async fn personal_fields_are_full_only_for_the_grid_s_staff_and_admins_and_each_
     )
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // A mistyped ID number (one digit off) fails its check character.
+    let (s, v) = ask(
+        &st,
+        Some(&mine),
+        "PUT",
+        &uri,
+        Some(json!({"id_number": "11010519491231003X"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("check character"),
+        "{v}"
+    );
     let (s, _) = ask(&st, Some(&mine), "PUT", &uri, Some(json!({"email": "x"}))).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     let (_, v) = ask(&st, Some(&mine), "GET", &uri, None).await;
     assert_eq!(v["phone"], "13912345678");
+    assert_eq!(v["id_number"], "11010519491231002X");
     // The change is in the store: a fresh state sees it.
     let stored = st.store.load().unwrap();
-    assert_eq!(
-        stored.households[f.household[0] - 1].phone.as_deref(),
-        Some("13912345678")
-    );
+    let h = &stored.households[f.household[0] - 1];
+    assert_eq!(h.phone.as_deref(), Some("13912345678"));
+    assert_eq!(h.id_number.as_deref(), Some("11010519491231002X"));
     // The audit log has the edit, both full reads and the refusal.
     let (s, log) = ask(&st, Some(&admin), "GET", "/audit?limit=100", None).await;
     assert_eq!(s, StatusCode::OK);

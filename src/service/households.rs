@@ -1,6 +1,6 @@
 //! Households (户) and units (单元) over HTTP, grid by grid: grid staff
-//! read and update those of their grids, admins all. Names and phone numbers are shown in
-//! full only to them ([`gridgov_spatial::access::sees_personal`]); each
+//! read and update those of their grids, admins all. Names, phone numbers
+//! and ID numbers are shown in full only to them ([`gridgov_spatial::access::sees_personal`]); each
 //! answer that shows them in full is written to the audit log.
 
 use std::sync::Arc;
@@ -35,6 +35,7 @@ fn view(snap: &Snapshot, index: usize, h: &Household, full: bool, grid: Option<&
         "headcount": shown.headcount,
         "head_name": shown.head_name,
         "phone": shown.phone,
+        "id_number": shown.id_number,
         "masked": !full,
     })
 }
@@ -162,6 +163,8 @@ struct HouseholdIn {
     head_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "some")]
     phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "some")]
+    id_number: Option<Option<String>>,
 }
 
 /// A present field, `null` included.
@@ -189,10 +192,15 @@ fn check(h: &Household) -> Result<(), ApiError> {
             "a phone number has digits, `+`, `-` and spaces only",
         ));
     }
+    if let Some(n) = &h.id_number {
+        gridgov_spatial::idcard::check_resident_id(n)
+            .map_err(|e| ApiError::unprocessable("id_number", e.to_string()))?;
+    }
     Ok(())
 }
 
-/// `PUT /households/{id}` `{room?, headcount?, head_name?, phone?}`:
+/// `PUT /households/{id}` `{room?, headcount?, head_name?, phone?,
+/// id_number?}`:
 /// grid staff of its grid and admins update a household.
 pub async fn put(
     State(st): State<Arc<AppState>>,
@@ -225,6 +233,10 @@ pub async fn put(
         }
         if let Some(p) = input.phone {
             h.phone = p;
+        }
+        if let Some(n) = input.id_number {
+            // One spelling in the store: a check character `x` is `X`.
+            h.id_number = n.map(|n| n.to_ascii_uppercase());
         }
         check(&h)?;
         if !st2

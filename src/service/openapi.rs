@@ -91,7 +91,7 @@ pub async fn document(
                 "responses": {"200": json_ok("total, offset, households"), "401": problem, "403": problem}}},
             "/households/{id}": {
                 "get": {"summary": "One household (grid staff of its grid, admins)", "responses": {"200": json_ok("the household"), "403": problem, "404": problem}},
-                "put": {"summary": "Change room, headcount, head_name, phone (null clears)", "responses": {"200": json_ok("the household"), "400": problem, "403": problem, "422": problem}}},
+                "put": {"summary": "Change room, headcount, head_name, phone, id_number (null clears; an ID number must check out)", "responses": {"200": json_ok("the household"), "400": problem, "403": problem, "422": problem}}},
             "/units/{id}": {"put": {"summary": "Change a unit's label and household count (grid staff of its grid, admins)", "responses": {"200": json_ok("the unit"), "403": problem, "404": problem, "422": problem}}},
             "/users": {"get": {"summary": "Users (admins)", "responses": {"200": json_ok("users"), "403": problem}},
                 "post": {"summary": "Add a user {name, role, grids, department, password?}; a generated password is answered once", "responses": {"201": json_ok("user and password"), "409": problem, "422": problem}}},

@@ -725,7 +725,7 @@ fn plan_tiles_carry_grid_names_where_they_fit_and_only_there() {
 }
 
 #[tokio::test]
-async fn the_whole_district_is_served_with_household_names_and_phones_masked() {
+async fn the_whole_district_is_served_with_household_names_phones_and_id_numbers_masked() {
     let r = get("/district.json").await;
     assert_eq!(r.status, StatusCode::OK);
     let v = r.json();
@@ -744,9 +744,17 @@ async fn the_whole_district_is_served_with_household_names_and_phones_masked() {
             assert_ne!(shown, n);
             assert!(shown.ends_with('*'));
         }
+        if let Some(n) = &real.id_number {
+            let shown = h["id_number"].as_str().unwrap();
+            assert_eq!(shown.len(), 18);
+            assert_eq!(&shown[6..14], "********", "the birth date is hidden");
+            assert_eq!(&shown[14..], &n[14..]);
+        }
     }
     // Nothing of the real numbers is in the answer.
     let text = r.text();
     let real = stored.district.households[0].phone.clone().unwrap();
+    assert!(!text.contains(&real));
+    let real = stored.district.households[0].id_number.clone().unwrap();
     assert!(!text.contains(&real));
 }

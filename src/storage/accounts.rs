@@ -9,8 +9,14 @@ use super::StorageError;
 use super::versions::sql;
 use crate::accounts::{AuditEntry, AuditQuery, TokenKind, TokenRecord, User};
 
-/// Creates the account tables when missing.
+/// Creates the account tables when missing, and upgrades older stores'
+/// households in place.
 pub fn ensure_schema(conn: &Connection) -> Result<(), StorageError> {
+    // Households gained the head's ID number; older stores get the column.
+    if !super::gpkg::has_column(conn, "households", "id_number")? {
+        conn.execute_batch("ALTER TABLE households ADD COLUMN id_number TEXT")
+            .map_err(sql("add id_number to households"))?;
+    }
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS users (
            name TEXT PRIMARY KEY,
@@ -315,8 +321,8 @@ pub fn update_household(
 ) -> Result<bool, StorageError> {
     let n = conn
         .execute(
-            "UPDATE households SET room = ?2, headcount = ?3, head_name = ?4, phone = ?5 WHERE fid = ?1",
-            params![index as i64 + 1, h.room, h.headcount, h.head_name, h.phone],
+            "UPDATE households SET room = ?2, headcount = ?3, head_name = ?4, phone = ?5, id_number = ?6 WHERE fid = ?1",
+            params![index as i64 + 1, h.room, h.headcount, h.head_name, h.phone, h.id_number],
         )
         .map_err(sql("change household"))?;
     Ok(n == 1)
@@ -336,4 +342,42 @@ pub fn update_unit(
         )
         .map_err(sql("change unit"))?;
     Ok(n == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use gridgov_spatial::sample::{SampleSpec, district};
+    use rusqlite::Connection;
+
+    use super::super::{GpkgStore, Store, gpkg};
+
+    #[test]
+    fn a_store_from_before_id_numbers_is_read_as_it_is_and_upgraded_when_opened() {
+        let dir = std::env::temp_dir().join(format!("gridgov-idnumbers-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.gpkg");
+        let d = district(&SampleSpec::default());
+        assert!(d.households.iter().all(|h| h.id_number.is_some()));
+        gpkg::create(&path, &d).unwrap();
+        // As written before households carried ID numbers.
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("ALTER TABLE households DROP COLUMN id_number")
+            .unwrap();
+        let back = gpkg::load(&gpkg::open(&path).unwrap()).unwrap();
+        assert_eq!(back.households.len(), d.households.len());
+        assert!(back.households.iter().all(|h| h.id_number.is_none()));
+        let (store, created) = GpkgStore::open_or_create(&path, &dir.join("none.json")).unwrap();
+        assert!(!created);
+        let mut h = store.load().unwrap().households[3].clone();
+        h.id_number = Some("11010519491231002X".into());
+        h.phone = None;
+        assert!(store.update_household(3, &h).unwrap());
+        let now = store.load().unwrap();
+        assert_eq!(now.households[3], h);
+        assert_eq!(now.households[2].id_number, None);
+        assert!(!store.update_household(d.households.len(), &h).unwrap());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -188,7 +188,7 @@ fn create_schema(conn: &Connection) -> Result<(), StorageError> {
     }
     conn.execute_batch(
         "CREATE TABLE households (fid INTEGER PRIMARY KEY AUTOINCREMENT, unit_fid INTEGER NOT NULL,
-           room TEXT NOT NULL, headcount INTEGER NOT NULL, head_name TEXT, phone TEXT);
+           room TEXT NOT NULL, headcount INTEGER NOT NULL, head_name TEXT, phone TEXT, id_number TEXT);
          CREATE INDEX households_unit ON households(unit_fid);
          CREATE TABLE gridgov_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
          INSERT INTO gpkg_contents (table_name, data_type, identifier, description)
@@ -269,7 +269,7 @@ fn insert_district(conn: &Connection, d: &District) -> Result<(), StorageError> 
         ])
         .map_err(&e)?;
     }
-    let mut st = conn.prepare("INSERT INTO households (fid, unit_fid, room, headcount, head_name, phone) VALUES (?1, ?2, ?3, ?4, ?5, ?6)").map_err(&e)?;
+    let mut st = conn.prepare("INSERT INTO households (fid, unit_fid, room, headcount, head_name, phone, id_number) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)").map_err(&e)?;
     for (i, h) in d.households.iter().enumerate() {
         st.execute(params![
             i as i64 + 1,
@@ -277,7 +277,8 @@ fn insert_district(conn: &Connection, d: &District) -> Result<(), StorageError> 
             h.room,
             h.headcount,
             h.head_name,
-            h.phone
+            h.phone,
+            h.id_number
         ])
         .map_err(&e)?;
     }
@@ -323,6 +324,16 @@ fn insert_district(conn: &Connection, d: &District) -> Result<(), StorageError> 
 }
 
 /// An `incidents` row as read.
+type HouseholdRow = (
+    i64,
+    i64,
+    String,
+    u16,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 type IncidentRow = (
     i64,
     Option<Vec<u8>>,
@@ -542,10 +553,17 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
             households,
         });
     }
+    // Stores written before households carried ID numbers lack the column
+    // until opened for writing (`accounts::ensure_schema`).
+    let id_number = if has_column(conn, "households", "id_number")? {
+        "id_number"
+    } else {
+        "NULL"
+    };
     let mut st = conn
-        .prepare(
-            "SELECT fid, unit_fid, room, headcount, head_name, phone FROM households ORDER BY fid",
-        )
+        .prepare(&format!(
+            "SELECT fid, unit_fid, room, headcount, head_name, phone, {id_number} FROM households ORDER BY fid"
+        ))
         .map_err(&e)?;
     let rows = st
         .query_map([], |r| {
@@ -556,18 +574,13 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
                 r.get(3)?,
                 r.get(4)?,
                 r.get(5)?,
+                r.get(6)?,
             ))
         })
         .map_err(&e)?;
     for row in rows {
-        let (fid, u, room, headcount, head_name, phone): (
-            i64,
-            i64,
-            String,
-            u16,
-            Option<String>,
-            Option<String>,
-        ) = row.map_err(&e)?;
+        let (fid, u, room, headcount, head_name, phone, id_number): HouseholdRow =
+            row.map_err(&e)?;
         let unit = UnitId(fid_index(
             u,
             d.units.len(),
@@ -579,6 +592,7 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
             headcount,
             head_name,
             phone,
+            id_number,
         });
     }
     let mut st = conn

@@ -175,7 +175,7 @@ CREATE TABLE buildings (fid bigint PRIMARY KEY, geom geometry(MultiPolygon, 4326
 CREATE TABLE units (fid bigint PRIMARY KEY, geom geometry(Point, 4326) NOT NULL,
   building_fid bigint NOT NULL REFERENCES buildings, label text NOT NULL, households integer NOT NULL DEFAULT 0);
 CREATE TABLE households (fid bigint PRIMARY KEY, unit_fid bigint NOT NULL REFERENCES units, room text NOT NULL,
-  headcount integer NOT NULL, head_name text, phone text);
+  headcount integer NOT NULL, head_name text, phone text, id_number text);
 CREATE TABLE merchants (fid bigint PRIMARY KEY, geom geometry(Point, 4326) NOT NULL, name text NOT NULL,
   category text NOT NULL, address text NOT NULL DEFAULT '');
 CREATE TABLE cameras (fid bigint PRIMARY KEY, geom geometry(Point, 4326) NOT NULL, heading_deg double precision NOT NULL,
@@ -389,7 +389,7 @@ fn create(c: &mut Client, d: &District) -> Result<bool, StorageError> {
     copy(
         &mut tx,
         "households",
-        "fid, unit_fid, room, headcount, head_name, phone",
+        "fid, unit_fid, room, headcount, head_name, phone, id_number",
         d.households.len(),
         |i, r| {
             let h = &d.households[i];
@@ -398,7 +398,8 @@ fn create(c: &mut Client, d: &District) -> Result<bool, StorageError> {
                 .text(&h.room)
                 .num(h.headcount)
                 .opt(h.head_name.as_deref())
-                .opt(h.phone.as_deref());
+                .opt(h.phone.as_deref())
+                .opt(h.id_number.as_deref());
         },
     )?;
     copy(
@@ -610,7 +611,7 @@ fn load(c: &mut Client) -> Result<District, StorageError> {
     let mut households = Vec::new();
     each_row(
         c,
-        "SELECT fid, unit_fid, room, headcount, head_name, phone FROM households ORDER BY fid",
+        "SELECT fid, unit_fid, room, headcount, head_name, phone, id_number FROM households ORDER BY fid",
         |r| {
             let what = format!("households fid {}", r.get::<_, i64>(0));
             households.push(Household {
@@ -619,6 +620,7 @@ fn load(c: &mut Client) -> Result<District, StorageError> {
                 headcount: int(r.get(3), &what)?,
                 head_name: r.get(4),
                 phone: r.get(5),
+                id_number: r.get(6),
             });
             Ok(())
         },

@@ -21,7 +21,8 @@ pub fn ensure_schema(c: &mut Client) -> Result<(), StorageError> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&0x6361_7365_i64])
         .map_err(pg("lock schema"))?;
     tx.batch_execute(
-        "CREATE TABLE IF NOT EXISTS users (
+        "ALTER TABLE households ADD COLUMN IF NOT EXISTS id_number text;
+         CREATE TABLE IF NOT EXISTS users (
            name text PRIMARY KEY,
            role text NOT NULL,
            grids text NOT NULL DEFAULT '',
@@ -237,8 +238,8 @@ pub fn audit_log(c: &mut Client, q: &AuditQuery) -> Result<Vec<(i64, AuditEntry)
 pub fn update_household(c: &mut Client, index: usize, h: &Household) -> Result<bool, StorageError> {
     let n = c
         .execute(
-            "UPDATE households SET room = $2, headcount = $3, head_name = $4, phone = $5 WHERE fid = $1",
-            &[&(index as i64 + 1), &h.room, &i32::from(h.headcount), &h.head_name, &h.phone],
+            "UPDATE households SET room = $2, headcount = $3, head_name = $4, phone = $5, id_number = $6 WHERE fid = $1",
+            &[&(index as i64 + 1), &h.room, &i32::from(h.headcount), &h.head_name, &h.phone, &h.id_number],
         )
         .map_err(pg("change household"))?;
     Ok(n == 1)
@@ -296,6 +297,7 @@ mod tests {
         // Households change in place.
         let mut h = store.load().unwrap().households[0].clone();
         h.phone = Some("13900000000".into());
+        h.id_number = Some("11010519491231002X".into());
         assert!(store.update_household(0, &h).unwrap());
         assert_eq!(store.load().unwrap().households[0], h);
         assert!(store.update_unit(0, "9单元", 7).unwrap());
