@@ -13,10 +13,7 @@ use crate::accounts::{AuditEntry, AuditQuery, TokenKind, TokenRecord, User};
 /// households in place.
 pub fn ensure_schema(conn: &Connection) -> Result<(), StorageError> {
     // Households gained the head's ID number; older stores get the column.
-    if !super::gpkg::has_column(conn, "households", "id_number")? {
-        conn.execute_batch("ALTER TABLE households ADD COLUMN id_number TEXT")
-            .map_err(sql("add id_number to households"))?;
-    }
+    super::gpkg::add_column_if_missing(conn, "households", "id_number", "TEXT")?;
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS users (
            name TEXT PRIMARY KEY,
@@ -346,25 +343,15 @@ pub fn update_unit(
 
 #[cfg(test)]
 mod tests {
-    use gridgov_spatial::sample::{SampleSpec, district};
-    use rusqlite::Connection;
-
-    use super::super::{GpkgStore, Store, gpkg};
+    use super::super::gpkg::{self, sample_gpkg_before};
+    use super::super::{GpkgStore, Store};
 
     #[test]
     fn a_store_from_before_id_numbers_is_read_as_it_is_and_upgraded_when_opened() {
-        let dir = std::env::temp_dir().join(format!("gridgov-idnumbers-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("old.gpkg");
-        let d = district(&SampleSpec::default());
-        assert!(d.households.iter().all(|h| h.id_number.is_some()));
-        gpkg::create(&path, &d).unwrap();
         // As written before households carried ID numbers.
-        Connection::open(&path)
-            .unwrap()
-            .execute_batch("ALTER TABLE households DROP COLUMN id_number")
-            .unwrap();
+        let (dir, path, d) =
+            sample_gpkg_before("idnumbers", "ALTER TABLE households DROP COLUMN id_number");
+        assert!(d.households.iter().all(|h| h.id_number.is_some()));
         let back = gpkg::load(&gpkg::open(&path).unwrap()).unwrap();
         assert_eq!(back.households.len(), d.households.len());
         assert!(back.households.iter().all(|h| h.id_number.is_none()));

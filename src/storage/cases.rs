@@ -55,10 +55,7 @@ pub enum AppendError {
 /// Creates the case tables of a GeoPackage that lacks them (stores
 /// written before cases existed are upgraded in place).
 pub fn ensure_schema(conn: &Connection) -> Result<(), StorageError> {
-    if !super::gpkg::has_column(conn, "incidents", "filed_by")? {
-        conn.execute_batch("ALTER TABLE incidents ADD COLUMN filed_by TEXT")
-            .map_err(sql("add filed_by to incidents"))?;
-    }
+    super::gpkg::add_column_if_missing(conn, "incidents", "filed_by", "TEXT")?;
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS case_events (
            case_fid INTEGER NOT NULL REFERENCES incidents(fid),
@@ -253,6 +250,7 @@ mod tests {
     use gridgov_spatial::{IncidentStatus, workflow};
 
     use super::*;
+    use crate::storage::gpkg::sample_gpkg_before;
     use crate::storage::testing::{cluster, fresh_database};
     use crate::storage::{GpkgStore, PgStore, Store};
 
@@ -284,18 +282,9 @@ mod tests {
 
     #[test]
     fn a_store_from_before_filers_is_read_as_it_is_and_upgraded_when_opened() {
-        let dir = std::env::temp_dir().join(format!("gridgov-filers-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("old.gpkg");
-        let d = district(&SampleSpec::default());
-        super::super::gpkg::create(&path, &d).unwrap();
         // As written before incidents knew who filed them.
-        {
-            let c = Connection::open(&path).unwrap();
-            c.execute_batch("ALTER TABLE incidents DROP COLUMN filed_by")
-                .unwrap();
-        }
+        let (dir, path, d) =
+            sample_gpkg_before("filers", "ALTER TABLE incidents DROP COLUMN filed_by");
         let back = super::super::gpkg::load(&super::super::gpkg::open(&path).unwrap()).unwrap();
         assert_eq!(back.incidents.len(), d.incidents.len());
         let (store, created) = GpkgStore::open_or_create(&path, &dir.join("none.json")).unwrap();

@@ -323,7 +323,7 @@ fn insert_district(conn: &Connection, d: &District) -> Result<(), StorageError> 
     update_extents(conn)
 }
 
-/// An `incidents` row as read.
+/// A `households` row as read.
 type HouseholdRow = (
     i64,
     i64,
@@ -334,6 +334,7 @@ type HouseholdRow = (
     Option<String>,
 );
 
+/// An `incidents` row as read.
 type IncidentRow = (
     i64,
     Option<Vec<u8>>,
@@ -344,6 +345,35 @@ type IncidentRow = (
     String,
     Option<String>,
 );
+
+/// Adds `column` (of SQL type `ty`) to `table` when it lacks it: how
+/// stores written by earlier versions are upgraded in place.
+pub fn add_column_if_missing(
+    conn: &Connection,
+    table: &str,
+    column: &str,
+    ty: &str,
+) -> Result<(), StorageError> {
+    if has_column(conn, table, column)? {
+        return Ok(());
+    }
+    conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {ty}"))
+        .map_err(sql_err(&format!("add {column} to {table}")))
+}
+
+/// `column` to select from `table`, or `NULL` in a store written before
+/// the column existed (read as it is; upgraded when opened for writing).
+fn column_or_null(
+    conn: &Connection,
+    table: &str,
+    column: &'static str,
+) -> Result<&'static str, StorageError> {
+    Ok(if has_column(conn, table, column)? {
+        column
+    } else {
+        "NULL"
+    })
+}
 
 /// Whether `table` has `column`.
 pub fn has_column(conn: &Connection, table: &str, column: &str) -> Result<bool, StorageError> {
@@ -553,13 +583,7 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
             households,
         });
     }
-    // Stores written before households carried ID numbers lack the column
-    // until opened for writing (`accounts::ensure_schema`).
-    let id_number = if has_column(conn, "households", "id_number")? {
-        "id_number"
-    } else {
-        "NULL"
-    };
+    let id_number = column_or_null(conn, "households", "id_number")?;
     let mut st = conn
         .prepare(&format!(
             "SELECT fid, unit_fid, room, headcount, head_name, phone, {id_number} FROM households ORDER BY fid"
@@ -643,13 +667,7 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
             range_m,
         });
     }
-    // Stores written before incidents knew who filed them lack the
-    // column until opened for writing (`cases::ensure_schema`).
-    let filer = if has_column(conn, "incidents", "filed_by")? {
-        "filed_by"
-    } else {
-        "NULL"
-    };
+    let filer = column_or_null(conn, "incidents", "filed_by")?;
     let mut st = conn
         .prepare(&format!("SELECT fid, geom, reported_at, category, source, status, description, {filer} FROM incidents ORDER BY fid"))
         .map_err(&e)?;
@@ -682,6 +700,35 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
         });
     }
     Ok(d)
+}
+
+/// A GeoPackage of the sample district as an earlier version of gridgov
+/// wrote it: `before` (SQL) takes out what came later. Returns its
+/// directory (made afresh, named after `name`), its path and the district.
+///
+/// # Panics
+/// When the file cannot be written or `before` fails.
+#[cfg(test)]
+pub fn sample_gpkg_before(
+    name: &str,
+    before: &str,
+) -> (
+    std::path::PathBuf,
+    std::path::PathBuf,
+    gridgov_spatial::District,
+) {
+    use gridgov_spatial::sample::{SampleSpec, district};
+    let dir = std::env::temp_dir().join(format!("gridgov-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("old.gpkg");
+    let d = district(&SampleSpec::default());
+    create(&path, &d).unwrap();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch(before)
+        .unwrap();
+    (dir, path, d)
 }
 
 #[cfg(test)]
