@@ -13,9 +13,10 @@
 use std::collections::HashMap;
 
 use geo::InteriorPoint;
+use gridgov_spatial::Timestamp;
 use gridgov_spatial::duplicates::{CaseSketch, Duplicate, DuplicateRule, duplicates};
 use gridgov_spatial::workflow::{
-    Action, CaseState, DeadlineRules, Event, Overdue, TransitionError, allowed, epoch_seconds,
+    Action, CaseState, DeadlineRules, Event, Overdue, TransitionError, allowed,
 };
 use gridgov_spatial::{
     AreaSummary, Crs, District, GridIndex, Incident, IncidentSource, IncidentStatus, Placement,
@@ -217,7 +218,7 @@ pub const MAX_DESCRIPTION: usize = 10_000;
 pub fn incident_of(
     snap: &crate::service::Snapshot,
     r: &NewReport,
-    now: &str,
+    now: Timestamp,
 ) -> Result<(Incident, Located), CaseError> {
     let category = r.category.trim();
     if category.is_empty() {
@@ -243,12 +244,11 @@ pub fn incident_of(
             })?
         }
     };
-    let reported_at = r.reported_at.clone().unwrap_or_else(|| now.to_string());
-    if epoch_seconds(&reported_at).is_none() {
-        return Err(CaseError::Invalid(format!(
-            "reported_at {reported_at:?} is not an RFC 3339 time"
-        )));
-    }
+    let reported_at = match r.reported_at.as_deref() {
+        None => now,
+        Some(t) => gridgov_spatial::time::parse_instant(t)
+            .map_err(|e| CaseError::Invalid(format!("reported_at: {e}")))?,
+    };
     let at = locate(snap, &r.place)?;
     Ok((
         Incident {
@@ -280,9 +280,9 @@ pub struct CaseView {
     /// Past its deadline, when it is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub overdue: Option<Overdue>,
-    /// The deadline of its level (seconds since the epoch), while it has one.
+    /// The deadline of its level, while it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub deadline: Option<i64>,
+    pub deadline: Option<Timestamp>,
     /// Every step, oldest first.
     pub history: Vec<Event>,
     /// The histories of the cases merged into it.
@@ -305,7 +305,7 @@ pub struct MergedHistory {
 /// status and no history start from that status.
 pub fn state_of(x: &Incident, history: &[Event]) -> CaseState {
     let initial = history.first().map_or(x.status, |e| e.from);
-    CaseState::replay_from(initial, &x.reported_at, history)
+    CaseState::replay_from(initial, x.reported_at, history)
 }
 
 /// Every case with its state and history, by id.
@@ -340,7 +340,7 @@ pub fn read(
     snap: &crate::service::Snapshot,
     rules: &DeadlineRules,
     id: i64,
-    now: i64,
+    now: Timestamp,
 ) -> Result<CaseView, CaseError> {
     let (x, history, state) = read_raw(store, id)?;
     let mut merged = Vec::new();
@@ -352,18 +352,7 @@ pub fn read(
             history: mh,
         });
     }
-    let deadline = matches!(
-        state.status,
-        IncidentStatus::Reported
-            | IncidentStatus::Accepted
-            | IncidentStatus::Dispatched
-            | IncidentStatus::Handled
-    )
-    .then(|| {
-        epoch_seconds(&state.since)
-            .map(|t| t + (rules.hours(&x.category, state.level) * 3600.0) as i64)
-    })
-    .flatten();
+    let deadline = rules.deadline(&x.category, &state);
     Ok(CaseView {
         id,
         route: route(
@@ -437,7 +426,7 @@ pub fn step(
     store: &dyn Store,
     id: i64,
     req: &StepRequest,
-    at: &str,
+    at: Timestamp,
 ) -> Result<(Event, CaseState), CaseError> {
     if matches!(
         req.action,
@@ -506,7 +495,7 @@ pub fn move_pin(
     to: [f64; 2],
     actor: &str,
     note: &str,
-    at: &str,
+    at: Timestamp,
 ) -> Result<(Event, CaseState), CaseError> {
     let (x, _, state) = read_raw(store, id)?;
     if state.merged_into.is_some() {
@@ -542,7 +531,7 @@ pub fn merge(
     into: i64,
     actor: &str,
     note: &str,
-    at: &str,
+    at: Timestamp,
 ) -> Result<(), CaseError> {
     if dup == into {
         return Err(CaseError::Invalid(
@@ -596,7 +585,7 @@ pub fn suggest_duplicates(
             id: c.0,
             location: [c.1.location.x(), c.1.location.y()],
             category: c.1.category.as_str(),
-            reported: epoch_seconds(&c.1.reported_at).unwrap_or(0),
+            reported: c.1.reported_at.as_second(),
             open: c.3.status.is_open(),
         }
     }
@@ -609,13 +598,12 @@ pub fn suggest_duplicates(
     Ok(duplicates(rule, &sketch(me), &others))
 }
 
-/// Escalates every overdue case whose rules say so, one level, as the
-/// actor `system`, in one transaction. The cases escalated.
+/// Escalates every case overdue at `now` whose rules say so, one level,
+/// as the actor `system`, in one transaction. The cases escalated.
 pub fn escalate_overdue(
     store: &dyn Store,
     rules: &DeadlineRules,
-    now: i64,
-    at: &str,
+    now: Timestamp,
 ) -> Result<Vec<i64>, CaseError> {
     let book = Book::read(store)?;
     let mut batch = Vec::new();
@@ -630,7 +618,7 @@ pub fn escalate_overdue(
             continue;
         }
         let note = format!("{:.1} h past the deadline", o.hours_over);
-        if let Ok(e) = s.step(&Action::Escalate, "system", at, &note) {
+        if let Ok(e) = s.step(&Action::Escalate, "system", now, &note) {
             batch.push(Append {
                 case: *id,
                 expected_seq: s.seq,

@@ -72,7 +72,8 @@ pub fn csv_import(data: &[u8]) {
         snapshot(),
         text,
         &m,
-        "2026-11-22T10:00:00+08:00",
+        gridgov_spatial::time::parse_instant("2026-11-22T10:00:00+08:00")
+            .unwrap_or(gridgov_spatial::Timestamp::UNIX_EPOCH),
         |_| {},
     );
 }

@@ -15,7 +15,11 @@ fn export(n: usize) -> String {
         } else {
             x.category.as_str()
         };
-        let when = x.reported_at[..19].replace('T', " ");
+        // Local time in Beijing, as the hotline writes it.
+        let when = jiff::tz::Offset::constant(8)
+            .to_datetime(x.reported_at)
+            .strftime("%Y-%m-%d %H:%M:%S")
+            .to_string();
         writeln!(
             t,
             "GD{i:06},{lon:.7},{lat:.7},{cat},{when},\"诉求 \"\"{i}\"\", 请处理\""

@@ -194,12 +194,12 @@ fn analyse(
         if !any_time.matches(x) {
             continue;
         }
-        let day = crate::period::local_day(&x.reported_at, q.utc_offset_s);
-        if q.period.is_none() || day.is_some_and(|t| q.period.is_some_and(|p| p.contains(t))) {
+        let day = crate::period::local_day(x.reported_at, q.utc_offset_s);
+        if q.period.is_none_or(|p| p.contains(day)) {
             count[u] += 1.0;
         }
-        if let Some(t) = day.filter(|&t| t >= first) {
-            let w = ((t - first) / 7) as usize;
+        if day >= first {
+            let w = ((day - first) / 7) as usize;
             if w < weeks.len() {
                 weekly[w][u] += 1.0;
             }
@@ -390,7 +390,7 @@ mod tests {
                 let day = monday + 7 * week + k % 7;
                 d.incidents.push(Incident {
                     location: geo::Point::new(at.0, at.1),
-                    reported_at: format!("{}T10:00:00+08:00", crate::period::date(day)),
+                    reported_at: crate::time::from_epoch(day * 86_400 + 2 * 3600),
                     category: "noise".into(),
                     source: IncidentSource::Hotline12345,
                     status: IncidentStatus::Reported,

@@ -85,15 +85,14 @@ impl IncidentQuery {
         }
         match &self.period {
             None => true,
-            Some(p) => local_day(&x.reported_at, self.utc_offset_s).is_some_and(|d| p.contains(d)),
+            Some(p) => p.contains(local_day(x.reported_at, self.utc_offset_s)),
         }
     }
 
-    /// The local day of an incident that matches, `None` otherwise (or
-    /// when its time cannot be read).
+    /// The local day of an incident that matches, `None` otherwise.
     pub fn day_of(&self, x: &Incident) -> Option<i64> {
         if self.matches(x) {
-            local_day(&x.reported_at, self.utc_offset_s)
+            Some(local_day(x.reported_at, self.utc_offset_s))
         } else {
             None
         }
@@ -243,13 +242,19 @@ mod tests {
         let p = Period::parse("2026-W40").unwrap();
         let q = IncidentQuery::default().over(p);
         let rows = incident_counts(&d, &a, &q);
-        // By hand: the local date is the first ten characters of sample
-        // times (all written at +08:00).
+        // By hand: the local date is the date in Beijing, read off the
+        // time as written there.
         let (from, to) = (p.first_date(), p.last_date());
         let plain = d
             .incidents
             .iter()
-            .filter(|x| (from.as_str()..=to.as_str()).contains(&&x.reported_at[..10]))
+            .filter(|x| {
+                let local = jiff::tz::Offset::constant(8)
+                    .to_datetime(x.reported_at)
+                    .date()
+                    .to_string();
+                (from.as_str()..=to.as_str()).contains(&local.as_str())
+            })
             .count();
         let street: usize = rows
             .iter()

@@ -17,6 +17,7 @@ pub mod pip;
 pub mod rng;
 pub mod sample;
 pub mod synthetic;
+pub mod time;
 
 pub use cellindex::{CellIndex, CellIndexStats};
 pub use model::{
@@ -25,6 +26,7 @@ pub use model::{
     Staff, StaffRole, Unit, UnitId,
 };
 pub use rng::Rng;
+pub use time::{Date, Timestamp};
 pub mod crs;
 pub mod geodesy;
 pub mod index;

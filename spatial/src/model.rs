@@ -486,7 +486,7 @@ impl IncidentStatus {
 /// use gridgov_spatial::{Incident, IncidentSource, IncidentStatus};
 /// let i = Incident {
 ///     location: geo::Point::new(117.55, 34.86),
-///     reported_at: "2026-03-01T08:30:00+08:00".into(),
+///     reported_at: "2026-03-01T08:30:00+08:00".parse().unwrap(),
 ///     category: "environment".into(),
 ///     source: IncidentSource::Wechat,
 ///     status: IncidentStatus::Reported,
@@ -500,8 +500,8 @@ pub struct Incident {
     /// Where the problem is.
     #[serde(with = "geom_serde::point")]
     pub location: Point<f64>,
-    /// RFC 3339 time of the report.
-    pub reported_at: String,
+    /// When it was reported (RFC 3339 in JSON).
+    pub reported_at: jiff::Timestamp,
     /// Category (e.g. `environment`, `road`, `dispute`).
     pub category: String,
     /// Channel.

@@ -10,16 +10,15 @@
 //! assert_eq!((w.first_date(), w.last_date()), ("2026-11-09".into(), "2026-11-15".into()));
 //! assert_eq!(w.previous().label(), "2026-W45");
 //! // 23:30 UTC on the 15th is already the 16th in Beijing.
-//! let day = local_day("2026-11-15T23:30:00Z", 8 * 3600).unwrap();
+//! let day = local_day("2026-11-15T23:30:00Z".parse().unwrap(), 8 * 3600);
 //! assert!(!w.contains(day));
 //! ```
 
 use serde::{Serialize, Serializer};
 
-use crate::workflow::epoch_seconds;
+use crate::time::{self, Date, Timestamp};
 
-/// China Standard Time, `+08:00`, in seconds.
-pub const CHINA_OFFSET_S: i64 = 8 * 3600;
+pub use crate::time::CHINA_OFFSET_S;
 
 /// Why a period could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -70,44 +69,18 @@ pub struct Period {
     pub end: i64,
 }
 
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-///
-/// ```
-/// use gridgov_spatial::period::days_from_civil;
-/// assert_eq!(days_from_civil(1970, 1, 1), 0);
-/// assert_eq!(days_from_civil(2026, 2, 1), 20_485);
-/// ```
-pub fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let (y2, m2) = if m <= 2 {
-        (y - 1, i64::from(m) + 9)
-    } else {
-        (y, i64::from(m) - 3)
-    };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * m2 + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// Days since 1970-01-01 of a civil date; `None` when there is no such
+/// date.
+fn days_from_civil(y: i64, m: u32, d: u32) -> Option<i64> {
+    let y = i16::try_from(y).ok()?;
+    let d = Date::new(y, i8::try_from(m).ok()?, i8::try_from(d).ok()?).ok()?;
+    Some(time::day_number(d))
 }
 
-/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian.
-///
-/// ```
-/// use gridgov_spatial::period::civil_from_days;
-/// assert_eq!(civil_from_days(0), (1970, 1, 1));
-/// assert_eq!(civil_from_days(20_485), (2026, 2, 1));
-/// ```
-pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+/// Days since 1970-01-01 → (year, month, day).
+fn civil_from_days(day: i64) -> (i64, u32, u32) {
+    let d = time::date_of_day(day);
+    (i64::from(d.year()), d.month() as u32, d.day() as u32)
 }
 
 /// `YYYY-MM-DD` of a day number.
@@ -116,8 +89,7 @@ pub fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// assert_eq!(gridgov_spatial::period::date(20_485), "2026-02-01");
 /// ```
 pub fn date(day: i64) -> String {
-    let (y, m, d) = civil_from_days(day);
-    format!("{y:04}-{m:02}-{d:02}")
+    time::date_of_day(day).to_string()
 }
 
 /// The day number of a `YYYY-MM-DD` date, checked.
@@ -128,30 +100,19 @@ pub fn date(day: i64) -> String {
 /// assert_eq!(parse_date("2026-02-30"), None);
 /// ```
 pub fn parse_date(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return None;
-    }
-    let y: i64 = s[0..4].parse().ok()?;
-    let m: u32 = s[5..7].parse().ok()?;
-    let d: u32 = s[8..10].parse().ok()?;
-    if !(1..=12).contains(&m) || d == 0 {
-        return None;
-    }
-    let day = days_from_civil(y, m, d);
-    (civil_from_days(day) == (y, m, d)).then_some(day)
+    time::parse_date(s).ok().map(time::day_number)
 }
 
-/// The local day (days since 1970-01-01) an RFC 3339 time falls on at
-/// `utc_offset_s`; `None` when the time is malformed.
+/// The local day (days since 1970-01-01) an instant falls on at
+/// `utc_offset_s`.
 ///
 /// ```
 /// use gridgov_spatial::period::{local_day, CHINA_OFFSET_S};
-/// assert_eq!(local_day("2026-02-01T07:59:59+08:00", CHINA_OFFSET_S), Some(20_485));
-/// assert_eq!(local_day("2026-01-31T23:59:59Z", CHINA_OFFSET_S), Some(20_485));
+/// let t = "2026-01-31T23:59:59Z".parse().unwrap();
+/// assert_eq!(local_day(t, CHINA_OFFSET_S), 20_485);
 /// ```
-pub fn local_day(ts: &str, utc_offset_s: i64) -> Option<i64> {
-    epoch_seconds(ts).map(|t| (t + utc_offset_s).div_euclid(86_400))
+pub fn local_day(t: Timestamp, utc_offset_s: i64) -> i64 {
+    time::local_day(t, utc_offset_s)
 }
 
 /// Monday = 0 … Sunday = 6.
@@ -161,7 +122,7 @@ fn weekday(day: i64) -> i64 {
 
 /// The Monday of ISO week 1 of `year`: the week with 4 January.
 fn week_one(year: i64) -> i64 {
-    let jan4 = days_from_civil(year, 1, 4);
+    let jan4 = days_from_civil(year, 1, 4).unwrap_or(0);
     jan4 - weekday(jan4)
 }
 
@@ -211,12 +172,14 @@ impl Period {
         if !(1..=12).contains(&month) || !(1..=9999).contains(&year) {
             return Err(PeriodError::Date(format!("{year:04}-{month:02}")));
         }
-        let start = days_from_civil(year, month, 1);
+        let bad = || PeriodError::Date(format!("{year:04}-{month:02}"));
+        let start = days_from_civil(year, month, 1).ok_or_else(bad)?;
         let end = if month == 12 {
             days_from_civil(year + 1, 1, 1)
         } else {
             days_from_civil(year, month + 1, 1)
-        };
+        }
+        .ok_or_else(bad)?;
         Ok(Period {
             kind: PeriodKind::Month,
             start,
@@ -455,7 +418,7 @@ mod tests {
 
     #[test]
     fn months_tile_the_year_and_know_leap_days() {
-        let mut day = days_from_civil(2024, 1, 1);
+        let mut day = days_from_civil(2024, 1, 1).unwrap();
         let lengths = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
         for (m, len) in (1..=12).zip(lengths) {
             let p = Period::month(2024, m).unwrap();

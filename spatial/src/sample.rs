@@ -913,7 +913,6 @@ impl Gen {
             let day = INCIDENTS_FROM + self.rng.below(INCIDENT_DAYS as u64) as i64;
             let hour = self.rng.weighted(&hour_w);
             let minute = self.rng.below(60);
-            let (y, m, d) = civil_from_days(day);
             let age = INCIDENTS_FROM + INCIDENT_DAYS - day;
             let status = if age > 30 {
                 *self.rng.pick(&[
@@ -954,7 +953,10 @@ impl Gen {
             };
             self.d.incidents.push(Incident {
                 location: pt(loc),
-                reported_at: format!("{y:04}-{m:02}-{d:02}T{hour:02}:{minute:02}:00+08:00"),
+                reported_at: crate::time::from_epoch(
+                    day * 86_400 + (hour as i64) * 3600 + (minute as i64) * 60
+                        - crate::time::CHINA_OFFSET_S,
+                ),
                 category,
                 source: sources[self.rng.weighted(&source_w)],
                 status,
@@ -984,8 +986,6 @@ fn seg_dist(px: f64, py: f64, ax: f64, ay: f64, bx: f64, by: f64) -> f64 {
     };
     (px - ax - t * dx).hypot(py - ay - t * dy)
 }
-
-pub use crate::period::civil_from_days;
 
 /// The bounding box of a district's grids, `[west, south, east, north]`.
 pub fn grids_bbox(d: &District) -> Option<[f64; 4]> {

@@ -11,6 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::model::IncidentStatus;
+use crate::time::Timestamp;
 
 /// Who a case is dispatched to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -130,8 +131,8 @@ impl Action {
 pub struct Event {
     /// Position in the case's history, from 1.
     pub seq: u32,
-    /// When (RFC 3339).
-    pub at: String,
+    /// When.
+    pub at: Timestamp,
     /// Who.
     pub actor: String,
     /// Status before.
@@ -204,9 +205,9 @@ pub struct CaseState {
     pub status: IncidentStatus,
     /// Level.
     pub level: HandlingLevel,
-    /// When the status or level last changed (RFC 3339): the deadline
-    /// clock runs from here.
-    pub since: String,
+    /// When the status or level last changed: the deadline clock runs
+    /// from here.
+    pub since: Timestamp,
     /// Current assignee.
     pub assignee: Option<Assignee>,
     /// Steps so far.
@@ -221,17 +222,17 @@ pub struct CaseState {
 
 impl CaseState {
     /// A new case, reported at `at`, handled at the grid.
-    pub fn reported(at: &str) -> CaseState {
+    pub fn reported(at: Timestamp) -> CaseState {
         CaseState::with_status(IncidentStatus::Reported, at)
     }
 
     /// A case that came in with `status` (records imported from an older
     /// system, whose history before that is not known).
-    pub fn with_status(status: IncidentStatus, at: &str) -> CaseState {
+    pub fn with_status(status: IncidentStatus, at: Timestamp) -> CaseState {
         CaseState {
             status,
             level: HandlingLevel::Grid,
-            since: at.to_string(),
+            since: at,
             assignee: None,
             seq: 0,
             merged_into: None,
@@ -240,7 +241,7 @@ impl CaseState {
     }
 
     /// Replays a history from the report.
-    pub fn replay(reported_at: &str, events: &[Event]) -> CaseState {
+    pub fn replay(reported_at: Timestamp, events: &[Event]) -> CaseState {
         let mut s = CaseState::reported(reported_at);
         for e in events {
             s.absorb(e);
@@ -249,7 +250,11 @@ impl CaseState {
     }
 
     /// Replays a history from a case that came in with `status`.
-    pub fn replay_from(status: IncidentStatus, reported_at: &str, events: &[Event]) -> CaseState {
+    pub fn replay_from(
+        status: IncidentStatus,
+        reported_at: Timestamp,
+        events: &[Event],
+    ) -> CaseState {
         let mut s = CaseState::with_status(status, reported_at);
         for e in events {
             s.absorb(e);
@@ -259,7 +264,7 @@ impl CaseState {
 
     fn absorb(&mut self, e: &Event) {
         if e.to != self.status || e.level != self.level {
-            self.since.clone_from(&e.at);
+            self.since = e.at;
         }
         self.status = e.to;
         self.level = e.level;
@@ -278,16 +283,17 @@ impl CaseState {
     ///
     /// ```
     /// use gridgov_spatial::workflow::{Action, CaseState};
-    /// let s = CaseState::reported("2026-11-01T09:00:00+08:00");
-    /// let e = s.step(&Action::Accept, "zhang", "2026-11-01T09:05:00+08:00", "").unwrap();
+    /// let s = CaseState::reported("2026-11-01T09:00:00+08:00".parse().unwrap());
+    /// let at = "2026-11-01T09:05:00+08:00".parse().unwrap();
+    /// let e = s.step(&Action::Accept, "zhang", at, "").unwrap();
     /// assert_eq!(e.seq, 1);
-    /// assert!(s.step(&Action::Close, "zhang", "2026-11-01T09:05:00+08:00", "").is_err());
+    /// assert!(s.step(&Action::Close, "zhang", at, "").is_err());
     /// ```
     pub fn step(
         &self,
         action: &Action,
         actor: &str,
-        at: &str,
+        at: Timestamp,
         note: &str,
     ) -> Result<Event, TransitionError> {
         use IncidentStatus as S;
@@ -367,7 +373,7 @@ impl CaseState {
         };
         Ok(Event {
             seq: self.seq + 1,
-            at: at.to_string(),
+            at,
             actor: actor.to_string(),
             from: self.status,
             to,
@@ -427,70 +433,28 @@ impl DeadlineRules {
     }
 }
 
-/// Seconds since the Unix epoch of an RFC 3339 time (`YYYY-MM-DDTHH:MM:SS`
-/// with `Z` or `±HH:MM`); `None` when malformed.
-///
-/// ```
-/// use gridgov_spatial::workflow::epoch_seconds;
-/// assert_eq!(epoch_seconds("1970-01-01T08:00:00+08:00"), Some(0));
-/// assert_eq!(epoch_seconds("2026-11-01T00:00:00Z"), Some(1_793_491_200));
-/// assert_eq!(epoch_seconds("yesterday"), None);
-/// ```
-pub fn epoch_seconds(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 19
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || b[10] != b'T'
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, m, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
-    let (hh, mm, ss) = (n(11..13)?, n(14..16)?, n(17..19)?);
-    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
-        return None;
-    }
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let (y2, m2) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let doy = (153 * m2 + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let mut rest = &s[19..];
-    if let Some(r) = rest.strip_prefix('.') {
-        rest = r.trim_start_matches(|c: char| c.is_ascii_digit());
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        r if r.len() == 6 && (r.starts_with('+') || r.starts_with('-')) && &r[3..4] == ":" => {
-            let sign = if r.starts_with('-') { -1 } else { 1 };
-            sign * (r[1..3].parse::<i64>().ok()? * 3600 + r[4..6].parse::<i64>().ok()? * 60)
-        }
-        _ => return None,
-    };
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss - offset)
-}
-
 /// A case past its deadline.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Overdue {
     /// Hours past the deadline.
     pub hours_over: f64,
-    /// The deadline (seconds since the epoch).
-    pub deadline: i64,
+    /// The deadline.
+    pub deadline: Timestamp,
     /// Whether the rules move it up by themselves.
     pub escalate: bool,
 }
 
 impl DeadlineRules {
-    /// Whether a case of `category` in `state` is overdue at `now`
-    /// (seconds since the epoch). Cases waiting on the reporter
-    /// (feedback, closed) and finished ones have no deadline.
-    pub fn overdue(&self, category: &str, state: &CaseState, now: i64) -> Option<Overdue> {
+    /// When a case of `category` in `state` is due: cases waiting on the
+    /// reporter (feedback, closed) and finished ones have no deadline.
+    ///
+    /// ```
+    /// use gridgov_spatial::workflow::{CaseState, DeadlineRules};
+    /// let s = CaseState::reported("2026-11-01T09:00:00+08:00".parse().unwrap());
+    /// let due = DeadlineRules::default().deadline("safety_hazard", &s).unwrap();
+    /// assert_eq!(due.to_string(), "2026-11-01T03:00:00Z");
+    /// ```
+    pub fn deadline(&self, category: &str, state: &CaseState) -> Option<Timestamp> {
         use IncidentStatus as S;
         if !matches!(
             state.status,
@@ -498,10 +462,17 @@ impl DeadlineRules {
         ) {
             return None;
         }
-        let since = epoch_seconds(&state.since)?;
-        let deadline = since + (self.hours(category, state.level) * 3600.0) as i64;
+        let secs = (self.hours(category, state.level) * 3600.0) as i64;
+        Some(crate::time::from_epoch(
+            state.since.as_second().saturating_add(secs),
+        ))
+    }
+
+    /// Whether a case of `category` in `state` is overdue at `now`.
+    pub fn overdue(&self, category: &str, state: &CaseState, now: Timestamp) -> Option<Overdue> {
+        let deadline = self.deadline(category, state)?;
         (now > deadline).then(|| Overdue {
-            hours_over: (now - deadline) as f64 / 3600.0,
+            hours_over: (now.as_second() - deadline.as_second()) as f64 / 3600.0,
             deadline,
             escalate: self.auto_escalate && state.level.up().is_some(),
         })
@@ -513,13 +484,19 @@ mod tests {
     use super::*;
     use IncidentStatus as S;
 
-    const T0: &str = "2026-11-01T09:00:00+08:00";
+    fn t0() -> Timestamp {
+        "2026-11-01T09:00:00+08:00".parse().unwrap()
+    }
+
+    fn after(t: Timestamp, secs: i64) -> Timestamp {
+        crate::time::from_epoch(t.as_second() + secs)
+    }
 
     fn run(actions: &[Action]) -> Result<(CaseState, Vec<Event>), TransitionError> {
-        let mut s = CaseState::reported(T0);
+        let mut s = CaseState::reported(t0());
         let mut h = Vec::new();
         for a in actions {
-            let e = s.step(a, "tester", T0, "")?;
+            let e = s.step(a, "tester", t0(), "")?;
             s.apply(&e);
             h.push(e);
         }
@@ -553,11 +530,11 @@ mod tests {
 
     #[test]
     fn every_step_survives_json() {
-        let s = CaseState::reported(T0);
+        let s = CaseState::reported(t0());
         for a in all_actions() {
             let e = Event {
                 seq: 1,
-                at: T0.into(),
+                at: t0(),
                 actor: "a".into(),
                 from: s.status,
                 to: S::Accepted,
@@ -589,7 +566,7 @@ mod tests {
             h.iter().map(|e| e.seq).collect::<Vec<_>>(),
             [1, 2, 3, 4, 5, 6]
         );
-        assert_eq!(CaseState::replay(T0, &h), s);
+        assert_eq!(CaseState::replay(t0(), &h), s);
         assert_eq!(s.assignee, Some(Assignee::Department("城管".into())));
     }
 
@@ -639,7 +616,7 @@ mod tests {
             assert_eq!(s.status, status);
             for a in all_actions() {
                 let legal = allowed(status).contains(&a.name());
-                match s.step(&a, "tester", T0, "") {
+                match s.step(&a, "tester", t0(), "") {
                     Ok(_) => assert!(legal, "{} from {status:?} was allowed", a.name()),
                     Err(TransitionError::Illegal { allowed: al, .. }) => {
                         assert!(!legal, "{} from {status:?} was refused", a.name());
@@ -653,12 +630,12 @@ mod tests {
 
     #[test]
     fn bad_step_data_is_refused_with_a_reason() {
-        let s = CaseState::reported(T0);
+        let s = CaseState::reported(t0());
         assert!(matches!(
-            s.step(&Action::Reject { reason: " ".into() }, "a", T0, ""),
+            s.step(&Action::Reject { reason: " ".into() }, "a", t0(), ""),
             Err(TransitionError::Invalid(_))
         ));
-        assert!(s.step(&Action::Accept, "", T0, "").is_err());
+        assert!(s.step(&Action::Accept, "", t0(), "").is_err());
         let (closed, _) = run(&[
             Action::Accept,
             all_actions()[2].clone(),
@@ -670,7 +647,7 @@ mod tests {
         for bad in [0, 6] {
             assert!(
                 closed
-                    .step(&Action::Evaluate { satisfaction: bad }, "a", T0, "")
+                    .step(&Action::Evaluate { satisfaction: bad }, "a", t0(), "")
                     .is_err()
             );
         }
@@ -683,7 +660,7 @@ mod tests {
         assert_eq!(s.status, S::Reported);
         assert_eq!(h.last().unwrap().level, HandlingLevel::District);
         assert!(matches!(
-            s.step(&Action::Escalate, "a", T0, ""),
+            s.step(&Action::Escalate, "a", t0(), ""),
             Err(TransitionError::Invalid(_))
         ));
     }
@@ -691,15 +668,21 @@ mod tests {
     #[test]
     fn the_deadline_clock_runs_from_the_last_change_at_the_case_level() {
         let rules = DeadlineRules::default();
-        let s = CaseState::reported(T0);
-        let t0 = epoch_seconds(T0).unwrap();
+        let s = CaseState::reported(t0());
+        let t0 = t0();
         // Safety hazards: 2 h at the grid.
-        assert!(rules.overdue("safety_hazard", &s, t0 + 7_100).is_none());
-        let o = rules.overdue("safety_hazard", &s, t0 + 3 * 3600).unwrap();
+        assert!(
+            rules
+                .overdue("safety_hazard", &s, after(t0, 7_100))
+                .is_none()
+        );
+        let o = rules
+            .overdue("safety_hazard", &s, after(t0, 3 * 3600))
+            .unwrap();
         assert!((o.hours_over - 1.0).abs() < 1e-9 && o.escalate);
         // Other categories: 24 h.
-        assert!(rules.overdue("noise", &s, t0 + 3 * 3600).is_none());
-        assert!(rules.overdue("noise", &s, t0 + 25 * 3600).is_some());
+        assert!(rules.overdue("noise", &s, after(t0, 3 * 3600)).is_none());
+        assert!(rules.overdue("noise", &s, after(t0, 25 * 3600)).is_some());
         // Waiting on the reporter: no clock.
         let (fb, _) = run(&[
             Action::Accept,
@@ -708,12 +691,16 @@ mod tests {
             Action::Feedback,
         ])
         .unwrap();
-        assert!(rules.overdue("noise", &fb, t0 + 1_000 * 3600).is_none());
+        assert!(
+            rules
+                .overdue("noise", &fb, after(t0, 1_000 * 3600))
+                .is_none()
+        );
         // At the district nothing is higher to escalate to.
         let (top, _) = run(&[Action::Escalate, Action::Escalate, Action::Escalate]).unwrap();
         assert!(
             !rules
-                .overdue("noise", &top, t0 + 1_000 * 3600)
+                .overdue("noise", &top, after(t0, 1_000 * 3600))
                 .unwrap()
                 .escalate
         );

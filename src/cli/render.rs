@@ -80,30 +80,20 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
     Ok((n(w)?, n(h)?))
 }
 
-fn check_date(flag: &str, v: &str) -> Result<(), String> {
-    let b = v.as_bytes();
-    let ok = b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && v[..4].parse::<u32>().is_ok()
-        && v[5..7].parse::<u32>().is_ok_and(|m| (1..=12).contains(&m))
-        && v[8..].parse::<u32>().is_ok_and(|d| (1..=31).contains(&d));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!("{flag} {v:?}: expected a date YYYY-MM-DD"))
-    }
+fn check_date(flag: &str, v: &str) -> Result<gridgov_spatial::Date, String> {
+    gridgov_spatial::time::parse_date(v).map_err(|e| format!("{flag}: {e}"))
 }
 
 /// Runs `gridgov render`.
 pub fn run(a: &RenderArgs) -> CliResult {
     let (width, height) = parse_size(&a.size)?;
     let layers = Layers::parse(&a.layers)?;
-    for (flag, v) in [("--from", &a.from), ("--to", &a.to)] {
-        if let Some(v) = v {
-            check_date(flag, v)?;
-        }
-    }
+    let from = a
+        .from
+        .as_deref()
+        .map(|v| check_date("--from", v))
+        .transpose()?;
+    let to = a.to.as_deref().map(|v| check_date("--to", v)).transpose()?;
     if !(a.bandwidth.is_finite() && (10.0..=5000.0).contains(&a.bandwidth)) {
         return Err("--bandwidth must be between 10 and 5000 metres".into());
     }
@@ -120,8 +110,8 @@ pub fn run(a: &RenderArgs) -> CliResult {
         return Err("the district has no grids to draw".into());
     }
     let filter = IncidentFilter {
-        from: a.from.clone(),
-        to: a.to.clone(),
+        from,
+        to,
         categories: a
             .category
             .as_deref()
@@ -171,9 +161,12 @@ pub fn run(a: &RenderArgs) -> CliResult {
         .iter()
         .enumerate()
         .filter(|(_, i)| {
-            let day = i.reported_at.get(..10).unwrap_or("");
-            a.from.as_deref().is_none_or(|f| day >= f)
-                && a.to.as_deref().is_none_or(|t| day <= t)
+            let day = gridgov_spatial::time::local_date(
+                i.reported_at,
+                gridgov_spatial::time::CHINA_OFFSET_S,
+            );
+            from.is_none_or(|f| day >= f)
+                && to.is_none_or(|t| day <= t)
                 && (filter.categories.is_empty() || filter.categories.contains(&i.category))
         })
         .map(|(k, _)| k)
@@ -308,5 +301,6 @@ mod tests {
                 .contains("--from")
         );
         assert!(check_date("--to", "yesterday").is_err());
+        assert!(check_date("--to", "2026-02-31").is_err());
     }
 }

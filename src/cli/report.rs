@@ -65,7 +65,11 @@ pub fn read_deadlines(
     }
 }
 
-fn period_of(a: &ReportArgs, now: i64, offset: i64) -> Result<Period, String> {
+fn period_of(
+    a: &ReportArgs,
+    now: gridgov_spatial::Timestamp,
+    offset: i64,
+) -> Result<Period, String> {
     let parse = |s: &str, kind: Option<PeriodKind>, flag: &str| {
         let p = Period::parse(s).map_err(|e| format!("--{flag}: {e}"))?;
         match kind {
@@ -89,7 +93,7 @@ fn period_of(a: &ReportArgs, now: i64, offset: i64) -> Result<Period, String> {
     if let Some(p) = &a.period {
         return parse(p, None, "period");
     }
-    let today = (now + offset).div_euclid(86_400);
+    let today = gridgov_spatial::time::local_day(now, offset);
     Ok(Period::containing(PeriodKind::Week, today).previous())
 }
 
@@ -104,9 +108,8 @@ pub fn run(a: &ReportArgs) -> CliResult {
         ..ReportOptions::default()
     };
     let now = match &a.now {
-        None => crate::service::now_epoch(),
-        Some(t) => gridgov_spatial::workflow::epoch_seconds(t)
-            .ok_or_else(|| format!("--now {t:?}: not an RFC 3339 time"))?,
+        None => crate::service::now(),
+        Some(t) => gridgov_spatial::time::parse_instant(t).map_err(|e| format!("--now: {e}"))?,
     };
     let period = period_of(a, now, opts.utc_offset_s)?;
     let format = match &a.out {

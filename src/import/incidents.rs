@@ -176,7 +176,7 @@ pub fn incidents_from_csv(
     snap: &Snapshot,
     text: &str,
     m: &Mapping,
-    now: &str,
+    now: gridgov_spatial::Timestamp,
     mut progress: impl FnMut(usize),
 ) -> Result<Vec<Incident>, Vec<RowError>> {
     let records = parse_csv(text).map_err(|e| vec![e])?;

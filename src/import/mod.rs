@@ -50,10 +50,9 @@ pub fn cmd_import_incidents(
         );
         b
     };
-    let result =
-        incidents::incidents_from_csv(&snap, &text, &m, &crate::service::now_rfc3339(), |n| {
-            bar.set_position(n as u64);
-        });
+    let result = incidents::incidents_from_csv(&snap, &text, &m, crate::service::now(), |n| {
+        bar.set_position(n as u64);
+    });
     bar.finish_and_clear();
     match result {
         Err(errors) => {

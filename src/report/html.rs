@@ -331,7 +331,7 @@ pub fn page(r: &Report, snap: &Snapshot) -> String {
         r.previous.first_date(),
         r.previous.last_date(),
         r.boundary_version,
-        esc(&r.generated_at)
+        esc(&r.generated_at.to_string())
     );
     let t = &r.totals;
     let _ = write!(
@@ -351,8 +351,8 @@ pub fn page(r: &Report, snap: &Snapshot) -> String {
 
     o.push_str("<h2>Where incidents cluster</h2>");
     let filter = IncidentFilter {
-        from: Some(r.period.first_date()),
-        to: Some(r.period.last_date()),
+        from: Some(gridgov_spatial::time::date_of_day(r.period.start)),
+        to: Some(gridgov_spatial::time::date_of_day(r.period.end - 1)),
         ..IncidentFilter::default()
     };
     match snap.tile_source().overview_png(960, &filter, 150.0) {
@@ -489,7 +489,7 @@ pub fn page(r: &Report, snap: &Snapshot) -> String {
                     .map_or_else(String::new, |(code, name)| esc(&format!("{code} {name}"))),
                 c.status.as_str(),
                 c.level,
-                esc(&c.reported_at),
+                esc(&c.reported_at.to_string()),
                 c.hours_over
             );
         }

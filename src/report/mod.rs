@@ -53,8 +53,8 @@ pub struct Report {
     pub period: Period,
     /// The period compared against.
     pub previous: Period,
-    /// When it was made (RFC 3339, UTC).
-    pub generated_at: String,
+    /// When it was made.
+    pub generated_at: gridgov_spatial::Timestamp,
     /// The boundary version the grids come from.
     pub boundary_version: i64,
     /// Totals.
@@ -164,7 +164,7 @@ pub struct OverdueRow {
     /// Handling level now.
     pub level: gridgov_spatial::workflow::HandlingLevel,
     /// When it was reported.
-    pub reported_at: String,
+    pub reported_at: gridgov_spatial::Timestamp,
     /// Hours past the deadline.
     pub hours_over: f64,
     /// Whether the rules escalate it.
@@ -211,13 +211,13 @@ fn rows(
 
 /// Makes the report of `period` from a snapshot (the district and where
 /// everything is) and the case book (states and deadlines), with the
-/// overdue list as of `now` (seconds since the epoch).
+/// overdue list as of `now`.
 pub fn build(
     snap: &Snapshot,
     book: &Book,
     rules: &DeadlineRules,
     period: Period,
-    now: i64,
+    now: gridgov_spatial::Timestamp,
     o: &ReportOptions,
 ) -> Result<Report, ReportError> {
     let d = &snap.district;
@@ -288,7 +288,7 @@ pub fn build(
                 grid,
                 status: state.status,
                 level: state.level,
-                reported_at: x.reported_at.clone(),
+                reported_at: x.reported_at,
                 hours_over: (over.hours_over * 10.0).round() / 10.0,
                 escalate: over.escalate,
             });
@@ -354,7 +354,7 @@ pub fn build(
         district: d.name.clone(),
         period,
         previous,
-        generated_at: crate::service::rfc3339_of(now),
+        generated_at: now,
         boundary_version: snap.version,
         totals: Totals {
             incidents: district_now,
@@ -430,8 +430,8 @@ mod tests {
         }
     }
 
-    fn at(s: &str) -> i64 {
-        gridgov_spatial::workflow::epoch_seconds(s).unwrap()
+    fn at(s: &str) -> gridgov_spatial::Timestamp {
+        s.parse().unwrap()
     }
 
     #[test]
@@ -577,7 +577,7 @@ mod tests {
             .position(|x| q.matches(x))
             .unwrap();
         let x = &snap.district.incidents[i];
-        let mut s = CaseState::reported(&x.reported_at);
+        let mut s = CaseState::reported(x.reported_at);
         let mut h: Vec<Event> = Vec::new();
         for a in [
             Action::Accept,
@@ -589,7 +589,7 @@ mod tests {
             Action::Close,
             Action::Evaluate { satisfaction: 4 },
         ] {
-            let e = s.step(&a, "t", &x.reported_at, "").unwrap();
+            let e = s.step(&a, "t", x.reported_at, "").unwrap();
             s.apply(&e);
             h.push(e);
         }

@@ -18,7 +18,7 @@ use serde::Deserialize;
 use gridgov_spatial::access::{Access, Thing};
 
 use super::auth::Caller;
-use super::{ApiError, AppState, now_epoch, now_rfc3339};
+use super::{ApiError, AppState};
 use crate::cases::{self, Book, CaseError, NewReport, Place, StepRequest};
 
 /// A failed case request: a case error or any other API error.
@@ -188,8 +188,7 @@ pub fn file_report(
     Failure,
 > {
     let snap = st.current();
-    let now = now_rfc3339();
-    let (mut x, at) = cases::incident_of(&snap, report, &now)?;
+    let (mut x, at) = cases::incident_of(&snap, report, super::now())?;
     x.filed_by = filed_by.map(String::from);
     let id = st.store.add_incidents(&[x])?[0];
     st.incidents_changed()?;
@@ -198,7 +197,7 @@ pub fn file_report(
         &snap,
         &st.config.deadlines,
         id,
-        now_epoch(),
+        super::now(),
     )?;
     let book = Book::read(st.store.as_ref())?;
     let dups = cases::suggest_duplicates(&book, &st.config.duplicates, id)?;
@@ -250,7 +249,7 @@ pub async fn get(
             &snap,
             &st.config.deadlines,
             id,
-            now_epoch(),
+            super::now(),
         )?)
     })
     .await?;
@@ -308,7 +307,7 @@ pub async fn step(
                 note: input.note,
                 expected_seq: expected,
             },
-            &now_rfc3339(),
+            super::now(),
         )?;
         st.incidents_changed()?;
         Ok(r)
@@ -346,7 +345,7 @@ pub async fn move_pin(
             at.wgs84,
             &caller.principal.user,
             &input.note,
-            &now_rfc3339(),
+            super::now(),
         )?;
         st.incidents_changed()?;
         Ok(r)
@@ -399,7 +398,7 @@ pub async fn merge(
             input.into,
             &caller.principal.user,
             &input.note,
-            &now_rfc3339(),
+            super::now(),
         )?;
         st.incidents_changed()?;
         let snap = st.current();
@@ -408,7 +407,7 @@ pub async fn merge(
             &snap,
             &st.config.deadlines,
             input.into,
-            now_epoch(),
+            super::now(),
         )?)
     })
     .await?;
@@ -439,7 +438,7 @@ pub async fn list(
     let v = blocking(move || {
         let snap = st.current();
         let book = Book::read(st.store.as_ref())?;
-        let now = now_epoch();
+        let now = super::now();
         let rules = &st.config.deadlines;
         let mut rows = Vec::new();
         for (id, x, _, s) in &book.cases {
@@ -521,12 +520,7 @@ pub async fn escalate(
     let Query(q) = q.map_err(ApiError::from)?;
     let now = super::now_param(q.now.as_deref())?;
     let ids = blocking(move || {
-        let ids = cases::escalate_overdue(
-            st.store.as_ref(),
-            &st.config.deadlines,
-            now,
-            &super::rfc3339_of(now),
-        )?;
+        let ids = cases::escalate_overdue(st.store.as_ref(), &st.config.deadlines, now)?;
         if !ids.is_empty() {
             st.incidents_changed()?;
         }
@@ -569,7 +563,7 @@ pub async fn import(
             &snap,
             &text,
             &mapping,
-            &now_rfc3339(),
+            super::now(),
             |_| {},
         ) {
             Err(errors) => Ok(Err(errors)),

@@ -74,7 +74,7 @@ fn today() -> String {
 }
 
 fn check_date(s: &str) -> Result<(), ApiError> {
-    super::features::check_date("effective_date", s)
+    super::features::check_date("effective_date", s).map(|_| ())
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {

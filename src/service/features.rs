@@ -87,16 +87,8 @@ fn collection_json(b: &str, snap: &Snapshot, id: &str, title: &str) -> Value {
         json!({"spatial": {"bbox": [bbox], "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"}});
     if id == "incidents"
         && let (Some(first), Some(last)) = (
-            snap.district
-                .incidents
-                .iter()
-                .map(|i| i.reported_at.as_str())
-                .min(),
-            snap.district
-                .incidents
-                .iter()
-                .map(|i| i.reported_at.as_str())
-                .max(),
+            snap.district.incidents.iter().map(|i| i.reported_at).min(),
+            snap.district.incidents.iter().map(|i| i.reported_at).max(),
         )
     {
         extent["temporal"] = json!({"interval": [[first, last]], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"});
@@ -192,91 +184,41 @@ pub fn parse_bbox(s: &str) -> Result<Rect<f64>, ApiError> {
     Ok(Rect::new((x0, y0), (x1, y1)))
 }
 
-/// Checks that `s` is a calendar date `YYYY-MM-DD`; a 400 naming `field`
+/// Reads a calendar date `YYYY-MM-DD` that exists; a 400 naming `field`
 /// otherwise.
-pub fn check_date(field: &str, s: &str) -> Result<(), ApiError> {
-    let b = s.as_bytes();
-    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' && parse_instant(s).is_some() {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(
-            field,
-            format!("{field} {s:?}: expected YYYY-MM-DD"),
-        ))
-    }
+pub fn check_date(field: &str, s: &str) -> Result<gridgov_spatial::Date, ApiError> {
+    gridgov_spatial::time::parse_date(s)
+        .map_err(|e| ApiError::bad_request(field, format!("{field}: {e}")))
 }
 
-/// Seconds since 1970 of an RFC 3339 date or date-time (`2026-03-01`,
-/// `2026-03-01T08:30:00+08:00`, `…Z`).
-pub fn parse_instant(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let (date, time) = match s.split_once(['T', 't', ' ']) {
-        Some((d, t)) => (d, Some(t)),
-        None => (s, None),
-    };
-    let mut dp = date.split('-');
-    let (y, m, d): (i64, i64, i64) = (
-        dp.next()?.parse().ok()?,
-        dp.next()?.parse().ok()?,
-        dp.next()?.parse().ok()?,
-    );
-    if dp.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    // Days from civil (Howard Hinnant's algorithm).
-    let yy = if m <= 2 { y - 1 } else { y };
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let mut secs = days * 86_400;
-    if let Some(t) = time {
-        let (clock, offset) = if let Some(c) = t.strip_suffix(['Z', 'z']) {
-            (c, 0)
-        } else if let Some(p) = t.rfind(['+', '-']) {
-            let (c, o) = t.split_at(p);
-            let sign = if o.starts_with('-') { -1 } else { 1 };
-            let (oh, om) = o[1..].split_once(':')?;
-            (
-                c,
-                sign * (oh.parse::<i64>().ok()? * 3600 + om.parse::<i64>().ok()? * 60),
-            )
-        } else {
-            return None;
-        };
-        let mut cp = clock.split(':');
-        let h: i64 = cp.next()?.parse().ok()?;
-        let mi: i64 = cp.next()?.parse().ok()?;
-        let sec: f64 = cp.next().unwrap_or("0").parse().ok()?;
-        if h > 23 || mi > 59 || !(0.0..61.0).contains(&sec) {
-            return None;
-        }
-        secs += h * 3600 + mi * 60 + sec as i64 - offset;
-    }
-    Some(secs)
-}
-
-/// Parses `datetime`: an instant or an interval `a/b`, `../b`, `a/..`.
+/// Parses `datetime`: an instant or an interval `a/b`, `../b`, `a/..`,
+/// as inclusive seconds since the epoch. A date stands for its whole
+/// local day (in Beijing).
 fn parse_datetime(s: &str) -> Result<(Option<i64>, Option<i64>), ApiError> {
+    use gridgov_spatial::time::{CHINA_OFFSET_S, parse_date, parse_instant, start_of_day};
     let bad = || {
         ApiError::bad_request(
             "datetime",
             format!(
-                "datetime {s:?}: expected an RFC 3339 instant or an interval start/end with .. for open ends"
+                "datetime {s:?}: expected an RFC 3339 instant or date, or an interval start/end with .. for open ends"
             ),
         )
     };
-    let one = |p: &str| -> Result<Option<i64>, ApiError> {
-        if p.is_empty() || p == ".." {
-            Ok(None)
-        } else {
-            parse_instant(p).map(Some).ok_or_else(bad)
+    // The first and last second a part covers.
+    let span = |p: &str| -> Result<(i64, i64), ApiError> {
+        if let Ok(d) = parse_date(p) {
+            let day = gridgov_spatial::time::day_number(d);
+            let first = start_of_day(day, CHINA_OFFSET_S).map_err(|_| bad())?;
+            let next = start_of_day(day + 1, CHINA_OFFSET_S).map_err(|_| bad())?;
+            return Ok((first.as_second(), next.as_second() - 1));
         }
+        let t = parse_instant(p).map_err(|_| bad())?.as_second();
+        Ok((t, t))
     };
+    let open = |p: &str| p.is_empty() || p == "..";
     if let Some((a, b)) = s.split_once('/') {
-        let (a, b) = (one(a)?, one(b)?);
+        let a = if open(a) { None } else { Some(span(a)?.0) };
+        let b = if open(b) { None } else { Some(span(b)?.1) };
         if let (Some(x), Some(y)) = (a, b)
             && x > y
         {
@@ -284,14 +226,8 @@ fn parse_datetime(s: &str) -> Result<(Option<i64>, Option<i64>), ApiError> {
         }
         Ok((a, b))
     } else {
-        let t = parse_instant(s).ok_or_else(bad)?;
-        // A date alone covers the whole day.
-        let end = if s.contains(['T', 't', ' ']) {
-            t
-        } else {
-            t + 86_399
-        };
-        Ok((Some(t), Some(end)))
+        let (first, last) = span(s)?;
+        Ok((Some(first), Some(last)))
     }
 }
 
@@ -444,9 +380,7 @@ fn matches(
         }
     }
     if let (Some((from, to)), "incidents") = (time, collection) {
-        let Some(t) = parse_instant(&d.incidents[n].reported_at) else {
-            return false;
-        };
+        let t = d.incidents[n].reported_at.as_second();
         if from.is_some_and(|f| t < f) || to.is_some_and(|e| t > e) {
             return false;
         }
@@ -587,13 +521,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn instants_parse_with_offsets_and_dates() {
-        assert_eq!(parse_instant("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_instant("1970-01-01T08:00:00+08:00"), Some(0));
-        assert_eq!(parse_instant("1970-01-02"), Some(86_400));
-        assert_eq!(parse_instant("2026-02-01T00:00:00Z"), Some(20_485 * 86_400));
-        assert_eq!(parse_instant("2026-13-01"), None);
-        assert_eq!(parse_instant("yesterday"), None);
+    fn a_date_in_datetime_covers_its_whole_day_in_beijing() {
+        assert_eq!(
+            parse_datetime("1970-01-02").unwrap(),
+            (Some(57_600), Some(57_600 + 86_399))
+        );
+        assert_eq!(
+            parse_datetime("1970-01-01T08:00:00+08:00").unwrap(),
+            (Some(0), Some(0))
+        );
+        for bad in [
+            "2026-13-01",
+            "2026-02-30",
+            "yesterday",
+            "2026-03-01T08:00:00",
+        ] {
+            assert!(parse_datetime(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

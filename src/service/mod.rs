@@ -368,18 +368,22 @@ impl AppState {
     }
 }
 
-/// Now, as RFC 3339 UTC.
-pub fn now_rfc3339() -> String {
-    rfc3339_of(now_epoch())
+/// Now, in whole seconds.
+pub fn now() -> gridgov_spatial::Timestamp {
+    gridgov_spatial::time::whole_seconds(gridgov_spatial::Timestamp::now())
 }
 
-/// The `now` parameter of a request (RFC 3339), in seconds since the
-/// epoch; the clock when absent.
-pub(crate) fn now_param(s: Option<&str>) -> Result<i64, ApiError> {
+/// Now, as RFC 3339 UTC.
+pub fn now_rfc3339() -> String {
+    gridgov_spatial::time::stored(now())
+}
+
+/// The `now` parameter of a request (RFC 3339); the clock when absent.
+pub(crate) fn now_param(s: Option<&str>) -> Result<gridgov_spatial::Timestamp, ApiError> {
     match s {
-        None => Ok(now_epoch()),
-        Some(t) => gridgov_spatial::workflow::epoch_seconds(t)
-            .ok_or_else(|| ApiError::bad_request("now", format!("{t:?} is not an RFC 3339 time"))),
+        None => Ok(now()),
+        Some(t) => gridgov_spatial::time::parse_instant(t)
+            .map_err(|e| ApiError::bad_request("now", e.to_string())),
     }
 }
 
@@ -397,21 +401,12 @@ pub(crate) fn comma_list(s: Option<&str>) -> Vec<String> {
 
 /// Seconds since the epoch now.
 pub fn now_epoch() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
+    now().as_second()
 }
 
 /// Seconds since the epoch as RFC 3339 UTC.
 pub fn rfc3339_of(secs: i64) -> String {
-    let (y, m, d) = gridgov_spatial::sample::civil_from_days(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        s / 3600,
-        s / 60 % 60,
-        s % 60
-    )
+    gridgov_spatial::time::stored(gridgov_spatial::time::from_epoch(secs))
 }
 
 async fn health(
@@ -716,8 +711,7 @@ pub fn serve(opts: &ServeOptions) -> Result<(), Box<dyn std::error::Error>> {
                     let ids = crate::cases::escalate_overdue(
                         st.store.as_ref(),
                         &st.config.deadlines,
-                        now_epoch(),
-                        &now_rfc3339(),
+                        now(),
                     )?;
                     if !ids.is_empty() {
                         st.incidents_changed()?;

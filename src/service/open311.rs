@@ -12,7 +12,6 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use gridgov_spatial::workflow::epoch_seconds;
 use gridgov_spatial::{Incident, IncidentStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -226,7 +225,7 @@ fn request_json(
         },
         gridgov_spatial::access::Access::Read,
     );
-    let updated = h.last().map_or(x.reported_at.as_str(), |e| e.at.as_str());
+    let updated = h.last().map_or(x.reported_at, |e| e.at);
     let notes = h.last().map_or(String::new(), |e| {
         if !full {
             return e.action.name().to_string();
@@ -302,9 +301,9 @@ pub async fn get_requests(
     let when = |s: &Option<String>, what: &str| -> Result<Option<i64>, String> {
         match s {
             None => Ok(None),
-            Some(t) => epoch_seconds(t)
-                .map(Some)
-                .ok_or_else(|| format!("{what} {t:?} is not a W3C date-time")),
+            Some(t) => gridgov_spatial::time::parse_instant(t)
+                .map(|t| Some(t.as_second()))
+                .map_err(|_| format!("{what} {t:?} is not a W3C date-time")),
         }
     };
     let (start, end) = match (
@@ -335,7 +334,7 @@ pub async fn get_requests(
                     continue;
                 }
             } else {
-                let t = epoch_seconds(&x.reported_at).unwrap_or(0);
+                let t = x.reported_at.as_second();
                 if start.is_some_and(|a| t < a) || end.is_some_and(|b| t > b) {
                     continue;
                 }

@@ -83,12 +83,16 @@ pub struct HeatQuery {
 
 impl HeatQuery {
     fn parse(&self) -> Result<(IncidentFilter, f64, bool, u32), ApiError> {
-        if let Some(d) = &self.from {
-            super::features::check_date("from", d)?;
-        }
-        if let Some(d) = &self.to {
-            super::features::check_date("to", d)?;
-        }
+        let from = self
+            .from
+            .as_deref()
+            .map(|d| super::features::check_date("from", d))
+            .transpose()?;
+        let to = self
+            .to
+            .as_deref()
+            .map(|d| super::features::check_date("to", d))
+            .transpose()?;
         let bw = self.bandwidth.unwrap_or(150.0);
         if !(bw.is_finite() && (10.0..=5000.0).contains(&bw)) {
             return Err(ApiError::bad_request(
@@ -112,8 +116,8 @@ impl HeatQuery {
         }
         Ok((
             IncidentFilter {
-                from: self.from.clone(),
-                to: self.to.clone(),
+                from,
+                to,
                 categories: super::comma_list(self.category.as_deref()),
                 sources: super::comma_list(self.source.as_deref()),
                 statuses: super::comma_list(self.status.as_deref()),

@@ -96,7 +96,7 @@ pub fn add_incidents(conn: &mut Connection, xs: &[Incident]) -> Result<Vec<i64>,
             st.execute(params![
                 id,
                 wkb::point_blob(x.location),
-                x.reported_at,
+                super::time_text(x.reported_at),
                 x.category,
                 x.source.as_str(),
                 x.status.as_str(),
@@ -147,7 +147,7 @@ pub fn append(conn: &mut Connection, batch: &[Append]) -> Result<(), AppendError
             ins.execute(params![
                 a.case,
                 a.event.seq,
-                a.event.at,
+                super::time_text(a.event.at),
                 a.event.actor,
                 a.event.action.name(),
                 json
@@ -229,7 +229,7 @@ fn incidents_where(
             fid,
             Incident {
                 location: super::gpkg::point(geom, &what)?,
-                reported_at,
+                reported_at: super::read_time(&reported_at, &what)?,
                 category,
                 source: super::gpkg::parse_enum(&source, &what)?,
                 status: super::gpkg::parse_enum(&status, &what)?,
@@ -278,7 +278,9 @@ mod tests {
         ))
     }
 
-    const T: &str = "2026-11-20T09:00:00+08:00";
+    fn t() -> gridgov_spatial::Timestamp {
+        "2026-11-20T09:00:00+08:00".parse().unwrap()
+    }
 
     #[test]
     fn a_store_from_before_filers_is_read_as_it_is_and_upgraded_when_opened() {
@@ -327,7 +329,7 @@ mod tests {
         );
         let mut states: Vec<CaseState> = xs
             .iter()
-            .map(|x| CaseState::reported(&x.reported_at))
+            .map(|x| CaseState::reported(x.reported_at))
             .collect();
         // One in ten is rejected, the rest go round the loop.
         let plan = |i: usize| -> Vec<Action> {
@@ -372,7 +374,7 @@ mod tests {
                     if std::mem::discriminant(other) != std::mem::discriminant(&a)
                         && !allowed(s.status).contains(&other.name())
                     {
-                        match s.step(other, "tester", T, "") {
+                        match s.step(other, "tester", t(), "") {
                             Err(workflow::TransitionError::Illegal { allowed: al, .. }) => {
                                 assert_eq!(al, allowed(s.status));
                             }
@@ -380,7 +382,7 @@ mod tests {
                         }
                     }
                 }
-                let e = s.step(&a, "tester", T, "").unwrap();
+                let e = s.step(&a, "tester", t(), "").unwrap();
                 batch.push(Append {
                     case: ids[i],
                     expected_seq: s.seq,
@@ -405,7 +407,7 @@ mod tests {
         let stored = store.incidents(None).unwrap();
         for (i, id) in ids.iter().enumerate() {
             let h = &by_case[id];
-            assert_eq!(CaseState::replay(&xs[i].reported_at, h), states[i]);
+            assert_eq!(CaseState::replay(xs[i].reported_at, h), states[i]);
             assert_eq!(
                 stored[*id as usize - 1].1.status,
                 states[i].status,
@@ -427,8 +429,8 @@ mod tests {
                 ..x.clone()
             }])
             .unwrap()[0];
-        let s = CaseState::reported(&x.reported_at);
-        let e = s.step(&Action::Accept, "a", T, "").unwrap();
+        let s = CaseState::reported(x.reported_at);
+        let e = s.step(&Action::Accept, "a", t(), "").unwrap();
         store
             .append_steps(&[Append {
                 case: id,
@@ -440,8 +442,8 @@ mod tests {
         // A second writer who also saw step 0 loses, and so does the whole
         // batch it was part of.
         let other = store.add_incidents(std::slice::from_ref(&x)).unwrap()[0];
-        let e2 = CaseState::reported(T)
-            .step(&Action::Accept, "b", T, "")
+        let e2 = CaseState::reported(t())
+            .step(&Action::Accept, "b", t(), "")
             .unwrap();
         let r = store.append_steps(&[
             Append {
@@ -511,8 +513,8 @@ mod tests {
         crate::store::save(&seed, &district(&SampleSpec::default())).unwrap();
         let path = dir.join("t.gpkg");
         let store = GpkgStore::open_or_create(&path, &seed).unwrap().0;
-        let e = CaseState::reported(T)
-            .step(&Action::Accept, "a", T, "")
+        let e = CaseState::reported(t())
+            .step(&Action::Accept, "a", t(), "")
             .unwrap();
         store
             .append_steps(&[Append {

@@ -311,7 +311,7 @@ fn insert_district(conn: &Connection, d: &District) -> Result<(), StorageError> 
         st.execute(params![
             i as i64 + 1,
             wkb::point_blob(x.location),
-            x.reported_at,
+            super::time_text(x.reported_at),
             x.category,
             x.source.as_str(),
             x.status.as_str(),
@@ -691,7 +691,7 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
         let what = format!("incidents fid {fid}");
         d.incidents.push(Incident {
             location: point(geom, &what)?,
-            reported_at,
+            reported_at: super::read_time(&reported_at, &what)?,
             category,
             source: parse_enum(&source, &what)?,
             status: parse_enum(&status, &what)?,

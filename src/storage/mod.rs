@@ -23,6 +23,17 @@ use crate::accounts::{AuditEntry, AuditQuery, TokenRecord, User};
 
 pub use cases::{Append, AppendError};
 
+/// A time as the stores keep it (sortable text, whole seconds, UTC).
+pub(crate) fn time_text(t: gridgov_spatial::Timestamp) -> String {
+    gridgov_spatial::time::stored(t)
+}
+
+/// A stored time; `Corrupt` when it is not one.
+pub(crate) fn read_time(s: &str, what: &str) -> Result<gridgov_spatial::Timestamp, StorageError> {
+    gridgov_spatial::time::parse_instant(s)
+        .map_err(|e| StorageError::Corrupt(format!("{what}: {e}")))
+}
+
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {

@@ -439,7 +439,7 @@ fn create(c: &mut Client, d: &District) -> Result<bool, StorageError> {
             let x = &d.incidents[i];
             r.num(i + 1)
                 .geom(&wkb::point_ewkb(x.location))
-                .text(&x.reported_at)
+                .text(&super::time_text(x.reported_at))
                 .text(&x.category)
                 .text(x.source.as_str())
                 .text(x.status.as_str())
@@ -666,7 +666,7 @@ fn load(c: &mut Client) -> Result<District, StorageError> {
             let what = format!("incidents fid {}", r.get::<_, i64>(0));
             incidents.push(Incident {
                 location: geom_pt(r.get(1), &what)?,
-                reported_at: r.get(2),
+                reported_at: super::read_time(r.get(2), &what)?,
                 category: r.get(3),
                 source: super::gpkg::parse_enum(r.get::<_, &str>(4), &what)?,
                 status: super::gpkg::parse_enum(r.get::<_, &str>(5), &what)?,

@@ -66,7 +66,7 @@ pub fn add_incidents(c: &mut Client, xs: &[Incident]) -> Result<Vec<i64>, Storag
             &[
                 &id,
                 &wkb::point_ewkb(x.location),
-                &x.reported_at,
+                &super::time_text(x.reported_at),
                 &x.category,
                 &x.source.as_str(),
                 &x.status.as_str(),
@@ -126,7 +126,7 @@ pub fn append(c: &mut Client, batch: &[Append]) -> Result<(), AppendError> {
             &[
                 &a.case,
                 &(a.event.seq as i32),
-                &a.event.at,
+                &super::time_text(a.event.at),
                 &a.event.actor,
                 &a.event.action.name(),
                 &json,
@@ -188,7 +188,7 @@ pub fn incidents<C: GenericClient>(
                 Incident {
                     location: wkb::read_point_wkb(r.get(1))
                         .map_err(|e| StorageError::Corrupt(format!("{what}: {e}")))?,
-                    reported_at: r.get(2),
+                    reported_at: super::read_time(r.get(2), &what)?,
                     category: r.get(3),
                     source: super::gpkg::parse_enum(r.get::<_, &str>(4), &what)?,
                     status: super::gpkg::parse_enum(r.get::<_, &str>(5), &what)?,

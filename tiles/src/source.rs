@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use geo::Area;
 
-use gridgov_spatial::{AreaStats, Assignment, District, GridKind};
+use gridgov_spatial::{AreaStats, Assignment, District, GridKind, time};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
@@ -53,14 +53,14 @@ pub(crate) struct PointLayer {
     pub(crate) props: Vec<Vec<(&'static str, Prop)>>,
 }
 
-/// Which incidents a heatmap or tile counts. Dates are `YYYY-MM-DD`,
-/// inclusive; `None` means no limit.
+/// Which incidents a heatmap or tile counts. Dates are local days (in
+/// Beijing), inclusive; `None` means no limit.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct IncidentFilter {
     /// First day.
-    pub from: Option<String>,
+    pub from: Option<gridgov_spatial::Date>,
     /// Last day.
-    pub to: Option<String>,
+    pub to: Option<gridgov_spatial::Date>,
     /// Categories (any of).
     pub categories: Vec<String>,
     /// Sources (any of), as in the model (`hotline_12345`, `wechat`, …).
@@ -71,7 +71,8 @@ pub struct IncidentFilter {
 
 struct Incidents {
     xy: Vec<[f64; 2]>,
-    day: Vec<u32>,
+    /// Local day (days since 1970-01-01 in Beijing).
+    day: Vec<i64>,
     category: Vec<u16>,
     categories: Vec<String>,
     source: Vec<&'static str>,
@@ -97,19 +98,6 @@ pub struct TileSource {
     pub bounds: [f64; 4],
     /// The district's bounds in longitude/latitude.
     pub bounds_lonlat: [f64; 4],
-}
-
-fn day_number(s: &str) -> u32 {
-    // YYYY-MM-DD… → YYYYMMDD; 0 when malformed (never in a date range).
-    let b = s.as_bytes();
-    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
-        return 0;
-    }
-    let digits = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
-    match (digits(0..4), digits(5..7), digits(8..10)) {
-        (Some(y), Some(m), Some(d)) => y * 10_000 + m * 100 + d,
-        _ => 0,
-    }
 }
 
 fn project_polys(mp: &geo::MultiPolygon<f64>) -> (Polys, [f64; 4]) {
@@ -308,7 +296,8 @@ impl TileSource {
         };
         for (i, x) in d.incidents.iter().enumerate() {
             inc.xy.push(mercator(x.location));
-            inc.day.push(day_number(&x.reported_at));
+            inc.day
+                .push(time::local_day(x.reported_at, time::CHINA_OFFSET_S));
             let next = cat_index.len() as u16;
             let c = *cat_index.entry(x.category.as_str()).or_insert_with(|| {
                 categories.push(x.category.clone());
@@ -383,7 +372,7 @@ impl TileSource {
         v
     }
 
-    fn keep(&self, i: usize, f: &IncidentFilter, range: (u32, u32), cats: &[u16]) -> bool {
+    fn keep(&self, i: usize, f: &IncidentFilter, range: (i64, i64), cats: &[u16]) -> bool {
         let inc = &self.incidents;
         let day = inc.day[i];
         (day >= range.0 && day <= range.1)
@@ -395,12 +384,9 @@ impl TileSource {
                     .any(|s| s == inc.status[i] || (s == "open" && inc.open[i])))
     }
 
-    fn filter_parts(&self, f: &IncidentFilter) -> ((u32, u32), Vec<u16>) {
-        let from = f.from.as_deref().map_or(0, day_number);
-        let to = f.to.as_deref().map_or(u32::MAX, |t| match day_number(t) {
-            0 => u32::MAX,
-            n => n,
-        });
+    fn filter_parts(&self, f: &IncidentFilter) -> ((i64, i64), Vec<u16>) {
+        let from = f.from.map_or(i64::MIN, time::day_number);
+        let to = f.to.map_or(i64::MAX, time::day_number);
         let cats = f
             .categories
             .iter()
@@ -703,11 +689,28 @@ fn add_points(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gridgov_spatial::{GridIndex, assign, sample, stats};
 
     #[test]
-    fn dates_become_day_numbers() {
-        assert_eq!(day_number("2026-03-01T08:00:00+08:00"), 20_260_301);
-        assert_eq!(day_number("2026-03-01"), 20_260_301);
-        assert_eq!(day_number("garbage"), 0);
+    fn a_date_filter_counts_the_days_in_beijing() {
+        let mut d = sample::district(&sample::SampleSpec::default());
+        // 23:30 UTC on 1 March is 07:30 on 2 March in Beijing.
+        let late = time::parse_instant("2026-03-01T23:30:00Z").unwrap();
+        for x in &mut d.incidents {
+            x.reported_at = late;
+        }
+        let a = assign(&d, &GridIndex::new(&d));
+        let src = TileSource::new(&d, &a, &stats(&d, &a));
+        let on = |day: &str| {
+            let day = time::parse_date(day).ok();
+            let f = IncidentFilter {
+                from: day,
+                to: day,
+                ..IncidentFilter::default()
+            };
+            src.incident_points(&f, false).0.len()
+        };
+        assert_eq!(on("2026-03-02"), d.incidents.len());
+        assert_eq!(on("2026-03-01"), 0);
     }
 }

@@ -73,7 +73,7 @@ struct Prepared {
     district: District,
     scene: Scene,
     src: TileSource,
-    days: Vec<String>,
+    days: Vec<gridgov_spatial::Date>,
 }
 
 fn prepare(version: i64, revision: i64, district: District) -> Prepared {
@@ -82,10 +82,12 @@ fn prepare(version: i64, revision: i64, district: District) -> Prepared {
     let st = stats(&district, &a);
     let scene = Scene::build(&district, &a, &st, Layers::default());
     let src = TileSource::new(&district, &a, &st);
-    let mut days: Vec<String> = district
+    let mut days: Vec<gridgov_spatial::Date> = district
         .incidents
         .iter()
-        .filter_map(|i| i.reported_at.get(..10).map(String::from))
+        .map(|i| {
+            gridgov_spatial::time::local_date(i.reported_at, gridgov_spatial::time::CHINA_OFFSET_S)
+        })
         .collect();
     days.sort();
     days.dedup();
@@ -357,14 +359,14 @@ impl App {
         self.refresh_heat();
     }
 
-    fn filter(&self, days: &[String]) -> IncidentFilter {
+    fn filter(&self, days: &[gridgov_spatial::Date]) -> IncidentFilter {
         let last = days.len().saturating_sub(1);
         IncidentFilter {
             from: (self.heatmap.from > 0)
-                .then(|| days.get(self.heatmap.from).cloned())
+                .then(|| days.get(self.heatmap.from).copied())
                 .flatten(),
             to: (self.heatmap.to < last)
-                .then(|| days.get(self.heatmap.to).cloned())
+                .then(|| days.get(self.heatmap.to).copied())
                 .flatten(),
             categories: if self.heatmap.category.is_empty() {
                 vec![]
@@ -421,7 +423,9 @@ impl App {
                     if !days.is_empty() {
                         ui.label(format!(
                             "From {}",
-                            days.get(self.heatmap.from).map_or("", String::as_str)
+                            days.get(self.heatmap.from)
+                                .map(ToString::to_string)
+                                .unwrap_or_default()
                         ));
                         heat_changed |= ui
                             .add(
@@ -431,7 +435,9 @@ impl App {
                             .changed();
                         ui.label(format!(
                             "To {}",
-                            days.get(self.heatmap.to).map_or("", String::as_str)
+                            days.get(self.heatmap.to)
+                                .map(ToString::to_string)
+                                .unwrap_or_default()
                         ));
                         heat_changed |= ui
                             .add(
