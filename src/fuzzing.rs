@@ -13,7 +13,8 @@ use std::sync::{Arc, OnceLock};
 
 use gridgov_spatial::{AddressIndex, GridIndex, assign, sample};
 
-use crate::service::{AppState, Snapshot};
+use gridgov_app::{App, Rules, Snapshot, SystemClock};
+use gridgov_service::AppState;
 
 fn snapshot() -> &'static Snapshot {
     static S: OnceLock<Snapshot> = OnceLock::new();
@@ -36,7 +37,7 @@ pub fn geojson_geometry(data: &[u8]) {
         return;
     };
     let mut notes = Vec::new();
-    let Ok(mp) = crate::import::to_multi_polygon(&g, &mut notes, "fuzz") else {
+    let Ok(mp) = gridgov_app::import::to_multi_polygon(&g, &mut notes, "fuzz") else {
         return;
     };
     let _ = geo::Validation::is_valid(&mp);
@@ -67,8 +68,8 @@ pub fn csv_import(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    let m = crate::import::incidents::Mapping::default();
-    let _ = crate::import::incidents::incidents_from_csv(
+    let m = gridgov_app::import::incidents::Mapping::default();
+    let _ = gridgov_app::import::incidents::incidents_from_csv(
         snapshot(),
         text,
         &m,
@@ -92,35 +93,36 @@ pub fn tile_request(data: &[u8]) {
         let _ = std::fs::remove_dir_all(&dir);
         let seed =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample-district.json");
-        let (store, _) = crate::service::open_store(&dir.join("f.gpkg").to_string_lossy(), &seed)
-            .expect("a store for fuzzing");
-        let config = crate::service::Config {
+        let store = gridgov_storage::open(
+            &dir.join("f.gpkg").to_string_lossy(),
+            &seed,
+            crate::cli::now(),
+        )
+        .expect("a store for fuzzing")
+        .store;
+        let config = gridgov_service::Config {
             base_url: "http://fuzz".into(),
             body_limit: 1 << 20,
             label_font: None,
             tile_cache_bytes: 0,
-            ..crate::service::Config::default()
+            ..gridgov_service::Config::default()
         };
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("a runtime");
         // An admin's token, so requests reach the tile code.
-        let token = crate::accounts::ensure_user_token(
+        let token = gridgov_app::accounts::ensure_user_token(
             store.as_ref(),
             "fuzz",
             gridgov_spatial::access::Role::Admin,
             &[],
             None,
-            crate::service::now_epoch(),
-            &crate::service::now_rfc3339(),
+            crate::cli::now(),
         )
         .expect("a token for fuzzing");
-        (
-            rt,
-            Arc::new(AppState::new(store, config).expect("state")),
-            token,
-        )
+        let app = App::open(store, Arc::new(SystemClock), Rules::default()).expect("the app");
+        (rt, Arc::new(AppState::new(Arc::new(app), config)), token)
     });
     // Only what a URI can carry.
     let tail: String = String::from_utf8_lossy(data)
@@ -138,7 +140,7 @@ pub fn tile_request(data: &[u8]) {
         return;
     };
     let Ok(status) = rt.block_on(async {
-        crate::service::app(st.clone())
+        gridgov_service::app(st.clone())
             .oneshot(req)
             .await
             .map(|r| r.status())

@@ -1,13 +1,8 @@
 //! gridgov: the spatial heart of grid-based community governance — the
-//! command line, the HTTP service, storage and import, over the pure
-//! `gridgov-spatial` and `gridgov-tiles` crates.
+//! command line over the application (`gridgov-app`), its stores
+//! (`gridgov-storage`), the HTTP service (`gridgov-service`) and the
+//! viewer (`gridgov-viewer`). The library holds what the binary and the
+//! fuzz targets share.
 
-pub mod accounts;
-pub mod cases;
 pub mod cli;
 pub mod fuzzing;
-pub mod import;
-pub mod report;
-pub mod service;
-pub mod storage;
-pub mod store;

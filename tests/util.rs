@@ -68,8 +68,7 @@ pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
-#[path = "../src/storage/testing.rs"]
-mod testing;
+use gridgov_storage::testing;
 
 /// A fresh PostGIS database on the test cluster for one test, or `None`
 /// (skipped) outside CI when there is no cluster.

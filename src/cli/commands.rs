@@ -11,7 +11,6 @@ use gridgov_spatial::{
 
 use super::table::render;
 use super::{Cli, CliResult, Command, DbArgs};
-use crate::store;
 
 /// Runs one command.
 pub fn run(cli: Cli) -> CliResult {
@@ -32,24 +31,25 @@ pub fn run(cli: Cli) -> CliResult {
             tls_key,
         } => {
             let deadlines = super::report::read_deadlines(deadlines.as_deref())?;
-            crate::service::serve(&crate::service::ServeOptions {
-                addr,
+            super::serve::run(super::serve::ServeArgs {
                 db: db.to_string_lossy().into_owned(),
                 seed,
+                opts: gridgov_service::ServeOptions {
+                    addr,
+                    escalate_every_s: escalate_every,
+                    tls: tls_cert.zip(tls_key),
+                },
                 body_limit,
                 font,
                 tile_cache_bytes: tile_cache_mb << 20,
                 deadlines,
-                escalate_every_s: escalate_every,
-                tls: tls_cert.zip(tls_key),
-                guard: crate::service::harden::Guard {
+                guard: gridgov_service::harden::Guard {
                     rate_per_s: rate_limit.max(0.0),
                     burst: (rate_limit * 10.0).max(1.0),
                     timeout: std::time::Duration::from_secs(request_timeout.max(1)),
                     cors_origins: cors_origin,
                 },
-            })?;
-            Ok(ExitCode::SUCCESS)
+            })
         }
         Command::Sample {
             out,
@@ -66,7 +66,7 @@ pub fn run(cli: Cli) -> CliResult {
             out,
             json,
             quiet,
-        } => crate::import::cmd_import(
+        } => super::import::cmd_import(
             mapping.as_deref(),
             dir.as_deref(),
             &osm,
@@ -82,7 +82,7 @@ pub fn run(cli: Cli) -> CliResult {
             seed,
             dry_run,
             quiet,
-        } => crate::import::cmd_import_incidents(
+        } => super::import::cmd_import_incidents(
             &file,
             mapping.as_deref(),
             &db.to_string_lossy(),
@@ -100,6 +100,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Validate { db } => cmd_validate(&db),
         Command::Render(args) => super::render::run(&args),
         Command::Report(args) => super::report::run(&args),
+        #[cfg(feature = "window")]
         Command::View(args) => super::view::run(&args),
         Command::Users(c) => super::users::users(c),
         Command::Tokens(c) => super::users::tokens(c),
@@ -120,31 +121,21 @@ pub fn run(cli: Cli) -> CliResult {
 }
 
 /// Reads the district: from the default store (created from the sample on
-/// first use), a GeoPackage, or a district JSON file.
+/// first use), a GeoPackage, a PostGIS database or a district JSON file.
 pub(super) fn load(db: &DbArgs) -> Result<District, Box<dyn std::error::Error>> {
-    use crate::storage::{GpkgStore, Store, gpkg};
+    let seed = Path::new(gridgov_storage::DEFAULT_DISTRICT);
+    let now = gridgov_app::Clock::now(&gridgov_app::SystemClock);
     match &db.db {
-        Some(p) if p.extension().is_some_and(|e| e == "json") => Ok(store::load(p)?),
-        Some(p) if store::is_postgres(p) => {
-            let (s, _) = crate::storage::PgStore::open_or_create(
-                &p.to_string_lossy(),
-                Path::new(store::DEFAULT_DISTRICT),
-            )?;
-            Ok(s.load()?)
-        }
-        Some(p) => {
-            if !p.exists() {
-                return Err(format!("{}: no such store", p.display()).into());
-            }
-            Ok(gpkg::load(&gpkg::open(p)?)?)
-        }
-        None => {
-            let (s, _) = GpkgStore::open_or_create(
-                Path::new(store::DEFAULT_GPKG),
-                Path::new(store::DEFAULT_DISTRICT),
-            )?;
-            Ok(s.load()?)
-        }
+        Some(p) => Ok(gridgov_storage::load_district(
+            &p.to_string_lossy(),
+            seed,
+            now,
+        )?),
+        None => Ok(
+            gridgov_storage::open(gridgov_storage::DEFAULT_GPKG, seed, now)?
+                .store
+                .load()?,
+        ),
     }
 }
 
@@ -174,7 +165,11 @@ fn cmd_sample(
     };
     let t = Instant::now();
     let d = sample::district(&spec);
-    store::save_any(out, &d)?;
+    gridgov_storage::save_district(
+        &out.to_string_lossy(),
+        &d,
+        gridgov_app::Clock::now(&gridgov_app::SystemClock),
+    )?;
     eprintln!(
         "wrote {}: {} grids, {} buildings, {} units, {} households, {} merchants, {} cameras, {} incidents ({:.1} s)",
         out.display(),
@@ -373,7 +368,7 @@ fn read_points(path: &Path) -> Result<Vec<[f64; 2]>, Box<dyn std::error::Error>>
 
 fn cmd_assign(grids: &Path, points: &Path, threads: usize, repeat: usize) -> CliResult {
     let text = std::fs::read_to_string(grids).map_err(|e| format!("{}: {e}", grids.display()))?;
-    let polys = crate::import::polygons_from_geojson(&text)
+    let polys = gridgov_app::import::polygons_from_geojson(&text)
         .map_err(|e| format!("{}: {e}", grids.display()))?;
     let pts = read_points(points)?;
     let t = Instant::now();

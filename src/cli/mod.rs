@@ -2,11 +2,14 @@
 
 mod address;
 mod commands;
+mod import;
 mod render;
 mod report;
+mod serve;
 pub mod table;
 mod users;
 mod validate;
+#[cfg(feature = "window")]
 mod view;
 
 use std::path::PathBuf;
@@ -15,6 +18,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use commands::run;
+
+/// Now, by the system's clock (the command line's only clock).
+pub(crate) fn now() -> gridgov_spatial::Timestamp {
+    gridgov_app::Clock::now(&gridgov_app::SystemClock)
+}
 
 /// Grid-based community governance: grids, lookups, validation.
 #[derive(Debug, Parser)]
@@ -45,10 +53,10 @@ pub enum Command {
     Serve {
         /// The store: a GeoPackage file or a `postgres://user@host/db` URL
         /// (PostGIS); created from --seed when missing or empty.
-        #[arg(long, value_name = "FILE|URL", default_value = crate::store::DEFAULT_GPKG)]
+        #[arg(long, value_name = "FILE|URL", default_value = gridgov_storage::DEFAULT_GPKG)]
         db: PathBuf,
         /// District JSON the store is created from.
-        #[arg(long, value_name = "FILE", default_value = crate::store::DEFAULT_DISTRICT)]
+        #[arg(long, value_name = "FILE", default_value = gridgov_storage::DEFAULT_DISTRICT)]
         seed: PathBuf,
         /// Address to listen on (loopback unless told otherwise).
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -103,7 +111,7 @@ pub enum Command {
     /// Generate the sample district (Longshan Road Street), or a city-size one.
     Sample {
         /// Where to write it.
-        #[arg(long, default_value = crate::store::DEFAULT_DISTRICT)]
+        #[arg(long, default_value = gridgov_storage::DEFAULT_DISTRICT)]
         out: PathBuf,
         /// Size: 1 is Longshan Road Street; N is N such streets side by side
         /// (52 grids each, everything scaled); `city` is 5,044 grids, 1 M
@@ -156,10 +164,10 @@ pub enum Command {
         mapping: Option<PathBuf>,
         /// The store (GeoPackage or `postgres://` URL; default the
         /// embedded one).
-        #[arg(long, value_name = "FILE|URL", default_value = crate::store::DEFAULT_GPKG)]
+        #[arg(long, value_name = "FILE|URL", default_value = gridgov_storage::DEFAULT_GPKG)]
         db: PathBuf,
         /// District JSON the store is created from when missing.
-        #[arg(long, value_name = "FILE", default_value = crate::store::DEFAULT_DISTRICT)]
+        #[arg(long, value_name = "FILE", default_value = gridgov_storage::DEFAULT_DISTRICT)]
         seed: PathBuf,
         /// Check only; import nothing.
         #[arg(long)]
@@ -224,6 +232,7 @@ pub enum Command {
     /// Open the one-screen window: pan, zoom, rotate, tilt, layers, the
     /// heatmap's period and category, click a grid for its chain, staff and
     /// counts; follows new versions of the store or service.
+    #[cfg(feature = "window")]
     View(view::ViewArgs),
     /// Draw the command center's one-screen view to a PNG: the plan map,
     /// the incident heatmap, title, legend, counts per grid, timestamp.

@@ -100,7 +100,7 @@ pub fn run(a: &RenderArgs) -> CliResult {
     if !(0.0..=60.0).contains(&a.tilt) {
         return Err("--tilt must be between 0 and 60 degrees".into());
     }
-    let (font_path, font) = gridgov_viewer::fonts::find(a.font.as_deref())?;
+    let (font_path, font) = gridgov_fonts::find(a.font.as_deref())?;
     let d = super::commands::load(&a.db)?;
     let idx = GridIndex::new(&d);
     let asg = assign(&d, &idx);
@@ -252,7 +252,7 @@ pub fn run(a: &RenderArgs) -> CliResult {
     let text = OverlayText {
         title: renderer.scene.title.clone(),
         subtitle: format!("{} incidents · {period} · {cats}", in_period.len()),
-        timestamp: format!("Drawn {}", crate::service::now_rfc3339()),
+        timestamp: format!("Drawn {}", gridgov_spatial::time::stored(crate::cli::now())),
         legend: scale_max.map(|m| (m, "incidents per km²".to_string())),
         counts_title,
         counts,

@@ -9,7 +9,7 @@ use gridgov_spatial::period::{Period, PeriodKind};
 
 use super::CliResult;
 use super::table::render;
-use crate::report::{ReportOptions, build, html};
+use gridgov_app::report::{ReportOptions, build, html};
 
 /// Arguments of `gridgov report`.
 #[derive(Debug, clap::Args)]
@@ -26,10 +26,10 @@ pub struct ReportArgs {
     period: Option<String>,
     /// The store (GeoPackage or `postgres://` URL; default the embedded
     /// one).
-    #[arg(long, value_name = "FILE|URL", default_value = crate::store::DEFAULT_GPKG)]
+    #[arg(long, value_name = "FILE|URL", default_value = gridgov_storage::DEFAULT_GPKG)]
     db: PathBuf,
     /// District JSON the store is created from when missing.
-    #[arg(long, value_name = "FILE", default_value = crate::store::DEFAULT_DISTRICT)]
+    #[arg(long, value_name = "FILE", default_value = gridgov_storage::DEFAULT_DISTRICT)]
     seed: PathBuf,
     /// Deadline rules (JSON, as for `serve --deadlines`).
     #[arg(long, value_name = "FILE")]
@@ -108,7 +108,7 @@ pub fn run(a: &ReportArgs) -> CliResult {
         ..ReportOptions::default()
     };
     let now = match &a.now {
-        None => crate::service::now(),
+        None => crate::cli::now(),
         Some(t) => gridgov_spatial::time::parse_instant(t).map_err(|e| format!("--now: {e}"))?,
     };
     let period = period_of(a, now, opts.utc_offset_s)?;
@@ -123,13 +123,13 @@ pub fn run(a: &ReportArgs) -> CliResult {
         None => None,
     };
     let rules = read_deadlines(a.deadlines.as_deref())?;
-    let (store, _) = crate::service::open_store(&a.db.to_string_lossy(), &a.seed)?;
-    let snap = crate::service::Snapshot::build(
+    let store = gridgov_storage::open(&a.db.to_string_lossy(), &a.seed, crate::cli::now())?.store;
+    let snap = gridgov_app::Snapshot::build(
         store.load()?,
         store.grid_versions()?,
         store.latest_version()?,
     );
-    let book = crate::cases::Book::read(store.as_ref())?;
+    let book = gridgov_app::cases::Book::read(store.as_ref())?;
     let r = build(&snap, &book, &rules, period, now, &opts)?;
     match (format, &a.out) {
         (Some(true), Some(p)) => {
@@ -153,7 +153,7 @@ fn signed(x: Option<f64>) -> String {
 }
 
 /// The report in a few terminal tables.
-fn summary(r: &crate::report::Report) -> String {
+fn summary(r: &gridgov_app::report::Report) -> String {
     let t = &r.totals;
     let mut o = format!(
         "{} — incidents {} ({} to {})\n\n{} incidents ({} vs {} in {}), {} per 1,000 households; {} closed, {} open; satisfaction {}; {} cases overdue now\n\n",

@@ -9,24 +9,23 @@ use std::sync::Arc;
 use gridgov_spatial::access::Role;
 
 use super::CliResult;
-use crate::accounts::{self, AuditQuery, TokenKind, User};
-use crate::service::{now_epoch, now_rfc3339, rfc3339_of};
-use crate::storage::Store;
+use gridgov_app::accounts::{self, AuditQuery, TokenKind, User};
+use gridgov_app::{Revoke, Store};
 
 /// Where the accounts are.
 #[derive(Debug, clap::Args)]
 pub struct StoreArgs {
     /// The store (GeoPackage or `postgres://` URL).
-    #[arg(long, value_name = "FILE|URL", default_value = crate::store::DEFAULT_GPKG)]
+    #[arg(long, value_name = "FILE|URL", default_value = gridgov_storage::DEFAULT_GPKG)]
     db: PathBuf,
     /// District JSON the store is created from when missing.
-    #[arg(long, value_name = "FILE", default_value = crate::store::DEFAULT_DISTRICT)]
+    #[arg(long, value_name = "FILE", default_value = gridgov_storage::DEFAULT_DISTRICT)]
     seed: PathBuf,
 }
 
 impl StoreArgs {
     fn open(&self) -> Result<Arc<dyn Store>, Box<dyn std::error::Error>> {
-        Ok(crate::service::open_store(&self.db.to_string_lossy(), &self.seed)?.0)
+        Ok(gridgov_storage::open(&self.db.to_string_lossy(), &self.seed, crate::cli::now())?.store)
     }
 }
 
@@ -144,7 +143,7 @@ pub struct AuditArgs {
     /// Only objects starting so (`/households`).
     #[arg(long)]
     object: Option<String>,
-    /// From this time (RFC 3339).
+    /// From this time (RFC 3339, or a date: its start in Beijing).
     #[arg(long)]
     since: Option<String>,
     /// Most lines.
@@ -190,7 +189,7 @@ fn audit_line(
 ) -> Result<(), Box<dyn std::error::Error>> {
     let who = std::env::var("USER").unwrap_or_else(|_| "cli".into());
     store.append_audit(&[accounts::AuditEntry {
-        at: now_rfc3339(),
+        at: crate::cli::now(),
         user: format!("cli:{who}"),
         action: "account".into(),
         object: object.into(),
@@ -243,7 +242,7 @@ pub fn users(c: UsersCmd) -> CliResult {
                 grids,
                 department,
                 disabled: false,
-                created: now_rfc3339(),
+                created: crate::cli::now(),
             };
             let password = if password_stdin {
                 read_password()?
@@ -275,9 +274,10 @@ pub fn users(c: UsersCmd) -> CliResult {
             store,
         } => {
             let s = store.open()?;
-            let (mut u, _) = s
+            let mut u = s
                 .user(&name)?
-                .ok_or_else(|| accounts::AccountError::NoUser(name.clone()))?;
+                .ok_or_else(|| accounts::AccountError::NoUser(name.clone()))?
+                .user;
             if let Some(r) = r {
                 u.role = role(&r)?;
                 if u.role != Role::GridStaff {
@@ -309,7 +309,7 @@ pub fn users(c: UsersCmd) -> CliResult {
                 &u,
                 password.as_deref(),
                 &known(s.as_ref())?,
-                &now_rfc3339(),
+                crate::cli::now(),
             )?;
             audit_line(s.as_ref(), "changed", &format!("/users/{name}"))?;
             eprintln!(
@@ -346,8 +346,7 @@ pub fn tokens(c: TokensCmd) -> CliResult {
                 TokenKind::Api,
                 &label,
                 i64::from(days) * 86_400,
-                now_epoch(),
-                &now_rfc3339(),
+                crate::cli::now(),
             )?;
             audit_line(
                 s.as_ref(),
@@ -357,8 +356,7 @@ pub fn tokens(c: TokensCmd) -> CliResult {
             println!("{token}");
             eprintln!(
                 "token {} for {user}, until {}; it is not shown again",
-                rec.id,
-                rfc3339_of(rec.expires)
+                rec.id, rec.expires
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -373,7 +371,7 @@ pub fn tokens(c: TokensCmd) -> CliResult {
                         t.user,
                         t.kind.as_str().into(),
                         t.label,
-                        rfc3339_of(t.expires),
+                        t.expires.to_string(),
                         t.revoked
                             .map(|r| format!("revoked {r}"))
                             .unwrap_or_default(),
@@ -391,7 +389,12 @@ pub fn tokens(c: TokensCmd) -> CliResult {
                 return Err("name a token id or --user".into());
             }
             let s = store.open()?;
-            let n = s.revoke_tokens(id.as_deref(), user.as_deref(), &now_rfc3339())?;
+            let which = match (id.clone(), user.clone()) {
+                (Some(id), of) => Revoke::Token { id, of },
+                (None, Some(u)) => Revoke::AllOf(u),
+                (None, None) => unreachable!("checked above"),
+            };
+            let n = s.revoke_tokens(&which, crate::cli::now())?;
             if n == 0 {
                 return Err("no such token (or already revoked)".into());
             }
@@ -413,27 +416,30 @@ pub fn audit(a: &AuditArgs) -> CliResult {
         user: a.user.clone(),
         action: a.action.clone(),
         object: a.object.clone(),
-        since: a.since.clone(),
+        since: a
+            .since
+            .as_deref()
+            .map(|t| {
+                gridgov_spatial::time::parse_date_or_instant(
+                    t,
+                    gridgov_spatial::time::CHINA_OFFSET_S,
+                )
+            })
+            .transpose()
+            .map_err(|e| format!("--since: {e}"))?,
         limit: Some(a.limit),
         ..AuditQuery::default()
     })?;
     if a.json {
-        let v: Vec<serde_json::Value> = rows
-            .into_iter()
-            .map(|(id, e)| {
-                let mut v = serde_json::json!(e);
-                v["id"] = serde_json::json!(id);
-                v
-            })
-            .collect();
-        println!("{}", serde_json::to_string_pretty(&v)?);
+        println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
         let rows: Vec<Vec<String>> = rows
             .into_iter()
-            .map(|(id, e)| {
+            .map(|r| {
+                let (id, e) = (r.id, r.entry);
                 vec![
                     id.to_string(),
-                    e.at,
+                    e.at.to_string(),
                     e.user,
                     e.action,
                     e.object,

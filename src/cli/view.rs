@@ -12,7 +12,7 @@ use gridgov_spatial::District;
 use gridgov_viewer::window::{DataSource, ViewOptions};
 
 use super::CliResult;
-use crate::storage::Store;
+use gridgov_app::Store;
 
 /// Options of `gridgov view`.
 #[derive(Debug, clap::Args)]
@@ -86,7 +86,7 @@ impl DataSource for FileSource {
         ))
     }
     fn district(&mut self) -> Result<District, String> {
-        crate::store::load(&self.path).map_err(|e| e.to_string())
+        gridgov_storage::load_district_file(&self.path).map_err(|e| e.to_string())
     }
 }
 
@@ -294,7 +294,7 @@ pub fn run(a: &ViewArgs) -> CliResult {
     if !(a.poll.is_finite() && (0.1..=3600.0).contains(&a.poll)) {
         return Err("--poll must be between 0.1 and 3600 seconds".into());
     }
-    let (font_path, font) = gridgov_viewer::fonts::find(a.font.as_deref())?;
+    let (font_path, font) = gridgov_fonts::find(a.font.as_deref())?;
     let font_bytes =
         std::fs::read(&font_path).map_err(|e| format!("{}: {e}", font_path.display()))?;
     let source: Box<dyn DataSource> = match (&a.server, &a.db) {
@@ -316,15 +316,20 @@ pub fn run(a: &ViewArgs) -> CliResult {
         (None, db) => {
             let db = db
                 .clone()
-                .unwrap_or_else(|| PathBuf::from(crate::store::DEFAULT_GPKG));
-            let is_pg = crate::store::is_postgres(&db);
+                .unwrap_or_else(|| PathBuf::from(gridgov_storage::DEFAULT_GPKG));
+            let is_pg = matches!(
+                gridgov_storage::Target::parse(&db.to_string_lossy()),
+                gridgov_storage::Target::Postgres(_)
+            );
             if !is_pg && !db.exists() && a.db.is_some() {
                 return Err(format!("{}: no such store", db.display()).into());
             }
-            let (store, _) = crate::service::open_store(
+            let store = gridgov_storage::open(
                 &db.to_string_lossy(),
-                Path::new(crate::store::DEFAULT_DISTRICT),
-            )?;
+                Path::new(gridgov_storage::DEFAULT_DISTRICT),
+                crate::cli::now(),
+            )?
+            .store;
             Box::new(StoreSource { store })
         }
     };
@@ -381,7 +386,7 @@ mod tests {
         let (c, k) = (dir.join("c.pem"), dir.join("k.pem"));
         std::fs::write(&c, cert.pem()).unwrap();
         std::fs::write(&k, signing_key.serialize_pem()).unwrap();
-        let config = crate::service::tls::server_config(&c, &k).unwrap();
+        let config = gridgov_service::tls::server_config(&c, &k).unwrap();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
@@ -390,7 +395,7 @@ mod tests {
         let addr = rt.block_on(async {
             let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = tcp.local_addr().unwrap();
-            let l = crate::service::tls::TlsListener::new(tcp, config).unwrap();
+            let l = gridgov_service::tls::TlsListener::new(tcp, config).unwrap();
             let app = axum::Router::new().route(
                 "/health",
                 axum::routing::get(|| async {

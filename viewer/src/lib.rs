@@ -9,11 +9,11 @@
 
 pub mod scene;
 pub mod tess;
+#[cfg(feature = "window")]
 pub mod window;
 
 pub use scene::{GridInfo, Label, Layers, Marker, Scene};
 pub mod camera;
-pub mod fonts;
 pub mod gpu;
 pub mod heat;
 pub mod overlay;

@@ -78,7 +78,7 @@ fn the_gpu_heatmap_matches_the_cpu_kde_within_two_percent() {
 }
 
 fn font() -> gridgov_tiles::LabelFont {
-    gridgov_viewer::fonts::find(None)
+    gridgov_fonts::find(None)
         .unwrap_or_else(|e| panic!("the one-screen view needs a CJK font: {e}"))
         .1
 }

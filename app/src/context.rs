@@ -1,0 +1,186 @@
+//! The application: a store, the read model over it, the clock and the
+//! rules, shared by the HTTP service and the command line. Its methods
+//! block (they call the store): adapters call them off their async
+//! threads.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use gridgov_spatial::duplicates::DuplicateRule;
+use gridgov_spatial::workflow::DeadlineRules;
+use gridgov_spatial::{Date, Timestamp};
+
+use crate::clock::Clock;
+use crate::ports::{Store, StoreError};
+use crate::read_model::{ReadModel, Snapshot};
+
+/// The rules cases run by.
+#[derive(Debug, Clone, Default)]
+pub struct Rules {
+    /// Deadlines per category and level, and whether overdue cases
+    /// escalate by themselves.
+    pub deadlines: DeadlineRules,
+    /// When two reports are suggested as duplicates.
+    pub duplicates: DuplicateRule,
+}
+
+/// The application over one store.
+pub struct App {
+    /// Where the data lives.
+    pub store: Arc<dyn Store>,
+    /// What readers see.
+    pub model: ReadModel,
+    /// Where "now" comes from.
+    pub clock: Arc<dyn Clock>,
+    /// Deadlines and duplicates.
+    pub rules: Rules,
+    /// One publish at a time in this process.
+    publish_lock: Mutex<()>,
+    ids: AtomicU64,
+}
+
+impl App {
+    /// The application over `store`: loads and indexes its district.
+    /// Blocking.
+    pub fn open(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        rules: Rules,
+    ) -> Result<Self, StoreError> {
+        let first = Snapshot::build(
+            store.load()?,
+            store.grid_versions()?,
+            store.latest_version()?,
+        );
+        let started = clock.now().as_second().saturating_mul(1000);
+        Ok(App {
+            store,
+            model: ReadModel::new(first, started),
+            clock,
+            rules,
+            publish_lock: Mutex::new(()),
+            ids: AtomicU64::new(0),
+        })
+    }
+
+    /// The current snapshot.
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.model.current()
+    }
+
+    /// Now, by the application's clock.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// After incidents changed in the store: the maps, tiles and counts
+    /// show the change at once.
+    pub fn incidents_changed(&self) -> Result<(), StoreError> {
+        self.model.incidents_changed(|| {
+            Ok(self
+                .store
+                .incidents()?
+                .into_iter()
+                .map(|x| x.incident)
+                .collect())
+        })
+    }
+
+    /// Holds the publish lock (one publish at a time in this process).
+    pub(crate) fn publishing(&self) -> MutexGuard<'_, ()> {
+        self.publish_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Catches up with versions another process published in the same
+    /// store: rebuilds the snapshot from the store's current grids when
+    /// it is ahead. The caller holds the publish lock. `true` when a new
+    /// snapshot was swapped in.
+    pub(crate) fn catch_up_locked(&self) -> Result<bool, StoreError> {
+        let latest = self.store.latest_version()?;
+        let current = self.current();
+        if latest <= current.version {
+            return Ok(false);
+        }
+        self.model.swap(self.snapshot_from_store(&current, latest)?);
+        tracing::info!(
+            from = current.version,
+            to = latest,
+            "boundaries refreshed from the store"
+        );
+        Ok(true)
+    }
+
+    /// Catches up with versions another process published (see
+    /// [`App::follow_store`]). `true` when a new snapshot was swapped in.
+    pub fn catch_up(&self) -> Result<bool, StoreError> {
+        let _g = self.publishing();
+        self.catch_up_locked()
+    }
+
+    /// A snapshot of the store's grids at `version` over the rest of
+    /// `base` (buildings, incidents, … do not change with boundaries).
+    pub(crate) fn snapshot_from_store(
+        &self,
+        base: &Snapshot,
+        version: i64,
+    ) -> Result<Snapshot, StoreError> {
+        let grids = self.store.grids_at(version)?;
+        let versions = self.store.grid_versions()?;
+        let d = crate::boundaries::with_grids(&base.district, &grids);
+        Ok(Snapshot::build(d, versions, version))
+    }
+
+    /// Follows the store: when another replica publishes, this one
+    /// catches up within about a second. The watcher stops with the
+    /// application.
+    pub fn follow_store(self: &Arc<Self>) -> Result<(), StoreError> {
+        let weak = Arc::downgrade(self);
+        self.store.watch(Box::new(move |version| {
+            let Some(app) = weak.upgrade() else {
+                return false;
+            };
+            if version > app.current().version
+                && let Err(e) = app.catch_up()
+            {
+                tracing::warn!(error = %e, "cannot refresh the boundaries");
+            }
+            true
+        }))
+    }
+
+    /// The snapshot of the boundaries in force on `date`; `None` when no
+    /// boundaries were in force then. The latest few are kept.
+    pub fn snapshot_on(&self, date: Date) -> Result<Option<Arc<Snapshot>>, StoreError> {
+        let Some(version) = self.store.version_on(date)? else {
+            return Ok(None);
+        };
+        self.model
+            .past(version, |current| {
+                let grids = self.store.grids_at(version)?;
+                let d = crate::boundaries::with_grids(&current.district, &grids);
+                Ok(Snapshot::build(
+                    d,
+                    std::collections::HashMap::new(),
+                    version,
+                ))
+            })
+            .map(Some)
+    }
+
+    /// A fresh id: the clock in seconds, a counter and 32 random bits,
+    /// in hex (replicas sharing a store never make the same one).
+    pub fn next_id(&self) -> String {
+        let s = self.now().as_second();
+        let mut r = [0u8; 4];
+        // Without randomness the counter and the clock still tell this
+        // process's ids apart.
+        let _ = getrandom::fill(&mut r);
+        format!(
+            "{s:x}{:04x}{:08x}",
+            self.ids.fetch_add(1, Ordering::Relaxed) & 0xffff,
+            u32::from_le_bytes(r)
+        )
+    }
+}

@@ -1,0 +1,193 @@
+//! Households and units, changed in place: a household's room, headcount
+//! and personal fields (checked: a resident ID number must pass its
+//! birth-date and check-character test), a unit's label and household
+//! count. Nothing moves, so the new snapshot shares every index.
+
+use gridgov_spatial::{Household, HouseholdId, Unit, UnitId};
+
+use crate::context::App;
+use crate::ports::{StoreError, UnitChange};
+
+/// Why a change was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum HouseholdError {
+    /// No such household or unit.
+    #[error("{0}")]
+    NotFound(String),
+    /// A field's new value is not allowed.
+    #[error("{message}")]
+    Invalid {
+        /// The field.
+        field: &'static str,
+        /// Why.
+        message: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What changes in a household: `None` keeps a field; for the personal
+/// fields `Some(None)` clears it.
+#[allow(clippy::option_option)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HouseholdChange {
+    /// The room (`301室`).
+    pub room: Option<String>,
+    /// How many people live there.
+    pub headcount: Option<u16>,
+    /// The head of the household's name.
+    pub head_name: Option<Option<String>>,
+    /// A phone number.
+    pub phone: Option<Option<String>>,
+    /// The head's resident ID number.
+    pub id_number: Option<Option<String>>,
+}
+
+/// What changes in a unit.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UnitEdit {
+    /// The label (`1单元`).
+    pub label: Option<String>,
+    /// Households in it.
+    pub households: Option<u32>,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> HouseholdError {
+    HouseholdError::Invalid {
+        field,
+        message: message.into(),
+    }
+}
+
+/// Checks a household's fields.
+///
+/// ```
+/// use gridgov_app::households::check;
+/// let mut h = gridgov_spatial::sample::district(&Default::default()).households[0].clone();
+/// h.phone = Some("138-0000-0000".into());
+/// assert!(check(&h).is_ok());
+/// h.id_number = Some("370402199001011234".into()); // a wrong check character
+/// assert!(check(&h).is_err());
+/// ```
+pub fn check(h: &Household) -> Result<(), HouseholdError> {
+    let short = |v: Option<&str>, f: &'static str, n: usize| match v {
+        Some(s) if s.chars().count() > n || s.chars().any(char::is_control) => Err(invalid(
+            f,
+            format!("{f} must be at most {n} printable characters"),
+        )),
+        _ => Ok(()),
+    };
+    short(Some(&h.room), "room", 32)?;
+    short(h.head_name.as_deref(), "head_name", 64)?;
+    short(h.phone.as_deref(), "phone", 32)?;
+    if h.phone.as_deref().is_some_and(|p| {
+        !p.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
+    }) {
+        return Err(invalid(
+            "phone",
+            "a phone number has digits, `+`, `-` and spaces only",
+        ));
+    }
+    if let Some(n) = &h.id_number {
+        gridgov_spatial::idcard::check_resident_id(n)
+            .map_err(|e| invalid("id_number", e.to_string()))?;
+    }
+    Ok(())
+}
+
+impl App {
+    /// Changes a household; it as it is now.
+    pub fn change_household(
+        &self,
+        id: HouseholdId,
+        c: HouseholdChange,
+    ) -> Result<Household, HouseholdError> {
+        let i = id.index();
+        let cur = self.current();
+        let mut h =
+            cur.district.households.get(i).cloned().ok_or_else(|| {
+                HouseholdError::NotFound(format!("there is no household {}", i + 1))
+            })?;
+        if let Some(r) = c.room {
+            h.room = r;
+        }
+        if let Some(n) = c.headcount {
+            h.headcount = n;
+        }
+        if let Some(n) = c.head_name {
+            h.head_name = n;
+        }
+        if let Some(p) = c.phone {
+            h.phone = p;
+        }
+        if let Some(n) = c.id_number {
+            // One spelling in the store: a check character `x` is `X`.
+            h.id_number = n.map(|n| n.to_ascii_uppercase());
+        }
+        check(&h)?;
+        self.model
+            .changed_in_place(|| -> Result<_, HouseholdError> {
+                if self.store.update_household(id, &h)? {
+                    let h2 = h.clone();
+                    Ok(Some(move |d: &mut gridgov_spatial::District| {
+                        d.households[i] = h2;
+                    }))
+                } else {
+                    Ok(None)
+                }
+            })?
+            .ok_or_else(|| HouseholdError::NotFound(format!("there is no household {}", i + 1)))?;
+        Ok(h)
+    }
+
+    /// Changes a unit's label or household count; it as it is now.
+    pub fn change_unit(&self, id: UnitId, c: UnitEdit) -> Result<Unit, HouseholdError> {
+        if c.label.as_deref().is_some_and(|l| {
+            l.trim().is_empty() || l.chars().count() > 32 || l.chars().any(char::is_control)
+        }) {
+            return Err(invalid(
+                "label",
+                "a unit label has 1 to 32 printable characters",
+            ));
+        }
+        if c.households.is_some_and(|h| h > 10_000) {
+            return Err(invalid(
+                "households",
+                "a unit has at most 10,000 households",
+            ));
+        }
+        let i = id.index();
+        let cur = self.current();
+        let mut u = cur
+            .district
+            .units
+            .get(i)
+            .cloned()
+            .ok_or_else(|| HouseholdError::NotFound(format!("there is no unit {}", i + 1)))?;
+        if let Some(l) = c.label {
+            u.label = l;
+        }
+        if let Some(h) = c.households {
+            u.households = h;
+        }
+        let change = UnitChange {
+            label: u.label.clone(),
+            households: u.households,
+        };
+        self.model
+            .changed_in_place(|| -> Result<_, HouseholdError> {
+                if self.store.update_unit(id, &change)? {
+                    let u2 = u.clone();
+                    Ok(Some(move |d: &mut gridgov_spatial::District| {
+                        d.units[i] = u2;
+                    }))
+                } else {
+                    Ok(None)
+                }
+            })?
+            .ok_or_else(|| HouseholdError::NotFound(format!("there is no unit {}", i + 1)))?;
+        Ok(u)
+    }
+}

@@ -1,0 +1,1037 @@
+//! Authorization as a matrix: every role (and nobody) against every kind
+//! of endpoint, for objects in the caller's grid and in another; then
+//! masking by grid, the audit log, sign-in, revocation and the per-token
+//! rate limit.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use gridgov_spatial::access::Role;
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+use super::test_support::{Backend, fresh};
+use super::test_support::{admin_token, token_for};
+use super::{AppState, app};
+
+/// One answer: status and JSON (or null).
+async fn ask(
+    st: &Arc<AppState>,
+    token: Option<&str>,
+    method: &str,
+    uri: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    let req = match body {
+        Some(b) => req
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(b.to_string())),
+        None => req.body(Body::empty()),
+    }
+    .unwrap();
+    let r = app(st.clone()).oneshot(req).await.unwrap();
+    let s = r.status();
+    let b = r.into_body().collect().await.unwrap().to_bytes();
+    (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
+}
+
+/// Two grids that both have households and incidents, a household and an
+/// incident in each.
+struct Fixture {
+    mine: String,
+    other: String,
+    household: [usize; 2],
+    unit: [usize; 2],
+    incident: [i64; 2],
+}
+
+fn fixture(st: &AppState) -> Fixture {
+    let snap = st.current();
+    let d = &snap.district;
+    let grid_of_household = |i: usize| {
+        snap.assignment.units[d.households[i].unit.index()]
+            .responsible()
+            .map(|g| d.area(g).code.clone())
+    };
+    let grid_of_incident = |i: usize| {
+        snap.assignment.incidents[i]
+            .grid()
+            .map(|g| d.area(g).code.clone())
+    };
+    let mut picked: Vec<(String, usize, usize)> = Vec::new();
+    for h in 0..d.households.len() {
+        let Some(g) = grid_of_household(h) else {
+            continue;
+        };
+        if picked.iter().any(|p| p.0 == g) {
+            continue;
+        }
+        if let Some(x) = (0..d.incidents.len()).find(|&x| {
+            grid_of_incident(x).as_deref() == Some(&g)
+                && d.incidents[x].status == gridgov_spatial::IncidentStatus::Reported
+        }) {
+            picked.push((g, h, x));
+        }
+        if picked.len() == 2 {
+            break;
+        }
+    }
+    assert_eq!(
+        picked.len(),
+        2,
+        "the sample has two grids with households and incidents"
+    );
+    Fixture {
+        mine: picked[0].0.clone(),
+        other: picked[1].0.clone(),
+        household: [picked[0].1 + 1, picked[1].1 + 1],
+        unit: [
+            d.households[picked[0].1].unit.index() + 1,
+            d.households[picked[1].1].unit.index() + 1,
+        ],
+        incident: [picked[0].2 as i64 + 1, picked[1].2 as i64 + 1],
+    }
+}
+
+/// The people of the matrix: name and token (none: not signed in).
+fn people(st: &Arc<AppState>, f: &Fixture) -> Vec<(&'static str, Option<String>)> {
+    vec![
+        ("admin", Some(admin_token(st))),
+        (
+            "planner",
+            Some(token_for(st, "plan", Role::Planner, &[], None)),
+        ),
+        (
+            "command_center",
+            Some(token_for(st, "wall", Role::CommandCenter, &[], None)),
+        ),
+        (
+            "grid_staff",
+            Some(token_for(st, "li", Role::GridStaff, &[&f.mine], None)),
+        ),
+        (
+            "handler",
+            Some(token_for(
+                st,
+                "cg",
+                Role::DepartmentHandler,
+                &[],
+                Some("城管"),
+            )),
+        ),
+        (
+            "public",
+            Some(token_for(st, "resident", Role::Public, &[], None)),
+        ),
+        ("nobody", None),
+    ]
+}
+
+fn tile_uri(st: &AppState, layer: &str, ext: &str) -> String {
+    let snap = st.current();
+    let c = geo::Centroid::centroid(&snap.district.areas[0].boundary).unwrap();
+    let t = gridgov_tiles::TileId::containing(c.x(), c.y(), 15);
+    format!("/tiles/{layer}/{}/{}/{}.{ext}", t.z, t.x, t.y)
+}
+
+async fn matrix(backend: Backend) {
+    let st = fresh(&format!("matrix_{backend:?}").to_lowercase(), backend);
+    let f = fixture(&st);
+    let who = people(&st, &f);
+    // The case in the other grid is dispatched to the 城管 department.
+    let admin = admin_token(&st);
+    for a in [
+        json!({"action": "accept"}),
+        json!({"action": "dispatch", "to": {"kind": "department", "name": "城管"}}),
+    ] {
+        let (s, v) = ask(
+            &st,
+            Some(&admin),
+            "POST",
+            &format!("/incidents/{}/steps", f.incident[1]),
+            Some(a),
+        )
+        .await;
+        assert!(s.is_success(), "{s} {v}");
+    }
+    let c = geo::Centroid::centroid(&st.current().district.areas[0].boundary).unwrap();
+    // (method, uri, body, who may: admin, planner, command center, grid
+    // staff of `mine`, handler of 城管, public, nobody)
+    let all = [true; 7];
+    let signed = [true, true, true, true, true, true, false];
+    let map = [true, true, true, true, false, false, false];
+    let boundary_w = [true, true, false, false, false, false, false];
+    let admin_only = [true, false, false, false, false, false, false];
+    let every_incident = [true, false, true, false, false, false, false];
+    let rows: Vec<(&str, String, Option<Value>, [bool; 7])> = vec![
+        ("GET", "/health".into(), None, all),
+        ("GET", "/open311/v2/services.json".into(), None, all),
+        ("GET", "/me".into(), None, all),
+        ("GET", tile_uri(&st, "plan", "png"), None, map),
+        ("GET", tile_uri(&st, "all", "mvt"), None, map),
+        (
+            "GET",
+            tile_uri(&st, "incidents", "mvt"),
+            None,
+            every_incident,
+        ),
+        ("GET", tile_uri(&st, "heatmap", "png"), None, map),
+        ("GET", "/collections/grids/items?limit=2".into(), None, map),
+        (
+            "GET",
+            format!("/collections/incidents/items/{}", f.incident[0]),
+            None,
+            [true, false, true, true, false, false, false],
+        ),
+        (
+            "GET",
+            format!("/collections/incidents/items/{}", f.incident[1]),
+            None,
+            every_incident,
+        ),
+        (
+            "GET",
+            format!("/lookup?lon={}&lat={}", c.x(), c.y()),
+            None,
+            map,
+        ),
+        ("GET", "/district.json".into(), None, map),
+        ("GET", "/stats/incidents".into(), None, map),
+        ("GET", "/reports".into(), None, map),
+        ("GET", "/versions".into(), None, map),
+        ("POST", "/drafts".into(), Some(json!({})), boundary_w),
+        (
+            "GET",
+            format!("/households/{}", f.household[0]),
+            None,
+            [true, false, false, true, false, false, false],
+        ),
+        (
+            "GET",
+            format!("/households/{}", f.household[1]),
+            None,
+            admin_only,
+        ),
+        (
+            "PUT",
+            format!("/households/{}", f.household[0]),
+            Some(json!({"headcount": 3})),
+            [true, false, false, true, false, false, false],
+        ),
+        (
+            "PUT",
+            format!("/households/{}", f.household[1]),
+            Some(json!({"headcount": 3})),
+            admin_only,
+        ),
+        (
+            "PUT",
+            format!("/units/{}", f.unit[0]),
+            Some(json!({"households": 12})),
+            [true, false, false, true, false, false, false],
+        ),
+        (
+            "PUT",
+            format!("/units/{}", f.unit[1]),
+            Some(json!({"label": "2单元"})),
+            admin_only,
+        ),
+        (
+            "GET",
+            "/households".into(),
+            None,
+            [true, false, false, true, false, false, false],
+        ),
+        (
+            "GET",
+            format!("/incidents/{}", f.incident[0]),
+            None,
+            [true, false, true, true, false, false, false],
+        ),
+        (
+            "GET",
+            format!("/incidents/{}", f.incident[1]),
+            None,
+            [true, false, true, false, true, false, false],
+        ),
+        (
+            "POST",
+            format!("/incidents/{}/steps", f.incident[0]),
+            Some(json!({"action": "reject", "reason": "x"})),
+            [true, false, false, true, false, false, false],
+        ),
+        (
+            "POST",
+            format!("/incidents/{}/steps", f.incident[1]),
+            Some(json!({"action": "handle"})),
+            [true, false, false, false, true, false, false],
+        ),
+        (
+            "POST",
+            "/incidents".into(),
+            Some(json!({"lon": c.x(), "lat": c.y(), "category": "road"})),
+            [true, false, true, true, false, true, false],
+        ),
+        (
+            "POST",
+            "/open311/v2/requests.json".into(),
+            Some(json!({})),
+            all,
+        ),
+        (
+            "POST",
+            "/incidents/import".into(),
+            Some(json!({})),
+            [true, false, true, true, false, false, false],
+        ),
+        ("POST", "/incidents/escalate".into(), None, admin_only),
+        ("GET", "/users".into(), None, admin_only),
+        (
+            "POST",
+            "/users".into(),
+            Some(json!({"name": "x y"})),
+            admin_only,
+        ),
+        ("GET", "/tokens".into(), None, admin_only),
+        ("GET", "/audit".into(), None, admin_only),
+        // Last: signing out ends each token.
+        ("POST", "/logout".into(), None, signed),
+    ];
+    let mut wrong = Vec::new();
+    for (method, uri, body, may) in &rows {
+        for (i, (name, token)) in who.iter().enumerate() {
+            let (s, v) = ask(&st, token.as_deref(), method, uri, body.clone()).await;
+            let refused = s == StatusCode::UNAUTHORIZED || s == StatusCode::FORBIDDEN;
+            let expected_refusal = if token.is_some() {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::UNAUTHORIZED
+            };
+            if may[i] == refused || (refused && s != expected_refusal) || s.is_server_error() {
+                wrong.push(format!("{name:>14} {method} {uri} → {s} {v}"));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} cells wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+
+    // Everyone signed out: new tokens for the rest.
+    super::test_support::forget(&st);
+    let who = people(&st, &f);
+    let admin = admin_token(&st);
+    // The unit's change is on the map at once.
+    let (_, u) = ask(
+        &st,
+        Some(&admin),
+        "GET",
+        &format!("/collections/units/items/{}", f.unit[0]),
+        None,
+    )
+    .await;
+    assert_eq!(u["properties"]["households"], 12, "{u}");
+    // Lists show each caller what they may see, and no more.
+    let staff = &who[3].1;
+    let (_, v) = ask(
+        &st,
+        staff.as_deref(),
+        "GET",
+        "/households?limit=10000",
+        None,
+    )
+    .await;
+    let hs = v["households"].as_array().unwrap();
+    assert!(!hs.is_empty());
+    assert!(
+        hs.iter()
+            .all(|h| h["grid"] == f.mine.as_str() && h["masked"] == false)
+    );
+    let (_, v) = ask(&st, staff.as_deref(), "GET", "/incidents?limit=10000", None).await;
+    assert!(
+        v["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["grid"] == f.mine.as_str())
+    );
+    let (_, v) = ask(
+        &st,
+        staff.as_deref(),
+        "GET",
+        "/collections/incidents/items?limit=10000",
+        None,
+    )
+    .await;
+    let n = v["numberMatched"].as_u64().unwrap();
+    assert!(
+        n > 0
+            && v["features"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|x| x["properties"]["grid"] == f.mine.as_str())
+    );
+    let (_, all_items) = ask(
+        &st,
+        Some(&admin),
+        "GET",
+        "/collections/incidents/items?limit=1",
+        None,
+    )
+    .await;
+    assert!(all_items["numberMatched"].as_u64().unwrap() > n);
+    let handler = &who[4].1;
+    let (_, v) = ask(&st, handler.as_deref(), "GET", "/incidents", None).await;
+    let ids: Vec<i64> = v["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![f.incident[1]],
+        "the handler sees what was dispatched to 城管"
+    );
+    // Tiles: grid staff get every layer but the incident points.
+    let all_mvt = tile_uri(&st, "all", "mvt");
+    let (s, _) = ask(&st, staff.as_deref(), "GET", &all_mvt, None).await;
+    assert_eq!(s, StatusCode::OK);
+}
+
+on_both_backends!(
+    matrix,
+    personal_fields_are_full_only_for_the_grid_s_staff_and_admins_and_each_full_read_is_audited,
+    signing_in_gives_a_token_that_works_until_signed_out_and_bad_logins_are_audited,
+    each_token_is_held_to_the_rate_from_whatever_address,
+    password_guessing_is_throttled_per_name_and_per_address,
+    users_change_their_own_password_and_sign_in_again,
+    nobody_gets_past_any_route_but_the_open_ones,
+    a_resident_reads_the_cases_they_filed_and_no_others,
+    open311_shows_the_public_no_descriptions_and_the_district_file_only_one_s_incidents,
+);
+
+async fn personal_fields_are_full_only_for_the_grid_s_staff_and_admins_and_each_full_read_is_audited(
+    b: Backend,
+) {
+    let st = fresh("masking", b);
+    let f = fixture(&st);
+    let mine = token_for(&st, "li", Role::GridStaff, &[&f.mine], None);
+    let other = token_for(&st, "wang", Role::GridStaff, &[&f.other], None);
+    let admin = admin_token(&st);
+    let uri = format!("/households/{}", f.household[0]);
+    let (s, v) = ask(
+        &st,
+        Some(&mine),
+        "PUT",
+        &uri,
+        Some(
+            json!({"head_name": "王芳", "phone": "13912345678", "id_number": "11010519491231002x"}),
+        ),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, v) = ask(&st, Some(&mine), "GET", &uri, None).await;
+    assert_eq!(v["phone"], "13912345678");
+    assert_eq!(v["head_name"], "王芳");
+    assert_eq!(v["id_number"], "11010519491231002X");
+    assert_eq!(v["masked"], false);
+    let (_, v) = ask(&st, Some(&admin), "GET", &uri, None).await;
+    assert_eq!(v["phone"], "13912345678");
+    assert_eq!(v["id_number"], "11010519491231002X");
+    // Staff of another grid may not read it at all; the district file
+    // shows it masked to the map's readers.
+    let (s, _) = ask(&st, Some(&other), "GET", &uri, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, d) = ask(&st, Some(&other), "GET", "/district.json", None).await;
+    let h = &d["households"][f.household[0] - 1];
+    assert_eq!(h["phone"], "139****5678");
+    assert_eq!(h["head_name"], "王*");
+    assert_eq!(h["id_number"], "110105********002X");
+    // Bad input is refused and changes nothing.
+    let (s, _) = ask(
+        &st,
+        Some(&mine),
+        "PUT",
+        &uri,
+        Some(json!({"phone": "call me"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    // A mistyped ID number (one digit off) fails its check character.
+    let (s, v) = ask(
+        &st,
+        Some(&mine),
+        "PUT",
+        &uri,
+        Some(json!({"id_number": "11010519491231003X"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("check character"),
+        "{v}"
+    );
+    let (s, _) = ask(&st, Some(&mine), "PUT", &uri, Some(json!({"email": "x"}))).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (_, v) = ask(&st, Some(&mine), "GET", &uri, None).await;
+    assert_eq!(v["phone"], "13912345678");
+    assert_eq!(v["id_number"], "11010519491231002X");
+    // The change is in the store: a fresh state sees it.
+    let store = st.app.store.clone();
+    let stored = tokio::task::spawn_blocking(move || store.load().unwrap())
+        .await
+        .unwrap();
+    let h = &stored.households[f.household[0] - 1];
+    assert_eq!(h.phone.as_deref(), Some("13912345678"));
+    assert_eq!(h.id_number.as_deref(), Some("11010519491231002X"));
+    // The audit log has the edit, both full reads and the refusal.
+    let (s, log) = ask(&st, Some(&admin), "GET", "/audit?limit=100", None).await;
+    assert_eq!(s, StatusCode::OK);
+    let lines: Vec<(String, String, String)> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["user"].as_str().unwrap().to_owned(),
+                e["action"].as_str().unwrap().to_owned(),
+                e["object"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    for want in [
+        ("li", "edit", uri.as_str()),
+        ("li", "read_personal", uri.as_str()),
+        ("tester", "read_personal", uri.as_str()),
+        ("wang", "denied", uri.as_str()),
+    ] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| (l.0.as_str(), l.1.as_str(), l.2.as_str()) == want),
+            "{want:?} not in {lines:?}"
+        );
+    }
+    // Filtering by user and action.
+    let (_, v) = ask(
+        &st,
+        Some(&admin),
+        "GET",
+        "/audit?user=li&action=read_personal",
+        None,
+    )
+    .await;
+    assert!(
+        v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["user"] == "li" && e["action"] == "read_personal")
+    );
+}
+
+async fn signing_in_gives_a_token_that_works_until_signed_out_and_bad_logins_are_audited(
+    b: Backend,
+) {
+    let st = fresh("login", b);
+    let admin = admin_token(&st);
+    let (s, v) = ask(
+        &st,
+        Some(&admin),
+        "POST",
+        "/users",
+        Some(json!({"name": "plan2", "role": "planner"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let password = v["password"].as_str().unwrap().to_owned();
+    let (s, _) = ask(
+        &st,
+        None,
+        "POST",
+        "/login",
+        Some(json!({"name": "plan2", "password": "wrong password"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = ask(
+        &st,
+        None,
+        "POST",
+        "/login",
+        Some(json!({"name": "nobody", "password": "wrong password"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // The cookie works as well as the header.
+    let req = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"name": "plan2", "password": password}).to_string(),
+        ))
+        .unwrap();
+    let r = app(st.clone()).oneshot(req).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let cookie = r.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    let v: Value =
+        serde_json::from_slice(&r.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let token = v["token"].as_str().unwrap().to_owned();
+    let r = app(st.clone())
+        .oneshot(
+            Request::get("/versions")
+                .header(header::COOKIE, cookie.split(';').next().unwrap())
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (s, me) = ask(&st, Some(&token), "GET", "/me", None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(me["role"], "planner");
+    // Signing out revokes it at once.
+    let (s, _) = ask(&st, Some(&token), "POST", "/logout", None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = ask(&st, Some(&token), "GET", "/versions", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // The same token as a stale cookie: the browser is nobody again (and
+    // told to forget it), so the map can ask to sign in.
+    let r = app(st.clone())
+        .oneshot(
+            Request::get("/me")
+                .header(header::COOKIE, format!("gridgov_token={token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(
+        r.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    // An admin's revocation and a disabled user end the others'.
+    let api = token_for(&st, "bot", Role::CommandCenter, &[], None);
+    let (_, ts) = ask(&st, Some(&admin), "GET", "/tokens?user=bot", None).await;
+    let id = ts["tokens"][0]["id"].as_str().unwrap().to_owned();
+    assert!(
+        ts["tokens"][0].get("digest").is_none(),
+        "digests are never shown"
+    );
+    let (s, _) = ask(&st, Some(&admin), "DELETE", &format!("/tokens/{id}"), None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = ask(&st, Some(&api), "GET", "/versions", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, v) = ask(
+        &st,
+        Some(&admin),
+        "POST",
+        "/tokens",
+        Some(json!({"user": "plan2", "days": 1})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let t2 = v["token"].as_str().unwrap().to_owned();
+    let (s, _) = ask(
+        &st,
+        Some(&admin),
+        "PUT",
+        "/users/plan2",
+        Some(json!({"disabled": true})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = ask(&st, Some(&t2), "GET", "/versions", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _) = ask(
+        &st,
+        None,
+        "POST",
+        "/login",
+        Some(json!({"name": "plan2", "password": password})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Grid staff need real grids.
+    let (s, v) = ask(
+        &st,
+        Some(&admin),
+        "POST",
+        "/users",
+        Some(json!({"name": "z", "role": "grid_staff", "grids": ["NOPE"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // Every sign-in, good or bad, is in the log.
+    let (_, log) = ask(&st, Some(&admin), "GET", "/audit?object=/login", None).await;
+    let actions: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions.iter().filter(|a| **a == "login_failed").count(),
+        3,
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions.iter().filter(|a| **a == "login").count(),
+        1,
+        "{actions:?}"
+    );
+}
+
+async fn each_token_is_held_to_the_rate_from_whatever_address(b: Backend) {
+    let st = super::test_support::guarded(
+        "token_rate",
+        super::harden::Guard {
+            rate_per_s: 1.0,
+            burst: 2.0,
+            ..Default::default()
+        },
+        b,
+    );
+    let t = admin_token(&st);
+    let mut statuses = Vec::new();
+    for ip in ["10.2.0.1", "10.2.0.2", "10.2.0.3"] {
+        let mut req = Request::get("/versions")
+            .header(header::AUTHORIZATION, format!("Bearer {t}"))
+            .body(Body::empty())
+            .unwrap();
+        let addr: std::net::SocketAddr = format!("{ip}:40000").parse().unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
+        statuses.push(app(st.clone()).oneshot(req).await.unwrap().status());
+    }
+    assert_eq!(
+        statuses,
+        vec![
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+}
+
+/// A sign-in attempt, from `ip` when given.
+async fn attempt(st: &Arc<AppState>, ip: Option<&str>, name: &str, password: &str) -> StatusCode {
+    let mut req = Request::post("/login")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(
+            json!({"name": name, "password": password}).to_string(),
+        ))
+        .unwrap();
+    if let Some(ip) = ip {
+        let addr: std::net::SocketAddr = format!("{ip}:40000").parse().unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(addr));
+    }
+    app(st.clone()).oneshot(req).await.unwrap().status()
+}
+
+async fn password_guessing_is_throttled_per_name_and_per_address(b: Backend) {
+    let st = fresh("throttle", b);
+    let admin = admin_token(&st);
+    let (s, v) = ask(
+        &st,
+        Some(&admin),
+        "POST",
+        "/users",
+        Some(json!({"name": "victim", "role": "planner", "password": "the right password"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    // Ten failures as one name, from ten addresses: each refused plainly.
+    for i in 0..10 {
+        let ip = format!("10.9.0.{i}");
+        let s = attempt(&st, Some(&ip), "victim", "a wrong guess").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    // Then the name is held back, even with the right password…
+    let s = attempt(&st, Some("10.9.1.1"), "victim", "the right password").await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    // …while other names are not.
+    let s = attempt(&st, Some("10.9.1.1"), "someone", "a wrong guess").await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // One address gets twenty attempts at once, whatever the names.
+    let mut last = StatusCode::OK;
+    for i in 0..21 {
+        last = attempt(&st, Some("10.9.2.2"), &format!("n{i}"), "a wrong guess").await;
+        if i < 20 {
+            assert_eq!(last, StatusCode::UNAUTHORIZED, "attempt {i}");
+        }
+    }
+    assert_eq!(last, StatusCode::TOO_MANY_REQUESTS);
+    let (_, log) = ask(
+        &st,
+        Some(&admin),
+        "GET",
+        "/audit?action=login_failed&limit=1000",
+        None,
+    )
+    .await;
+    let throttled = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["detail"] == "throttled")
+        .count();
+    assert_eq!(throttled, 2);
+}
+
+async fn users_change_their_own_password_and_sign_in_again(b: Backend) {
+    let st = fresh("own_password", b);
+    let li = token_for(&st, "li2", Role::CommandCenter, &[], None);
+    let (s, _) = ask(
+        &st,
+        Some(&li),
+        "PUT",
+        "/me/password",
+        Some(json!({"current": "not it at all", "new": "a brand new password"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    // The user was made with a random password: set a known one first.
+    let admin = admin_token(&st);
+    let (s, _) = ask(
+        &st,
+        Some(&admin),
+        "PUT",
+        "/users/li2",
+        Some(json!({"password": "the first password"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    // That revoked li2's tokens.
+    let (s, _) = ask(&st, Some(&li), "GET", "/me", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, v) = ask(
+        &st,
+        None,
+        "POST",
+        "/login",
+        Some(json!({"name": "li2", "password": "the first password"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let t = v["token"].as_str().unwrap().to_owned();
+    let (s, _) = ask(
+        &st,
+        Some(&t),
+        "PUT",
+        "/me/password",
+        Some(json!({"current": "the first password", "new": "short"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = ask(
+        &st,
+        Some(&t),
+        "PUT",
+        "/me/password",
+        Some(json!({"current": "the first password", "new": "the second password"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, _) = ask(&st, Some(&t), "GET", "/versions", None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    for (pw, want) in [
+        ("the first password", StatusCode::UNAUTHORIZED),
+        ("the second password", StatusCode::OK),
+    ] {
+        let (s, _) = ask(
+            &st,
+            None,
+            "POST",
+            "/login",
+            Some(json!({"name": "li2", "password": pw})),
+        )
+        .await;
+        assert_eq!(s, want, "{pw}");
+    }
+}
+
+async fn open311_shows_the_public_no_descriptions_and_the_district_file_only_one_s_incidents(
+    b: Backend,
+) {
+    let st = fresh("scoped", b);
+    let f = fixture(&st);
+    let admin = admin_token(&st);
+    let staff = token_for(&st, "li", Role::GridStaff, &[&f.mine], None);
+    let c = geo::Centroid::centroid(&st.current().district.areas[0].boundary).unwrap();
+    let (s, v) = ask(
+        &st,
+        Some(&admin),
+        "POST",
+        "/incidents",
+        Some(json!({"lon": c.x(), "lat": c.y(), "category": "noise", "description": "王先生 13912345678 楼上装修"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let uri = format!("/open311/v2/requests/{id}.json");
+    let (s, public) = ask(&st, None, "GET", &uri, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(public[0]["description"], "");
+    assert_eq!(public[0]["status"], "open");
+    let (_, full) = ask(&st, Some(&admin), "GET", &uri, None).await;
+    assert_eq!(full[0]["description"], "王先生 13912345678 楼上装修");
+    let (_, list) = ask(&st, None, "GET", "/open311/v2/requests.json", None).await;
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["description"] == "")
+    );
+    // The district file: every incident for the admin, the grid's own for
+    // its staff.
+    let (_, all) = ask(&st, Some(&admin), "GET", "/district.json", None).await;
+    let (_, mine) = ask(&st, Some(&staff), "GET", "/district.json", None).await;
+    let (na, nm) = (
+        all["incidents"].as_array().unwrap().len(),
+        mine["incidents"].as_array().unwrap().len(),
+    );
+    assert!(nm > 0 && nm < na, "{nm} of {na}");
+    let (_, items) = ask(
+        &st,
+        Some(&staff),
+        "GET",
+        "/collections/incidents/items?limit=1",
+        None,
+    )
+    .await;
+    assert_eq!(items["numberMatched"].as_u64().unwrap() as usize, nm);
+}
+
+/// Every route the router has, read from its source, so a new route is
+/// covered the day it is added.
+fn routes() -> Vec<String> {
+    let src = include_str!("lib.rs");
+    let mut out = Vec::new();
+    let mut rest = src;
+    while let Some(i) = rest.find(".route(") {
+        rest = &rest[i + ".route(".len()..];
+        let t = rest.trim_start();
+        if let Some(lit) = t.strip_prefix('"') {
+            out.push(lit[..lit.find('"').unwrap()].to_owned());
+        }
+    }
+    out
+}
+
+async fn nobody_gets_past_any_route_but_the_open_ones(b: Backend) {
+    let st = fresh("anonymous", b);
+    let open = [
+        "/",
+        "/map",
+        "/web/{*path}",
+        "/conformance",
+        "/health",
+        "/openapi.json",
+        "/login",
+        "/me",
+    ];
+    let all = routes();
+    assert!(all.len() > 50, "{all:?}");
+    let mut wrong = Vec::new();
+    for path in &all {
+        if open.contains(&path.as_str()) || path.starts_with("/open311/") {
+            continue;
+        }
+        let uri = path
+            .replace("{y}", "12994.mvt")
+            .replace("{layer}", "all")
+            .replace("{z}", "15")
+            .replace("{x}", "27084")
+            .replace("{id}", "1")
+            .replace("{fid}", "1")
+            .replace(['{', '}'], "");
+        for m in ["GET", "POST", "PUT", "DELETE"] {
+            let (s, _) = ask(&st, None, m, &uri, Some(json!({}))).await;
+            // Refused before anything else is looked at (405 for a
+            // method the route lacks is no answer either).
+            if s != StatusCode::UNAUTHORIZED && s != StatusCode::METHOD_NOT_ALLOWED {
+                wrong.push(format!("{m} {uri} → {s}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+async fn a_resident_reads_the_cases_they_filed_and_no_others(b: Backend) {
+    let st = fresh("resident", b);
+    let f = fixture(&st);
+    let me = token_for(&st, "resident", Role::Public, &[], None);
+    let c = geo::Centroid::centroid(&st.current().district.areas[0].boundary).unwrap();
+    let (s, v) = ask(
+        &st,
+        Some(&me),
+        "POST",
+        "/incidents",
+        Some(json!({"lon": c.x(), "lat": c.y(), "category": "road", "description": "路灯不亮"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    assert_eq!(v["incident"]["filed_by"], "resident");
+    let (s, v) = ask(&st, Some(&me), "GET", &format!("/incidents/{id}"), None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["incident"]["description"], "路灯不亮");
+    let (s, _) = ask(
+        &st,
+        Some(&me),
+        "GET",
+        &format!("/incidents/{}", f.incident[0]),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (_, list) = ask(&st, Some(&me), "GET", "/incidents", None).await;
+    let ids: Vec<i64> = list["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, vec![id]);
+    // They may not act on it (grid staff do), and Open311 shows them what
+    // they said while the public sees only how far along it is.
+    let (s, _) = ask(
+        &st,
+        Some(&me),
+        "POST",
+        &format!("/incidents/{id}/steps"),
+        Some(json!({"action": "accept"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let uri = format!("/open311/v2/requests/{id}.json");
+    let (_, mine) = ask(&st, Some(&me), "GET", &uri, None).await;
+    assert_eq!(mine[0]["description"], "路灯不亮");
+    let (_, anyone) = ask(&st, None, "GET", &uri, None).await;
+    assert_eq!(anyone[0]["description"], "");
+    // Who filed is not in the masked district file.
+    let admin = admin_token(&st);
+    let (_, d) = ask(&st, Some(&admin), "GET", "/district.json", None).await;
+    assert!(
+        d["incidents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x.get("filed_by").is_none())
+    );
+}

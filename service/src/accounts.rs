@@ -1,0 +1,434 @@
+//! Accounts over HTTP: sign in and out, who am I, users and tokens
+//! (admins), and the audit log (admins).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gridgov_spatial::access::Role;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::{COOKIE, Caller, record};
+use super::harden::{LimitKey, too_many};
+use super::{ApiError, AppState};
+use gridgov_app::Revoke;
+use gridgov_app::accounts::{self, AccountError, AuditQuery, TokenKind, User};
+
+fn body<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(b)
+        .map_err(|e| ApiError::bad_request("body", format!("not the JSON expected: {e}")))
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(ApiError::internal)?
+}
+
+#[derive(Deserialize)]
+struct LoginIn {
+    name: String,
+    password: String,
+}
+
+/// `POST /login` `{name, password}`: a sign-in token (also set as an
+/// `HttpOnly` cookie for the web map), valid for 12 hours.
+pub async fn login(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    b: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let input: LoginIn = body(&b)?;
+    // The name as typed goes into the audit log: only so much of it.
+    let name: String = input.name.chars().take(64).collect();
+    let mut who = caller.clone();
+    who.principal.user.clone_from(&name);
+    // Guessing is slow: so many attempts per address, so many failures
+    // per name (a success gives its attempt back).
+    let now = std::time::Instant::now();
+    let as_name = LimitKey::LoginAs(name.clone());
+    let throttled = caller
+        .client
+        .and_then(|ip| {
+            st.limiter
+                .take(
+                    LimitKey::LoginFrom(ip),
+                    1.0 / accounts::LOGIN_ADDRESS_EVERY_S,
+                    accounts::LOGIN_ADDRESS_BURST,
+                    now,
+                )
+                .err()
+        })
+        .or_else(|| {
+            st.limiter
+                .take(
+                    as_name.clone(),
+                    1.0 / accounts::LOGIN_NAME_EVERY_S,
+                    accounts::LOGIN_NAME_BURST,
+                    now,
+                )
+                .err()
+        });
+    if let Some(wait) = throttled {
+        record(&st, vec![who.audit("login_failed", "/login", "throttled")]).await;
+        return Ok(too_many(
+            format!("too many sign-in attempts; try again in {wait:.0} s"),
+            wait,
+        ));
+    }
+    let st2 = st.clone();
+    let r = blocking(move || {
+        Ok(accounts::login(
+            st2.app.store.as_ref(),
+            &input.name,
+            &input.password,
+            st2.app.now(),
+        ))
+    })
+    .await?;
+    match r {
+        Ok(accounts::SignedIn {
+            token,
+            record: rec,
+            user,
+        }) => {
+            st.limiter.give_back(&as_name, accounts::LOGIN_NAME_BURST);
+            record(
+                &st,
+                vec![who.audit("login", "/login", format!("token {}", rec.id))],
+            )
+            .await;
+            let secure = if st.config.tls { "; Secure" } else { "" };
+            let cookie = format!(
+                "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
+                accounts::SESSION_HOURS * 3600
+            );
+            let mut resp = Json(json!({
+                "token": token,
+                "token_id": rec.id,
+                "expires": rec.expires,
+                "user": user,
+            }))
+            .into_response();
+            if let Ok(v) = HeaderValue::from_str(&cookie) {
+                resp.headers_mut().insert(header::SET_COOKIE, v);
+            }
+            resp.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            Ok(resp)
+        }
+        Err(AccountError::BadLogin) => {
+            record(&st, vec![who.audit("login_failed", "/login", "")]).await;
+            Err(AccountError::BadLogin.into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /logout`: revokes the token the request came with.
+pub async fn logout(State(st): State<Arc<AppState>>, caller: Caller) -> Result<Response, ApiError> {
+    let Some(id) = caller.token.clone() else {
+        return Err(caller.refusal());
+    };
+    let user = caller.principal.user.clone();
+    let st2 = st.clone();
+    blocking(move || {
+        Ok(st2
+            .app
+            .store
+            .revoke_tokens(&Revoke::Token { id, of: Some(user) }, st2.app.now())?)
+    })
+    .await?;
+    st.tokens.clear();
+    record(&st, vec![caller.audit("logout", "/logout", "")]).await;
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_static("gridgov_token=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
+    Ok(r)
+}
+
+#[derive(Deserialize)]
+struct PasswordIn {
+    current: String,
+    new: String,
+}
+
+/// `PUT /me/password` `{current, new}`: changes one's own password; every
+/// token of theirs is revoked, this one too (sign in again).
+pub async fn change_password(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    b: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let input: PasswordIn = body(&b)?;
+    let name = caller.principal.user.clone();
+    let st2 = st.clone();
+    blocking(move || {
+        Ok(accounts::change_password(
+            st2.app.store.as_ref(),
+            &name,
+            &input.current,
+            &input.new,
+            st2.app.now(),
+        )?)
+    })
+    .await
+    .map_err(|e| {
+        if e.status == StatusCode::UNAUTHORIZED {
+            ApiError::with_status(StatusCode::FORBIDDEN, "the current password is wrong")
+        } else {
+            e
+        }
+    })?;
+    st.tokens.clear();
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /me`: the signed-in user, or `{"signed_in": false}`.
+pub async fn me(caller: Caller) -> Response {
+    if !caller.signed_in() {
+        return Json(json!({ "signed_in": false })).into_response();
+    }
+    Json(json!({
+        "signed_in": true,
+        "user": caller.principal.user,
+        "role": caller.principal.role,
+        "grids": caller.principal.grids,
+        "department": caller.principal.department,
+        "token_id": caller.token,
+    }))
+    .into_response()
+}
+
+/// `GET /users`.
+pub async fn users(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let us = blocking(move || Ok(st.app.store.users()?)).await?;
+    Ok(Json(json!({ "users": us })).into_response())
+}
+
+/// `GET /users/{name}`.
+pub async fn user(
+    State(st): State<Arc<AppState>>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let u = blocking(move || Ok(st.app.store.user(&name)?)).await?;
+    match u {
+        Some(r) => Ok(Json(r.user).into_response()),
+        None => Err(ApiError::not_found("there is no such user")),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UserIn {
+    name: Option<String>,
+    role: Option<Role>,
+    grids: Option<Vec<String>>,
+    department: Option<String>,
+    disabled: Option<bool>,
+    password: Option<String>,
+}
+
+fn known_grid(st: &AppState) -> impl Fn(&str) -> bool + use<> {
+    let snap = st.current();
+    move |g: &str| {
+        snap.district
+            .grids()
+            .any(|a| snap.district.area(a).code == g)
+    }
+}
+
+/// `POST /users` `{name, role, grids?, department?, password?}`: a new
+/// user; without a password one is made and answered once.
+pub async fn create_user(
+    State(st): State<Arc<AppState>>,
+    b: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let input: UserIn = body(&b)?;
+    let (Some(name), Some(role)) = (input.name, input.role) else {
+        return Err(ApiError::bad_request(
+            "body",
+            "a user needs a name and a role",
+        ));
+    };
+    let made = input.password.is_none();
+    let password = match input.password {
+        Some(p) => p,
+        None => accounts::random_password()?,
+    };
+    let u = User {
+        name,
+        role,
+        grids: input.grids.unwrap_or_default(),
+        department: input.department,
+        disabled: input.disabled.unwrap_or(false),
+        created: st.app.now(),
+    };
+    let st2 = st.clone();
+    let u2 = u.clone();
+    blocking(move || {
+        let known = known_grid(&st2);
+        Ok(
+            accounts::create_user(st2.app.store.as_ref(), &u2, &password, &known)
+                .map(|()| password)?,
+        )
+    })
+    .await
+    .map(|password| {
+        let mut v = json!({ "user": u });
+        if made {
+            v["password"] = json!(password);
+        }
+        (StatusCode::CREATED, Json(v)).into_response()
+    })
+}
+
+/// `PUT /users/{name}` `{role?, grids?, department?, disabled?,
+/// password?}`: changes what is given. Disabling or a new password
+/// revokes the user's tokens.
+pub async fn update_user(
+    State(st): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    b: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let input: UserIn = body(&b)?;
+    if input.name.as_deref().is_some_and(|n| n != name) {
+        return Err(ApiError::bad_request("name", "a user cannot be renamed"));
+    }
+    let st2 = st.clone();
+    let u = blocking(move || {
+        let mut u = st2
+            .app
+            .store
+            .user(&name)?
+            .ok_or_else(|| ApiError::not_found(format!("there is no user {name:?}")))?
+            .user;
+        if let Some(r) = input.role {
+            u.role = r;
+            if r != Role::GridStaff && input.grids.is_none() {
+                u.grids.clear();
+            }
+            if r != Role::DepartmentHandler && input.department.is_none() {
+                u.department = None;
+            }
+        }
+        if let Some(g) = input.grids {
+            u.grids = g;
+        }
+        if input.department.is_some() {
+            u.department = input.department;
+        }
+        if let Some(d) = input.disabled {
+            u.disabled = d;
+        }
+        let known = known_grid(&st2);
+        accounts::update_user(
+            st2.app.store.as_ref(),
+            &u,
+            input.password.as_deref(),
+            &known,
+            st2.app.now(),
+        )?;
+        Ok(u)
+    })
+    .await?;
+    st.tokens.clear();
+    Ok(Json(u).into_response())
+}
+
+/// Filter of `GET /tokens`.
+#[derive(Deserialize)]
+pub struct TokensQuery {
+    user: Option<String>,
+}
+
+/// `GET /tokens?user=`: tokens (never the tokens themselves).
+pub async fn tokens(
+    State(st): State<Arc<AppState>>,
+    q: Result<Query<TokensQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q?;
+    let ts = blocking(move || Ok(st.app.store.tokens(q.user.as_deref())?)).await?;
+    Ok(Json(json!({ "tokens": ts })).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenIn {
+    user: String,
+    #[serde(default)]
+    label: String,
+    days: Option<u32>,
+}
+
+/// `POST /tokens` `{user, label?, days?}`: an API token for a program
+/// acting as `user` (default 90 days, at most 3,650), shown once.
+pub async fn issue_token(
+    State(st): State<Arc<AppState>>,
+    b: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let input: TokenIn = body(&b)?;
+    let days = input.days.unwrap_or(90);
+    if !(1..=3650).contains(&days) {
+        return Err(ApiError::bad_request("days", "days must be 1 to 3,650"));
+    }
+    let (token, rec) = blocking(move || {
+        Ok(accounts::issue_token(
+            st.app.store.as_ref(),
+            &input.user,
+            TokenKind::Api,
+            &input.label,
+            i64::from(days) * 86_400,
+            st.app.now(),
+        )?)
+    })
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "token": token, "record": rec, "expires": rec.expires })),
+    )
+        .into_response())
+}
+
+/// `DELETE /tokens/{id}`: revokes a token.
+pub async fn revoke_token(
+    State(st): State<Arc<AppState>>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let st2 = st.clone();
+    let id2 = id.clone();
+    let n = blocking(move || {
+        Ok(st2
+            .app
+            .store
+            .revoke_tokens(&Revoke::Token { id: id2, of: None }, st2.app.now())?)
+    })
+    .await?;
+    st.tokens.clear();
+    if n == 0 {
+        return Err(AccountError::NoToken(id).into());
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `GET /audit?user=&action=&object=&since=&until=&before=&limit=`: the
+/// audit log, newest first; `next` pages on.
+pub async fn audit(
+    State(st): State<Arc<AppState>>,
+    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q?;
+    let limit = q.limit();
+    let entries = blocking(move || Ok(st.app.store.audit_log(&q)?)).await?;
+    let next = (entries.len() == limit)
+        .then(|| entries.last().map(|r| r.id))
+        .flatten();
+    Ok(Json(json!({ "entries": entries, "next_before": next })).into_response())
+}

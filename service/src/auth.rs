@@ -1,0 +1,481 @@
+//! Who is calling, and whether they may: every request passes through
+//! [`layer`], which
+//! 1. reads a token from `Authorization: Bearer …` or the `gridgov_token`
+//!    cookie the web map's sign-in sets, and finds its user (a request
+//!    without one is `anonymous`, role public; a bad token is refused);
+//! 2. limits requests per token (as the guard does per address);
+//! 3. checks the route's rule ([`need`]): open, signed in, or a kind of
+//!    thing the role must be allowed to read or write
+//!    ([`gridgov_spatial::access`]); 401 for nobody, 403 for the wrong
+//!    role, and refusals of signed-in users are audited;
+//! 4. hands the handler a [`Caller`] for object-level checks (the grid of
+//!    a household or incident), and
+//! 5. writes every edit (any method but GET/HEAD/OPTIONS) to the audit
+//!    log with its outcome.
+//!
+//! Tokens are looked up in the store and remembered for a few seconds;
+//! revoking or changing an account here forgets them at once, and another
+//! replica's change takes effect within [`CACHE_TTL`].
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use gridgov_spatial::access::{Access, Principal, Role, Thing, allows};
+
+use gridgov_spatial::Timestamp;
+
+use super::{ApiError, AppState};
+use gridgov_app::accounts::{self, AuditEntry, TokenRecord, User};
+
+/// How long a looked-up token is trusted before it is looked up again.
+pub const CACHE_TTL: Duration = Duration::from_secs(5);
+
+/// The cookie the web map signs in with.
+pub const COOKIE: &str = "gridgov_token";
+
+/// Who is calling.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The user and what they may do (`anonymous`, public, when not
+    /// signed in).
+    pub principal: Principal,
+    /// The token they came with (its public id), when signed in.
+    pub token: Option<String>,
+    /// Their address.
+    pub client: Option<IpAddr>,
+    /// When the request came in, by the application's clock.
+    pub at: Timestamp,
+}
+
+impl Caller {
+    /// Nobody in particular: the public, calling at `at`.
+    pub fn anonymous(client: Option<IpAddr>, at: Timestamp) -> Caller {
+        Caller {
+            principal: Principal::new("anonymous", Role::Public),
+            token: None,
+            client,
+            at,
+        }
+    }
+
+    /// Whether they are signed in.
+    pub fn signed_in(&self) -> bool {
+        self.token.is_some()
+    }
+
+    /// Whether they may.
+    pub fn may(&self, thing: &Thing<'_>, access: Access) -> bool {
+        allows(&self.principal, thing, access)
+    }
+
+    /// `Ok` when they may; otherwise 401 (not signed in) or 403.
+    pub fn require(&self, thing: &Thing<'_>, access: Access) -> Result<(), ApiError> {
+        if self.may(thing, access) {
+            Ok(())
+        } else {
+            Err(self.refusal())
+        }
+    }
+
+    /// The refusal for something they may not do: 401 when nobody is
+    /// signed in, else 403.
+    pub fn refusal(&self) -> ApiError {
+        if self.signed_in() {
+            ApiError::with_status(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "{} ({}) may not do this",
+                    self.principal.user,
+                    self.principal.role.name()
+                ),
+            )
+        } else {
+            ApiError::with_status(
+                StatusCode::UNAUTHORIZED,
+                "sign in first: POST /login, then send `Authorization: Bearer <token>`",
+            )
+        }
+    }
+
+    /// An audit line by this caller.
+    pub fn audit(&self, action: &str, object: &str, detail: impl Into<String>) -> AuditEntry {
+        AuditEntry {
+            at: self.at,
+            user: self.principal.user.clone(),
+            action: action.into(),
+            object: object.into(),
+            detail: detail.into(),
+            client: self.client.map(|c| c.to_string()),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .unwrap_or_else(|| {
+                // Only routes outside the auth layer get here; they are
+                // told the time the request was read.
+                let at = gridgov_spatial::time::whole_seconds(Timestamp::now());
+                Caller::anonymous(client_of(&parts.extensions), at)
+            }))
+    }
+}
+
+fn client_of(ext: &axum::http::Extensions) -> Option<IpAddr> {
+    super::harden::client_ip(ext)
+}
+
+/// Tokens looked up lately.
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    map: Mutex<HashMap<String, (TokenRecord, User, Instant)>>,
+}
+
+impl TokenCache {
+    /// Forgets every token (after an account or token changed).
+    pub fn clear(&self) {
+        self.map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+
+    fn get(&self, digest: &str, now: Instant, epoch: Timestamp) -> Option<(TokenRecord, User)> {
+        let m = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        m.get(digest)
+            .filter(|(t, _, at)| now.duration_since(*at) < CACHE_TTL && t.expires > epoch)
+            .map(|(t, u, _)| (t.clone(), u.clone()))
+    }
+
+    fn put(&self, digest: String, t: TokenRecord, u: User, now: Instant) {
+        let mut m = self
+            .map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if m.len() > 10_000 {
+            m.retain(|_, (_, _, at)| now.duration_since(*at) < CACHE_TTL);
+        }
+        m.insert(digest, (t, u, now));
+    }
+}
+
+/// The token a request carries: a bearer token, else the sign-in cookie.
+pub fn token_of(h: &HeaderMap) -> Option<String> {
+    if let Some(v) = h.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        let (scheme, rest) = v.trim().split_once(' ')?;
+        return scheme
+            .eq_ignore_ascii_case("bearer")
+            .then(|| rest.trim().to_owned());
+    }
+    cookie_token(h)
+}
+
+/// The sign-in cookie's token.
+fn cookie_token(h: &HeaderMap) -> Option<String> {
+    h.get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|c| c.trim().split_once('='))
+        .find(|(k, _)| *k == COOKIE)
+        .map(|(_, v)| v.to_owned())
+}
+
+/// What a route asks of the caller.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Need {
+    /// Nothing: anyone, signed in or not.
+    Open,
+    /// A signed-in user; the handler checks each object.
+    SignedIn,
+    /// A role allowed this access to this kind of thing.
+    May(Thing<'static>, Access),
+}
+
+/// The rule of a route (`path` as the router matched it).
+///
+/// ```
+/// use axum::http::Method;
+/// use gridgov_service::auth::{need, Need};
+/// use gridgov_spatial::access::{Access, Thing};
+/// assert_eq!(need(&Method::GET, "/health"), Need::Open);
+/// assert_eq!(need(&Method::POST, "/drafts"), Need::May(Thing::Boundary, Access::Write));
+/// assert_eq!(need(&Method::GET, "/audit"), Need::May(Thing::Accounts, Access::Read));
+/// ```
+pub fn need(method: &Method, path: &str) -> Need {
+    use Access::{Read, Write};
+    let read = matches!(*method, Method::GET | Method::HEAD);
+    let rw = if read { Read } else { Write };
+    match path {
+        "/" | "/map" | "/web/{*path}" | "/health" | "/openapi.json" | "/conformance" | "/login"
+        | "/me" => Need::Open,
+        p if p.starts_with("/open311/") => Need::Open,
+        "/logout" | "/me/password" => Need::SignedIn,
+        "/collections"
+        | "/collections/{id}"
+        | "/collections/{id}/items"
+        | "/collections/{id}/items/{fid}"
+        | "/lookup"
+        | "/lookup/batch"
+        | "/summary"
+        | "/tiles.json"
+        | "/tiles/{layer}/{z}/{x}/{y}"
+        | "/district.json" => Need::May(Thing::Map, Read),
+        "/tiles/heatmap/legend.json"
+        | "/stats/incidents"
+        | "/hotspots"
+        | "/reports"
+        | "/reports/{name}" => Need::May(Thing::Aggregate, Read),
+        "/grids/{code}" | "/grids/{code}/history" | "/versions" => Need::May(Thing::Boundary, rw),
+        p if p.starts_with("/drafts") || p.starts_with("/versions/") => {
+            Need::May(Thing::Boundary, Write)
+        }
+        "/incidents" if !read => Need::May(Thing::NewIncident, Write),
+        "/incidents/import" => Need::May(Thing::NewIncident, Write),
+        // Escalating every overdue case is an act on all of them.
+        "/incidents/escalate" => Need::May(
+            Thing::Incident {
+                grid: None,
+                assignee: None,
+                filed_by: None,
+            },
+            Write,
+        ),
+        p if p.starts_with("/incidents")
+            || p.starts_with("/households")
+            || p.starts_with("/units") =>
+        {
+            Need::SignedIn
+        }
+        p if p.starts_with("/users") || p.starts_with("/tokens") || p == "/audit" => {
+            Need::May(Thing::Accounts, rw)
+        }
+        // Unknown paths answer 404 to anyone.
+        _ => Need::Open,
+    }
+}
+
+fn unauthorized(detail: &str) -> Response {
+    let mut r = ApiError::with_status(StatusCode::UNAUTHORIZED, detail).into_response();
+    r.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        HeaderValue::from_static("Bearer realm=\"gridgov\""),
+    );
+    r
+}
+
+/// Writes audit lines off the async threads; a failure is logged, the
+/// answer stands.
+pub async fn record(st: &Arc<AppState>, xs: Vec<AuditEntry>) {
+    let st = st.clone();
+    let r = tokio::task::spawn_blocking(move || st.app.store.append_audit(&xs)).await;
+    match r {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "cannot write the audit log"),
+        Err(e) => tracing::error!(error = %e, "cannot write the audit log"),
+    }
+}
+
+/// Finds the user of a token (cached briefly). Blocking on a miss.
+async fn resolve(st: &Arc<AppState>, token: String) -> Result<(TokenRecord, User), ApiError> {
+    let digest = accounts::token_digest(&token);
+    let now = Instant::now();
+    let epoch = st.app.now();
+    if let Some(hit) = st.tokens.get(&digest, now, epoch) {
+        return Ok(hit);
+    }
+    let st2 = st.clone();
+    let r = tokio::task::spawn_blocking(move || {
+        accounts::authenticate(st2.app.store.as_ref(), &token, epoch)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    match r {
+        Ok((t, u)) => {
+            st.tokens.put(digest, t.clone(), u.clone(), now);
+            Ok((t, u))
+        }
+        Err(accounts::AccountError::BadToken) => Err(ApiError::with_status(
+            StatusCode::UNAUTHORIZED,
+            "the token is not valid (unknown, expired or revoked): sign in again",
+        )),
+        Err(e) => Err(ApiError::internal(e)),
+    }
+}
+
+/// The middleware (see the module).
+pub async fn layer(
+    State(st): State<Arc<AppState>>,
+    mut req: Request<Body>,
+    next: Next,
+) -> Response {
+    let client = client_of(req.extensions());
+    let mut caller = Caller::anonymous(client, st.app.now());
+    let from_cookie = !req.headers().contains_key(header::AUTHORIZATION);
+    let mut stale_cookie = false;
+    if let Some(token) = token_of(req.headers()) {
+        match resolve(&st, token).await {
+            Ok((t, u)) => {
+                caller.principal = u.principal();
+                caller.token = Some(t.id);
+            }
+            // An expired or revoked sign-in cookie: the browser goes on
+            // as nobody (and is told to forget it), so the map can ask
+            // to sign in again.
+            Err(e) if from_cookie && e.status == StatusCode::UNAUTHORIZED => {
+                stale_cookie = true;
+            }
+            Err(e) => {
+                let mut r = e.into_response();
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"gridgov\", error=\"invalid_token\""),
+                );
+                return r;
+            }
+        }
+    }
+    let g = &st.config.guard;
+    if let Some(id) = &caller.token
+        && let Err(wait) = st.limiter.take(
+            super::harden::LimitKey::Token(id.clone()),
+            g.rate_per_s,
+            g.burst,
+            Instant::now(),
+        )
+    {
+        return super::harden::too_many(
+            format!(
+                "more than {} requests a second with one token; try again in {wait:.1} s",
+                g.rate_per_s
+            ),
+            wait,
+        );
+    }
+    let path = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned())
+        .unwrap_or_default();
+    let method = req.method().clone();
+    let object = req.uri().path().to_owned();
+    let ok = match need(&method, &path) {
+        Need::Open => true,
+        Need::SignedIn => caller.signed_in(),
+        // Nobody unnamed gets past an open route, whatever the public
+        // role may do once signed in.
+        Need::May(thing, access) => caller.signed_in() && caller.may(&thing, access),
+    };
+    if !ok {
+        if !caller.signed_in() {
+            return unauthorized(
+                "sign in first: POST /login with your name and password, then send `Authorization: Bearer <token>`",
+            );
+        }
+        let e = caller.refusal();
+        record(
+            &st,
+            vec![caller.audit("denied", &object, format!("{method} refused"))],
+        )
+        .await;
+        return e.into_response();
+    }
+    req.extensions_mut().insert(caller.clone());
+    let mut r = next.run(req).await;
+    if stale_cookie && !r.headers().contains_key(header::SET_COOKIE) {
+        r.headers_mut().insert(
+            header::SET_COOKIE,
+            HeaderValue::from_static(
+                "gridgov_token=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
+            ),
+        );
+    }
+    let edit = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let status = r.status();
+    let refused = status == StatusCode::FORBIDDEN || status == StatusCode::UNAUTHORIZED;
+    // Sign-in and sign-out are audited by their handlers; a refusal by a
+    // handler (an object outside the caller's grids) is audited here.
+    if (edit && path != "/login" && path != "/logout") || (refused && caller.signed_in()) {
+        let action = if refused { "denied" } else { "edit" };
+        record(
+            &st,
+            vec![caller.audit(action, &object, format!("{method} {}", status.as_u16()))],
+        )
+        .await;
+    }
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_comes_from_the_bearer_header_or_the_cookie() {
+        let mut h = HeaderMap::new();
+        assert_eq!(token_of(&h), None);
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=b; gridgov_token=gg_x"),
+        );
+        assert_eq!(token_of(&h).as_deref(), Some("gg_x"));
+        h.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer gg_y"),
+        );
+        assert_eq!(token_of(&h).as_deref(), Some("gg_y"));
+        h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
+        assert_eq!(token_of(&h), None);
+    }
+
+    #[test]
+    fn every_route_of_the_router_has_a_deliberate_rule() {
+        // Routes open to anyone are few and named.
+        let open = [
+            "/",
+            "/map",
+            "/web/{*path}",
+            "/health",
+            "/openapi.json",
+            "/conformance",
+            "/login",
+            "/open311/v2/services.json",
+        ];
+        for p in open {
+            assert_eq!(need(&Method::GET, p), Need::Open, "{p}");
+        }
+        for p in [
+            "/incidents/{id}",
+            "/households",
+            "/households/{id}",
+            "/logout",
+        ] {
+            assert_eq!(need(&Method::GET, p), Need::SignedIn, "{p}");
+        }
+        assert_eq!(
+            need(&Method::PUT, "/grids/{code}"),
+            Need::May(Thing::Boundary, Access::Write)
+        );
+        assert_eq!(
+            need(&Method::DELETE, "/tokens/{id}"),
+            Need::May(Thing::Accounts, Access::Write)
+        );
+    }
+}

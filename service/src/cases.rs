@@ -1,0 +1,511 @@
+//! Cases over HTTP: file a report, read a case, take a step, move its
+//! pin, find and merge duplicates, list overdue cases, escalate.
+//!
+//! A case's `ETag` is its step number; a step sent with `If-Match` is
+//! taken only if the case is still there (else 409 with where it is). An
+//! illegal step answers 409 with the steps that are allowed, as the
+//! problem's `allowed` member.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use gridgov_spatial::workflow::Action;
+use serde::Deserialize;
+
+use gridgov_spatial::access::{Access, Thing};
+
+use super::auth::Caller;
+use super::{ApiError, AppState};
+use gridgov_app::cases::{self, Book, NewReport, Place, StepRequest};
+
+/// Runs a blocking call of the application off the async threads.
+pub(super) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f).await?
+}
+
+fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request("body", format!("not valid JSON for this request: {e}")))
+}
+
+fn with_etag(mut r: Response, seq: u32) -> Response {
+    if let Ok(v) = HeaderValue::from_str(&format!("\"{seq}\"")) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    r
+}
+
+/// 201 with the step and the state after it; `ETag` the new step.
+fn step_taken(
+    e: &gridgov_spatial::workflow::Event,
+    s: &gridgov_spatial::workflow::CaseState,
+) -> Response {
+    with_etag(
+        (
+            StatusCode::CREATED,
+            Json(serde_json::json!({ "event": e, "state": s })),
+        )
+            .into_response(),
+        s.seq,
+    )
+}
+
+fn case_id(s: &str) -> Result<i64, ApiError> {
+    s.trim_end_matches(".json")
+        .parse::<i64>()
+        .ok()
+        .filter(|&n| n > 0)
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                "id",
+                format!("{s:?} is not an incident id (a positive number)"),
+            )
+        })
+}
+
+/// `Ok` when `caller` may have `access` to case `id` (its grid and
+/// assignee decide). Blocking.
+fn check_case(st: &AppState, caller: &Caller, id: i64, access: Access) -> Result<(), ApiError> {
+    let snap = st.current();
+    let w = cases::whereabouts(st.app.store.as_ref(), &snap, id)?;
+    caller.require(
+        &Thing::Incident {
+            grid: w.grid.as_deref(),
+            assignee: w.assignee.as_ref(),
+            filed_by: w.filed_by.as_deref(),
+        },
+        access,
+    )?;
+    Ok(())
+}
+
+/// Files a report (shared with Open311): the new case and what was found.
+pub fn file_report(
+    st: &AppState,
+    report: &NewReport,
+    filed_by: Option<&str>,
+) -> Result<
+    (
+        i64,
+        cases::CaseView,
+        cases::Located,
+        Vec<gridgov_spatial::duplicates::Duplicate>,
+    ),
+    ApiError,
+> {
+    let snap = st.current();
+    let (mut x, at) = cases::incident_of(&snap, report, st.app.now())?;
+    x.filed_by = filed_by.map(String::from);
+    let id = st.app.store.add_incidents(&[x])?[0];
+    st.app.incidents_changed()?;
+    let view = cases::read(
+        st.app.store.as_ref(),
+        &snap,
+        &st.app.rules.deadlines,
+        id,
+        st.app.now(),
+    )?;
+    let book = Book::read(st.app.store.as_ref())?;
+    let dups = cases::suggest_duplicates(&book, &st.app.rules.duplicates, id)?;
+    Ok((id, view, at, dups))
+}
+
+/// `POST /incidents`: files a report; it is placed in its grid at once.
+pub async fn file(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let report: NewReport = json_body(&body)?;
+    let st2 = st.clone();
+    let who = caller.principal.user.clone();
+    let (id, view, at, dups) =
+        blocking(move || file_report(&st2, &report, Some(who.as_str()))).await?;
+    let seq = view.state.seq;
+    let mut v = serde_json::to_value(&view).map_err(ApiError::internal)?;
+    if let serde_json::Value::Object(o) = &mut v {
+        o.insert(
+            "located".into(),
+            serde_json::to_value(&at).map_err(ApiError::internal)?,
+        );
+        o.insert(
+            "duplicates".into(),
+            serde_json::to_value(&dups).map_err(ApiError::internal)?,
+        );
+    }
+    let mut resp = (StatusCode::CREATED, Json(v)).into_response();
+    if let Ok(l) = HeaderValue::from_str(&format!("{}/incidents/{id}", st.config.base_url)) {
+        resp.headers_mut().insert(header::LOCATION, l);
+    }
+    Ok(with_etag(resp, seq))
+}
+
+/// `GET /incidents/{id}`: the case, its history and what may come next.
+pub async fn get(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = case_id(&id)?;
+    let view = blocking(move || {
+        check_case(&st, &caller, id, Access::Read)?;
+        let snap = st.current();
+        Ok(cases::read(
+            st.app.store.as_ref(),
+            &snap,
+            &st.app.rules.deadlines,
+            id,
+            st.app.now(),
+        )?)
+    })
+    .await?;
+    let seq = view.state.seq;
+    Ok(with_etag(Json(view).into_response(), seq))
+}
+
+/// The body of a step.
+#[derive(Debug, Deserialize)]
+struct StepIn {
+    #[serde(flatten)]
+    action: Action,
+    #[serde(default)]
+    note: String,
+}
+
+fn if_match(h: &HeaderMap) -> Result<Option<u32>, ApiError> {
+    match h.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
+        None => Ok(None),
+        Some(v) => v
+            .trim()
+            .trim_start_matches("W/")
+            .trim_matches('"')
+            .parse::<u32>()
+            .map(Some)
+            .map_err(|_| {
+                ApiError::bad_request(
+                    "If-Match",
+                    format!("{v:?} is not a case's ETag (its step number)"),
+                )
+            }),
+    }
+}
+
+/// `POST /incidents/{id}/steps`: accept, reject, dispatch, handle,
+/// feedback, close, evaluate, escalate.
+pub async fn step(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let id = case_id(&id)?;
+    let input: StepIn = json_body(&body)?;
+    let expected = if_match(&headers)?;
+    let (e, s) = blocking(move || {
+        check_case(&st, &caller, id, Access::Write)?;
+        let r = cases::step(
+            st.app.store.as_ref(),
+            id,
+            &StepRequest {
+                action: input.action,
+                actor: caller.principal.user.clone(),
+                note: input.note,
+                expected_seq: expected,
+            },
+            st.app.now(),
+        )?;
+        st.app.incidents_changed()?;
+        Ok(r)
+    })
+    .await?;
+    Ok(step_taken(&e, &s))
+}
+
+/// The body of a pin move.
+#[derive(Debug, Deserialize)]
+struct MoveIn {
+    #[serde(flatten)]
+    place: Place,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /incidents/{id}/move`: moves the pin and re-routes the case.
+pub async fn move_pin(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let id = case_id(&id)?;
+    let input: MoveIn = json_body(&body)?;
+    let (e, s) = blocking(move || {
+        check_case(&st, &caller, id, Access::Write)?;
+        let snap = st.current();
+        let at = cases::locate(&snap, &input.place)?;
+        let r = cases::move_pin(
+            st.app.store.as_ref(),
+            &snap,
+            id,
+            at.wgs84,
+            &caller.principal.user,
+            &input.note,
+            st.app.now(),
+        )?;
+        st.app.incidents_changed()?;
+        Ok(r)
+    })
+    .await?;
+    Ok(step_taken(&e, &s))
+}
+
+/// `GET /incidents/{id}/duplicates`: open cases that look like the same
+/// problem.
+pub async fn duplicates(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = case_id(&id)?;
+    let rule = st.app.rules.duplicates;
+    let d = blocking(move || {
+        check_case(&st, &caller, id, Access::Read)?;
+        let book = Book::read(st.app.store.as_ref())?;
+        Ok(cases::suggest_duplicates(&book, &rule, id)?)
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "rule": rule, "duplicates": d })).into_response())
+}
+
+/// The body of a merge.
+#[derive(Debug, Deserialize)]
+struct MergeIn {
+    into: i64,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /incidents/{id}/merge`: the case joins `into`; both histories stay.
+pub async fn merge(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let id = case_id(&id)?;
+    let input: MergeIn = json_body(&body)?;
+    let view = blocking(move || {
+        check_case(&st, &caller, id, Access::Write)?;
+        check_case(&st, &caller, input.into, Access::Write)?;
+        cases::merge(
+            st.app.store.as_ref(),
+            id,
+            input.into,
+            &caller.principal.user,
+            &input.note,
+            st.app.now(),
+        )?;
+        st.app.incidents_changed()?;
+        let snap = st.current();
+        Ok(cases::read(
+            st.app.store.as_ref(),
+            &snap,
+            &st.app.rules.deadlines,
+            input.into,
+            st.app.now(),
+        )?)
+    })
+    .await?;
+    Ok((StatusCode::CREATED, Json(view)).into_response())
+}
+
+/// Filters of `GET /incidents`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+    grid: Option<String>,
+    category: Option<String>,
+    #[serde(default)]
+    overdue: bool,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+/// `GET /incidents`: cases by status, grid, category, overdue.
+pub async fn list(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(ApiError::from)?;
+    let limit = q.limit.unwrap_or(100).min(10_000);
+    let offset = q.offset.unwrap_or(0);
+    let v = blocking(move || {
+        let snap = st.current();
+        let book = Book::read(st.app.store.as_ref())?;
+        let now = st.app.now();
+        let rules = &st.app.rules.deadlines;
+        let mut rows = Vec::new();
+        for c in &book.cases {
+            let (id, x, s) = (&c.id, &c.incident, &c.state);
+            if q.status.as_deref().is_some_and(|f| f != s.status.as_str())
+                || q.category.as_deref().is_some_and(|f| f != x.category)
+            {
+                continue;
+            }
+            let over = rules.overdue(&x.category, s, now);
+            if q.overdue && over.is_none() {
+                continue;
+            }
+            let r = cases::route(
+                &snap.district,
+                &snap.grids,
+                [x.location.x(), x.location.y()],
+            );
+            let code = r.grid.as_ref().map(|g| g.code.clone());
+            if q.grid
+                .as_deref()
+                .is_some_and(|f| Some(f) != code.as_deref())
+                || !caller.may(
+                    &Thing::Incident {
+                        grid: code.as_deref(),
+                        assignee: s.assignee.as_ref(),
+                        filed_by: x.filed_by.as_deref(),
+                    },
+                    Access::Read,
+                )
+            {
+                continue;
+            }
+            rows.push((
+                over.as_ref().map_or(0.0, |o| -o.hours_over),
+                *id,
+                serde_json::json!({
+                    "id": id,
+                    "category": x.category,
+                    "source": x.source,
+                    "reported_at": x.reported_at,
+                    "location": [x.location.x(), x.location.y()],
+                    "grid": code,
+                    "status": s.status,
+                    "level": s.level,
+                    "seq": s.seq,
+                    "overdue": over,
+                }),
+            ));
+        }
+        if q.overdue {
+            rows.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        }
+        let total = rows.len();
+        let items: Vec<serde_json::Value> = rows
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|r| r.2)
+            .collect();
+        Ok(serde_json::json!({ "total": total, "offset": offset, "cases": items }))
+    })
+    .await?;
+    Ok(Json(v).into_response())
+}
+
+/// Query of `POST /incidents/escalate`.
+#[derive(Debug, Deserialize)]
+pub struct EscalateQuery {
+    /// The time to judge deadlines at (RFC 3339); default now.
+    now: Option<String>,
+}
+
+/// `POST /incidents/escalate`: escalates the overdue cases now (the
+/// service also does it on a timer).
+pub async fn escalate(
+    State(st): State<Arc<AppState>>,
+    q: Result<Query<EscalateQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(ApiError::from)?;
+    let now = super::now_param(&st, q.now.as_deref())?;
+    let ids = blocking(move || {
+        let ids = cases::escalate_overdue(st.app.store.as_ref(), &st.app.rules.deadlines, now)?;
+        if !ids.is_empty() {
+            st.app.incidents_changed()?;
+        }
+        Ok(ids)
+    })
+    .await?;
+    Ok(Json(serde_json::json!({ "escalated": ids })).into_response())
+}
+
+/// Query of `POST /incidents/import`.
+#[derive(Debug, Deserialize)]
+pub struct ImportQuery {
+    /// The column mapping as JSON; default: columns named after the fields.
+    mapping: Option<String>,
+}
+
+/// `POST /incidents/import` (`text/csv`): a hotline export, imported
+/// whole or not at all; 422 lists every bad row.
+pub async fn import(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    q: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    // Residents file one case at a time; bulk imports are the staff's.
+    if caller.principal.role == gridgov_spatial::access::Role::Public {
+        return Err(caller.refusal());
+    }
+    let Query(q) = q.map_err(ApiError::from)?;
+    let mapping: gridgov_app::import::incidents::Mapping = match q.mapping.as_deref() {
+        None => gridgov_app::import::incidents::Mapping::default(),
+        Some(m) => serde_json::from_str(m)
+            .map_err(|e| ApiError::bad_request("mapping", format!("not a column mapping: {e}")))?,
+    };
+    let text = String::from_utf8(body.to_vec())
+        .map_err(|_| ApiError::bad_request("body", "the CSV is not UTF-8"))?;
+    let r = blocking(move || {
+        let snap = st.current();
+        match gridgov_app::import::incidents::incidents_from_csv(
+            &snap,
+            &text,
+            &mapping,
+            st.app.now(),
+            |_| {},
+        ) {
+            Err(errors) => Ok(Err(errors)),
+            Ok(xs) => {
+                let ids = st.app.store.add_incidents(&xs)?;
+                if !ids.is_empty() {
+                    st.app.incidents_changed()?;
+                }
+                Ok(Ok(ids))
+            }
+        }
+    })
+    .await?;
+    match r {
+        Ok(ids) => Ok((
+            StatusCode::CREATED,
+            Json(serde_json::json!({
+                "imported": ids.len(),
+                "first_id": ids.first(),
+                "last_id": ids.last(),
+            })),
+        )
+            .into_response()),
+        Err(errors) => Err(ApiError::unprocessable(
+            "body",
+            format!("{} rows have problems; nothing was imported", errors.len()),
+        )
+        .member(
+            "errors",
+            serde_json::to_value(&errors).map_err(ApiError::internal)?,
+        )),
+    }
+}

@@ -1,0 +1,259 @@
+//! Households (户) and units (单元) over HTTP, grid by grid: grid staff
+//! read and update those of their grids, admins all. Names, phone numbers
+//! and ID numbers are shown in full only to them ([`gridgov_spatial::access::sees_personal`]); each
+//! answer that shows them in full is written to the audit log.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use gridgov_spatial::access::{Access, Thing, sees_personal};
+use gridgov_spatial::{Household, mask};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use gridgov_app::Snapshot;
+use gridgov_app::households::{HouseholdChange, UnitEdit};
+
+use super::auth::{Caller, record};
+use super::{ApiError, AppState};
+
+/// The grid code of a household's unit.
+fn grid_of(snap: &Snapshot, h: &Household) -> Option<String> {
+    let p = *snap.assignment.units.get(h.unit.index())?;
+    p.responsible().map(|g| snap.district.area(g).code.clone())
+}
+
+fn view(snap: &Snapshot, index: usize, h: &Household, full: bool, grid: Option<&str>) -> Value {
+    let d = &snap.district;
+    let u = d.units.get(h.unit.index());
+    let shown = if full { h.clone() } else { mask::masked(h) };
+    json!({
+        "id": index + 1,
+        "grid": grid,
+        "building": u.map(|u| d.buildings[u.building.index()].code.clone()),
+        "unit": u.map(|u| u.label.clone()),
+        "room": shown.room,
+        "headcount": shown.headcount,
+        "head_name": shown.head_name,
+        "phone": shown.phone,
+        "id_number": shown.id_number,
+        "masked": !full,
+    })
+}
+
+/// Filters of `GET /households`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    grid: Option<String>,
+    limit: Option<usize>,
+    offset: Option<usize>,
+}
+
+/// `GET /households?grid=&limit=&offset=`: the households the caller may
+/// read.
+pub async fn list(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q?;
+    // Roles that may read no household at all are refused outright.
+    let any = caller.may(&Thing::Household { grid: None }, Access::Read)
+        || caller
+            .principal
+            .grids
+            .iter()
+            .any(|g| caller.may(&Thing::Household { grid: Some(g) }, Access::Read));
+    if !any {
+        return Err(caller.refusal());
+    }
+    let limit = q.limit.unwrap_or(100).min(10_000);
+    let offset = q.offset.unwrap_or(0);
+    let snap = st.current();
+    let p = caller.principal.clone();
+    let grid = q.grid.clone();
+    let (total, items, full) = tokio::task::spawn_blocking(move || {
+        let mut total = 0;
+        let mut items = Vec::new();
+        let mut full = 0usize;
+        for (i, h) in snap.district.households.iter().enumerate() {
+            let g = grid_of(&snap, h);
+            if grid.as_deref().is_some_and(|f| Some(f) != g.as_deref())
+                || !gridgov_spatial::access::allows(
+                    &p,
+                    &Thing::Household { grid: g.as_deref() },
+                    Access::Read,
+                )
+            {
+                continue;
+            }
+            total += 1;
+            if total > offset && items.len() < limit {
+                let f = sees_personal(&p, g.as_deref());
+                full += usize::from(f);
+                items.push(view(&snap, i, h, f, g.as_deref()));
+            }
+        }
+        (total, items, full)
+    })
+    .await
+    .map_err(ApiError::internal)?;
+    if full > 0 {
+        let object = match &q.grid {
+            Some(g) => format!("/households?grid={g}"),
+            None => "/households".into(),
+        };
+        record(
+            &st,
+            vec![caller.audit(
+                "read_personal",
+                &object,
+                format!("{full} households in full (offset {offset})"),
+            )],
+        )
+        .await;
+    }
+    Ok(Json(json!({ "total": total, "offset": offset, "households": items })).into_response())
+}
+
+fn index_of(id: &str, n: usize) -> Result<usize, ApiError> {
+    id.parse::<usize>()
+        .ok()
+        .filter(|i| (1..=n).contains(i))
+        .map(|i| i - 1)
+        .ok_or_else(|| ApiError::not_found(format!("there is no household {id:?}")))
+}
+
+/// `GET /households/{id}`.
+pub async fn get(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let snap = st.current();
+    let i = index_of(&id, snap.district.households.len())?;
+    let h = &snap.district.households[i];
+    let g = grid_of(&snap, h);
+    caller.require(&Thing::Household { grid: g.as_deref() }, Access::Read)?;
+    let full = sees_personal(&caller.principal, g.as_deref());
+    let v = view(&snap, i, h, full, g.as_deref());
+    if full {
+        record(
+            &st,
+            vec![caller.audit(
+                "read_personal",
+                &format!("/households/{}", i + 1),
+                "in full",
+            )],
+        )
+        .await;
+    }
+    Ok(Json(v).into_response())
+}
+
+/// The body of `PUT /households/{id}`: what changes.
+// A field left out keeps its value, `null` clears it, a value sets it:
+// three cases, hence `Option<Option<_>>` with serde's `default`.
+#[allow(clippy::option_option)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HouseholdIn {
+    room: Option<String>,
+    headcount: Option<u16>,
+    #[serde(default, deserialize_with = "some")]
+    head_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "some")]
+    phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "some")]
+    id_number: Option<Option<String>>,
+}
+
+/// A present field, `null` included.
+#[allow(clippy::option_option)]
+fn some<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// `PUT /households/{id}` `{room?, headcount?, head_name?, phone?,
+/// id_number?}`:
+/// grid staff of its grid and admins update a household.
+pub async fn put(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    b: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let input: HouseholdIn = serde_json::from_slice(&b)
+        .map_err(|e| ApiError::bad_request("body", format!("not a household change: {e}")))?;
+    let snap = st.current();
+    let i = index_of(&id, snap.district.households.len())?;
+    let g = grid_of(&snap, &snap.district.households[i]);
+    caller.require(&Thing::Household { grid: g.as_deref() }, Access::Write)?;
+    let app = st.app.clone();
+    let change = HouseholdChange {
+        room: input.room,
+        headcount: input.headcount,
+        head_name: input.head_name,
+        phone: input.phone,
+        id_number: input.id_number,
+    };
+    let h = tokio::task::spawn_blocking(move || {
+        app.change_household(gridgov_spatial::HouseholdId(i as u32), change)
+    })
+    .await??;
+    let snap = st.current();
+    Ok(Json(view(&snap, i, &h, true, g.as_deref())).into_response())
+}
+
+/// The body of `PUT /units/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UnitIn {
+    label: Option<String>,
+    households: Option<u32>,
+}
+
+/// `PUT /units/{id}` `{label?, households?}`: grid staff of its grid and
+/// admins correct a unit's label or its number of households.
+pub async fn put_unit(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    b: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let input: UnitIn = serde_json::from_slice(&b)
+        .map_err(|e| ApiError::bad_request("body", format!("not a unit change: {e}")))?;
+    let snap = st.current();
+    let n = snap.district.units.len();
+    let i = id
+        .parse::<usize>()
+        .ok()
+        .filter(|i| (1..=n).contains(i))
+        .map(|i| i - 1)
+        .ok_or_else(|| ApiError::not_found(format!("there is no unit {id:?}")))?;
+    let g = snap.assignment.units[i]
+        .responsible()
+        .map(|a| snap.district.area(a).code.clone());
+    // A unit's roster is household data of its grid.
+    caller.require(&Thing::Household { grid: g.as_deref() }, Access::Write)?;
+    let app = st.app.clone();
+    let edit = UnitEdit {
+        label: input.label,
+        households: input.households,
+    };
+    let u = tokio::task::spawn_blocking(move || {
+        app.change_unit(gridgov_spatial::UnitId(i as u32), edit)
+    })
+    .await??;
+    let d = &st.current().district;
+    Ok(Json(json!({
+        "id": i + 1,
+        "grid": g,
+        "building": d.buildings[u.building.index()].code,
+        "label": u.label,
+        "households": u.households,
+    }))
+    .into_response())
+}

@@ -1,0 +1,389 @@
+//! `GET /lookup` (by point or address), `POST /lookup/batch`, `GET /summary`.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use gridgov_spatial::address::parse;
+use gridgov_spatial::{AreaSummary, Crs, Level, Placement, place_point};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::ApiError;
+use super::{AppState, Snapshot};
+
+/// Query of `GET /lookup`.
+#[derive(Debug, Deserialize)]
+pub struct LookupQuery {
+    lon: Option<String>,
+    lat: Option<String>,
+    crs: Option<String>,
+    address: Option<String>,
+    limit: Option<String>,
+    as_of: Option<String>,
+}
+
+fn number(v: Option<&String>, name: &str) -> Result<f64, ApiError> {
+    let s = v.ok_or_else(|| {
+        ApiError::bad_request(name, format!("{name} is required (or give address=)"))
+    })?;
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|x| x.is_finite())
+        .ok_or_else(|| ApiError::bad_request(name, format!("{name} {s:?} is not a number")))
+}
+
+fn chain(snap: &Snapshot, g: gridgov_spatial::AreaId) -> Vec<AreaSummary> {
+    snap.district
+        .chain(g)
+        .into_iter()
+        .map(|a| AreaSummary::of(&snap.district, a))
+        .collect()
+}
+
+/// `GET /lookup?lon=&lat=&crs=` or `GET /lookup?address=&limit=`.
+pub async fn lookup(
+    State(st): State<Arc<AppState>>,
+    q: Result<Query<LookupQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q?;
+    let snap = match &q.as_of {
+        None => st.current(),
+        Some(date) => {
+            let date = super::features::check_date("as_of", date)?;
+            let app = st.app.clone();
+            tokio::task::spawn_blocking(move || app.snapshot_on(date))
+                .await??
+                .ok_or_else(|| {
+                    ApiError::not_found(format!("no boundaries were in force on {date}"))
+                })?
+        }
+    };
+    if let Some(address) = &q.address {
+        if address.trim().is_empty() {
+            return Err(ApiError::bad_request("address", "address is empty"));
+        }
+        if address.chars().count() > 500 {
+            return Err(ApiError::bad_request(
+                "address",
+                "address is longer than 500 characters",
+            ));
+        }
+        let limit = match &q.limit {
+            None => 5,
+            Some(s) => s
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .ok_or_else(|| {
+                    ApiError::bad_request("limit", format!("limit {s:?}: expected 1 to 100"))
+                })?,
+        };
+        let matches = snap.addresses.lookup(&snap.district, address, limit);
+        let candidates: Vec<Value> = matches
+            .iter()
+            .map(|m| {
+                json!({
+                    "building": snap.district.buildings[m.building.index()].code,
+                    "unit": m.unit.map(|u| snap.district.units[u.index()].label.clone()),
+                    "address": m.address,
+                    "confidence": (m.confidence * 1000.0).round() / 1000.0,
+                    "matched": m.reasons,
+                    "chain": m.grid.map(|g| chain(&snap, g)),
+                })
+            })
+            .collect();
+        return Ok(axum::Json(
+            json!({"query": address, "parsed": parse(address), "candidates": candidates}),
+        )
+        .into_response());
+    }
+    let lon = number(q.lon.as_ref(), "lon")?;
+    let lat = number(q.lat.as_ref(), "lat")?;
+    let crs: Crs = match &q.crs {
+        None => Crs::Wgs84,
+        Some(c) => c
+            .parse()
+            .map_err(|e: gridgov_spatial::CrsError| ApiError::bad_request("crs", e.to_string()))?,
+    };
+    let body = point_json(&snap, lon, lat, crs)
+        .map_err(|e| ApiError::bad_request("lon,lat", e.to_string()))?;
+    let mut r = body.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Ok(r)
+}
+
+/// The answer of `lookup_point` as JSON, written directly with the
+/// snapshot's pre-serialised chains (the same bytes serde would write).
+pub fn point_json(
+    snap: &Snapshot,
+    lon: f64,
+    lat: f64,
+    crs: Crs,
+) -> Result<String, gridgov_spatial::CrsError> {
+    let (wlon, wlat) = crs.to_wgs84(lon, lat)?;
+    let num = |x: f64| serde_json::to_string(&x).unwrap_or_else(|_| "null".into());
+    let border = snap
+        .grids
+        .nearest_border(wlon, wlat)
+        .map_or_else(|| "null".to_string(), |b| num(b.distance_m));
+    let (chain, nearest) = match place_point(&snap.grids, wlon, wlat) {
+        Placement::Inside(g) => (snap.chain_json[g.index()].as_str(), "null".to_string()),
+        Placement::Outside { nearest, .. } => (
+            "[]",
+            serde_json::to_string(&AreaSummary::of(&snap.district, nearest))
+                .unwrap_or_else(|_| "null".into()),
+        ),
+        Placement::Unplaced => ("[]", "null".to_string()),
+    };
+    Ok(format!(
+        r#"{{"input":[{},{}],"crs":"{crs}","wgs84":[{},{}],"chain":{chain},"border_distance_m":{border},"nearest":{nearest}}}"#,
+        num(lon),
+        num(lat),
+        num(wlon),
+        num(wlat)
+    ))
+}
+
+/// One point of a batch.
+struct BatchPoint {
+    id: Option<String>,
+    lon: f64,
+    lat: f64,
+}
+
+fn parse_geojson_points(body: &[u8], crs: Crs) -> Result<Vec<BatchPoint>, ApiError> {
+    let v: Value = serde_json::from_slice(body)
+        .map_err(|e| ApiError::bad_request("body", format!("not JSON: {e}")))?;
+    let features = match v.get("features").and_then(Value::as_array) {
+        Some(f) => f.clone(),
+        None => {
+            return Err(ApiError::bad_request(
+                "body",
+                "expected a GeoJSON FeatureCollection of Points",
+            ));
+        }
+    };
+    features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let c = f
+                .pointer("/geometry/coordinates")
+                .and_then(Value::as_array)
+                .filter(|_| f.pointer("/geometry/type").and_then(Value::as_str) == Some("Point"))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        format!("features[{i}]"),
+                        format!("feature {i} is not a Point"),
+                    )
+                })?;
+            let (Some(lon), Some(lat)) = (
+                c.first().and_then(Value::as_f64),
+                c.get(1).and_then(Value::as_f64),
+            ) else {
+                return Err(ApiError::bad_request(
+                    format!("features[{i}]"),
+                    format!("feature {i}: coordinates are not numbers"),
+                ));
+            };
+            let (lon, lat) = crs.to_wgs84(lon, lat).map_err(|e| {
+                ApiError::bad_request(format!("features[{i}]"), format!("feature {i}: {e}"))
+            })?;
+            let id = f
+                .get("id")
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+            Ok(BatchPoint { id, lon, lat })
+        })
+        .collect()
+}
+
+fn parse_csv_points(body: &[u8], crs: Crs) -> Result<Vec<BatchPoint>, ApiError> {
+    let text =
+        std::str::from_utf8(body).map_err(|_| ApiError::bad_request("body", "CSV is not UTF-8"))?;
+    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
+    let header: Vec<String> = lines
+        .next()
+        .ok_or_else(|| ApiError::bad_request("body", "CSV is empty"))?
+        .split(',')
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+        .collect();
+    let col = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
+    let lon_c = col(&["lon", "lng", "longitude", "x"]).ok_or_else(|| {
+        ApiError::bad_request(
+            "body",
+            "CSV header needs a lon (or lng, longitude, x) column",
+        )
+    })?;
+    let lat_c = col(&["lat", "latitude", "y"]).ok_or_else(|| {
+        ApiError::bad_request("body", "CSV header needs a lat (or latitude, y) column")
+    })?;
+    let id_c = col(&["id"]);
+    lines
+        .enumerate()
+        .map(|(i, line)| {
+            let row = i + 2;
+            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+            let num = |c: usize, what: &str| {
+                cells
+                    .get(c)
+                    .and_then(|s| s.parse::<f64>().ok())
+                    .ok_or_else(|| {
+                        ApiError::bad_request(
+                            format!("line {row}"),
+                            format!(
+                                "line {row}: {what} {:?} is not a number",
+                                cells.get(c).unwrap_or(&"")
+                            ),
+                        )
+                    })
+            };
+            let (lon, lat) = (num(lon_c, "lon")?, num(lat_c, "lat")?);
+            let (lon, lat) = crs.to_wgs84(lon, lat).map_err(|e| {
+                ApiError::bad_request(format!("line {row}"), format!("line {row}: {e}"))
+            })?;
+            Ok(BatchPoint {
+                id: id_c.and_then(|c| cells.get(c)).map(|s| (*s).to_string()),
+                lon,
+                lat,
+            })
+        })
+        .collect()
+}
+
+/// A CSV field, quoted when it holds a comma, quote or line break.
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+/// Query of `POST /lookup/batch`.
+#[derive(Debug, Deserialize)]
+pub struct BatchQuery {
+    crs: Option<String>,
+}
+
+/// `POST /lookup/batch`: a GeoJSON FeatureCollection of points or a CSV with
+/// `lon,lat[,id]` columns; answers each point's grid (JSON, or CSV for CSV).
+pub async fn batch(
+    State(st): State<Arc<AppState>>,
+    q: Result<Query<BatchQuery>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q?;
+    let body = body?;
+    let crs: Crs = match &q.crs {
+        None => Crs::Wgs84,
+        Some(c) => c
+            .parse()
+            .map_err(|e: gridgov_spatial::CrsError| ApiError::bad_request("crs", e.to_string()))?,
+    };
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let csv = ct.starts_with("text/csv");
+    if !(csv || ct.starts_with("application/json") || ct.starts_with("application/geo+json")) {
+        return Err(ApiError::unsupported_media(
+            "send a GeoJSON FeatureCollection (application/geo+json) or CSV (text/csv)",
+        ));
+    }
+    let snap = st.current();
+    tokio::task::spawn_blocking(move || {
+        let pts = if csv { parse_csv_points(&body, crs)? } else { parse_geojson_points(&body, crs)? };
+        let coords: Vec<[f64; 2]> = pts.iter().map(|p| [p.lon, p.lat]).collect();
+        let located = snap.grids.locate_many(&coords, 2);
+        let results: Vec<(Option<&String>, [f64; 2], Placement)> = pts
+            .iter()
+            .zip(located)
+            .map(|(p, g)| (p.id.as_ref(), [p.lon, p.lat], g.map_or_else(|| place_point(&snap.grids, p.lon, p.lat), Placement::Inside)))
+            .collect();
+        let code_at = |p: Placement, level: Level| -> Option<String> {
+            let g = p.grid()?;
+            snap.district.chain(g).into_iter().find(|&a| snap.district.area(a).level == level).map(|a| snap.district.area(a).code.clone())
+        };
+        if csv {
+            let mut out = String::from("id,lon,lat,grid,community,street,nearest_grid,distance_m\n");
+            for (id, [lon, lat], p) in &results {
+                let (nearest, dist) = match p {
+                    Placement::Outside { nearest, distance_m } => (snap.district.area(*nearest).code.clone(), format!("{distance_m:.1}")),
+                    _ => (String::new(), String::new()),
+                };
+                let _ = writeln!(
+                    out,
+                    "{},{lon},{lat},{},{},{},{nearest},{dist}",
+                    csv_field(id.map_or("", |s| s.as_str())),
+                    code_at(*p, Level::Grid).unwrap_or_default(),
+                    code_at(*p, Level::Community).unwrap_or_default(),
+                    code_at(*p, Level::Street).unwrap_or_default(),
+                );
+            }
+            let mut r = out.into_response();
+            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+            return Ok(r);
+        }
+        let rows: Vec<Value> = results
+            .iter()
+            .map(|(id, [lon, lat], p)| {
+                let mut v = json!({
+                    "id": id, "lon": lon, "lat": lat,
+                    "grid": code_at(*p, Level::Grid), "community": code_at(*p, Level::Community), "street": code_at(*p, Level::Street),
+                });
+                if let Placement::Outside { nearest, distance_m } = p {
+                    v["nearest_grid"] = json!(snap.district.area(*nearest).code);
+                    v["distance_m"] = json!((distance_m * 10.0).round() / 10.0);
+                }
+                v
+            })
+            .collect();
+        Ok(axum::Json(json!({"count": rows.len(), "results": rows})).into_response())
+    })
+    .await
+    .map_err(ApiError::internal)?
+}
+
+/// Query of `GET /summary`.
+#[derive(Debug, Deserialize)]
+pub struct SummaryQuery {
+    level: Option<String>,
+}
+
+/// `GET /summary?level=grid|community|street`: counts per area.
+pub async fn summary(
+    State(st): State<Arc<AppState>>,
+    q: Result<Query<SummaryQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<axum::Json<Value>, ApiError> {
+    let Query(q) = q?;
+    let level = match q.level.as_deref() {
+        None => None,
+        Some("street") => Some(Level::Street),
+        Some("community") => Some(Level::Community),
+        Some("grid") => Some(Level::Grid),
+        Some(o) => {
+            return Err(ApiError::bad_request(
+                "level",
+                format!("level {o:?}: use street, community or grid"),
+            ));
+        }
+    };
+    let snap = st.current();
+    let rows: Vec<_> = snap
+        .stats
+        .iter()
+        .filter(|r| level.is_none_or(|l| r.level == l))
+        .cloned()
+        .collect();
+    Ok(axum::Json(json!({"areas": rows})))
+}

@@ -1,0 +1,312 @@
+//! Incident analytics over HTTP: counts per area with rates
+//! (`/stats/incidents`), hot spots (`/hotspots`, JSON or GeoJSON) and the
+//! weekly or monthly report (`/reports/{period}`, JSON or HTML).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use gridgov_spatial::Level;
+use gridgov_spatial::hotspot_map::{HotspotOptions, UnitHotspot, grid_hotspots, lattice_hotspots};
+use gridgov_spatial::incident_counts::{IncidentQuery, incident_counts};
+use gridgov_spatial::period::{CHINA_OFFSET_S, Period, PeriodKind};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::cases::blocking;
+use super::{ApiError, AppState, comma_list, now_param};
+use gridgov_app::cases::Book;
+use gridgov_app::report::{ReportOptions, build, html};
+
+/// Today in the district (local days since 1970-01-01).
+fn today(st: &AppState) -> i64 {
+    gridgov_spatial::time::local_day(st.app.now(), CHINA_OFFSET_S)
+}
+
+fn parse_period(s: &str) -> Result<Period, ApiError> {
+    Period::parse(s).map_err(|e| ApiError::bad_request("period", e.to_string()))
+}
+
+/// The period asked for, or the last full week.
+fn period_or_last_week(st: &AppState, s: Option<&str>) -> Result<Period, ApiError> {
+    if let Some(s) = s {
+        return parse_period(s);
+    }
+    Ok(Period::containing(PeriodKind::Week, today(st)).previous())
+}
+
+/// Query of `GET /stats/incidents`.
+#[derive(Debug, Deserialize)]
+pub struct StatsQuery {
+    level: Option<String>,
+    period: Option<String>,
+    category: Option<String>,
+}
+
+/// `GET /stats/incidents?level=grid&period=2026-W46&category=noise,parking`:
+/// incidents per street, community and grid (or one level), per category,
+/// with rates per 1,000 households. Without a period: all time.
+pub async fn incident_stats(
+    State(st): State<Arc<AppState>>,
+    q: Result<Query<StatsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(ApiError::from)?;
+    let level = match q.level.as_deref() {
+        None | Some("") => None,
+        Some("street") => Some(Level::Street),
+        Some("community") => Some(Level::Community),
+        Some("grid") => Some(Level::Grid),
+        Some(l) => {
+            return Err(ApiError::bad_request(
+                "level",
+                format!("{l:?}: use street, community or grid"),
+            ));
+        }
+    };
+    let p = match q.period.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(parse_period(s)?),
+    };
+    let cats = comma_list(q.category.as_deref());
+    let v = blocking(move || {
+        let snap = st.current();
+        let query = IncidentQuery {
+            period: p,
+            categories: cats.clone(),
+            utc_offset_s: CHINA_OFFSET_S,
+        };
+        let rows: Vec<_> = incident_counts(&snap.district, &snap.assignment, &query)
+            .into_iter()
+            .filter(|r| level.is_none_or(|l| r.level == l))
+            .collect();
+        Ok(json!({
+            "period": p,
+            "categories": cats,
+            "boundary_version": snap.version,
+            "areas": rows,
+        }))
+    })
+    .await?;
+    Ok(Json(v).into_response())
+}
+
+/// Query of `GET /hotspots`.
+#[derive(Debug, Deserialize)]
+pub struct HotspotQuery {
+    period: Option<String>,
+    method: Option<String>,
+    cell_m: Option<f64>,
+    category: Option<String>,
+    permutations: Option<usize>,
+    weeks: Option<usize>,
+    fdr: Option<f64>,
+    seed: Option<u64>,
+    format: Option<String>,
+}
+
+fn unit_props(u: &UnitHotspot) -> serde_json::Map<String, Value> {
+    match serde_json::to_value(u) {
+        Ok(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    }
+}
+
+/// `GET /hotspots?period=2026-W46&method=grid|lattice&cell_m=200`: Gi*
+/// hot spots with permutation p-values, FDR control and emerging labels;
+/// `format=geojson` answers a FeatureCollection for maps. The period
+/// defaults to the last full week.
+pub async fn hotspots(
+    State(st): State<Arc<AppState>>,
+    q: Result<Query<HotspotQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(ApiError::from)?;
+    let p = period_or_last_week(&st, q.period.as_deref())?;
+    let defaults = HotspotOptions::default();
+    let o = HotspotOptions {
+        permutations: q.permutations.unwrap_or(defaults.permutations),
+        seed: q.seed.unwrap_or(defaults.seed),
+        fdr: q.fdr.unwrap_or(defaults.fdr),
+        weeks: q.weeks.unwrap_or(defaults.weeks),
+    };
+    let lattice = match q.method.as_deref() {
+        None | Some("grid" | "grids") => false,
+        Some("lattice") => true,
+        Some(m) => {
+            return Err(ApiError::bad_request(
+                "method",
+                format!("{m:?}: use grid or lattice"),
+            ));
+        }
+    };
+    let geojson = match q.format.as_deref() {
+        None | Some("json") => false,
+        Some("geojson") => true,
+        Some(f) => {
+            return Err(ApiError::bad_request(
+                "format",
+                format!("{f:?}: use json or geojson"),
+            ));
+        }
+    };
+    let query = IncidentQuery {
+        period: Some(p),
+        categories: comma_list(q.category.as_deref()),
+        utc_offset_s: CHINA_OFFSET_S,
+    };
+    let cell_m = q.cell_m.unwrap_or(200.0);
+    let v = blocking(move || {
+        let snap = st.current();
+        let d = &snap.district;
+        let bad = |e: gridgov_spatial::hotspot_map::HotspotError| {
+            ApiError::bad_request("hotspots", e.to_string())
+        };
+        let head = json!({
+            "period": p,
+            "method": if lattice { "lattice" } else { "grid" },
+            "categories": query.categories,
+            "permutations": o.permutations,
+            "fdr": o.fdr,
+            "weeks": o.weeks,
+            "seed": o.seed,
+            "boundary_version": snap.version,
+        });
+        if lattice {
+            let l = lattice_hotspots(d, cell_m, &query, &o).map_err(bad)?;
+            if geojson {
+                let features: Vec<Value> = l
+                    .cells
+                    .iter()
+                    .map(|c| {
+                        let [w, s, e, n] = c.bounds;
+                        let mut props = unit_props(&c.unit);
+                        props.insert("col".into(), json!(c.col));
+                        props.insert("row".into(), json!(c.row));
+                        json!({
+                            "type": "Feature",
+                            "geometry": {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]},
+                            "properties": props,
+                        })
+                    })
+                    .collect();
+                return Ok(json!({"type": "FeatureCollection", "metadata": head, "features": features}));
+            }
+            let mut v = head;
+            v["cell_m"] = json!(l.cell_m);
+            v["cols"] = json!(l.cols);
+            v["rows"] = json!(l.rows);
+            v["cells"] = json!(l.cells);
+            return Ok(v);
+        }
+        let g = grid_hotspots(d, &snap.assignment, &query, &o).map_err(bad)?;
+        if geojson {
+            let features: Vec<Value> = g
+                .iter()
+                .map(|h| {
+                    let mut props = unit_props(&h.unit);
+                    props.insert("code".into(), json!(h.code));
+                    props.insert("name".into(), json!(h.name));
+                    json!({
+                        "type": "Feature",
+                        "id": h.code,
+                        "geometry": geojson::Geometry::from(&d.area(h.id).boundary),
+                        "properties": props,
+                    })
+                })
+                .collect();
+            return Ok(json!({"type": "FeatureCollection", "metadata": head, "features": features}));
+        }
+        let mut v = head;
+        v["grids"] = json!(g);
+        Ok(v)
+    })
+    .await?;
+    let ct = if geojson {
+        "application/geo+json"
+    } else {
+        "application/json"
+    };
+    Ok(([(header::CONTENT_TYPE, ct)], v.to_string()).into_response())
+}
+
+/// Query of `GET /reports/{period}`.
+#[derive(Debug, Deserialize)]
+pub struct ReportQuery {
+    now: Option<String>,
+    permutations: Option<usize>,
+    top: Option<usize>,
+}
+
+/// `GET /reports/{period}` (`2026-W46`, `2026-11`, a day range), with
+/// `.html` for the self-contained page or `.json` (the default) for the
+/// data; `GET /reports` links the last full week and month.
+pub async fn report(
+    State(st): State<Arc<AppState>>,
+    Path(name): Path<String>,
+    q: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(ApiError::from)?;
+    let (label, as_html) = if let Some(l) = name.strip_suffix(".html") {
+        (l, true)
+    } else {
+        (name.strip_suffix(".json").unwrap_or(&name), false)
+    };
+    let p = Period::parse(label)
+        .map_err(|e| ApiError::not_found(format!("no report {name:?}: {e}")))?;
+    let now = now_param(&st, q.now.as_deref())?;
+    let defaults = ReportOptions::default();
+    let o = ReportOptions {
+        top: q.top.unwrap_or(defaults.top).clamp(1, 1000),
+        hotspots: HotspotOptions {
+            permutations: q.permutations.unwrap_or(defaults.hotspots.permutations),
+            ..defaults.hotspots.clone()
+        },
+        ..defaults
+    };
+    let out = blocking(move || {
+        let snap = st.current();
+        let book = Book::read(st.app.store.as_ref())?;
+        let r = build(&snap, &book, &st.app.rules.deadlines, p, now, &o)?;
+        Ok(if as_html {
+            html::page(&r, &snap).into_bytes()
+        } else {
+            serde_json::to_vec(&r).map_err(ApiError::internal)?
+        })
+    })
+    .await?;
+    if as_html {
+        // The page needs nothing but its own styles and embedded images.
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+                (
+                    header::CONTENT_SECURITY_POLICY,
+                    "default-src 'none'; img-src data:; style-src 'unsafe-inline'",
+                ),
+            ],
+            out,
+        )
+            .into_response());
+    }
+    Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response())
+}
+
+/// `GET /reports`: the last full week's and month's reports.
+pub async fn index(State(st): State<Arc<AppState>>) -> Response {
+    let week = Period::containing(PeriodKind::Week, today(&st)).previous();
+    let month = Period::containing(PeriodKind::Month, today(&st)).previous();
+    let links = |p: Period| {
+        json!({
+            "period": p,
+            "json": format!("/reports/{}.json", p.label()),
+            "html": format!("/reports/{}.html", p.label()),
+        })
+    };
+    Json(json!({
+        "week": links(week),
+        "month": links(month),
+        "periods": "a week 2026-W46, a month 2026-11, or days 2026-11-01..2026-11-15",
+    }))
+    .into_response()
+}

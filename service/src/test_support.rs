@@ -1,0 +1,216 @@
+//! What router tests share: a fresh store of the sample district on
+//! either backend, the service state over it, tokens per state, and the
+//! router signed in as an admin.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use gridgov_app::{App, Rules, Store, SystemClock};
+use gridgov_spatial::access::Role;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+use super::{AppState, Config, app};
+
+/// Where a test's store lives.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Backend {
+    GeoPackage,
+    PostGis,
+}
+
+/// Runs each named test (an `async fn(Backend)`) once per backend, as
+/// `name::on_geopackage` and `name::on_postgis`. The PostGIS variant
+/// needs the test cluster (`GRIDGOV_TEST_PG`): without it, it is skipped
+/// locally and fails under `CI`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn on_geopackage() {
+                super::$name(crate::test_support::Backend::GeoPackage).await;
+            }
+            #[tokio::test]
+            async fn on_postgis() {
+                if gridgov_storage::testing::cluster().is_some() {
+                    super::$name(crate::test_support::Backend::PostGis).await;
+                }
+            }
+        }
+    )*};
+}
+
+/// The sample district the stores are made from.
+pub(crate) fn seed() -> std::path::PathBuf {
+    std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../data/sample-district.json"
+    ))
+    .to_path_buf()
+}
+
+/// A store of the sample district for one test (made off the async
+/// threads: the PostgreSQL client blocks).
+pub(crate) fn store(name: &str, backend: Backend) -> Arc<dyn Store> {
+    let name = name.to_owned();
+    std::thread::spawn(move || {
+        let db = match backend {
+            Backend::GeoPackage => {
+                let dir = std::env::temp_dir()
+                    .join(format!("gridgov-service-{}-{name}", std::process::id()));
+                let _ = std::fs::remove_dir_all(&dir);
+                dir.join("e.gpkg").to_string_lossy().into_owned()
+            }
+            Backend::PostGis => {
+                let cluster = gridgov_storage::testing::cluster().unwrap();
+                gridgov_storage::testing::fresh_database(&cluster, &name)
+            }
+        };
+        let opened = gridgov_storage::open(&db, &seed(), gridgov_storage::testing::now()).unwrap();
+        assert!(opened.created);
+        opened.store
+    })
+    .join()
+    .unwrap()
+}
+
+/// A service state over `store` with `config` that follows the store.
+pub(crate) fn state_with(store: Arc<dyn Store>, config: Config) -> Arc<AppState> {
+    std::thread::spawn(move || {
+        let app = Arc::new(App::open(store, Arc::new(SystemClock), Rules::default()).unwrap());
+        app.follow_store().unwrap();
+        let st = Arc::new(AppState::new(app, config));
+        forget(&st);
+        st
+    })
+    .join()
+    .unwrap()
+}
+
+/// The settings router tests run with.
+pub(crate) fn test_config(guard: super::harden::Guard) -> Config {
+    Config {
+        base_url: "http://test".into(),
+        body_limit: 4 << 20,
+        guard,
+        ..Config::default()
+    }
+}
+
+/// A fresh state over a new store of the sample district.
+pub(crate) fn fresh(name: &str, backend: Backend) -> Arc<AppState> {
+    let tag = format!("{name}_{backend:?}").to_lowercase();
+    state_with(
+        store(&tag, backend),
+        test_config(super::harden::Guard::default()),
+    )
+}
+
+/// A fresh state behind a guard of its own.
+pub(crate) fn guarded(name: &str, guard: super::harden::Guard, backend: Backend) -> Arc<AppState> {
+    let tag = format!("{name}_{backend:?}").to_lowercase();
+    state_with(store(&tag, backend), test_config(guard))
+}
+
+static TOKENS: std::sync::LazyLock<Mutex<HashMap<(usize, String), String>>> =
+    std::sync::LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// A token of user `name` (created with `role`, `grids` and `department`
+/// when missing) on `st`'s store; made off the async threads (the
+/// PostgreSQL client blocks) and remembered per state.
+pub(crate) fn token_for(
+    st: &Arc<AppState>,
+    name: &str,
+    role: Role,
+    grids: &[&str],
+    department: Option<&str>,
+) -> String {
+    let key = (Arc::as_ptr(st) as usize, name.to_owned());
+    if let Some(t) = TOKENS.lock().unwrap().get(&key) {
+        return t.clone();
+    }
+    let st2 = st.clone();
+    let (name2, grids2, dept2) = (
+        name.to_owned(),
+        grids.iter().map(|g| (*g).to_owned()).collect::<Vec<_>>(),
+        department.map(String::from),
+    );
+    let t = std::thread::spawn(move || {
+        let g: Vec<&str> = grids2.iter().map(String::as_str).collect();
+        gridgov_app::accounts::ensure_user_token(
+            st2.app.store.as_ref(),
+            &name2,
+            role,
+            &g,
+            dept2.as_deref(),
+            st2.app.now(),
+        )
+        .unwrap()
+    })
+    .join()
+    .unwrap();
+    TOKENS.lock().unwrap().insert(key, t.clone());
+    t
+}
+
+/// Forgets the tokens of a state about to be made at a reused address.
+pub(crate) fn forget(st: &Arc<AppState>) {
+    let p = Arc::as_ptr(st) as usize;
+    TOKENS.lock().unwrap().retain(|k, _| k.0 != p);
+}
+
+/// An admin's token on `st`.
+pub(crate) fn admin_token(st: &Arc<AppState>) -> String {
+    token_for(st, "tester", Role::Admin, &[], None)
+}
+
+/// The router, signed in as an admin unless a request says otherwise.
+pub(crate) fn signed_app(st: &Arc<AppState>) -> Router {
+    let bearer = HeaderValue::from_str(&format!("Bearer {}", admin_token(st))).unwrap();
+    app(st.clone()).layer(axum::middleware::map_request(
+        move |mut req: Request<Body>| {
+            let bearer = bearer.clone();
+            async move {
+                if !req.headers().contains_key(header::AUTHORIZATION) {
+                    req.headers_mut().insert(header::AUTHORIZATION, bearer);
+                }
+                req
+            }
+        },
+    ))
+}
+
+/// One request through the signed-in router: status, headers and JSON
+/// (null when the body is empty or not JSON).
+pub(crate) async fn call(
+    st: &Arc<AppState>,
+    method: &str,
+    uri: &str,
+    headers: &[(&str, String)],
+    body: Option<Value>,
+) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let mut req = Request::builder().method(method).uri(uri);
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    let req = match body {
+        Some(b) => req
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(b.to_string()))
+            .unwrap(),
+        None => req.body(Body::empty()).unwrap(),
+    };
+    let r = signed_app(st).oneshot(req).await.unwrap();
+    let (status, headers) = (r.status(), r.headers().clone());
+    let bytes = r.into_body().collect().await.unwrap().to_bytes();
+    let v = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null)
+    };
+    (status, headers, v)
+}

@@ -1,0 +1,100 @@
+//! `gridgov serve`: opens the store, makes the first admin on an empty
+//! one, finds the label font, and runs the service over the application.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use gridgov_app::{App, Clock, Rules, SystemClock};
+use gridgov_service::{Config, ServeOptions, harden::Guard};
+
+use super::CliResult;
+
+/// What `gridgov serve` was asked.
+pub struct ServeArgs {
+    /// The store.
+    pub db: String,
+    /// The seed district.
+    pub seed: PathBuf,
+    /// How to listen.
+    pub opts: ServeOptions,
+    /// Largest request body.
+    pub body_limit: usize,
+    /// The label font file (default: found among the installed ones).
+    pub font: Option<PathBuf>,
+    /// Bytes of rendered tiles kept.
+    pub tile_cache_bytes: usize,
+    /// Rate limit, time limit, CORS.
+    pub guard: Guard,
+    /// Deadlines and escalation.
+    pub deadlines: gridgov_spatial::workflow::DeadlineRules,
+}
+
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_logging() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs `gridgov serve` until Ctrl-C or SIGTERM.
+pub fn run(a: ServeArgs) -> CliResult {
+    init_logging();
+    let t = Instant::now();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let opened = gridgov_storage::open(&a.db, &a.seed, clock.now())?;
+    let store = opened.store;
+    if opened.created {
+        tracing::info!(store = %store.describe(), seed = %a.seed.display(), "created the store from the seed district");
+    }
+    if let Some(password) =
+        gridgov_app::accounts::ensure_first_admin(store.as_ref(), store.as_ref(), clock.now())?
+    {
+        // Shown this once: only its hash is kept.
+        println!(
+            "first start: created user \"admin\" with password {password}\n\
+             sign in with it and make your own users (see README); it is not shown again"
+        );
+    }
+    let label_font = match gridgov_fonts::find(a.font.as_deref()) {
+        Ok((path, font)) => {
+            tracing::info!(font = %path.display(), "grid names on plan maps");
+            Some(font)
+        }
+        // A font named on the command line must work.
+        Err(e) if a.font.is_some() => return Err(e.into()),
+        Err(e) => {
+            tracing::warn!("plan-map tiles are drawn without grid names: {e}");
+            None
+        }
+    };
+    let rules = Rules {
+        deadlines: a.deadlines,
+        ..Rules::default()
+    };
+    let app = Arc::new(App::open(store.clone(), clock, rules)?);
+    let snap = app.current();
+    tracing::info!(
+        store = %store.describe(),
+        grids = snap.district.grids().count(),
+        buildings = snap.district.buildings.len(),
+        incidents = snap.district.incidents.len(),
+        startup_ms = t.elapsed().as_millis() as u64,
+        "index built"
+    );
+    drop(snap);
+    let config = Config {
+        body_limit: a.body_limit,
+        label_font,
+        tile_cache_bytes: a.tile_cache_bytes,
+        guard: a.guard,
+        ..Config::default()
+    };
+    gridgov_service::serve(app, config, &a.opts)?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,265 @@
+//! Cases: incidents and the append-only history of their steps.
+//!
+//! The `incidents` layer keeps each case's report and, as a projection
+//! for maps and filters, its current status and place; `case_events`
+//! keeps every step (who, when, what, from which status to which) and is
+//! never updated or deleted — triggers refuse both. A step is appended
+//! only if the case is still at the step the caller saw (`expected_seq`),
+//! checked in the same transaction, so two writers can never both move a
+//! case from the same state.
+
+use gridgov_app::{Append, AppendError, CaseStep, StoredIncident};
+use gridgov_spatial::Incident;
+use gridgov_spatial::workflow::Event;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::versions::sql;
+use crate::StorageError;
+use crate::wkb;
+
+/// Creates the case tables of a GeoPackage that lacks them (stores
+/// written before cases existed are upgraded in place).
+pub fn ensure_schema(conn: &Connection) -> Result<(), StorageError> {
+    super::schema::add_column_if_missing(conn, "incidents", "filed_by", "TEXT")?;
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS case_events (
+           case_fid INTEGER NOT NULL REFERENCES incidents(fid),
+           seq INTEGER NOT NULL CHECK (seq > 0),
+           at TEXT NOT NULL,
+           actor TEXT NOT NULL,
+           action TEXT NOT NULL,
+           event TEXT NOT NULL,
+           PRIMARY KEY (case_fid, seq));
+         CREATE TRIGGER IF NOT EXISTS case_events_append_only_update BEFORE UPDATE ON case_events
+           BEGIN SELECT RAISE(ABORT, 'case_events is append-only'); END;
+         CREATE TRIGGER IF NOT EXISTS case_events_append_only_delete BEFORE DELETE ON case_events
+           BEGIN SELECT RAISE(ABORT, 'case_events is append-only'); END;
+         INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description)
+           VALUES ('case_events', 'attributes', 'case_events',
+                   'Every step of every case (append-only)');",
+    )
+    .map_err(sql("create case tables"))
+}
+
+/// Adds incidents in one transaction; their ids, in order.
+pub fn add_incidents(conn: &mut Connection, xs: &[Incident]) -> Result<Vec<i64>, StorageError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql("begin adding incidents"))?;
+    let first: i64 = tx
+        .query_row("SELECT coalesce(max(fid), 0) + 1 FROM incidents", [], |r| {
+            r.get(0)
+        })
+        .map_err(sql("number incidents"))?;
+    let mut ids = Vec::with_capacity(xs.len());
+    {
+        let mut st = tx
+            .prepare_cached("INSERT INTO incidents (fid, geom, reported_at, category, source, status, description, filed_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+            .map_err(sql("add incidents"))?;
+        for (i, x) in xs.iter().enumerate() {
+            let id = first + i as i64;
+            st.execute(params![
+                id,
+                wkb::point_blob(x.location),
+                crate::time_text(x.reported_at),
+                x.category,
+                x.source.as_str(),
+                x.status.as_str(),
+                x.description,
+                x.filed_by
+            ])
+            .map_err(sql("add incidents"))?;
+            ids.push(id);
+        }
+    }
+    tx.commit().map_err(sql("commit incidents"))?;
+    Ok(ids)
+}
+
+/// Appends steps in one transaction: all of them, or none.
+pub fn append(conn: &mut Connection, batch: &[Append]) -> Result<(), AppendError> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql("begin appending steps"))?;
+    {
+        let mut seq_of = tx
+            .prepare_cached("SELECT (SELECT coalesce(max(seq), 0) FROM case_events WHERE case_fid = ?1) FROM incidents WHERE fid = ?1")
+            .map_err(sql("read case"))?;
+        let mut ins = tx
+            .prepare_cached("INSERT INTO case_events (case_fid, seq, at, actor, action, event) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+            .map_err(sql("append step"))?;
+        let mut status = tx
+            .prepare_cached("UPDATE incidents SET status = ?2 WHERE fid = ?1")
+            .map_err(sql("update case"))?;
+        let mut place = tx
+            .prepare_cached("UPDATE incidents SET geom = ?2 WHERE fid = ?1")
+            .map_err(sql("move case"))?;
+        for a in batch {
+            let current: Option<i64> = seq_of
+                .query_row([a.case], |r| r.get(0))
+                .optional()
+                .map_err(sql("read case"))?;
+            let current = current.ok_or(AppendError::NotFound(a.case))? as u32;
+            if current != a.expected_seq || a.event.seq != current + 1 {
+                return Err(AppendError::Conflict {
+                    case: a.case,
+                    expected: a.expected_seq,
+                    current,
+                });
+            }
+            let json = serde_json::to_string(&a.event)
+                .map_err(|e| StorageError::Corrupt(format!("step of case {}: {e}", a.case)))?;
+            ins.execute(params![
+                a.case,
+                a.event.seq,
+                crate::time_text(a.event.at),
+                a.event.actor,
+                a.event.action.name(),
+                json
+            ])
+            .map_err(sql("append step"))?;
+            status
+                .execute(params![a.case, a.event.to.as_str()])
+                .map_err(sql("update case"))?;
+            if let Some([lon, lat]) = a.location {
+                place
+                    .execute(params![a.case, wkb::point_blob(geo::Point::new(lon, lat))])
+                    .map_err(sql("move case"))?;
+            }
+        }
+    }
+    tx.commit().map_err(sql("commit steps"))?;
+    Ok(())
+}
+
+/// The steps of one case, or of every case (`None`), by case and step.
+pub fn events(conn: &Connection, case: Option<i64>) -> Result<Vec<CaseStep>, StorageError> {
+    let mut st = conn
+        .prepare_cached(
+            "SELECT case_fid, event FROM case_events WHERE ?1 IS NULL OR case_fid = ?1 ORDER BY case_fid, seq",
+        )
+        .map_err(sql("read steps"))?;
+    let rows = st
+        .query_map([case], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })
+        .map_err(sql("read steps"))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, json) = row.map_err(sql("read steps"))?;
+        let event: Event = serde_json::from_str(&json)
+            .map_err(|e| StorageError::Corrupt(format!("a step of case {id}: {e}")))?;
+        out.push(CaseStep { case: id, event });
+    }
+    Ok(out)
+}
+
+/// One incident.
+pub fn incident(conn: &Connection, id: i64) -> Result<Option<Incident>, StorageError> {
+    Ok(incidents_where(conn, Some(id))?.pop().map(|x| x.incident))
+}
+
+/// Every incident with its id.
+pub fn incidents(conn: &Connection) -> Result<Vec<StoredIncident>, StorageError> {
+    incidents_where(conn, None)
+}
+
+fn incidents_where(
+    conn: &Connection,
+    id: Option<i64>,
+) -> Result<Vec<StoredIncident>, StorageError> {
+    let mut st = conn
+        .prepare_cached("SELECT fid, geom, reported_at, category, source, status, description, filed_by FROM incidents WHERE ?1 IS NULL OR fid = ?1 ORDER BY fid")
+        .map_err(sql("read incidents"))?;
+    let rows = st
+        .query_map([id], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<Vec<u8>>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, String>(6)?,
+                r.get::<_, Option<String>>(7)?,
+            ))
+        })
+        .map_err(sql("read incidents"))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (fid, geom, reported_at, category, source, status, description, filed_by) =
+            row.map_err(sql("read incidents"))?;
+        let what = format!("incidents fid {fid}");
+        out.push(StoredIncident {
+            id: fid,
+            incident: Incident {
+                location: super::schema::point(geom, &what)?,
+                reported_at: crate::read_time(&reported_at, &what)?,
+                category,
+                source: super::schema::parse_enum(&source, &what)?,
+                status: super::schema::parse_enum(&status, &what)?,
+                description,
+                filed_by,
+            },
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use gridgov_app::CaseStore;
+    use gridgov_spatial::workflow::{Action, CaseState};
+
+    use super::super::schema::sample_gpkg_before;
+    use super::*;
+    use crate::GpkgStore;
+    use crate::testing::now;
+
+    #[test]
+    fn a_store_from_before_filers_is_read_as_it_is_and_upgraded_when_opened() {
+        // As written before incidents knew who filed them.
+        let (dir, path, d) =
+            sample_gpkg_before("filers", "ALTER TABLE incidents DROP COLUMN filed_by");
+        let back = super::super::schema::load(&super::super::schema::open(&path).unwrap()).unwrap();
+        assert_eq!(back.incidents.len(), d.incidents.len());
+        let (store, created) =
+            GpkgStore::open_or_create(&path, &dir.join("none.json"), now()).unwrap();
+        assert!(!created);
+        let mut x = d.incidents[0].clone();
+        x.filed_by = Some("resident".into());
+        let id = store.add_incidents(&[x]).unwrap()[0];
+        assert_eq!(
+            store.incident(id).unwrap().unwrap().filed_by.as_deref(),
+            Some("resident")
+        );
+        assert_eq!(store.incident(1).unwrap().unwrap().filed_by, None);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn the_history_table_refuses_updates_and_deletes() {
+        let (dir, path, _) = sample_gpkg_before("append-only", "SELECT 1");
+        let store = GpkgStore::open_or_create(&path, &dir.join("none.json"), now())
+            .unwrap()
+            .0;
+        let e = CaseState::reported(now())
+            .step(&Action::Accept, "a", now(), "")
+            .unwrap();
+        store
+            .append_steps(&[Append {
+                case: 1,
+                expected_seq: 0,
+                event: e,
+                location: None,
+            }])
+            .unwrap();
+        drop(store);
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        let u = conn.execute("UPDATE case_events SET actor = 'mallory'", []);
+        assert!(u.unwrap_err().to_string().contains("append-only"));
+        let d = conn.execute("DELETE FROM case_events", []);
+        assert!(d.unwrap_err().to_string().contains("append-only"));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

@@ -1,0 +1,203 @@
+//! The embedded store: one OGC GeoPackage file (`schema.rs`: the layers,
+//! the R-tree index and its triggers, WAL + `synchronous=FULL`;
+//! `versions.rs`: boundary versions and drafts; `cases.rs`: incidents and
+//! their append-only steps; `accounts.rs`: users, tokens, the audit log
+//! and household edits).
+//!
+//! One connection behind a mutex: SQLite has one writer at a time, and
+//! the snapshot in memory answers the reads that matter for speed.
+
+pub mod accounts;
+pub mod cases;
+pub mod schema;
+pub mod versions;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use gridgov_app::accounts::{AuditEntry, AuditQuery, TokenRecord, User};
+use gridgov_app::{
+    AccountStore, Append, AppendError, AuditRecord, AuditStore, BoundaryStore, CaseStep, CaseStore,
+    DistrictStore, DraftRecord, GridRecord, GridVersion, HouseholdStore, Publication, PublishError,
+    Revoke, StoreError, StoredIncident, UnitChange, UserRecord, VersionInfo,
+};
+use gridgov_spatial::{Date, District, Household, HouseholdId, Incident, Timestamp, UnitId};
+
+use crate::StorageError;
+
+/// The embedded store: one GeoPackage file.
+pub struct GpkgStore {
+    path: PathBuf,
+    conn: Mutex<rusqlite::Connection>,
+}
+
+impl GpkgStore {
+    /// Opens the GeoPackage at `path`, creating it from `seed` (a district
+    /// file) when it does not exist yet; a store from an earlier version
+    /// of gridgov is upgraded in place. `now` dates what is created.
+    /// Returns the store and whether it was created.
+    pub fn open_or_create(
+        path: &Path,
+        seed: &Path,
+        now: Timestamp,
+    ) -> Result<(Self, bool), StorageError> {
+        let created = !path.exists();
+        if created {
+            let d = crate::district_file::load(seed)?;
+            schema::create(path, &d, now)?;
+        }
+        let mut conn = schema::open(path)?;
+        versions::upgrade(&mut conn, now)?;
+        cases::ensure_schema(&conn)?;
+        accounts::ensure_schema(&conn)?;
+        Ok((
+            GpkgStore {
+                path: path.to_path_buf(),
+                conn: Mutex::new(conn),
+            },
+            created,
+        ))
+    }
+
+    fn conn(&self) -> MutexGuard<'_, rusqlite::Connection> {
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl DistrictStore for GpkgStore {
+    fn load(&self) -> Result<District, StoreError> {
+        Ok(schema::load(&self.conn())?)
+    }
+
+    fn describe(&self) -> String {
+        format!("GeoPackage {}", self.path.display())
+    }
+}
+
+impl BoundaryStore for GpkgStore {
+    fn grid_versions(&self) -> Result<HashMap<String, i64>, StoreError> {
+        Ok(versions::grid_versions(&self.conn())?)
+    }
+
+    fn latest_version(&self) -> Result<i64, StoreError> {
+        Ok(versions::latest(&self.conn())?)
+    }
+
+    fn publish(&self, p: &Publication) -> Result<VersionInfo, PublishError> {
+        versions::publish(&mut self.conn(), p)
+    }
+
+    fn versions(&self) -> Result<Vec<VersionInfo>, StoreError> {
+        Ok(versions::versions(&self.conn())?)
+    }
+
+    fn grid_history(&self, code: &str) -> Result<Vec<GridVersion>, StoreError> {
+        Ok(versions::grid_history(&self.conn(), code)?)
+    }
+
+    fn grids_at(&self, version: i64) -> Result<Vec<GridRecord>, StoreError> {
+        Ok(versions::grids_at(&self.conn(), version)?)
+    }
+
+    fn version_on(&self, date: Date) -> Result<Option<i64>, StoreError> {
+        Ok(versions::version_on(&self.conn(), date)?)
+    }
+
+    fn save_draft(&self, d: &DraftRecord) -> Result<(), StoreError> {
+        Ok(versions::save_draft(&self.conn(), d)?)
+    }
+
+    fn load_draft(&self, id: &str) -> Result<Option<DraftRecord>, StoreError> {
+        Ok(versions::load_draft(&self.conn(), id)?)
+    }
+}
+
+impl CaseStore for GpkgStore {
+    fn add_incidents(&self, xs: &[Incident]) -> Result<Vec<i64>, StoreError> {
+        Ok(cases::add_incidents(&mut self.conn(), xs)?)
+    }
+
+    fn append_steps(&self, batch: &[Append]) -> Result<(), AppendError> {
+        cases::append(&mut self.conn(), batch)
+    }
+
+    fn steps(&self, case: Option<i64>) -> Result<Vec<CaseStep>, StoreError> {
+        Ok(cases::events(&self.conn(), case)?)
+    }
+
+    fn incident(&self, id: i64) -> Result<Option<Incident>, StoreError> {
+        Ok(cases::incident(&self.conn(), id)?)
+    }
+
+    fn incidents(&self) -> Result<Vec<StoredIncident>, StoreError> {
+        Ok(cases::incidents(&self.conn())?)
+    }
+
+    fn incident_revision(&self) -> Result<i64, StoreError> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT (SELECT count(*) FROM incidents) + (SELECT count(*) FROM case_events)",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(versions::sql("count incidents and steps"))?)
+    }
+}
+
+impl AccountStore for GpkgStore {
+    fn users(&self) -> Result<Vec<User>, StoreError> {
+        Ok(accounts::users(&self.conn())?)
+    }
+
+    fn user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        Ok(accounts::user(&self.conn(), name)?)
+    }
+
+    fn create_user(&self, u: &UserRecord) -> Result<bool, StoreError> {
+        Ok(accounts::create_user(&self.conn(), u)?)
+    }
+
+    fn update_user(&self, u: &User, password_hash: Option<&str>) -> Result<bool, StoreError> {
+        Ok(accounts::update_user(&self.conn(), u, password_hash)?)
+    }
+
+    fn add_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
+        Ok(accounts::add_token(&self.conn(), t)?)
+    }
+
+    fn token(&self, digest: &str) -> Result<Option<TokenRecord>, StoreError> {
+        Ok(accounts::token(&self.conn(), digest)?)
+    }
+
+    fn tokens(&self, user: Option<&str>) -> Result<Vec<TokenRecord>, StoreError> {
+        Ok(accounts::tokens(&self.conn(), user)?)
+    }
+
+    fn revoke_tokens(&self, which: &Revoke, at: Timestamp) -> Result<usize, StoreError> {
+        Ok(accounts::revoke_tokens(&self.conn(), which, at)?)
+    }
+}
+
+impl AuditStore for GpkgStore {
+    fn append_audit(&self, xs: &[AuditEntry]) -> Result<(), StoreError> {
+        Ok(accounts::append_audit(&mut self.conn(), xs)?)
+    }
+
+    fn audit_log(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
+        Ok(accounts::audit_log(&self.conn(), q)?)
+    }
+}
+
+impl HouseholdStore for GpkgStore {
+    fn update_household(&self, id: HouseholdId, h: &Household) -> Result<bool, StoreError> {
+        Ok(accounts::update_household(&self.conn(), id, h)?)
+    }
+
+    fn update_unit(&self, id: UnitId, u: &UnitChange) -> Result<bool, StoreError> {
+        Ok(accounts::update_unit(&self.conn(), id, u)?)
+    }
+}

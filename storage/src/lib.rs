@@ -1,0 +1,221 @@
+//! # gridgov-storage
+//!
+//! The stores behind the application's ports ([`gridgov_app::ports`]):
+//! the embedded GeoPackage (default, one file QGIS and GDAL open as it
+//! is) and PostgreSQL + PostGIS for deployments that outgrow one machine.
+//! Both implement every port and pass the same contract tests
+//! (`tests/contract.rs`).
+//!
+//! [`open`] is the one way from a `--db` string to a store; [`Target`]
+//! says what a string names. Stores never read a clock: every time they
+//! write comes from the application (a publication's time, a draft's,
+//! a revocation's), or is handed to [`open`] for a store it creates.
+
+mod district_file;
+pub mod gpkg;
+pub mod pg;
+pub mod testing;
+mod wkb;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use gridgov_app::{AppendError, PublishError, Store, StoreError};
+use gridgov_spatial::{District, Timestamp};
+
+pub use district_file::{
+    DistrictFileError, load as load_district_file, save as save_district_file,
+};
+pub use gpkg::GpkgStore;
+pub use pg::PgStore;
+
+/// The sample district the default store is created from.
+pub const DEFAULT_DISTRICT: &str = "data/sample-district.json";
+/// The default store.
+pub const DEFAULT_GPKG: &str = "data/gridgov.gpkg";
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// SQLite refused an operation.
+    #[error("GeoPackage: {what}: {source}")]
+    Sqlite {
+        /// What gridgov was doing.
+        what: String,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// PostgreSQL refused an operation or the connection failed.
+    #[error("PostgreSQL: {what}: {source}")]
+    Postgres {
+        /// What gridgov was doing.
+        what: String,
+        /// The driver's error.
+        source: postgres::Error,
+    },
+    /// The stored data is not what gridgov wrote.
+    #[error("the stored data is damaged: {0}")]
+    Corrupt(String),
+    /// A district file could not be read or written.
+    #[error(transparent)]
+    DistrictFile(#[from] DistrictFileError),
+    /// A store exists where a new one was to be written.
+    #[error("{0}")]
+    Exists(String),
+    /// There is no store where one was named.
+    #[error("{0}: no such store")]
+    Missing(String),
+}
+
+impl From<StorageError> for StoreError {
+    fn from(e: StorageError) -> Self {
+        match e {
+            StorageError::Corrupt(s) => StoreError::Corrupt(s),
+            e => StoreError::Backend(Box::new(e)),
+        }
+    }
+}
+
+impl From<StorageError> for AppendError {
+    fn from(e: StorageError) -> Self {
+        AppendError::Store(e.into())
+    }
+}
+
+impl From<StorageError> for PublishError {
+    fn from(e: StorageError) -> Self {
+        PublishError::Store(e.into())
+    }
+}
+
+/// A time as the stores keep it (sortable text, whole seconds, UTC).
+pub(crate) fn time_text(t: Timestamp) -> String {
+    gridgov_spatial::time::stored(t)
+}
+
+/// A stored time; `Corrupt` when it is not one.
+pub(crate) fn read_time(s: &str, what: &str) -> Result<Timestamp, StorageError> {
+    gridgov_spatial::time::parse_instant(s)
+        .map_err(|e| StorageError::Corrupt(format!("{what}: {e}")))
+}
+
+/// What a `--db` or `--out` string names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A PostgreSQL database (`postgres://` or `postgresql://`).
+    Postgres(String),
+    /// A GeoPackage file (anything ending in `.gpkg`, and any other
+    /// path that is not a district file).
+    GeoPackage(PathBuf),
+    /// A district JSON file (ending in `.json`).
+    DistrictFile(PathBuf),
+}
+
+impl Target {
+    /// What `s` names.
+    ///
+    /// ```
+    /// use gridgov_storage::Target;
+    /// assert!(matches!(Target::parse("postgres://u@h/db"), Target::Postgres(_)));
+    /// assert!(matches!(Target::parse("data/gridgov.gpkg"), Target::GeoPackage(_)));
+    /// assert!(matches!(Target::parse("d.json"), Target::DistrictFile(_)));
+    /// ```
+    pub fn parse(s: &str) -> Target {
+        if s.starts_with("postgres://") || s.starts_with("postgresql://") {
+            Target::Postgres(s.to_owned())
+        } else if Path::new(s).extension().is_some_and(|e| e == "json") {
+            Target::DistrictFile(PathBuf::from(s))
+        } else {
+            Target::GeoPackage(PathBuf::from(s))
+        }
+    }
+}
+
+/// An opened store.
+pub struct Opened {
+    /// The store.
+    pub store: Arc<dyn Store>,
+    /// Whether it was created from the seed just now.
+    pub created: bool,
+}
+
+/// Opens the store `db` names: a PostgreSQL URL is a PostGIS database,
+/// anything else a GeoPackage file. Either is created from `seed` (a
+/// district file) when empty, its boundaries published as version 1 at
+/// `now`. A district file is not a store: it is refused.
+pub fn open(db: &str, seed: &Path, now: Timestamp) -> Result<Opened, StorageError> {
+    match Target::parse(db) {
+        Target::Postgres(url) => {
+            let (s, created) = PgStore::open_or_create(&url, seed, now)?;
+            Ok(Opened {
+                store: Arc::new(s),
+                created,
+            })
+        }
+        Target::GeoPackage(path) => {
+            let (s, created) = GpkgStore::open_or_create(&path, seed, now)?;
+            Ok(Opened {
+                store: Arc::new(s),
+                created,
+            })
+        }
+        Target::DistrictFile(p) => Err(StorageError::Exists(format!(
+            "{}: a district file is not a store; name a .gpkg file or a postgres:// URL",
+            p.display()
+        ))),
+    }
+}
+
+/// Reads a district from what `db` names: a district file as it is, an
+/// existing GeoPackage as it is (even one an earlier gridgov wrote), or
+/// a PostGIS database (created from `seed` at `now` when empty).
+pub fn load_district(db: &str, seed: &Path, now: Timestamp) -> Result<District, StorageError> {
+    match Target::parse(db) {
+        Target::DistrictFile(p) => Ok(district_file::load(&p)?),
+        Target::GeoPackage(p) => {
+            if !p.exists() {
+                return Err(StorageError::Missing(p.display().to_string()));
+            }
+            gpkg::schema::load(&gpkg::schema::open(&p)?)
+        }
+        Target::Postgres(url) => PgStore::open_or_create(&url, seed, now)?.0.load_district(),
+    }
+}
+
+/// Writes a district where `out` names: into an empty PostGIS database,
+/// a new GeoPackage (an existing store is never overwritten), or a JSON
+/// file. Files are written to a temporary file and renamed, so a crash
+/// never leaves half of one. `now` is when its boundaries are published
+/// as version 1.
+pub fn save_district(out: &str, d: &District, now: Timestamp) -> Result<(), StorageError> {
+    match Target::parse(out) {
+        Target::Postgres(url) => {
+            if PgStore::create_in(&url, d, now)? {
+                Ok(())
+            } else {
+                Err(StorageError::Exists(
+                    "that database already holds a gridgov district; use another database or schema"
+                        .into(),
+                ))
+            }
+        }
+        Target::GeoPackage(path) => {
+            if path.exists() {
+                return Err(StorageError::Exists(format!(
+                    "{}: a store already exists there; remove it first or choose another path",
+                    path.display()
+                )));
+            }
+            gpkg::schema::create(&path, d, now)
+        }
+        Target::DistrictFile(path) => Ok(district_file::save(&path, d)?),
+    }
+}
