@@ -4,7 +4,9 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::extract::{JsonBody, Path, Query};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gridgov_spatial::access::Role;
@@ -17,11 +19,6 @@ use super::{ApiError, AppState};
 use gridgov_app::Revoke;
 use gridgov_app::accounts::{self, AccountError, AuditQuery, TokenKind, User};
 
-fn body<T: serde::de::DeserializeOwned>(b: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(b)
-        .map_err(|e| ApiError::bad_request("body", format!("not the JSON expected: {e}")))
-}
-
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
@@ -30,20 +27,32 @@ async fn blocking<T: Send + 'static>(
         .map_err(ApiError::internal)?
 }
 
-#[derive(Deserialize)]
-struct LoginIn {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct LoginIn {
     name: String,
     password: String,
 }
 
 /// `POST /login` `{name, password}`: a sign-in token (also set as an
 /// `HttpOnly` cookie for the web map), valid for 12 hours.
+#[utoipa::path(
+    post,
+    path = "/login",
+    tag = "accounts",
+    summary = "Sign in: a 12-hour token (and an HttpOnly cookie)",
+    request_body(content = LoginIn, description = "name, password", content_type = "application/json"),
+    responses(
+        (status = 200, description = "the token, its expiry and the user", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "wrong user name or password", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 429, description = "too many attempts", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn login(
     State(st): State<Arc<AppState>>,
     caller: Caller,
-    b: axum::body::Bytes,
+    JsonBody(input): JsonBody<LoginIn>,
 ) -> Result<Response, ApiError> {
-    let input: LoginIn = body(&b)?;
     // The name as typed goes into the audit log: only so much of it.
     let name: String = input.name.chars().take(64).collect();
     let mut who = caller.clone();
@@ -131,6 +140,17 @@ pub async fn login(
 }
 
 /// `POST /logout`: revokes the token the request came with.
+#[utoipa::path(
+    post,
+    path = "/logout",
+    tag = "accounts",
+    summary = "Sign out: the token is revoked",
+    responses(
+        (status = 204, description = "signed out"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn logout(State(st): State<Arc<AppState>>, caller: Caller) -> Result<Response, ApiError> {
     let Some(id) = caller.token.clone() else {
         return Err(caller.refusal());
@@ -154,20 +174,34 @@ pub async fn logout(State(st): State<Arc<AppState>>, caller: Caller) -> Result<R
     Ok(r)
 }
 
-#[derive(Deserialize)]
-struct PasswordIn {
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct PasswordIn {
     current: String,
     new: String,
 }
 
 /// `PUT /me/password` `{current, new}`: changes one's own password; every
 /// token of theirs is revoked, this one too (sign in again).
+#[utoipa::path(
+    put,
+    path = "/me/password",
+    tag = "accounts",
+    summary = "Change one's own password (every token is revoked)",
+    request_body(content = PasswordIn, description = "current, new", content_type = "application/json"),
+    responses(
+        (status = 204, description = "changed"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the current password is wrong", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "the new password is refused", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn change_password(
     State(st): State<Arc<AppState>>,
     caller: Caller,
-    b: axum::body::Bytes,
+    JsonBody(input): JsonBody<PasswordIn>,
 ) -> Result<Response, ApiError> {
-    let input: PasswordIn = body(&b)?;
     let name = caller.principal.user.clone();
     let st2 = st.clone();
     blocking(move || {
@@ -192,6 +226,15 @@ pub async fn change_password(
 }
 
 /// `GET /me`: the signed-in user, or `{"signed_in": false}`.
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "accounts",
+    summary = "Who is signed in",
+    responses(
+        (status = 200, description = "the user, or signed_in false", body = serde_json::Value, content_type = "application/json"),
+    )
+)]
 pub async fn me(caller: Caller) -> Response {
     if !caller.signed_in() {
         return Json(json!({ "signed_in": false })).into_response();
@@ -208,12 +251,38 @@ pub async fn me(caller: Caller) -> Response {
 }
 
 /// `GET /users`.
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "accounts",
+    summary = "Every user",
+    responses(
+        (status = 200, description = "the users", body = serde_json::Value, content_type = "application/json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn users(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let us = blocking(move || Ok(st.app.store.users()?)).await?;
     Ok(Json(json!({ "users": us })).into_response())
 }
 
 /// `GET /users/{name}`.
+#[utoipa::path(
+    get,
+    path = "/users/{name}",
+    tag = "accounts",
+    summary = "One user",
+    params(
+        ("name" = String, Path, description = "the user name"),
+    ),
+    responses(
+        (status = 200, description = "the user", body = serde_json::Value, content_type = "application/json"),
+        (status = 404, description = "no such user", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn user(
     State(st): State<Arc<AppState>>,
     Path(name): Path<String>,
@@ -225,10 +294,11 @@ pub async fn user(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UserIn {
+pub struct UserIn {
     name: Option<String>,
+    #[schema(value_type = Option<String>)]
     role: Option<Role>,
     grids: Option<Vec<String>>,
     department: Option<String>,
@@ -247,11 +317,25 @@ fn known_grid(st: &AppState) -> impl Fn(&str) -> bool + use<> {
 
 /// `POST /users` `{name, role, grids?, department?, password?}`: a new
 /// user; without a password one is made and answered once.
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "accounts",
+    summary = "Add a user (without a password one is made and answered once)",
+    request_body(content = UserIn, description = "name, role, grids, department, password", content_type = "application/json"),
+    responses(
+        (status = 201, description = "the user", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "the name is taken", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a field is refused", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn create_user(
     State(st): State<Arc<AppState>>,
-    b: axum::body::Bytes,
+    JsonBody(input): JsonBody<UserIn>,
 ) -> Result<Response, ApiError> {
-    let input: UserIn = body(&b)?;
     let (Some(name), Some(role)) = (input.name, input.role) else {
         return Err(ApiError::bad_request(
             "body",
@@ -293,12 +377,29 @@ pub async fn create_user(
 /// `PUT /users/{name}` `{role?, grids?, department?, disabled?,
 /// password?}`: changes what is given. Disabling or a new password
 /// revokes the user's tokens.
+#[utoipa::path(
+    put,
+    path = "/users/{name}",
+    tag = "accounts",
+    summary = "Change a user (disabling or a new password revokes their tokens)",
+    params(
+        ("name" = String, Path, description = "the user name"),
+    ),
+    request_body(content = UserIn, description = "role, grids, department, disabled, password", content_type = "application/json"),
+    responses(
+        (status = 200, description = "the user", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such user", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a field is refused", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn update_user(
     State(st): State<Arc<AppState>>,
     Path(name): Path<String>,
-    b: axum::body::Bytes,
+    JsonBody(input): JsonBody<UserIn>,
 ) -> Result<Response, ApiError> {
-    let input: UserIn = body(&b)?;
     if input.name.as_deref().is_some_and(|n| n != name) {
         return Err(ApiError::bad_request("name", "a user cannot be renamed"));
     }
@@ -344,24 +445,39 @@ pub async fn update_user(
 }
 
 /// Filter of `GET /tokens`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct TokensQuery {
+    /// Only this user's tokens.
     user: Option<String>,
 }
 
 /// `GET /tokens?user=`: tokens (never the tokens themselves).
+#[utoipa::path(
+    get,
+    path = "/tokens",
+    tag = "accounts",
+    summary = "Tokens (never the tokens themselves)",
+    params(
+        TokensQuery,
+    ),
+    responses(
+        (status = 200, description = "the tokens", body = serde_json::Value, content_type = "application/json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn tokens(
     State(st): State<Arc<AppState>>,
-    q: Result<Query<TokensQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<TokensQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q?;
     let ts = blocking(move || Ok(st.app.store.tokens(q.user.as_deref())?)).await?;
     Ok(Json(json!({ "tokens": ts })).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct TokenIn {
+pub struct TokenIn {
     user: String,
     #[serde(default)]
     label: String,
@@ -370,11 +486,24 @@ struct TokenIn {
 
 /// `POST /tokens` `{user, label?, days?}`: an API token for a program
 /// acting as `user` (default 90 days, at most 3,650), shown once.
+#[utoipa::path(
+    post,
+    path = "/tokens",
+    tag = "accounts",
+    summary = "Issue an API token, shown once",
+    request_body(content = TokenIn, description = "user, label, days", content_type = "application/json"),
+    responses(
+        (status = 201, description = "the token and its record", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such user", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn issue_token(
     State(st): State<Arc<AppState>>,
-    b: axum::body::Bytes,
+    JsonBody(input): JsonBody<TokenIn>,
 ) -> Result<Response, ApiError> {
-    let input: TokenIn = body(&b)?;
     let days = input.days.unwrap_or(90);
     if !(1..=3650).contains(&days) {
         return Err(ApiError::bad_request("days", "days must be 1 to 3,650"));
@@ -398,6 +527,21 @@ pub async fn issue_token(
 }
 
 /// `DELETE /tokens/{id}`: revokes a token.
+#[utoipa::path(
+    delete,
+    path = "/tokens/{id}",
+    tag = "accounts",
+    summary = "Revoke a token",
+    params(
+        ("id" = String, Path, description = "the token's public id"),
+    ),
+    responses(
+        (status = 204, description = "revoked"),
+        (status = 404, description = "no such token", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn revoke_token(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -420,11 +564,31 @@ pub async fn revoke_token(
 
 /// `GET /audit?user=&action=&object=&since=&until=&before=&limit=`: the
 /// audit log, newest first; `next` pages on.
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "accounts",
+    summary = "The audit log, newest first",
+    params(
+        ("user" = Option<String>, Query, description = "Only this user's lines."),
+        ("action" = Option<String>, Query, description = "Only this kind: login, login_failed, logout, read_personal, edit, denied, account."),
+        ("object" = Option<String>, Query, description = "Only objects starting so."),
+        ("since" = Option<String>, Query, description = "From this time (RFC 3339)."),
+        ("until" = Option<String>, Query, description = "Before this time (RFC 3339)."),
+        ("before" = Option<i64>, Query, description = "Only lines older than this id (paging)."),
+        ("limit" = Option<usize>, Query, description = "At most this many (default 100, at most 10,000)."),
+    ),
+    responses(
+        (status = 200, description = "the lines and the id to page on", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn audit(
     State(st): State<Arc<AppState>>,
-    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<AuditQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q?;
     let limit = q.limit();
     let entries = blocking(move || Ok(st.app.store.audit_log(&q)?)).await?;
     let next = (entries.len() == limit)

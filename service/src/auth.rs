@@ -4,10 +4,12 @@
 //!    cookie the web map's sign-in sets, and finds its user (a request
 //!    without one is `anonymous`, role public; a bad token is refused);
 //! 2. limits requests per token (as the guard does per address);
-//! 3. checks the route's rule ([`need`]): open, signed in, or a kind of
-//!    thing the role must be allowed to read or write
-//!    ([`gridgov_spatial::access`]); 401 for nobody, 403 for the wrong
-//!    role, and refusals of signed-in users are audited;
+//! 3. leaves the route's rule to the route itself: every route declares
+//!    its [`Need`] where it is added (`routes.rs`), and [`require`], the
+//!    route layer, checks it — open, signed in, or a kind of thing the
+//!    role must be allowed to read or write ([`gridgov_spatial::access`]);
+//!    401 for nobody, 403 for the wrong role, and refusals of signed-in
+//!    users are audited;
 //! 4. hands the handler a [`Caller`] for object-level checks (the grid of
 //!    a household or incident), and
 //! 5. writes every edit (any method but GET/HEAD/OPTIONS) to the audit
@@ -209,67 +211,68 @@ pub enum Need {
     May(Thing<'static>, Access),
 }
 
-/// The rule of a route (`path` as the router matched it).
-///
-/// ```
-/// use axum::http::Method;
-/// use gridgov_service::auth::{need, Need};
-/// use gridgov_spatial::access::{Access, Thing};
-/// assert_eq!(need(&Method::GET, "/health"), Need::Open);
-/// assert_eq!(need(&Method::POST, "/drafts"), Need::May(Thing::Boundary, Access::Write));
-/// assert_eq!(need(&Method::GET, "/audit"), Need::May(Thing::Accounts, Access::Read));
-/// ```
-pub fn need(method: &Method, path: &str) -> Need {
-    use Access::{Read, Write};
-    let read = matches!(*method, Method::GET | Method::HEAD);
-    let rw = if read { Read } else { Write };
-    match path {
-        "/" | "/map" | "/web/{*path}" | "/health" | "/openapi.json" | "/conformance" | "/login"
-        | "/me" => Need::Open,
-        p if p.starts_with("/open311/") => Need::Open,
-        "/logout" | "/me/password" => Need::SignedIn,
-        "/collections"
-        | "/collections/{id}"
-        | "/collections/{id}/items"
-        | "/collections/{id}/items/{fid}"
-        | "/lookup"
-        | "/lookup/batch"
-        | "/summary"
-        | "/tiles.json"
-        | "/tiles/{layer}/{z}/{x}/{y}"
-        | "/district.json" => Need::May(Thing::Map, Read),
-        "/tiles/heatmap/legend.json"
-        | "/stats/incidents"
-        | "/hotspots"
-        | "/reports"
-        | "/reports/{name}" => Need::May(Thing::Aggregate, Read),
-        "/grids/{code}" | "/grids/{code}/history" | "/versions" => Need::May(Thing::Boundary, rw),
-        p if p.starts_with("/drafts") || p.starts_with("/versions/") => {
-            Need::May(Thing::Boundary, Write)
+impl Need {
+    /// How the API document names it (`x-gridgov-access`).
+    ///
+    /// ```
+    /// use gridgov_service::auth::Need;
+    /// use gridgov_spatial::access::{Access, Thing};
+    /// assert_eq!(Need::May(Thing::Boundary, Access::Write).name(), "write:boundary");
+    /// assert_eq!(Need::Open.name(), "open");
+    /// ```
+    pub fn name(&self) -> String {
+        match self {
+            Need::Open => "open".into(),
+            Need::SignedIn => "signed-in".into(),
+            Need::May(thing, access) => {
+                let a = match access {
+                    Access::Read => "read",
+                    Access::Write => "write",
+                };
+                format!("{a}:{}", thing.kind())
+            }
         }
-        "/incidents" if !read => Need::May(Thing::NewIncident, Write),
-        "/incidents/import" => Need::May(Thing::NewIncident, Write),
-        // Escalating every overdue case is an act on all of them.
-        "/incidents/escalate" => Need::May(
-            Thing::Incident {
-                grid: None,
-                assignee: None,
-                filed_by: None,
-            },
-            Write,
-        ),
-        p if p.starts_with("/incidents")
-            || p.starts_with("/households")
-            || p.starts_with("/units") =>
-        {
-            Need::SignedIn
-        }
-        p if p.starts_with("/users") || p.starts_with("/tokens") || p == "/audit" => {
-            Need::May(Thing::Accounts, rw)
-        }
-        // Unknown paths answer 404 to anyone.
-        _ => Need::Open,
     }
+
+    /// Whether `caller` meets it. Nobody unnamed gets past a route that
+    /// is not open, whatever the public role may do once signed in.
+    pub fn met_by(&self, caller: &Caller) -> bool {
+        match self {
+            Need::Open => true,
+            Need::SignedIn => caller.signed_in(),
+            Need::May(thing, access) => caller.signed_in() && caller.may(thing, *access),
+        }
+    }
+}
+
+/// The route layer that holds a route to its [`Need`] (declared where the
+/// route is, in `routes.rs`): 401 for nobody, 403 (audited) for a
+/// signed-in user the role does not allow.
+pub async fn require(
+    State((st, need)): State<(Arc<AppState>, Need)>,
+    req: Request<Body>,
+    next: Next,
+) -> Response {
+    let caller = req
+        .extensions()
+        .get::<Caller>()
+        .cloned()
+        .unwrap_or_else(|| Caller::anonymous(client_of(req.extensions()), st.app.now()));
+    if need.met_by(&caller) {
+        return next.run(req).await;
+    }
+    if !caller.signed_in() {
+        return unauthorized(
+            "sign in first: POST /login with your name and password, then send `Authorization: Bearer <token>`",
+        );
+    }
+    let (method, object) = (req.method().clone(), req.uri().path().to_owned());
+    record(
+        &st,
+        vec![caller.audit("denied", &object, format!("{method} refused"))],
+    )
+    .await;
+    caller.refusal().into_response()
 }
 
 fn unauthorized(detail: &str) -> Response {
@@ -376,27 +379,6 @@ pub async fn layer(
         .unwrap_or_default();
     let method = req.method().clone();
     let object = req.uri().path().to_owned();
-    let ok = match need(&method, &path) {
-        Need::Open => true,
-        Need::SignedIn => caller.signed_in(),
-        // Nobody unnamed gets past an open route, whatever the public
-        // role may do once signed in.
-        Need::May(thing, access) => caller.signed_in() && caller.may(&thing, access),
-    };
-    if !ok {
-        if !caller.signed_in() {
-            return unauthorized(
-                "sign in first: POST /login with your name and password, then send `Authorization: Bearer <token>`",
-            );
-        }
-        let e = caller.refusal();
-        record(
-            &st,
-            vec![caller.audit("denied", &object, format!("{method} refused"))],
-        )
-        .await;
-        return e.into_response();
-    }
     req.extensions_mut().insert(caller.clone());
     let mut r = next.run(req).await;
     if stale_cookie && !r.headers().contains_key(header::SET_COOKIE) {
@@ -443,39 +425,5 @@ mod tests {
         assert_eq!(token_of(&h).as_deref(), Some("gg_y"));
         h.insert(header::AUTHORIZATION, HeaderValue::from_static("Basic abc"));
         assert_eq!(token_of(&h), None);
-    }
-
-    #[test]
-    fn every_route_of_the_router_has_a_deliberate_rule() {
-        // Routes open to anyone are few and named.
-        let open = [
-            "/",
-            "/map",
-            "/web/{*path}",
-            "/health",
-            "/openapi.json",
-            "/conformance",
-            "/login",
-            "/open311/v2/services.json",
-        ];
-        for p in open {
-            assert_eq!(need(&Method::GET, p), Need::Open, "{p}");
-        }
-        for p in [
-            "/incidents/{id}",
-            "/households",
-            "/households/{id}",
-            "/logout",
-        ] {
-            assert_eq!(need(&Method::GET, p), Need::SignedIn, "{p}");
-        }
-        assert_eq!(
-            need(&Method::PUT, "/grids/{code}"),
-            Need::May(Thing::Boundary, Access::Write)
-        );
-        assert_eq!(
-            need(&Method::DELETE, "/tokens/{id}"),
-            Need::May(Thing::Accounts, Access::Write)
-        );
     }
 }

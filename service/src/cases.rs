@@ -9,7 +9,9 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::extract::{JsonBody, Path, Query};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gridgov_spatial::workflow::Action;
@@ -26,11 +28,6 @@ pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await?
-}
-
-fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request("body", format!("not valid JSON for this request: {e}")))
 }
 
 fn with_etag(mut r: Response, seq: u32) -> Response {
@@ -116,12 +113,24 @@ pub fn file_report(
 }
 
 /// `POST /incidents`: files a report; it is placed in its grid at once.
+#[utoipa::path(
+    post,
+    path = "/incidents",
+    tag = "incidents",
+    summary = "File a report; it is routed to its grid at once",
+    request_body(content = serde_json::Value, description = "lon/lat (crs) or address, category, source, description, reported_at", content_type = "application/json"),
+    responses(
+        (status = 201, description = "the case, where it was placed and likely duplicates", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn file(
     State(st): State<Arc<AppState>>,
     caller: Caller,
-    body: axum::body::Bytes,
+    JsonBody(report): JsonBody<NewReport>,
 ) -> Result<Response, ApiError> {
-    let report: NewReport = json_body(&body)?;
     let st2 = st.clone();
     let who = caller.principal.user.clone();
     let (id, view, at, dups) =
@@ -146,6 +155,21 @@ pub async fn file(
 }
 
 /// `GET /incidents/{id}`: the case, its history and what may come next.
+#[utoipa::path(
+    get,
+    path = "/incidents/{id}",
+    tag = "incidents",
+    summary = "A case: its report, history, state, deadline and the steps allowed",
+    params(
+        ("id" = String, Path, description = "the case id"),
+    ),
+    responses(
+        (status = 200, description = "the case; ETag is its step", body = serde_json::Value, content_type = "application/json"),
+        (status = 404, description = "no such case", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn get(
     State(st): State<Arc<AppState>>,
     caller: Caller,
@@ -170,7 +194,7 @@ pub async fn get(
 
 /// The body of a step.
 #[derive(Debug, Deserialize)]
-struct StepIn {
+pub struct StepIn {
     #[serde(flatten)]
     action: Action,
     #[serde(default)]
@@ -197,15 +221,33 @@ fn if_match(h: &HeaderMap) -> Result<Option<u32>, ApiError> {
 
 /// `POST /incidents/{id}/steps`: accept, reject, dispatch, handle,
 /// feedback, close, evaluate, escalate.
+#[utoipa::path(
+    post,
+    path = "/incidents/{id}/steps",
+    tag = "incidents",
+    summary = "Take a step: accept, reject, dispatch, handle, feedback, close, evaluate, escalate (If-Match: the step seen)",
+    params(
+        ("id" = String, Path, description = "the case id"),
+    ),
+    request_body(content = serde_json::Value, description = "action and its data, note", content_type = "application/json"),
+    responses(
+        (status = 201, description = "the step and the state after it", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such case", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "not allowed from where the case is (allowed lists what is), or it moved on", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "bad step data", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn step(
     State(st): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: axum::body::Bytes,
+    JsonBody(input): JsonBody<StepIn>,
 ) -> Result<Response, ApiError> {
     let id = case_id(&id)?;
-    let input: StepIn = json_body(&body)?;
     let expected = if_match(&headers)?;
     let (e, s) = blocking(move || {
         check_case(&st, &caller, id, Access::Write)?;
@@ -229,7 +271,7 @@ pub async fn step(
 
 /// The body of a pin move.
 #[derive(Debug, Deserialize)]
-struct MoveIn {
+pub struct MoveIn {
     #[serde(flatten)]
     place: Place,
     #[serde(default)]
@@ -237,14 +279,31 @@ struct MoveIn {
 }
 
 /// `POST /incidents/{id}/move`: moves the pin and re-routes the case.
+#[utoipa::path(
+    post,
+    path = "/incidents/{id}/move",
+    tag = "incidents",
+    summary = "Move the pin and re-route the case",
+    params(
+        ("id" = String, Path, description = "the case id"),
+    ),
+    request_body(content = serde_json::Value, description = "lon/lat (crs) or address, note", content_type = "application/json"),
+    responses(
+        (status = 201, description = "the step and the state after it", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such case", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "not allowed now", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn move_pin(
     State(st): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    JsonBody(input): JsonBody<MoveIn>,
 ) -> Result<Response, ApiError> {
     let id = case_id(&id)?;
-    let input: MoveIn = json_body(&body)?;
     let (e, s) = blocking(move || {
         check_case(&st, &caller, id, Access::Write)?;
         let snap = st.current();
@@ -267,6 +326,21 @@ pub async fn move_pin(
 
 /// `GET /incidents/{id}/duplicates`: open cases that look like the same
 /// problem.
+#[utoipa::path(
+    get,
+    path = "/incidents/{id}/duplicates",
+    tag = "incidents",
+    summary = "Open cases that look like the same problem",
+    params(
+        ("id" = String, Path, description = "the case id"),
+    ),
+    responses(
+        (status = 200, description = "the rule and the duplicates", body = serde_json::Value, content_type = "application/json"),
+        (status = 404, description = "no such case", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn duplicates(
     State(st): State<Arc<AppState>>,
     caller: Caller,
@@ -285,21 +359,38 @@ pub async fn duplicates(
 
 /// The body of a merge.
 #[derive(Debug, Deserialize)]
-struct MergeIn {
+pub struct MergeIn {
     into: i64,
     #[serde(default)]
     note: String,
 }
 
 /// `POST /incidents/{id}/merge`: the case joins `into`; both histories stay.
+#[utoipa::path(
+    post,
+    path = "/incidents/{id}/merge",
+    tag = "incidents",
+    summary = "Merge the case into another; both histories stay",
+    params(
+        ("id" = String, Path, description = "the case id"),
+    ),
+    request_body(content = serde_json::Value, description = "into, note", content_type = "application/json"),
+    responses(
+        (status = 201, description = "the surviving case", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such case", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "not allowed now", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn merge(
     State(st): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-    body: axum::body::Bytes,
+    JsonBody(input): JsonBody<MergeIn>,
 ) -> Result<Response, ApiError> {
     let id = case_id(&id)?;
-    let input: MergeIn = json_body(&body)?;
     let view = blocking(move || {
         check_case(&st, &caller, id, Access::Write)?;
         check_case(&st, &caller, input.into, Access::Write)?;
@@ -326,24 +417,44 @@ pub async fn merge(
 }
 
 /// Filters of `GET /incidents`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only cases at this status (`reported`, `accepted`, …).
     status: Option<String>,
+    /// Only cases routed to this grid (its code).
     grid: Option<String>,
+    /// Only this category.
     category: Option<String>,
+    /// Only cases past their deadline, the longest overdue first.
     #[serde(default)]
     overdue: bool,
+    /// At most this many (default 100, at most 10,000).
     limit: Option<usize>,
+    /// Skip this many.
     offset: Option<usize>,
 }
 
 /// `GET /incidents`: cases by status, grid, category, overdue.
+#[utoipa::path(
+    get,
+    path = "/incidents",
+    tag = "incidents",
+    summary = "Cases the caller may read, by status, grid, category, overdue",
+    params(
+        ListQuery,
+    ),
+    responses(
+        (status = 200, description = "the cases", body = serde_json::Value, content_type = "application/json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn list(
     State(st): State<Arc<AppState>>,
     caller: Caller,
-    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(ApiError::from)?;
     let limit = q.limit.unwrap_or(100).min(10_000);
     let offset = q.offset.unwrap_or(0);
     let v = blocking(move || {
@@ -417,7 +528,8 @@ pub async fn list(
 }
 
 /// Query of `POST /incidents/escalate`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EscalateQuery {
     /// The time to judge deadlines at (RFC 3339); default now.
     now: Option<String>,
@@ -425,11 +537,25 @@ pub struct EscalateQuery {
 
 /// `POST /incidents/escalate`: escalates the overdue cases now (the
 /// service also does it on a timer).
+#[utoipa::path(
+    post,
+    path = "/incidents/escalate",
+    tag = "incidents",
+    summary = "Escalate every overdue case now",
+    params(
+        EscalateQuery,
+    ),
+    responses(
+        (status = 200, description = "the cases escalated", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn escalate(
     State(st): State<Arc<AppState>>,
-    q: Result<Query<EscalateQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<EscalateQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(ApiError::from)?;
     let now = super::now_param(&st, q.now.as_deref())?;
     let ids = blocking(move || {
         let ids = cases::escalate_overdue(st.app.store.as_ref(), &st.app.rules.deadlines, now)?;
@@ -443,7 +569,8 @@ pub async fn escalate(
 }
 
 /// Query of `POST /incidents/import`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
     /// The column mapping as JSON; default: columns named after the fields.
     mapping: Option<String>,
@@ -451,17 +578,33 @@ pub struct ImportQuery {
 
 /// `POST /incidents/import` (`text/csv`): a hotline export, imported
 /// whole or not at all; 422 lists every bad row.
+#[utoipa::path(
+    post,
+    path = "/incidents/import",
+    tag = "incidents",
+    summary = "Import a hotline CSV export, whole or not at all",
+    params(
+        ImportQuery,
+    ),
+    request_body(content = String, description = "a CSV export", content_type = "text/csv"),
+    responses(
+        (status = 201, description = "how many, and their ids", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "every bad row, by line", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn import(
     State(st): State<Arc<AppState>>,
     caller: Caller,
-    q: Result<Query<ImportQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<ImportQuery>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     // Residents file one case at a time; bulk imports are the staff's.
     if caller.principal.role == gridgov_spatial::access::Role::Public {
         return Err(caller.refusal());
     }
-    let Query(q) = q.map_err(ApiError::from)?;
     let mapping: gridgov_app::import::incidents::Mapping = match q.mapping.as_deref() {
         None => gridgov_app::import::incidents::Mapping::default(),
         Some(m) => serde_json::from_str(m)

@@ -6,8 +6,9 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
+
+use crate::extract::{JsonBody, Path};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gridgov_app::boundaries::{BoundaryError, DraftIn};
@@ -19,11 +20,6 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-
-fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request("body", format!("invalid request body: {e}")))
-}
 
 fn etag(v: i64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{v}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
@@ -56,11 +52,24 @@ fn status_name(s: DraftStatus) -> (&'static str, Option<i64>) {
 }
 
 /// `POST /drafts`.
+#[utoipa::path(
+    post,
+    path = "/drafts",
+    tag = "boundaries",
+    summary = "A new boundary draft",
+    request_body(content = serde_json::Value, description = "author, reason, effective_date, changes", content_type = "application/json"),
+    responses(
+        (status = 201, description = "the draft", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a boundary cannot be a grid's", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn create_draft(
     State(st): State<Arc<AppState>>,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    JsonBody(draft): JsonBody<DraftIn>,
 ) -> Result<Response, ApiError> {
-    let draft: DraftIn = parse_json(&body?)?;
     let app = st.app.clone();
     let stored = blocking(move || app.create_draft(draft)).await?;
     let id = stored.id.clone();
@@ -76,6 +85,21 @@ pub async fn create_draft(
 }
 
 /// `GET /drafts/{id}`.
+#[utoipa::path(
+    get,
+    path = "/drafts/{id}",
+    tag = "boundaries",
+    summary = "A draft and where it stands",
+    params(
+        ("id" = String, Path, description = "the draft id"),
+    ),
+    responses(
+        (status = 200, description = "the draft", body = serde_json::Value, content_type = "application/json"),
+        (status = 404, description = "no such draft", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn get_draft(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -90,6 +114,21 @@ pub async fn get_draft(
 }
 
 /// `GET /drafts/{id}/validate`: every problem after the change, as GeoJSON.
+#[utoipa::path(
+    get,
+    path = "/drafts/{id}/validate",
+    tag = "boundaries",
+    summary = "Every problem after the draft's change, as GeoJSON",
+    params(
+        ("id" = String, Path, description = "the draft id"),
+    ),
+    responses(
+        (status = 200, description = "the problems, the errors it adds and grids changed since", body = serde_json::Value, content_type = "application/geo+json"),
+        (status = 404, description = "no such draft", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn validate_draft(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -117,6 +156,21 @@ pub async fn validate_draft(
 }
 
 /// `GET /drafts/{id}/preview`: what moves from which grid to which.
+#[utoipa::path(
+    get,
+    path = "/drafts/{id}/preview",
+    tag = "boundaries",
+    summary = "What the draft moves from which grid to which",
+    params(
+        ("id" = String, Path, description = "the draft id"),
+    ),
+    responses(
+        (status = 200, description = "the impact", body = serde_json::Value, content_type = "application/json"),
+        (status = 404, description = "no such draft", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn preview_draft(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -129,6 +183,24 @@ pub async fn preview_draft(
 }
 
 /// `POST /drafts/{id}/publish`.
+#[utoipa::path(
+    post,
+    path = "/drafts/{id}/publish",
+    tag = "boundaries",
+    summary = "Publish a draft (one transaction; refused if it adds topology errors)",
+    params(
+        ("id" = String, Path, description = "the draft id"),
+    ),
+    responses(
+        (status = 200, description = "the version published", body = serde_json::Value, content_type = "application/json"),
+        (status = 404, description = "no such draft", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "published already", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "a grid changed since the draft was made", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "the change adds topology errors", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn publish_draft(
     State(st): State<Arc<AppState>>,
     Path(id): Path<String>,
@@ -140,6 +212,21 @@ pub async fn publish_draft(
 }
 
 /// `GET /grids/{code}`: the grid with its version as `ETag`.
+#[utoipa::path(
+    get,
+    path = "/grids/{code}",
+    tag = "boundaries",
+    summary = "A grid with its version as ETag",
+    params(
+        ("code" = String, Path, description = "the grid code"),
+    ),
+    responses(
+        (status = 200, description = "the grid", body = serde_json::Value, content_type = "application/geo+json"),
+        (status = 404, description = "no such grid", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn get_grid(
     State(st): State<Arc<AppState>>,
     Path(code): Path<String>,
@@ -173,11 +260,31 @@ pub struct GridPut {
 }
 
 /// `PUT /grids/{code}` with `If-Match`: publish a new boundary for one grid.
+#[utoipa::path(
+    put,
+    path = "/grids/{code}",
+    tag = "boundaries",
+    summary = "Publish a new boundary for one grid (If-Match: its ETag)",
+    params(
+        ("code" = String, Path, description = "the grid code"),
+    ),
+    request_body(content = serde_json::Value, description = "geometry, author, reason, effective_date, name", content_type = "application/json"),
+    responses(
+        (status = 200, description = "the version published", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such grid", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "the grid changed since it was read", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "the boundary is refused", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is required", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn put_grid(
     State(st): State<Arc<AppState>>,
     Path(code): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    JsonBody(put): JsonBody<GridPut>,
 ) -> Result<Response, ApiError> {
     let Some(tag) = headers.get(header::IF_MATCH) else {
         return Err(ApiError {
@@ -191,7 +298,6 @@ pub async fn put_grid(
     let base = parse_etag(tag).ok_or_else(|| {
         ApiError::bad_request("If-Match", "If-Match is not an ETag from this service")
     })?;
-    let put: GridPut = parse_json(&body?)?;
     let app = st.app.clone();
     let info = blocking(move || {
         app.publish_grid(
@@ -212,6 +318,17 @@ pub async fn put_grid(
 }
 
 /// `GET /versions`.
+#[utoipa::path(
+    get,
+    path = "/versions",
+    tag = "boundaries",
+    summary = "Every published version",
+    responses(
+        (status = 200, description = "the versions", body = serde_json::Value, content_type = "application/json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn versions(State(st): State<Arc<AppState>>) -> Result<axum::Json<Value>, ApiError> {
     let store = st.app.store.clone();
     let v: Vec<VersionInfo> = blocking(move || Ok(store.versions()?)).await?;
@@ -219,6 +336,21 @@ pub async fn versions(State(st): State<Arc<AppState>>) -> Result<axum::Json<Valu
 }
 
 /// `GET /grids/{code}/history`: every version of a grid, as GeoJSON.
+#[utoipa::path(
+    get,
+    path = "/grids/{code}/history",
+    tag = "boundaries",
+    summary = "Every version of a grid, as GeoJSON",
+    params(
+        ("code" = String, Path, description = "the grid code"),
+    ),
+    responses(
+        (status = 200, description = "its versions", body = serde_json::Value, content_type = "application/geo+json"),
+        (status = 404, description = "no such grid", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn grid_history(
     State(st): State<Arc<AppState>>,
     Path(code): Path<String>,
@@ -268,12 +400,29 @@ pub struct RollbackIn {
 
 /// `POST /versions/{n}/rollback`: publishes the boundaries of version `n`
 /// again, as a new version.
+#[utoipa::path(
+    post,
+    path = "/versions/{n}/rollback",
+    tag = "boundaries",
+    summary = "Publish the boundaries of version n again, as a new version",
+    params(
+        ("n" = i64, Path, description = "the version"),
+    ),
+    request_body(content = serde_json::Value, description = "author, reason, effective_date", content_type = "application/json"),
+    responses(
+        (status = 200, description = "the version published", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such version", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "nothing to roll back", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn rollback(
     State(st): State<Arc<AppState>>,
     Path(n): Path<i64>,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    JsonBody(rb): JsonBody<RollbackIn>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let rb: RollbackIn = parse_json(&body?)?;
     let app = st.app.clone();
     let info =
         blocking(move || app.rollback(n, &rb.author, &rb.reason, rb.effective_date.as_deref()))

@@ -5,7 +5,9 @@
 use gridgov_spatial::access::{Access, Principal, Thing, allows};
 use std::sync::Arc;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::extract::{Path, Query};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use geo::{BoundingRect, Intersects, Rect};
@@ -70,6 +72,15 @@ pub fn landing(st: &AppState, headers: &HeaderMap) -> axum::Json<Value> {
 }
 
 /// `GET /conformance`.
+#[utoipa::path(
+    get,
+    path = "/conformance",
+    tag = "features",
+    summary = "OGC API conformance classes",
+    responses(
+        (status = 200, description = "the conformance classes", body = serde_json::Value, content_type = "application/json"),
+    )
+)]
 pub async fn conformance() -> axum::Json<Value> {
     axum::Json(json!({
         "conformsTo": [
@@ -107,6 +118,17 @@ fn collection_json(b: &str, snap: &Snapshot, id: &str, title: &str) -> Value {
 }
 
 /// `GET /collections`.
+#[utoipa::path(
+    get,
+    path = "/collections",
+    tag = "features",
+    summary = "The feature collections",
+    responses(
+        (status = 200, description = "every collection with its extent", body = serde_json::Value, content_type = "application/json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn collections(State(st): State<Arc<AppState>>, headers: HeaderMap) -> axum::Json<Value> {
     let snap = st.current();
     let b = base(&st, &headers);
@@ -125,6 +147,21 @@ fn check_collection(id: &str) -> Result<&'static str, ApiError> {
 }
 
 /// `GET /collections/{id}`.
+#[utoipa::path(
+    get,
+    path = "/collections/{collectionId}",
+    tag = "features",
+    summary = "One collection",
+    params(
+        ("collectionId" = String, Path, description = "grids, buildings, units, merchants, cameras, incidents, streets or communities"),
+    ),
+    responses(
+        (status = 200, description = "the collection", body = serde_json::Value, content_type = "application/json"),
+        (status = 404, description = "no such collection", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn collection(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -140,11 +177,16 @@ pub async fn collection(
 }
 
 /// Query parameters of `/items`.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ItemsQuery {
+    /// minLon,minLat,maxLon,maxLat in CRS84.
     bbox: Option<String>,
+    /// Page size (default 100, at most 10,000).
     limit: Option<String>,
+    /// Features to skip (follow the `next` link).
     offset: Option<String>,
+    /// An instant, a date (its whole day in Beijing) or an interval `a/b` with `..` for open ends (incidents).
     datetime: Option<String>,
 }
 
@@ -413,15 +455,31 @@ fn visible(snap: &Snapshot, p: &Principal, collection: &str, n: usize) -> bool {
 }
 
 /// `GET /collections/{id}/items`.
+#[utoipa::path(
+    get,
+    path = "/collections/{collectionId}/items",
+    tag = "features",
+    summary = "Features of a collection, a page at a time",
+    params(
+        ("collectionId" = String, Path, description = "the collection"),
+        ItemsQuery,
+    ),
+    responses(
+        (status = 200, description = "a page of features", body = serde_json::Value, content_type = "application/geo+json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such collection", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn items(
     State(st): State<Arc<AppState>>,
     caller: super::auth::Caller,
     headers: HeaderMap,
     Path(id): Path<String>,
-    q: Result<Query<ItemsQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<ItemsQuery>,
 ) -> Result<Response, ApiError> {
     check_collection(&id)?;
-    let Query(q) = q?;
     let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
     let limit = parse_count(q.limit.as_ref(), "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let offset = parse_count(q.offset.as_ref(), "offset", 0, usize::MAX)?;
@@ -475,6 +533,22 @@ pub async fn items(
 }
 
 /// `GET /collections/{id}/items/{fid}`.
+#[utoipa::path(
+    get,
+    path = "/collections/{collectionId}/items/{featureId}",
+    tag = "features",
+    summary = "One feature",
+    params(
+        ("collectionId" = String, Path, description = "the collection"),
+        ("featureId" = String, Path, description = "the feature id (or a grid or building code)"),
+    ),
+    responses(
+        (status = 200, description = "the feature", body = serde_json::Value, content_type = "application/geo+json"),
+        (status = 404, description = "no such feature", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn item(
     State(st): State<Arc<AppState>>,
     caller: super::auth::Caller,

@@ -6,7 +6,9 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
 use gridgov_spatial::access::{Access, Thing, sees_personal};
 use gridgov_spatial::{Household, mask};
@@ -44,21 +46,38 @@ fn view(snap: &Snapshot, index: usize, h: &Household, full: bool, grid: Option<&
 }
 
 /// Filters of `GET /households`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only this grid's households.
     grid: Option<String>,
+    /// At most this many (default 100, at most 10,000).
     limit: Option<usize>,
+    /// Skip this many.
     offset: Option<usize>,
 }
 
 /// `GET /households?grid=&limit=&offset=`: the households the caller may
 /// read.
+#[utoipa::path(
+    get,
+    path = "/households",
+    tag = "households",
+    summary = "The households the caller may read (personal fields masked unless theirs)",
+    params(
+        ListQuery,
+    ),
+    responses(
+        (status = 200, description = "households", body = serde_json::Value, content_type = "application/json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn list(
     State(st): State<Arc<AppState>>,
     caller: Caller,
-    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q?;
     // Roles that may read no household at all are refused outright.
     let any = caller.may(&Thing::Household { grid: None }, Access::Read)
         || caller
@@ -127,6 +146,21 @@ fn index_of(id: &str, n: usize) -> Result<usize, ApiError> {
 }
 
 /// `GET /households/{id}`.
+#[utoipa::path(
+    get,
+    path = "/households/{id}",
+    tag = "households",
+    summary = "One household",
+    params(
+        ("id" = String, Path, description = "the household id"),
+    ),
+    responses(
+        (status = 200, description = "the household", body = serde_json::Value, content_type = "application/json"),
+        (status = 404, description = "no such household", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn get(
     State(st): State<Arc<AppState>>,
     caller: Caller,
@@ -157,9 +191,9 @@ pub async fn get(
 // A field left out keeps its value, `null` clears it, a value sets it:
 // three cases, hence `Option<Option<_>>` with serde's `default`.
 #[allow(clippy::option_option)]
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct HouseholdIn {
+pub struct HouseholdIn {
     room: Option<String>,
     headcount: Option<u16>,
     #[serde(default, deserialize_with = "some")]
@@ -179,14 +213,30 @@ fn some<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>
 /// `PUT /households/{id}` `{room?, headcount?, head_name?, phone?,
 /// id_number?}`:
 /// grid staff of its grid and admins update a household.
+#[utoipa::path(
+    put,
+    path = "/households/{id}",
+    tag = "households",
+    summary = "Change a household",
+    params(
+        ("id" = String, Path, description = "the household id"),
+    ),
+    request_body(content = HouseholdIn, description = "room, headcount, head_name, phone, id_number (null clears)", content_type = "application/json"),
+    responses(
+        (status = 200, description = "the household", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such household", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a field is refused (e.g. an ID number with a wrong check character)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn put(
     State(st): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-    b: axum::body::Bytes,
+    crate::extract::JsonBody(input): crate::extract::JsonBody<HouseholdIn>,
 ) -> Result<Response, ApiError> {
-    let input: HouseholdIn = serde_json::from_slice(&b)
-        .map_err(|e| ApiError::bad_request("body", format!("not a household change: {e}")))?;
     let snap = st.current();
     let i = index_of(&id, snap.district.households.len())?;
     let g = grid_of(&snap, &snap.district.households[i]);
@@ -208,23 +258,39 @@ pub async fn put(
 }
 
 /// The body of `PUT /units/{id}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
-struct UnitIn {
+pub struct UnitIn {
     label: Option<String>,
     households: Option<u32>,
 }
 
 /// `PUT /units/{id}` `{label?, households?}`: grid staff of its grid and
 /// admins correct a unit's label or its number of households.
+#[utoipa::path(
+    put,
+    path = "/units/{id}",
+    tag = "households",
+    summary = "Correct a unit's label or household count",
+    params(
+        ("id" = String, Path, description = "the unit id"),
+    ),
+    request_body(content = UnitIn, description = "label, households", content_type = "application/json"),
+    responses(
+        (status = 200, description = "the unit", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such unit", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a field is refused", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn put_unit(
     State(st): State<Arc<AppState>>,
     caller: Caller,
     Path(id): Path<String>,
-    b: axum::body::Bytes,
+    crate::extract::JsonBody(input): crate::extract::JsonBody<UnitIn>,
 ) -> Result<Response, ApiError> {
-    let input: UnitIn = serde_json::from_slice(&b)
-        .map_err(|e| ApiError::bad_request("body", format!("not a unit change: {e}")))?;
     let snap = st.current();
     let n = snap.district.units.len();
     let i = id

@@ -12,6 +12,7 @@ pub mod auth;
 mod cases;
 mod editing;
 mod error;
+pub mod extract;
 mod features;
 pub mod harden;
 mod households;
@@ -19,6 +20,7 @@ mod lookup;
 mod open311;
 mod openapi;
 mod reports;
+mod routes;
 mod tiles;
 pub mod tls;
 mod web;
@@ -30,7 +32,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
 use gridgov_app::{App, Snapshot};
 
 pub use error::ApiError;
@@ -79,6 +80,8 @@ pub struct AppState {
     pub limiter: harden::Limiter,
     /// Tokens looked up lately.
     pub tokens: auth::TokenCache,
+    /// The API document, made with the router.
+    pub openapi: std::sync::OnceLock<utoipa::openapi::OpenApi>,
 }
 
 impl AppState {
@@ -90,6 +93,7 @@ impl AppState {
             config,
             limiter: harden::Limiter::default(),
             tokens: auth::TokenCache::default(),
+            openapi: std::sync::OnceLock::new(),
         }
     }
 
@@ -123,6 +127,15 @@ pub(crate) fn comma_list(s: Option<&str>) -> Vec<String> {
     .unwrap_or_default()
 }
 
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "service",
+    summary = "Liveness, the store, the boundary and data versions",
+    responses(
+        (status = 200, description = "ok", body = serde_json::Value, content_type = "application/json"),
+    )
+)]
 async fn health(
     axum::extract::State(st): axum::extract::State<Arc<AppState>>,
 ) -> impl IntoResponse {
@@ -139,6 +152,18 @@ async fn health(
 /// `GET /district.json`: the whole district at the current version (the
 /// same JSON as the seed file), for clients that draw it themselves such
 /// as `gridgov view --server`. `ETag` is the version.
+#[utoipa::path(
+    get,
+    path = "/district.json",
+    tag = "service",
+    summary = "The whole district (households masked; incidents the caller may read)",
+    responses(
+        (status = 200, description = "the district; ETag its data version", body = serde_json::Value, content_type = "application/json"),
+        (status = 304, description = "not modified"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn district_json(
     axum::extract::State(st): axum::extract::State<Arc<AppState>>,
     caller: auth::Caller,
@@ -215,85 +240,16 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no such resource: {}", uri.path()))
 }
 
-/// The router over `state`.
+/// The router over `state`: every route of [`routes::routes`], the
+/// fallback (404 as problem+json), the body limit, and the two layers
+/// every request passes — the guard (rate per address, time limit, CORS,
+/// secure headers, problem+json for framework errors, the error log)
+/// and the caller's identification (`auth::layer`).
 pub fn app(state: Arc<AppState>) -> Router {
     let limit = state.config.body_limit;
-    Router::new()
-        .route("/", get(web::root))
-        .route("/map", get(web::page))
-        .route("/web/{*path}", get(web::asset))
-        .route("/conformance", get(features::conformance))
-        .route("/collections", get(features::collections))
-        .route("/collections/{id}", get(features::collection))
-        .route("/collections/{id}/items", get(features::items))
-        .route("/collections/{id}/items/{fid}", get(features::item))
-        .route("/lookup", get(lookup::lookup))
-        .route("/lookup/batch", post(lookup::batch))
-        .route("/summary", get(lookup::summary))
-        .route("/drafts", post(editing::create_draft))
-        .route("/drafts/{id}", get(editing::get_draft))
-        .route("/drafts/{id}/validate", get(editing::validate_draft))
-        .route("/drafts/{id}/preview", get(editing::preview_draft))
-        .route("/drafts/{id}/publish", post(editing::publish_draft))
-        .route(
-            "/grids/{code}",
-            get(editing::get_grid).put(editing::put_grid),
-        )
-        .route("/grids/{code}/history", get(editing::grid_history))
-        .route("/versions", get(editing::versions))
-        .route("/versions/{n}/rollback", post(editing::rollback))
-        .route("/incidents", get(cases::list).post(cases::file))
-        .route("/incidents/escalate", post(cases::escalate))
-        .route("/incidents/import", post(cases::import))
-        .route("/incidents/{id}", get(cases::get))
-        .route("/incidents/{id}/steps", post(cases::step))
-        .route("/incidents/{id}/move", post(cases::move_pin))
-        .route("/incidents/{id}/duplicates", get(cases::duplicates))
-        .route("/incidents/{id}/merge", post(cases::merge))
-        .route("/stats/incidents", get(reports::incident_stats))
-        .route("/hotspots", get(reports::hotspots))
-        .route("/reports", get(reports::index))
-        .route("/reports/{name}", get(reports::report))
-        .route("/open311/v2/services.json", get(open311::service_list))
-        .route(
-            "/open311/v2/services/{code}",
-            get(open311::service_definition),
-        )
-        .route(
-            "/open311/v2/requests.json",
-            get(open311::get_requests).post(open311::post_request),
-        )
-        .route("/open311/v2/requests/{id}", get(open311::get_request))
-        .route("/tiles.json", get(tiles::tilejson))
-        .route("/tiles/heatmap/legend.json", get(tiles::heat_legend))
-        .route("/tiles/{layer}/{z}/{x}/{y}", get(tiles::tile))
-        .route("/openapi.json", get(openapi::document))
-        .route("/health", get(health))
-        .route("/district.json", get(district_json))
-        .route("/households", get(households::list))
-        .route(
-            "/households/{id}",
-            get(households::get).put(households::put),
-        )
-        .route("/units/{id}", axum::routing::put(households::put_unit))
-        .route("/login", post(accounts::login))
-        .route("/logout", post(accounts::logout))
-        .route("/me", get(accounts::me))
-        .route(
-            "/me/password",
-            axum::routing::put(accounts::change_password),
-        )
-        .route("/users", get(accounts::users).post(accounts::create_user))
-        .route(
-            "/users/{name}",
-            get(accounts::user).put(accounts::update_user),
-        )
-        .route("/tokens", get(accounts::tokens).post(accounts::issue_token))
-        .route(
-            "/tokens/{id}",
-            axum::routing::delete(accounts::revoke_token),
-        )
-        .route("/audit", get(accounts::audit))
+    let (router, api) = routes::routes(&state).split_for_parts();
+    let _ = state.openapi.set(openapi::finish(api));
+    router
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(

@@ -4,7 +4,9 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
+
+use crate::extract::Query;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use gridgov_spatial::address::parse;
@@ -16,13 +18,20 @@ use super::error::ApiError;
 use super::{AppState, Snapshot};
 
 /// Query of `GET /lookup`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct LookupQuery {
+    /// Longitude (with `lat`).
     lon: Option<String>,
+    /// Latitude.
     lat: Option<String>,
+    /// `wgs84` (= `cgcs2000`, default), `gcj02` or `bd09`.
     crs: Option<String>,
+    /// An address instead of a point.
     address: Option<String>,
+    /// Most address candidates (default 5, at most 100).
     limit: Option<String>,
+    /// The boundaries in force on this day (YYYY-MM-DD).
     as_of: Option<String>,
 }
 
@@ -46,11 +55,26 @@ fn chain(snap: &Snapshot, g: gridgov_spatial::AreaId) -> Vec<AreaSummary> {
 }
 
 /// `GET /lookup?lon=&lat=&crs=` or `GET /lookup?address=&limit=`.
+#[utoipa::path(
+    get,
+    path = "/lookup",
+    tag = "lookup",
+    summary = "Which grid a point or an address belongs to",
+    params(
+        LookupQuery,
+    ),
+    responses(
+        (status = 200, description = "the grid chain, staff and border distance, or ranked address candidates", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no boundaries in force on as_of", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn lookup(
     State(st): State<Arc<AppState>>,
-    q: Result<Query<LookupQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<LookupQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q?;
     let snap = match &q.as_of {
         None => st.current(),
         Some(date) => {
@@ -268,20 +292,39 @@ fn csv_field(s: &str) -> String {
 }
 
 /// Query of `POST /lookup/batch`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct BatchQuery {
+    /// The coordinates' system: `wgs84` (default), `gcj02` or `bd09`.
     crs: Option<String>,
 }
 
 /// `POST /lookup/batch`: a GeoJSON FeatureCollection of points or a CSV with
 /// `lon,lat[,id]` columns; answers each point's grid (JSON, or CSV for CSV).
+#[utoipa::path(
+    post,
+    path = "/lookup/batch",
+    tag = "lookup",
+    summary = "The grid of many points",
+    params(
+        BatchQuery,
+    ),
+    request_body(content = String, description = "a FeatureCollection of Points, or CSV with lon,lat[,id]", content_type = "text/csv"),
+    responses(
+        (status = 200, description = "each point's grid, community and street (CSV for CSV)", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 413, description = "too large", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 415, description = "neither GeoJSON nor CSV", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn batch(
     State(st): State<Arc<AppState>>,
-    q: Result<Query<BatchQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<BatchQuery>,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q?;
     let body = body?;
     let crs: Crs = match &q.crs {
         None => Crs::Wgs84,
@@ -355,17 +398,33 @@ pub async fn batch(
 }
 
 /// Query of `GET /summary`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SummaryQuery {
+    /// `street`, `community` or `grid`; default all.
     level: Option<String>,
 }
 
 /// `GET /summary?level=grid|community|street`: counts per area.
+#[utoipa::path(
+    get,
+    path = "/summary",
+    tag = "lookup",
+    summary = "Counts per grid, community and street",
+    params(
+        SummaryQuery,
+    ),
+    responses(
+        (status = 200, description = "counts per area", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn summary(
     State(st): State<Arc<AppState>>,
-    q: Result<Query<SummaryQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<SummaryQuery>,
 ) -> Result<axum::Json<Value>, ApiError> {
-    let Query(q) = q?;
     let level = match q.level.as_deref() {
         None => None,
         Some("street") => Some(Level::Street),

@@ -9,7 +9,9 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::extract::{Path, Query};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gridgov_spatial::{Incident, IncidentStatus};
@@ -65,6 +67,15 @@ fn service_name(code: &str) -> String {
 }
 
 /// `GET /open311/v2/services.json`.
+#[utoipa::path(
+    get,
+    path = "/open311/v2/services.json",
+    tag = "open311",
+    summary = "Open311: the services (incident categories)",
+    responses(
+        (status = 200, description = "the services", body = serde_json::Value, content_type = "application/json"),
+    )
+)]
 pub async fn service_list(State(st): State<Arc<AppState>>) -> Response {
     let list: Vec<Value> = services(&st)
         .into_iter()
@@ -84,6 +95,19 @@ pub async fn service_list(State(st): State<Arc<AppState>>) -> Response {
 }
 
 /// `GET /open311/v2/services/{code}.json`: no extra attributes.
+#[utoipa::path(
+    get,
+    path = "/open311/v2/services/{code}",
+    tag = "open311",
+    summary = "Open311: one service",
+    params(
+        ("code" = String, Path, description = "the service code with .json"),
+    ),
+    responses(
+        (status = 200, description = "the service", body = serde_json::Value, content_type = "application/json"),
+        (status = 404, description = "no such service", body = serde_json::Value, content_type = "application/json"),
+    )
+)]
 pub async fn service_definition(
     State(st): State<Arc<AppState>>,
     Path(code): Path<String>,
@@ -117,6 +141,17 @@ fn num(s: Option<&str>, what: &str) -> Result<Option<f64>, ApiError> {
 }
 
 /// `POST /open311/v2/requests.json`.
+#[utoipa::path(
+    post,
+    path = "/open311/v2/requests.json",
+    tag = "open311",
+    summary = "Open311: file a service request",
+    request_body(content = String, description = "service_code, lat/long or address_string, description (form or JSON)", content_type = "application/x-www-form-urlencoded"),
+    responses(
+        (status = 200, description = "the new request", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad request", body = serde_json::Value, content_type = "application/json"),
+    )
+)]
 pub async fn post_request(
     State(st): State<Arc<AppState>>,
     caller: super::auth::Caller,
@@ -262,24 +297,44 @@ fn request_json(
 }
 
 /// Filters of `GET /open311/v2/requests.json`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct RequestsQuery {
+    /// Comma-separated ids.
     service_request_id: Option<String>,
+    /// Only this service (category).
     service_code: Option<String>,
+    /// Requested from (W3C date-time).
     start_date: Option<String>,
+    /// Requested until (W3C date-time).
     end_date: Option<String>,
+    /// `open` or `closed`.
     status: Option<String>,
 }
 
 /// `GET /open311/v2/requests.json`: by ids, or the latest 1,000 matching
 /// the filters (default: the last 90 days).
+#[utoipa::path(
+    get,
+    path = "/open311/v2/requests.json",
+    tag = "open311",
+    summary = "Open311: service requests",
+    params(
+        RequestsQuery,
+    ),
+    responses(
+        (status = 200, description = "the requests", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "bad filters", body = serde_json::Value, content_type = "application/json"),
+    )
+)]
 pub async fn get_requests(
     State(st): State<Arc<AppState>>,
     caller: super::auth::Caller,
-    q: Result<Query<RequestsQuery>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<RequestsQuery>, ApiError>,
 ) -> Response {
-    let Ok(Query(q)) = q else {
-        return error(StatusCode::BAD_REQUEST, "bad query parameters");
+    let q = match q {
+        Ok(Query(q)) => q,
+        Err(e) => return failure(e),
     };
     let ids: Option<Vec<i64>> = match &q.service_request_id {
         None => None,
@@ -361,6 +416,19 @@ pub async fn get_requests(
 }
 
 /// `GET /open311/v2/requests/{id}.json`.
+#[utoipa::path(
+    get,
+    path = "/open311/v2/requests/{id}",
+    tag = "open311",
+    summary = "Open311: one service request",
+    params(
+        ("id" = String, Path, description = "the request id with .json"),
+    ),
+    responses(
+        (status = 200, description = "the request", body = serde_json::Value, content_type = "application/json"),
+        (status = 404, description = "no such request", body = serde_json::Value, content_type = "application/json"),
+    )
+)]
 pub async fn get_request(
     State(st): State<Arc<AppState>>,
     caller: super::auth::Caller,

@@ -5,7 +5,9 @@
 use std::sync::Arc;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::extract::{Path, Query};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use gridgov_spatial::Level;
@@ -38,21 +40,39 @@ fn period_or_last_week(st: &AppState, s: Option<&str>) -> Result<Period, ApiErro
 }
 
 /// Query of `GET /stats/incidents`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct StatsQuery {
+    /// `street`, `community` or `grid`; default all.
     level: Option<String>,
+    /// `2026-W46`, `2026-11` or `2026-11-01..2026-11-15` (local days); default all time.
     period: Option<String>,
+    /// Categories, comma-separated.
     category: Option<String>,
 }
 
 /// `GET /stats/incidents?level=grid&period=2026-W46&category=noise,parking`:
 /// incidents per street, community and grid (or one level), per category,
 /// with rates per 1,000 households. Without a period: all time.
+#[utoipa::path(
+    get,
+    path = "/stats/incidents",
+    tag = "reports",
+    summary = "Incidents per street, community and grid, per category, with rates per 1,000 households",
+    params(
+        StatsQuery,
+    ),
+    responses(
+        (status = 200, description = "counts and rates per area", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn incident_stats(
     State(st): State<Arc<AppState>>,
-    q: Result<Query<StatsQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<StatsQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(ApiError::from)?;
     let level = match q.level.as_deref() {
         None | Some("") => None,
         Some("street") => Some(Level::Street),
@@ -93,16 +113,26 @@ pub async fn incident_stats(
 }
 
 /// Query of `GET /hotspots`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HotspotQuery {
+    /// A week, month or day range; default the last full week.
     period: Option<String>,
+    /// `grid` (default) or `lattice`.
     method: Option<String>,
+    /// Lattice cell size in metres (default 200).
     cell_m: Option<f64>,
+    /// Categories, comma-separated.
     category: Option<String>,
+    /// Conditional permutations (default 999).
     permutations: Option<usize>,
+    /// Weeks in the emerging series (default 8).
     weeks: Option<usize>,
+    /// False-discovery rate (default 0.05).
     fdr: Option<f64>,
+    /// Seed of the permutations.
     seed: Option<u64>,
+    /// `json` (default) or `geojson`.
     format: Option<String>,
 }
 
@@ -117,11 +147,25 @@ fn unit_props(u: &UnitHotspot) -> serde_json::Map<String, Value> {
 /// hot spots with permutation p-values, FDR control and emerging labels;
 /// `format=geojson` answers a FeatureCollection for maps. The period
 /// defaults to the last full week.
+#[utoipa::path(
+    get,
+    path = "/hotspots",
+    tag = "reports",
+    summary = "Gi* hot spots per grid or lattice cell, with permutation p-values, FDR control and emerging labels",
+    params(
+        HotspotQuery,
+    ),
+    responses(
+        (status = 200, description = "a result per unit (GeoJSON features with format=geojson)", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn hotspots(
     State(st): State<Arc<AppState>>,
-    q: Result<Query<HotspotQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<HotspotQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(ApiError::from)?;
     let p = period_or_last_week(&st, q.period.as_deref())?;
     let defaults = HotspotOptions::default();
     let o = HotspotOptions {
@@ -231,22 +275,42 @@ pub async fn hotspots(
 }
 
 /// Query of `GET /reports/{period}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ReportQuery {
+    /// The time overdue cases are judged at (RFC 3339); default now.
     now: Option<String>,
+    /// Permutations for the hot spots.
     permutations: Option<usize>,
+    /// How many top grids and communities (default 10).
     top: Option<usize>,
 }
 
 /// `GET /reports/{period}` (`2026-W46`, `2026-11`, a day range), with
 /// `.html` for the self-contained page or `.json` (the default) for the
 /// data; `GET /reports` links the last full week and month.
+#[utoipa::path(
+    get,
+    path = "/reports/{name}",
+    tag = "reports",
+    summary = "The incident report of a week, month or day range: JSON, or the self-contained HTML page with .html",
+    params(
+        ("name" = String, Path, description = "2026-W46, 2026-11 or 2026-11-01..2026-11-15, with .json or .html"),
+        ReportQuery,
+    ),
+    responses(
+        (status = 200, description = "the report (text/html with .html)", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such period", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn report(
     State(st): State<Arc<AppState>>,
     Path(name): Path<String>,
-    q: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(ApiError::from)?;
     let (label, as_html) = if let Some(l) = name.strip_suffix(".html") {
         (l, true)
     } else {
@@ -293,6 +357,17 @@ pub async fn report(
 }
 
 /// `GET /reports`: the last full week's and month's reports.
+#[utoipa::path(
+    get,
+    path = "/reports",
+    tag = "reports",
+    summary = "The last full week's and month's reports",
+    responses(
+        (status = 200, description = "links", body = serde_json::Value, content_type = "application/json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn index(State(st): State<Arc<AppState>>) -> Response {
     let week = Period::containing(PeriodKind::Week, today(&st)).previous();
     let month = Period::containing(PeriodKind::Month, today(&st)).previous();

@@ -138,7 +138,7 @@ async fn the_landing_page_links_to_conformance_collections_and_the_api_definitio
             .any(|x| x.as_str().unwrap().ends_with("/conf/core"))
     );
     let api = get(b, "/openapi.json").await.json();
-    assert_eq!(api["openapi"], "3.0.3");
+    assert!(api["openapi"].as_str().unwrap().starts_with("3."));
     assert!(api["paths"]["/collections/{collectionId}/items"].is_object());
 }
 

@@ -9,7 +9,9 @@ use gridgov_spatial::access::{Access, Thing};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::extract::{Path, Query};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gridgov_tiles::{IncidentFilter, LAYERS, TileId, legend};
@@ -59,10 +61,13 @@ impl TileCache {
 }
 
 /// Heatmap parameters.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct HeatQuery {
+    /// First day (YYYY-MM-DD, in Beijing).
     from: Option<String>,
+    /// Last day (YYYY-MM-DD, in Beijing).
     to: Option<String>,
     /// Comma-separated.
     category: Option<String>,
@@ -234,6 +239,27 @@ async fn heat_max(
 }
 
 /// `GET /tiles/{layer}/{z}/{x}/{y}.{mvt|png}`.
+#[utoipa::path(
+    get,
+    path = "/tiles/{layer}/{z}/{x}/{y}",
+    tag = "tiles",
+    summary = "A map tile: vector (.mvt) per layer or all, plan map or heatmap (.png)",
+    params(
+        ("layer" = String, Path, description = "grids, buildings, units, merchants, cameras, incidents, all, plan or heatmap"),
+        ("z" = u32, Path, description = "zoom, 0–24"),
+        ("x" = u32, Path, description = "column"),
+        ("y" = String, Path, description = "row with .mvt or .png, e.g. 12994.mvt"),
+        HeatQuery,
+    ),
+    responses(
+        (status = 200, description = "the tile", body = crate::openapi::Binary, content_type = "application/vnd.mapbox-vector-tile"),
+        (status = 304, description = "not modified"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such layer", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn tile(
     State(st): State<Arc<AppState>>,
     caller: super::auth::Caller,
@@ -324,6 +350,21 @@ pub async fn tile(
 
 /// `GET /tiles/heatmap/legend.json`: the colour scale in real values for
 /// the same parameters as the heatmap tiles.
+#[utoipa::path(
+    get,
+    path = "/tiles/heatmap/legend.json",
+    tag = "tiles",
+    summary = "The heatmap's colour scale in real values",
+    params(
+        HeatQuery,
+    ),
+    responses(
+        (status = 200, description = "the legend", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn heat_legend(
     State(st): State<Arc<AppState>>,
     Query(q): Query<HeatQuery>,
@@ -345,6 +386,17 @@ pub async fn heat_legend(
 }
 
 /// `GET /tiles.json`: TileJSON 3.0 for the vector tiles.
+#[utoipa::path(
+    get,
+    path = "/tiles.json",
+    tag = "tiles",
+    summary = "TileJSON 3.0 of the vector tiles",
+    responses(
+        (status = 200, description = "TileJSON", body = serde_json::Value, content_type = "application/json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn tilejson(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,

@@ -9,7 +9,9 @@
 
 use std::sync::{Arc, OnceLock};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
+
+use crate::extract::{Path, Query};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -98,6 +100,20 @@ fn serve(i: usize, headers: &HeaderMap) -> Response {
 
 /// `GET /web/{*path}`: an embedded file of the web map. Names are looked
 /// up in a fixed table, never turned into file-system paths.
+#[utoipa::path(
+    get,
+    path = "/web/{*path}",
+    tag = "web",
+    summary = "A file of the web map (embedded in the binary)",
+    params(
+        ("path" = String, Path, description = "the file, e.g. app.js"),
+    ),
+    responses(
+        (status = 200, description = "the file", body = crate::openapi::Binary, content_type = "application/octet-stream"),
+        (status = 304, description = "not modified"),
+        (status = 404, description = "no such file", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Result<Response, ApiError> {
     ASSETS
         .iter()
@@ -107,13 +123,24 @@ pub async fn asset(Path(path): Path<String>, headers: HeaderMap) -> Result<Respo
 }
 
 /// `GET /map`: the web map.
+#[utoipa::path(
+    get,
+    path = "/map",
+    tag = "web",
+    summary = "The web map",
+    responses(
+        (status = 200, description = "the page", body = String, content_type = "text/html"),
+    )
+)]
 pub async fn page(headers: HeaderMap) -> Response {
     serve(0, &headers)
 }
 
 /// The `f` parameter of the landing page.
-#[derive(Debug, Deserialize, Default)]
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Format {
+    /// `html` for the web map, `json` for the landing page.
     f: Option<String>,
 }
 
@@ -141,6 +168,19 @@ fn wants_html(headers: &HeaderMap, f: Option<&str>) -> Result<bool, ApiError> {
 }
 
 /// `GET /`: the map for browsers, the OGC API landing page for clients.
+#[utoipa::path(
+    get,
+    path = "/",
+    tag = "web",
+    summary = "The landing page (OGC API – Features) for API clients; the web map for browsers",
+    params(
+        Format,
+    ),
+    responses(
+        (status = 200, description = "links to the API, or the web map (text/html)", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn root(
     State(st): State<Arc<AppState>>,
     Query(q): Query<Format>,

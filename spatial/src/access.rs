@@ -161,6 +161,26 @@ pub enum Thing<'a> {
     Accounts,
 }
 
+impl Thing<'_> {
+    /// The kind of thing, as a word (`map`, `incident`, …).
+    ///
+    /// ```
+    /// use gridgov_spatial::access::Thing;
+    /// assert_eq!(Thing::NewIncident.kind(), "new-incident");
+    /// ```
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Thing::Map => "map",
+            Thing::Aggregate => "aggregate",
+            Thing::Boundary => "boundary",
+            Thing::Household { .. } => "household",
+            Thing::Incident { .. } => "incident",
+            Thing::NewIncident => "new-incident",
+            Thing::Accounts => "accounts",
+        }
+    }
+}
+
 /// Reading or writing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
