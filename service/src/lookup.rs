@@ -1,6 +1,5 @@
 //! `GET /lookup` (by point or address), `POST /lookup/batch`, `GET /summary`.
 
-use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -232,12 +231,19 @@ fn parse_geojson_points(body: &[u8], crs: Crs) -> Result<Vec<BatchPoint>, ApiErr
 fn parse_csv_points(body: &[u8], crs: Crs) -> Result<Vec<BatchPoint>, ApiError> {
     let text =
         std::str::from_utf8(body).map_err(|_| ApiError::bad_request("body", "CSV is not UTF-8"))?;
-    let mut lines = text.lines().filter(|l| !l.trim().is_empty());
-    let header: Vec<String> = lines
-        .next()
-        .ok_or_else(|| ApiError::bad_request("body", "CSV is empty"))?
-        .split(',')
-        .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
+    let rows = gridgov_app::import::table::records(text).map_err(|e| {
+        ApiError::bad_request(
+            format!("line {}", e.line),
+            format!("line {}: {}", e.line, e.message),
+        )
+    })?;
+    let Some((head, rows)) = rows.split_first() else {
+        return Err(ApiError::bad_request("body", "CSV is empty"));
+    };
+    let header: Vec<String> = head
+        .fields
+        .iter()
+        .map(|h| h.trim().to_ascii_lowercase())
         .collect();
     let col = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
     let lon_c = col(&["lon", "lng", "longitude", "x"]).ok_or_else(|| {
@@ -250,45 +256,29 @@ fn parse_csv_points(body: &[u8], crs: Crs) -> Result<Vec<BatchPoint>, ApiError> 
         ApiError::bad_request("body", "CSV header needs a lat (or latitude, y) column")
     })?;
     let id_c = col(&["id"]);
-    lines
-        .enumerate()
-        .map(|(i, line)| {
-            let row = i + 2;
-            let cells: Vec<&str> = line.split(',').map(str::trim).collect();
+    rows.iter()
+        .map(|r| {
+            let row = r.line;
+            let cell = |c: usize| r.fields.get(c).map_or("", |s| s.trim());
             let num = |c: usize, what: &str| {
-                cells
-                    .get(c)
-                    .and_then(|s| s.parse::<f64>().ok())
-                    .ok_or_else(|| {
-                        ApiError::bad_request(
-                            format!("line {row}"),
-                            format!(
-                                "line {row}: {what} {:?} is not a number",
-                                cells.get(c).unwrap_or(&"")
-                            ),
-                        )
-                    })
+                cell(c).parse::<f64>().ok().ok_or_else(|| {
+                    ApiError::bad_request(
+                        format!("line {row}"),
+                        format!("line {row}: {what} {:?} is not a number", cell(c)),
+                    )
+                })
             };
             let (lon, lat) = (num(lon_c, "lon")?, num(lat_c, "lat")?);
             let (lon, lat) = crs.to_wgs84(lon, lat).map_err(|e| {
                 ApiError::bad_request(format!("line {row}"), format!("line {row}: {e}"))
             })?;
             Ok(BatchPoint {
-                id: id_c.and_then(|c| cells.get(c)).map(|s| (*s).to_string()),
+                id: id_c.map(|c| cell(c).to_string()),
                 lon,
                 lat,
             })
         })
         .collect()
-}
-
-/// A CSV field, quoted when it holds a comma, quote or line break.
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
 }
 
 /// Query of `POST /lookup/batch`.
@@ -358,21 +348,27 @@ pub async fn batch(
             snap.district.chain(g).into_iter().find(|&a| snap.district.area(a).level == level).map(|a| snap.district.area(a).code.clone())
         };
         if csv {
-            let mut out = String::from("id,lon,lat,grid,community,street,nearest_grid,distance_m\n");
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let io = |e: csv::Error| ApiError::internal(e);
+            w.write_record(["id", "lon", "lat", "grid", "community", "street", "nearest_grid", "distance_m"]).map_err(io)?;
             for (id, [lon, lat], p) in &results {
                 let (nearest, dist) = match p {
                     Placement::Outside { nearest, distance_m } => (snap.district.area(*nearest).code.clone(), format!("{distance_m:.1}")),
                     _ => (String::new(), String::new()),
                 };
-                let _ = writeln!(
-                    out,
-                    "{},{lon},{lat},{},{},{},{nearest},{dist}",
-                    csv_field(id.map_or("", |s| s.as_str())),
+                w.write_record([
+                    id.map_or("", |s| s.as_str()).to_owned(),
+                    lon.to_string(),
+                    lat.to_string(),
                     code_at(*p, Level::Grid).unwrap_or_default(),
                     code_at(*p, Level::Community).unwrap_or_default(),
                     code_at(*p, Level::Street).unwrap_or_default(),
-                );
+                    nearest,
+                    dist,
+                ])
+                .map_err(io)?;
             }
+            let out = w.into_inner().map_err(|e| ApiError::internal(e.error()))?;
             let mut r = out.into_response();
             r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
             return Ok(r);

@@ -1,6 +1,5 @@
-//! Bulk import of hotline exports: a CSV file (RFC 4180: quoted fields,
-//! doubled quotes, CRLF or LF, an optional UTF-8 BOM) and a column
-//! mapping. Every row is checked before anything is written; one bad row
+//! Bulk import of hotline exports: a CSV file (read by [`super::table`])
+//! and a column mapping. Every row is checked before anything is written; one bad row
 //! and the file is refused with every problem listed by line, so a file
 //! is imported whole or not at all.
 
@@ -67,86 +66,7 @@ impl Default for Mapping {
     }
 }
 
-/// A problem with one row (line 1 is the header).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RowError {
-    /// The line in the file.
-    pub line: usize,
-    /// What is wrong.
-    pub message: String,
-}
-
-/// Reads CSV text into records, each with the line it starts on.
-pub fn parse_csv(text: &str) -> Result<Vec<(usize, Vec<String>)>, RowError> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut out = Vec::new();
-    let mut field = String::new();
-    let mut record: Vec<String> = Vec::new();
-    let mut line = 1;
-    let mut start = 1;
-    let mut quoted = false;
-    let mut at_field_start = true;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                '\n' => {
-                    line += 1;
-                    field.push('\n');
-                }
-                _ => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' if at_field_start => {
-                quoted = true;
-                at_field_start = false;
-            }
-            '"' => {
-                return Err(RowError {
-                    line,
-                    message: "a quote inside an unquoted field".into(),
-                });
-            }
-            ',' => {
-                record.push(std::mem::take(&mut field));
-                at_field_start = true;
-            }
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\n' | '\r' => {
-                record.push(std::mem::take(&mut field));
-                if !(record.len() == 1 && record[0].is_empty()) {
-                    out.push((start, std::mem::take(&mut record)));
-                }
-                record.clear();
-                line += 1;
-                start = line;
-                at_field_start = true;
-            }
-            _ => {
-                field.push(c);
-                at_field_start = false;
-            }
-        }
-    }
-    if quoted {
-        return Err(RowError {
-            line: start,
-            message: "a quoted field is never closed".into(),
-        });
-    }
-    if !field.is_empty() || !record.is_empty() {
-        record.push(field);
-        out.push((start, record));
-    }
-    Ok(out)
-}
+pub use super::table::RowError;
 
 fn with_offset(t: &str, offset: &str) -> String {
     let t = t.trim();
@@ -179,8 +99,8 @@ pub fn incidents_from_csv(
     now: gridgov_spatial::Timestamp,
     mut progress: impl FnMut(usize),
 ) -> Result<Vec<Incident>, Vec<RowError>> {
-    let records = parse_csv(text).map_err(|e| vec![e])?;
-    let Some(((_, header), rows)) = records.split_first() else {
+    let records = super::table::records(text).map_err(|e| vec![e])?;
+    let Some((header, rows)) = records.split_first() else {
         return Err(vec![RowError {
             line: 1,
             message: "the file is empty".into(),
@@ -190,7 +110,7 @@ pub fn incidents_from_csv(
     let mut missing = Vec::new();
     let mut col = |name: &Option<String>, what: &str| -> Option<usize> {
         let n = name.as_ref()?;
-        let c = header.iter().position(|h| h.trim() == n);
+        let c = header.fields.iter().position(|h| h.trim() == n);
         if c.is_none() && (!m.lenient || what == "category") {
             missing.push(RowError {
                 line: 1,
@@ -216,14 +136,16 @@ pub fn incidents_from_csv(
     }
     let mut errors = Vec::new();
     let mut out = Vec::with_capacity(rows.len());
-    for (i, (line, r)) in rows.iter().enumerate() {
+    let width = header.fields.len();
+    for (i, row) in rows.iter().enumerate() {
+        let (line, r) = (&row.line, &row.fields);
         if i % 1000 == 0 {
             progress(i);
         }
-        if r.len() != header.len() {
+        if r.len() != width {
             errors.push(RowError {
                 line: *line,
-                message: format!("{} fields where the header has {}", r.len(), header.len()),
+                message: format!("{} fields where the header has {width}", r.len()),
             });
             continue;
         }
@@ -280,25 +202,6 @@ pub fn incidents_from_csv(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn quoted_fields_doubled_quotes_crlf_and_a_bom_are_read() {
-        let t = "\u{feff}a,b,c\r\n1,\"x, \"\"y\"\"\",3\r\n\"multi\nline\",,z\n";
-        let r = parse_csv(t).unwrap();
-        assert_eq!(r.len(), 3);
-        assert_eq!(r[1], (2, vec!["1".into(), "x, \"y\"".into(), "3".into()]));
-        assert_eq!(
-            r[2],
-            (3, vec!["multi\nline".into(), String::new(), "z".into()])
-        );
-    }
-
-    #[test]
-    fn an_unclosed_quote_names_its_line() {
-        let e = parse_csv("a,b\n1,\"open\n2,3\n").unwrap_err();
-        assert_eq!(e.line, 2);
-        assert!(parse_csv("a,b\n1,x\"y\n").is_err());
-    }
 
     #[test]
     fn local_times_get_the_mapping_offset() {

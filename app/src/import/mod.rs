@@ -5,5 +5,6 @@
 pub mod incidents;
 pub mod layers;
 pub mod osm;
+pub mod table;
 
 pub use layers::{polygons_from_geojson, to_multi_polygon};

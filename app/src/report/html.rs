@@ -1,62 +1,49 @@
-//! The report as one self-contained HTML page: styles inline, the heatmap
-//! as an embedded PNG, the hot-spot map and the trend chart as inline SVG.
-//! Nothing is fetched when it is opened, so it can be mailed or archived.
+//! The report as one self-contained HTML page, from the template
+//! `templates/report.html` (askama: checked when the crate is built,
+//! every value escaped): styles inline, the heatmap as an embedded PNG,
+//! the hot-spot maps and the trend chart as inline SVG. Nothing is
+//! fetched when it is opened, so it can be mailed or archived.
 
 use std::fmt::Write as _;
 
+use askama::Template;
+use base64::Engine as _;
 use gridgov_spatial::District;
 use gridgov_spatial::hotspot_map::Spot;
 use gridgov_spatial::hotspots::Emerging;
 use gridgov_tiles::IncidentFilter;
 use gridgov_tiles::tile::lonlat_to_mercator;
 
-use super::Report;
+use super::{AreaRow, CategoryRow, Report};
 use crate::Snapshot;
 
 /// Width of the maps in CSS pixels.
 const MAP_W: f64 = 640.0;
 
-/// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
+/// A change in percent, coloured up or down.
+struct Change {
+    text: String,
+    class: &'static str,
 }
 
-/// Standard base64 with padding.
-pub fn base64(bytes: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut o = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for c in bytes.chunks(3) {
-        let n = (u32::from(c[0]) << 16)
-            | (u32::from(*c.get(1).unwrap_or(&0)) << 8)
-            | u32::from(*c.get(2).unwrap_or(&0));
-        for k in 0..4 {
-            if k <= c.len() {
-                o.push(T[(n >> (18 - 6 * k) & 63) as usize] as char);
-            } else {
-                o.push('=');
-            }
-        }
-    }
-    o
-}
-
-fn pct(x: Option<f64>) -> String {
+fn change(x: Option<f64>) -> Change {
     match x {
-        None => "–".into(),
-        Some(v) if v > 0.0 => format!("<span class=up>+{v:.1}%</span>"),
-        Some(v) if v < 0.0 => format!("<span class=down>{v:.1}%</span>"),
-        Some(_) => "0.0%".into(),
+        None => Change {
+            text: "–".into(),
+            class: "",
+        },
+        Some(v) if v > 0.0 => Change {
+            text: format!("+{v:.1}%"),
+            class: "up",
+        },
+        Some(v) if v < 0.0 => Change {
+            text: format!("{v:.1}%"),
+            class: "down",
+        },
+        Some(_) => Change {
+            text: "0.0%".into(),
+            class: "",
+        },
     }
 }
 
@@ -131,108 +118,159 @@ fn emerging_name(e: Emerging) -> &'static str {
     }
 }
 
-fn hotspot_svg(r: &Report, d: &District) -> String {
-    let Some(f) = Frame::of(d) else {
-        return "<p>No grids.</p>".into();
-    };
-    let mut s = format!(
-        r#"<svg class=map viewBox="0 0 {MAP_W} {}" width="{MAP_W}" height="{}" role="img" aria-label="Hot-spot map">"#,
-        f.h, f.h
-    );
-    for h in &r.hotspots {
-        let a = d.area(h.id);
-        let label = emerging_name(h.unit.emerging);
-        let _ = write!(
-            s,
-            r##"<path d="{}" fill="{}" stroke="#555" stroke-width="0.8"{}><title>{} {} — {} incidents, z {:.2}, p {:.3}{}</title></path>"##,
-            f.path(&a.boundary),
-            spot_colour(h.unit.spot, h.unit.gi.p_sim),
-            if h.unit.emerging == Emerging::None {
-                ""
-            } else {
-                r#" stroke-dasharray="0" class=emerging"#
-            },
-            esc(&h.code),
-            esc(&h.name),
-            h.unit.count,
-            h.unit.gi.z,
-            h.unit.gi.p_sim,
-            if label.is_empty() {
-                String::new()
-            } else {
-                format!(", {label}")
-            }
-        );
+/// One grid on the hot-spot map.
+struct Shape {
+    d: String,
+    fill: &'static str,
+    emerging: bool,
+    title: String,
+}
+
+/// An emerging label's letter inside its grid.
+struct Tag {
+    x: String,
+    y: String,
+    letter: String,
+}
+
+/// One significant lattice cell.
+struct Cell {
+    x: String,
+    y: String,
+    w: String,
+    h: String,
+    fill: &'static str,
+    title: String,
+}
+
+/// A map of the district in a `MAP_W`-wide frame.
+struct MapSvg {
+    h: f64,
+    shapes: Vec<Shape>,
+    tags: Vec<Tag>,
+    cells: Vec<Cell>,
+    outlines: Vec<String>,
+}
+
+fn with_label(label: &str) -> String {
+    if label.is_empty() {
+        String::new()
+    } else {
+        format!(", {label}")
     }
+}
+
+fn hotspot_map(r: &Report, d: &District) -> Option<MapSvg> {
+    let f = Frame::of(d)?;
+    let shapes = r
+        .hotspots
+        .iter()
+        .map(|h| Shape {
+            d: f.path(&d.area(h.id).boundary),
+            fill: spot_colour(h.unit.spot, h.unit.gi.p_sim),
+            emerging: h.unit.emerging != Emerging::None,
+            title: format!(
+                "{} {} — {} incidents, z {:.2}, p {:.3}{}",
+                h.code,
+                h.name,
+                h.unit.count,
+                h.unit.gi.z,
+                h.unit.gi.p_sim,
+                with_label(emerging_name(h.unit.emerging))
+            ),
+        })
+        .collect();
     // Emerging labels as letters at a point inside each grid.
-    for h in &r.hotspots {
-        if h.unit.emerging == Emerging::None {
-            continue;
-        }
-        let Some(c) = geo::InteriorPoint::interior_point(&d.area(h.id).boundary) else {
-            continue;
-        };
-        let (x, y) = lonlat_to_mercator(c.x(), c.y());
-        let _ = write!(
-            s,
-            r#"<text x="{:.1}" y="{:.1}" class=tag>{}</text>"#,
-            (x - f.x0) * f.k,
-            (f.y1 - y) * f.k,
-            &emerging_name(h.unit.emerging)[..1].to_uppercase()
-        );
-    }
-    s.push_str("</svg>");
-    s
+    let tags = r
+        .hotspots
+        .iter()
+        .filter(|h| h.unit.emerging != Emerging::None)
+        .filter_map(|h| {
+            let c = geo::InteriorPoint::interior_point(&d.area(h.id).boundary)?;
+            let (x, y) = lonlat_to_mercator(c.x(), c.y());
+            Some(Tag {
+                x: format!("{:.1}", (x - f.x0) * f.k),
+                y: format!("{:.1}", (f.y1 - y) * f.k),
+                letter: emerging_name(h.unit.emerging)[..1].to_uppercase(),
+            })
+        })
+        .collect();
+    Some(MapSvg {
+        h: f.h,
+        shapes,
+        tags,
+        cells: Vec::new(),
+        outlines: Vec::new(),
+    })
 }
 
-fn lattice_svg(r: &Report, d: &District) -> String {
-    let Some(f) = Frame::of(d) else {
-        return String::new();
-    };
-    let mut s = format!(
-        r#"<svg class=map viewBox="0 0 {MAP_W} {}" width="{MAP_W}" height="{}" role="img" aria-label="Hot-spot map by cell">"#,
-        f.h, f.h
-    );
-    let _ = write!(
-        s,
-        r##"<rect width="{MAP_W}" height="{}" fill="#f7f7f7"/>"##,
-        f.h
-    );
-    for c in &r.lattice.cells {
-        if c.unit.spot == Spot::NotSignificant {
-            continue;
-        }
-        let (x0, y0) = lonlat_to_mercator(c.bounds[0], c.bounds[1]);
-        let (x1, y1) = lonlat_to_mercator(c.bounds[2], c.bounds[3]);
-        let _ = write!(
-            s,
-            r#"<rect class=cell x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="{}"><title>{} incidents, z {:.2}, p {:.3}{}</title></rect>"#,
-            (x0 - f.x0) * f.k,
-            (f.y1 - y1) * f.k,
-            (x1 - x0) * f.k,
-            (y1 - y0) * f.k,
-            spot_colour(c.unit.spot, c.unit.gi.p_sim),
-            c.unit.count,
-            c.unit.gi.z,
-            c.unit.gi.p_sim,
-            match emerging_name(c.unit.emerging) {
-                "" => String::new(),
-                l => format!(", {l}"),
+fn lattice_map(r: &Report, d: &District) -> Option<MapSvg> {
+    let f = Frame::of(d)?;
+    let cells = r
+        .lattice
+        .cells
+        .iter()
+        .filter(|c| c.unit.spot != Spot::NotSignificant)
+        .map(|c| {
+            let (x0, y0) = lonlat_to_mercator(c.bounds[0], c.bounds[1]);
+            let (x1, y1) = lonlat_to_mercator(c.bounds[2], c.bounds[3]);
+            Cell {
+                x: format!("{:.1}", (x0 - f.x0) * f.k),
+                y: format!("{:.1}", (f.y1 - y1) * f.k),
+                w: format!("{:.1}", (x1 - x0) * f.k),
+                h: format!("{:.1}", (y1 - y0) * f.k),
+                fill: spot_colour(c.unit.spot, c.unit.gi.p_sim),
+                title: format!(
+                    "{} incidents, z {:.2}, p {:.3}{}",
+                    c.unit.count,
+                    c.unit.gi.z,
+                    c.unit.gi.p_sim,
+                    with_label(emerging_name(c.unit.emerging))
+                ),
             }
-        );
-    }
-    for g in d.grids() {
-        let _ = write!(
-            s,
-            r##"<path d="{}" fill="none" stroke="#555" stroke-width="0.6"/>"##,
-            f.path(&d.area(g).boundary)
-        );
-    }
-    s.push_str("</svg>");
-    s
+        })
+        .collect();
+    let outlines = d.grids().map(|g| f.path(&d.area(g).boundary)).collect();
+    Some(MapSvg {
+        h: f.h,
+        shapes: Vec::new(),
+        tags: Vec::new(),
+        cells,
+        outlines,
+    })
 }
 
-fn trend_svg(r: &Report) -> String {
+/// One day's bar.
+struct Bar {
+    x: String,
+    y: String,
+    w: String,
+    h: String,
+    title: String,
+}
+
+/// The first and last day, under the chart.
+struct Ends {
+    first: String,
+    last: String,
+}
+
+/// Incidents per day against the previous period.
+struct Trend {
+    w: f64,
+    h: f64,
+    pad: f64,
+    base: f64,
+    right: f64,
+    top: usize,
+    top_y: f64,
+    label_y: f64,
+    bars: Vec<Bar>,
+    line: Option<String>,
+    ends: Option<Ends>,
+}
+
+fn trend(r: &Report) -> Trend {
     let n = r.daily.len().max(1);
     let (w, h, pad) = (MAP_W, 180.0, 24.0);
     let top = r
@@ -241,34 +279,30 @@ fn trend_svg(r: &Report) -> String {
         .map(|d| d.incidents.max(d.previous.unwrap_or(0)))
         .max()
         .unwrap_or(0)
-        .max(1) as f64;
+        .max(1);
     let bw = (w - 2.0 * pad) / n as f64;
-    let y = |v: f64| h - pad - v / top * (h - 2.0 * pad);
-    let mut s = format!(
-        r#"<svg class=chart viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" aria-label="Incidents per day">"#
-    );
-    let _ = write!(
-        s,
-        r##"<line x1="{pad}" y1="{0}" x2="{1}" y2="{0}" stroke="#999"/><text x="2" y="{2}" class=axis>{top}</text>"##,
-        h - pad,
-        w - pad,
-        pad + 4.0
-    );
-    for (k, d) in r.daily.iter().enumerate() {
-        let x = pad + k as f64 * bw;
-        let v = d.incidents as f64;
-        let _ = write!(
-            s,
-            r##"<rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" fill="#3d5a80"><title>{} — {} (previous {})</title></rect>"##,
-            x + bw * 0.15,
-            y(v),
-            bw * 0.7,
-            h - pad - y(v),
-            d.date,
-            d.incidents,
-            d.previous.map_or_else(|| "–".into(), |p| p.to_string())
-        );
-    }
+    let y = |v: f64| h - pad - v / top as f64 * (h - 2.0 * pad);
+    let bars = r
+        .daily
+        .iter()
+        .enumerate()
+        .map(|(k, d)| {
+            let x = pad + k as f64 * bw;
+            let v = d.incidents as f64;
+            Bar {
+                x: format!("{:.1}", x + bw * 0.15),
+                y: format!("{:.1}", y(v)),
+                w: format!("{:.1}", bw * 0.7),
+                h: format!("{:.1}", h - pad - y(v)),
+                title: format!(
+                    "{} — {} (previous {})",
+                    d.date,
+                    d.incidents,
+                    d.previous.map_or_else(|| "–".into(), |p| p.to_string())
+                ),
+            }
+        })
+        .collect();
     let pts: Vec<String> = r
         .daily
         .iter()
@@ -278,26 +312,25 @@ fn trend_svg(r: &Report) -> String {
                 .map(|p| format!("{:.1},{:.1}", pad + (k as f64 + 0.5) * bw, y(p as f64)))
         })
         .collect();
-    if !pts.is_empty() {
-        let _ = write!(
-            s,
-            r##"<polyline points="{}" fill="none" stroke="#e07a5f" stroke-width="2"/>"##,
-            pts.join(" ")
-        );
+    Trend {
+        w,
+        h,
+        pad,
+        base: h - pad,
+        right: w - pad,
+        top,
+        top_y: pad + 4.0,
+        label_y: h - 6.0,
+        bars,
+        line: (!pts.is_empty()).then(|| pts.join(" ")),
+        ends: match (r.daily.first(), r.daily.last()) {
+            (Some(a), Some(b)) => Some(Ends {
+                first: a.date.clone(),
+                last: b.date.clone(),
+            }),
+            _ => None,
+        },
     }
-    if let (Some(a), Some(b)) = (r.daily.first(), r.daily.last()) {
-        let _ = write!(
-            s,
-            r#"<text x="{pad}" y="{}" class=axis>{}</text><text x="{}" y="{}" class=axis text-anchor="end">{}</text>"#,
-            h - 6.0,
-            a.date,
-            w - pad,
-            h - 6.0,
-            b.date
-        );
-    }
-    s.push_str("</svg>");
-    s
 }
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,'Noto Sans CJK SC','Microsoft YaHei',sans-serif;margin:24px auto;max-width:1000px;color:#222;padding:0 16px}\
@@ -310,200 +343,170 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}.up{color:#b2182b}.
 .tag{font:bold 11px sans-serif;fill:#111;text-anchor:middle;dominant-baseline:middle}.axis{font:11px sans-serif;fill:#555}\
 img.heat,svg.map{max-width:100%;height:auto;border:1px solid #ddd}.note{color:#666;font-size:12px}";
 
+/// A grid or community row.
+struct AreaView<'a> {
+    row: &'a AreaRow,
+    parent: &'a str,
+    change: Change,
+    rate: String,
+    top: &'a str,
+}
+
+fn areas(rows: &[AreaRow]) -> Vec<AreaView<'_>> {
+    rows.iter()
+        .map(|a| AreaView {
+            row: a,
+            parent: a.parent.as_deref().unwrap_or(""),
+            change: change(a.change_pct),
+            rate: rate(a.per_1000_households),
+            top: a.top_category.as_deref().unwrap_or(""),
+        })
+        .collect()
+}
+
+/// A grid that is a hot or cold spot, or emerging.
+struct Notable<'a> {
+    code: &'a str,
+    name: &'a str,
+    count: String,
+    z: String,
+    p: String,
+    spot: &'static str,
+    trend: &'static str,
+    weekly: String,
+}
+
+/// An overdue case's row.
+struct OverdueView {
+    id: i64,
+    category: String,
+    grid: String,
+    status: &'static str,
+    level: String,
+    reported: String,
+    hours: String,
+}
+
+/// The most overdue cases the page lists (the JSON has them all).
+const OVERDUE_SHOWN: usize = 200;
+
+#[derive(Template)]
+#[template(path = "report.html")]
+struct Page<'a> {
+    title: String,
+    style: &'static str,
+    r: &'a Report,
+    totals_change: Change,
+    per_1000: String,
+    satisfaction: String,
+    heat: Result<String, String>,
+    trend: Trend,
+    categories: Vec<(&'a CategoryRow, Change)>,
+    top_grids: Vec<AreaView<'a>>,
+    communities: Vec<AreaView<'a>>,
+    map_w: f64,
+    hotspot_map: Option<MapSvg>,
+    lattice_map: Option<MapSvg>,
+    cell_m: String,
+    hot_cells: usize,
+    notable: Vec<Notable<'a>>,
+    overdue: Vec<OverdueView>,
+    more_overdue: usize,
+}
+
 /// The page: summary cards, heatmap, trend, categories, top grids,
-/// communities, hot-spot map and table, overdue list.
+/// communities, hot-spot maps and table, overdue list.
 pub fn page(r: &Report, snap: &Snapshot) -> String {
     let d = &snap.district;
-    let mut o = String::with_capacity(64 * 1024);
-    let title = format!("{} — incident report {}", r.district, r.period.label());
-    let _ = write!(
-        o,
-        "<!doctype html><html lang=zh-CN><head><meta charset=utf-8><meta name=viewport content=\"width=device-width\"><title>{}</title><style>{STYLE}</style></head><body>",
-        esc(&title)
-    );
-    let _ = write!(
-        o,
-        "<h1>{}</h1><p class=meta>{} to {} · compared with {} ({} to {}) · boundary version {} · generated {}</p>",
-        esc(&title),
-        r.period.first_date(),
-        r.period.last_date(),
-        r.previous.label(),
-        r.previous.first_date(),
-        r.previous.last_date(),
-        r.boundary_version,
-        esc(&r.generated_at.to_string())
-    );
-    let t = &r.totals;
-    let _ = write!(
-        o,
-        "<div class=cards><div class=card>Incidents<b>{}</b>{} vs {}</div><div class=card>Per 1,000 households<b>{}</b>{} households</div><div class=card>Closed<b>{}</b>{} still open</div><div class=card>Satisfaction<b>{}</b>of evaluated cases</div><div class=card>Overdue now<b>{}</b>all periods</div></div>",
-        t.incidents,
-        pct(t.change_pct),
-        t.previous,
-        rate(t.per_1000_households),
-        t.households,
-        t.closed,
-        t.open,
-        t.satisfaction
-            .map_or_else(|| "–".into(), |s| format!("{s:.2}")),
-        t.overdue_now
-    );
-
-    o.push_str("<h2>Where incidents cluster</h2>");
     let filter = IncidentFilter {
         from: Some(gridgov_spatial::time::date_of_day(r.period.start)),
         to: Some(gridgov_spatial::time::date_of_day(r.period.end - 1)),
         ..IncidentFilter::default()
     };
-    match snap.tile_source().overview_png(960, &filter, 150.0) {
-        Ok(png) => {
-            let _ = write!(
-                o,
-                "<img class=heat alt=\"Incident heatmap of {}\" src=\"data:image/png;base64,{}\"><p class=note>Kernel density of the period's incidents (bandwidth 150 m), coloured from none to the period's peak.</p>",
-                r.period.label(),
-                base64(&png)
-            );
-        }
-        Err(e) => {
-            let _ = write!(o, "<p>No heatmap: {}</p>", esc(&e.to_string()));
-        }
-    }
-
-    o.push_str("<h2>Trend</h2>");
-    o.push_str(&trend_svg(r));
-    let _ = write!(
-        o,
-        "<p class=note>Bars: incidents per day of {}; line: the same day of {}.</p>",
-        r.period.label(),
-        r.previous.label()
-    );
-
-    o.push_str("<h2>Categories</h2><table><tr><th>Category</th><th class=n>Incidents</th><th class=n>Previous</th><th class=n>Change</th></tr>");
-    for c in &r.categories {
-        let _ = write!(
-            o,
-            "<tr><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td></tr>",
-            esc(&c.category),
-            c.incidents,
-            c.previous,
-            pct(c.change_pct)
-        );
-    }
-    o.push_str("</table>");
-
-    let area_table = |o: &mut String, rows: &[super::AreaRow], parent: &str| {
-        let _ = write!(
-            o,
-            "<table><tr><th>Code</th><th>Name</th><th>{parent}</th><th class=n>Incidents</th><th class=n>Previous</th><th class=n>Change</th><th class=n>Per 1,000 households</th><th>Top category</th></tr>"
-        );
-        for a in rows {
-            let _ = write!(
-                o,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td class=n>{}</td><td>{}</td></tr>",
-                esc(&a.code),
-                esc(&a.name),
-                esc(a.parent.as_deref().unwrap_or("")),
-                a.incidents,
-                a.previous,
-                pct(a.change_pct),
-                rate(a.per_1000_households),
-                esc(a.top_category.as_deref().unwrap_or(""))
-            );
-        }
-        o.push_str("</table>");
-    };
-    o.push_str("<h2>Top grids</h2>");
-    area_table(&mut o, &r.top_grids, "Community");
-    o.push_str("<h2>Communities</h2>");
-    area_table(&mut o, &r.communities, "Street");
-
-    o.push_str("<h2>Hot spots</h2><h3>By grid</h3>");
-    o.push_str(&hotspot_svg(r, d));
-    o.push_str("<p class=legend>Hot (p ≤ 0.001, 0.01, 0.05)<span style=background:#b2182b></span><span style=background:#d6604d></span><span style=background:#f4a582></span> Cold<span style=background:#2166ac></span><span style=background:#4393c3></span><span style=background:#92c5de></span> Not significant<span style=background:#eee></span> · letters: N new, I intensifying, P persistent, D diminishing, S sporadic</p>");
-    let _ = write!(
-        o,
-        "<h3>By {:.0} m cell</h3>{}",
-        r.lattice.cell_m,
-        lattice_svg(r, d)
-    );
-    let hot_cells = r
-        .lattice
-        .cells
-        .iter()
-        .filter(|c| c.unit.spot == Spot::Hot)
-        .count();
-    let _ = write!(
-        o,
-        "<p>{hot_cells} of {} cells are hot spots.</p><p class=note>{}.</p>",
-        r.lattice.cells.len(),
-        esc(&r.hotspot_method)
-    );
-    let notable: Vec<_> = r
+    let heat = snap
+        .tile_source()
+        .overview_png(960, &filter, 150.0)
+        .map(|png| base64::engine::general_purpose::STANDARD.encode(png))
+        .map_err(|e| e.to_string());
+    let notable = r
         .hotspots
         .iter()
         .filter(|h| h.unit.spot != Spot::NotSignificant || h.unit.emerging != Emerging::None)
+        .map(|h| Notable {
+            code: &h.code,
+            name: &h.name,
+            count: h.unit.count.to_string(),
+            z: format!("{:.2}", h.unit.gi.z),
+            p: format!("{:.3}", h.unit.gi.p_sim),
+            spot: match h.unit.spot {
+                Spot::Hot => "hot",
+                Spot::Cold => "cold",
+                Spot::NotSignificant => "–",
+            },
+            trend: emerging_name(h.unit.emerging),
+            weekly: h
+                .unit
+                .weekly
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+        })
         .collect();
-    if notable.is_empty() {
-        o.push_str("<p>No grid is a significant hot or cold spot in this period.</p>");
-    } else {
-        o.push_str("<table><tr><th>Code</th><th>Name</th><th class=n>Incidents</th><th class=n>Gi* z</th><th class=n>p (perm.)</th><th>Spot</th><th>Trend</th><th>Weekly</th></tr>");
-        for h in notable {
-            let _ = write!(
-                o,
-                "<tr><td>{}</td><td>{}</td><td class=n>{}</td><td class=n>{:.2}</td><td class=n>{:.3}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&h.code),
-                esc(&h.name),
-                h.unit.count,
-                h.unit.gi.z,
-                h.unit.gi.p_sim,
-                match h.unit.spot {
-                    Spot::Hot => "hot",
-                    Spot::Cold => "cold",
-                    Spot::NotSignificant => "–",
-                },
-                emerging_name(h.unit.emerging),
-                h.unit
-                    .weekly
-                    .iter()
-                    .map(ToString::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            );
-        }
-        o.push_str("</table>");
-    }
-
-    let _ = write!(o, "<h2>Overdue cases ({})</h2>", r.overdue.len());
-    if r.overdue.is_empty() {
-        o.push_str("<p>None.</p>");
-    } else {
-        o.push_str("<table><tr><th class=n>Case</th><th>Category</th><th>Grid</th><th>Status</th><th>Level</th><th>Reported</th><th class=n>Hours over</th></tr>");
-        for c in r.overdue.iter().take(200) {
-            let _ = write!(
-                o,
-                "<tr><td class=n>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{:?}</td><td>{}</td><td class=n>{:.1}</td></tr>",
-                c.id,
-                esc(&c.category),
-                c.grid
-                    .as_ref()
-                    .map_or_else(String::new, |(code, name)| esc(&format!("{code} {name}"))),
-                c.status.as_str(),
-                c.level,
-                esc(&c.reported_at.to_string()),
-                c.hours_over
-            );
-        }
-        o.push_str("</table>");
-        if r.overdue.len() > 200 {
-            let _ = write!(
-                o,
-                "<p class=note>… and {} more (the JSON report lists them all).</p>",
-                r.overdue.len() - 200
-            );
-        }
-    }
-    o.push_str("</body></html>\n");
-    o
+    let overdue = r
+        .overdue
+        .iter()
+        .take(OVERDUE_SHOWN)
+        .map(|c| OverdueView {
+            id: c.id,
+            category: c.category.clone(),
+            grid: c
+                .grid
+                .as_ref()
+                .map_or_else(String::new, |g| format!("{} {}", g.code, g.name)),
+            status: c.status.as_str(),
+            level: format!("{:?}", c.level),
+            reported: c.reported_at.to_string(),
+            hours: format!("{:.1}", c.hours_over),
+        })
+        .collect();
+    let t = &r.totals;
+    let page = Page {
+        title: format!("{} — incident report {}", r.district, r.period.label()),
+        style: STYLE,
+        r,
+        totals_change: change(t.change_pct),
+        per_1000: rate(t.per_1000_households),
+        satisfaction: t
+            .satisfaction
+            .map_or_else(|| "–".into(), |s| format!("{s:.2}")),
+        heat,
+        trend: trend(r),
+        categories: r
+            .categories
+            .iter()
+            .map(|c| (c, change(c.change_pct)))
+            .collect(),
+        top_grids: areas(&r.top_grids),
+        communities: areas(&r.communities),
+        map_w: MAP_W,
+        hotspot_map: hotspot_map(r, d),
+        lattice_map: lattice_map(r, d),
+        cell_m: format!("{:.0}", r.lattice.cell_m),
+        hot_cells: r
+            .lattice
+            .cells
+            .iter()
+            .filter(|c| c.unit.spot == Spot::Hot)
+            .count(),
+        notable,
+        overdue,
+        more_overdue: r.overdue.len().saturating_sub(OVERDUE_SHOWN),
+    };
+    // Rendering only writes into a string; it fails only if a value's
+    // Display does, which ours do not.
+    page.render()
+        .unwrap_or_else(|e| format!("<!doctype html><p>{e}</p>"))
 }
 
 #[cfg(test)]
@@ -511,25 +514,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_matches_the_rfc_test_vectors() {
-        for (i, o) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(i.as_bytes()), o);
-        }
-    }
-
-    #[test]
-    fn text_is_escaped() {
-        assert_eq!(
-            esc("<a href='x'>&</a>"),
-            "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"
-        );
+    fn changes_are_coloured_by_their_sign() {
+        assert_eq!(change(Some(12.34)).text, "+12.3%");
+        assert_eq!(change(Some(12.34)).class, "up");
+        assert_eq!(change(Some(-5.0)).class, "down");
+        assert_eq!(change(None).text, "–");
     }
 }

@@ -150,6 +150,15 @@ pub struct DayRow {
     pub previous: Option<usize>,
 }
 
+/// An area named by its code and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AreaRef {
+    /// Its code.
+    pub code: String,
+    /// Its name.
+    pub name: String,
+}
+
 /// One overdue case.
 #[derive(Debug, Clone, Serialize)]
 pub struct OverdueRow {
@@ -157,8 +166,8 @@ pub struct OverdueRow {
     pub id: i64,
     /// Category.
     pub category: String,
-    /// Its grid's code and name.
-    pub grid: Option<(String, String)>,
+    /// Its grid.
+    pub grid: Option<AreaRef>,
     /// Status now.
     pub status: IncidentStatus,
     /// Handling level now.
@@ -287,7 +296,10 @@ pub fn build(
         if let Some(over) = rules.overdue(&x.category, state, now) {
             let grid = gridgov_spatial::place_point(&snap.grids, x.location.x(), x.location.y())
                 .responsible()
-                .map(|g| (d.area(g).code.clone(), d.area(g).name.clone()));
+                .map(|g| AreaRef {
+                    code: d.area(g).code.clone(),
+                    name: d.area(g).name.clone(),
+                });
             overdue.push(OverdueRow {
                 id: *id,
                 category: x.category.clone(),
@@ -545,7 +557,7 @@ mod tests {
             .iter()
             .filter(|c| c.unit.spot != gridgov_spatial::hotspot_map::Spot::NotSignificant)
             .collect();
-        assert_eq!(page.matches("<rect class=cell").count(), cells.len());
+        assert_eq!(page.matches("<rect class=\"cell\"").count(), cells.len());
         assert!(
             cells
                 .iter()
