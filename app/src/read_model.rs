@@ -137,9 +137,9 @@ pub const HISTORY_SNAPSHOTS: usize = 8;
 /// The current snapshot and how it changes.
 pub struct ReadModel {
     current: RwLock<Arc<Snapshot>>,
-    /// Snapshots of past versions, for `as_of` lookups: the most recently
-    /// used few.
-    history: Mutex<Vec<(i64, Arc<Snapshot>)>>,
+    /// Snapshots of past versions, for `as_of` lookups: the few most
+    /// useful.
+    history: moka::sync::Cache<i64, Arc<Snapshot>>,
     /// Incidents changed in the store since the snapshot was built.
     incidents_dirty: AtomicBool,
     /// One incident refresh at a time.
@@ -153,7 +153,7 @@ impl ReadModel {
         first.data_version = data_version;
         ReadModel {
             current: RwLock::new(Arc::new(first)),
-            history: Mutex::new(Vec::new()),
+            history: moka::sync::Cache::new(HISTORY_SNAPSHOTS as u64),
             incidents_dirty: AtomicBool::new(false),
             refresh_lock: Mutex::new(()),
         }
@@ -224,8 +224,8 @@ impl ReadModel {
         }
     }
 
-    /// A past version's snapshot, kept or built by `build` (and then kept,
-    /// pushing out the least recently used beyond [`HISTORY_SNAPSHOTS`]).
+    /// A past version's snapshot, kept or built by `build` (and then
+    /// kept, at most [`HISTORY_SNAPSHOTS`] of them).
     pub fn past<E>(
         &self,
         version: i64,
@@ -235,29 +235,11 @@ impl ReadModel {
         if version == current.version {
             return Ok(current);
         }
-        {
-            let mut h = self
-                .history
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            if let Some(i) = h.iter().position(|(v, _)| *v == version) {
-                let hit = h.remove(i);
-                let s = hit.1.clone();
-                h.push(hit);
-                return Ok(s);
-            }
+        if let Some(s) = self.history.get(&version) {
+            return Ok(s);
         }
         let snap = Arc::new(build(&current)?);
-        let mut h = self
-            .history
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        h.retain(|(v, _)| *v != version);
-        h.push((version, snap.clone()));
-        if h.len() > HISTORY_SNAPSHOTS {
-            let drop_n = h.len() - HISTORY_SNAPSHOTS;
-            h.drain(..drop_n);
-        }
+        self.history.insert(version, snap.clone());
         Ok(snap)
     }
 }

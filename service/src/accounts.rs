@@ -13,8 +13,8 @@ use gridgov_spatial::access::Role;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::auth::{COOKIE, Caller, record};
-use super::harden::{LimitKey, too_many};
+use super::auth::{Caller, record};
+use super::harden::too_many;
 use super::{ApiError, AppState};
 use gridgov_app::Revoke;
 use gridgov_app::accounts::{self, AccountError, AuditQuery, TokenKind, User};
@@ -58,35 +58,18 @@ pub async fn login(
     let mut who = caller.clone();
     who.principal.user.clone_from(&name);
     // Guessing is slow: so many attempts per address, so many failures
-    // per name (a success gives its attempt back).
-    let now = std::time::Instant::now();
-    let as_name = LimitKey::LoginAs(name.clone());
+    // per name.
     let throttled = caller
         .client
-        .and_then(|ip| {
-            st.limiter
-                .take(
-                    LimitKey::LoginFrom(ip),
-                    1.0 / accounts::LOGIN_ADDRESS_EVERY_S,
-                    accounts::LOGIN_ADDRESS_BURST,
-                    now,
-                )
-                .err()
-        })
-        .or_else(|| {
-            st.limiter
-                .take(
-                    as_name.clone(),
-                    1.0 / accounts::LOGIN_NAME_EVERY_S,
-                    accounts::LOGIN_NAME_BURST,
-                    now,
-                )
-                .err()
-        });
+        .and_then(|ip| st.limiter.check_login_from(ip).err())
+        .or_else(|| st.limiter.name_held(&name));
     if let Some(wait) = throttled {
         record(&st, vec![who.audit("login_failed", "/login", "throttled")]).await;
         return Ok(too_many(
-            format!("too many sign-in attempts; try again in {wait:.0} s"),
+            format!(
+                "too many sign-in attempts; try again in {:.0} s",
+                wait.as_secs_f64().ceil()
+            ),
             wait,
         ));
     }
@@ -106,17 +89,12 @@ pub async fn login(
             record: rec,
             user,
         }) => {
-            st.limiter.give_back(&as_name, accounts::LOGIN_NAME_BURST);
             record(
                 &st,
                 vec![who.audit("login", "/login", format!("token {}", rec.id))],
             )
             .await;
-            let secure = if st.config.tls { "; Secure" } else { "" };
-            let cookie = format!(
-                "{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-                accounts::SESSION_HOURS * 3600
-            );
+            let cookie = super::auth::sign_in_cookie(Some(&token), st.config.tls);
             let mut resp = Json(json!({
                 "token": token,
                 "token_id": rec.id,
@@ -124,14 +102,13 @@ pub async fn login(
                 "user": user,
             }))
             .into_response();
-            if let Ok(v) = HeaderValue::from_str(&cookie) {
-                resp.headers_mut().insert(header::SET_COOKIE, v);
-            }
+            resp.headers_mut().insert(header::SET_COOKIE, cookie);
             resp.headers_mut()
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             Ok(resp)
         }
         Err(AccountError::BadLogin) => {
+            st.limiter.failed_login(&name);
             record(&st, vec![who.audit("login_failed", "/login", "")]).await;
             Err(AccountError::BadLogin.into())
         }
@@ -169,7 +146,7 @@ pub async fn logout(State(st): State<Arc<AppState>>, caller: Caller) -> Result<R
     let mut r = StatusCode::NO_CONTENT.into_response();
     r.headers_mut().insert(
         header::SET_COOKIE,
-        HeaderValue::from_static("gridgov_token=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+        super::auth::sign_in_cookie(None, st.config.tls),
     );
     Ok(r)
 }

@@ -19,10 +19,9 @@
 //! revoking or changing an account here forgets them at once, and another
 //! replica's change takes effect within [`CACHE_TTL`].
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts, MatchedPath, Request, State};
@@ -30,6 +29,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use gridgov_spatial::access::{Access, Principal, Role, Thing, allows};
 
 use gridgov_spatial::Timestamp;
@@ -141,40 +141,46 @@ fn client_of(ext: &axum::http::Extensions) -> Option<IpAddr> {
     super::harden::client_ip(ext)
 }
 
-/// Tokens looked up lately.
-#[derive(Debug, Default)]
+/// Tokens looked up lately: trusted for [`CACHE_TTL`], at most
+/// [`CACHE_TOKENS`] of them.
 pub struct TokenCache {
-    map: Mutex<HashMap<String, (TokenRecord, User, Instant)>>,
+    map: moka::sync::Cache<String, (TokenRecord, User)>,
+}
+
+/// How many looked-up tokens are kept.
+pub const CACHE_TOKENS: u64 = 10_000;
+
+impl Default for TokenCache {
+    fn default() -> Self {
+        TokenCache {
+            map: moka::sync::Cache::builder()
+                .max_capacity(CACHE_TOKENS)
+                .time_to_live(CACHE_TTL)
+                .build(),
+        }
+    }
+}
+
+impl std::fmt::Debug for TokenCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenCache")
+            .field("entries", &self.map.entry_count())
+            .finish()
+    }
 }
 
 impl TokenCache {
     /// Forgets every token (after an account or token changed).
     pub fn clear(&self) {
-        self.map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clear();
+        self.map.invalidate_all();
     }
 
-    fn get(&self, digest: &str, now: Instant, epoch: Timestamp) -> Option<(TokenRecord, User)> {
-        let m = self
-            .map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        m.get(digest)
-            .filter(|(t, _, at)| now.duration_since(*at) < CACHE_TTL && t.expires > epoch)
-            .map(|(t, u, _)| (t.clone(), u.clone()))
+    fn get(&self, digest: &str, now: Timestamp) -> Option<(TokenRecord, User)> {
+        self.map.get(digest).filter(|(t, _)| t.expires > now)
     }
 
-    fn put(&self, digest: String, t: TokenRecord, u: User, now: Instant) {
-        let mut m = self
-            .map
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if m.len() > 10_000 {
-            m.retain(|_, (_, _, at)| now.duration_since(*at) < CACHE_TTL);
-        }
-        m.insert(digest, (t, u, now));
+    fn put(&self, digest: String, t: TokenRecord, u: User) {
+        self.map.insert(digest, (t, u));
     }
 }
 
@@ -186,18 +192,28 @@ pub fn token_of(h: &HeaderMap) -> Option<String> {
             .eq_ignore_ascii_case("bearer")
             .then(|| rest.trim().to_owned());
     }
-    cookie_token(h)
+    CookieJar::from_headers(h)
+        .get(COOKIE)
+        .map(|c| c.value().to_owned())
 }
 
-/// The sign-in cookie's token.
-fn cookie_token(h: &HeaderMap) -> Option<String> {
-    h.get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(k, _)| *k == COOKIE)
-        .map(|(_, v)| v.to_owned())
+/// The sign-in cookie carrying `token` (`HttpOnly`, `SameSite=Strict`,
+/// `Secure` over TLS), or, without a token, the one that makes the
+/// browser forget it.
+pub fn sign_in_cookie(token: Option<&str>, secure: bool) -> HeaderValue {
+    let mut c = Cookie::build((COOKIE, token.unwrap_or_default().to_owned()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure);
+    c = match token {
+        Some(_) => c.max_age(cookie::time::Duration::seconds(
+            gridgov_app::accounts::SESSION_HOURS * 3600,
+        )),
+        None => c.max_age(cookie::time::Duration::ZERO),
+    };
+    HeaderValue::from_str(&c.build().to_string())
+        .unwrap_or_else(|_| HeaderValue::from_static("gridgov_token=; Path=/; Max-Age=0"))
 }
 
 /// What a route asks of the caller.
@@ -299,9 +315,8 @@ pub async fn record(st: &Arc<AppState>, xs: Vec<AuditEntry>) {
 /// Finds the user of a token (cached briefly). Blocking on a miss.
 async fn resolve(st: &Arc<AppState>, token: String) -> Result<(TokenRecord, User), ApiError> {
     let digest = accounts::token_digest(&token);
-    let now = Instant::now();
     let epoch = st.app.now();
-    if let Some(hit) = st.tokens.get(&digest, now, epoch) {
+    if let Some(hit) = st.tokens.get(&digest, epoch) {
         return Ok(hit);
     }
     let st2 = st.clone();
@@ -312,7 +327,7 @@ async fn resolve(st: &Arc<AppState>, token: String) -> Result<(TokenRecord, User
     .map_err(ApiError::internal)?;
     match r {
         Ok((t, u)) => {
-            st.tokens.put(digest, t.clone(), u.clone(), now);
+            st.tokens.put(digest, t.clone(), u.clone());
             Ok((t, u))
         }
         Err(accounts::AccountError::BadToken) => Err(ApiError::with_status(
@@ -357,17 +372,13 @@ pub async fn layer(
     }
     let g = &st.config.guard;
     if let Some(id) = &caller.token
-        && let Err(wait) = st.limiter.take(
-            super::harden::LimitKey::Token(id.clone()),
-            g.rate_per_s,
-            g.burst,
-            Instant::now(),
-        )
+        && let Err(wait) = st.limiter.check_token(id)
     {
         return super::harden::too_many(
             format!(
-                "more than {} requests a second with one token; try again in {wait:.1} s",
-                g.rate_per_s
+                "more than {} requests a second with one token; try again in {:.1} s",
+                g.rate_per_s,
+                wait.as_secs_f64()
             ),
             wait,
         );
@@ -382,12 +393,8 @@ pub async fn layer(
     req.extensions_mut().insert(caller.clone());
     let mut r = next.run(req).await;
     if stale_cookie && !r.headers().contains_key(header::SET_COOKIE) {
-        r.headers_mut().insert(
-            header::SET_COOKIE,
-            HeaderValue::from_static(
-                "gridgov_token=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
-            ),
-        );
+        r.headers_mut()
+            .insert(header::SET_COOKIE, sign_in_cookie(None, st.config.tls));
     }
     let edit = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     let status = r.status();

@@ -464,7 +464,7 @@ async fn only_configured_origins_get_cors_and_every_answer_has_secure_headers(b:
         .body(Body::empty())
         .unwrap();
     let r = answer(&st, pre).await;
-    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    assert!(r.status().is_success(), "{}", r.status());
     assert_eq!(
         r.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
         "https://wall.example.org"

@@ -1,26 +1,35 @@
-//! What every request passes through: a rate limit per client address, a
-//! time limit, CORS for the origins configured, secure headers on every
-//! answer, and every error answered as problem+json (including the plain
-//! text ones the framework gives for unreadable paths and bodies).
+//! What every request passes through, outermost first: secure headers on
+//! every answer and CORS for the origins configured (tower-http); the
+//! guard — a rate limit per client address (governor), every error
+//! answered as problem+json (including the plain-text ones the framework
+//! gives for unreadable paths and bodies) and internal errors logged with
+//! their request; then the time limit (tower-http, 503).
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock as _, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 
 use super::{ApiError, AppState};
 
 /// The guard's settings.
 #[derive(Debug, Clone)]
 pub struct Guard {
-    /// Requests per second each client address may make on average; 0:
-    /// no limit.
+    /// Requests per second each client address (and each token) may make
+    /// on average; 0: no limit.
     pub rate_per_s: f64,
     /// How many it may make at once (the bucket's size).
     pub burst: f64,
@@ -42,104 +51,125 @@ impl Default for Guard {
     }
 }
 
-/// Whose requests a bucket counts.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum LimitKey {
-    /// A client address.
-    Ip(IpAddr),
-    /// A sign-in or API token (its public id).
-    Token(String),
-    /// Sign-in attempts from an address.
-    LoginFrom(IpAddr),
-    /// Failed sign-ins as a user name.
-    LoginAs(String),
-}
-
-impl From<IpAddr> for LimitKey {
-    fn from(ip: IpAddr) -> Self {
-        LimitKey::Ip(ip)
+/// A quota of `rate` per second with bursts of `burst`; `None`: no limit.
+fn quota(rate: f64, burst: f64) -> Option<Quota> {
+    if !(rate.is_finite() && rate > 0.0) {
+        return None;
     }
+    let per = Duration::from_secs_f64((1.0 / rate).max(1e-9));
+    let burst = NonZeroU32::new(burst.clamp(1.0, f64::from(u32::MAX)) as u32)?;
+    Some(Quota::with_period(per)?.allow_burst(burst))
 }
 
-/// Token buckets per client address and per token.
-#[derive(Debug, Default)]
+type Keyed<K> = DefaultKeyedRateLimiter<K>;
+type KeyedInfo<K> = RateLimiter<
+    K,
+    governor::state::keyed::DefaultKeyedStateStore<K>,
+    DefaultClock,
+    StateInformationMiddleware,
+>;
+
+/// How many keys a limiter keeps before it forgets those whose buckets
+/// have refilled.
+const KEYS_KEPT: usize = 100_000;
+
+/// Rate limits per client address, per token and for sign-ins (per
+/// address, and failures per user name).
 pub struct Limiter {
-    buckets: Mutex<HashMap<LimitKey, (f64, Instant)>>,
+    ip: Option<Keyed<IpAddr>>,
+    token: Option<Keyed<String>>,
+    login_from: Option<Keyed<IpAddr>>,
+    login_as: Option<KeyedInfo<String>>,
+    /// Names whose failures used their bucket up, until when.
+    locked: moka::sync::Cache<String, Instant>,
+    clock: DefaultClock,
 }
 
-impl Limiter {
-    /// Takes one token from `key`'s bucket; `Err(seconds to wait)` when
-    /// there is none.
-    pub fn take(
-        &self,
-        key: impl Into<LimitKey>,
-        rate: f64,
-        burst: f64,
-        now: Instant,
-    ) -> Result<(), f64> {
-        let key = key.into();
-        if rate <= 0.0 {
-            return Ok(());
-        }
-        let mut b = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if b.len() > 100_000 {
-            // Forget the addresses whose buckets have refilled.
-            b.retain(|_, (t, at)| *t + now.duration_since(*at).as_secs_f64() * rate < burst);
-        }
-        let (tokens, at) = b.entry(key).or_insert((burst, now));
-        *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(burst);
-        *at = now;
-        if *tokens >= 1.0 {
-            *tokens -= 1.0;
-            Ok(())
-        } else {
-            Err((1.0 - *tokens) / rate)
-        }
+impl std::fmt::Debug for Limiter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Limiter").finish_non_exhaustive()
     }
 }
 
+/// `Err(time to wait)` when `key`'s bucket is empty.
+fn check<K: Clone + std::hash::Hash + Eq>(
+    l: Option<&Keyed<K>>,
+    key: &K,
+    clock: &DefaultClock,
+) -> Result<(), Duration> {
+    let Some(l) = l else { return Ok(()) };
+    if l.len() > KEYS_KEPT {
+        l.retain_recent();
+    }
+    l.check_key(key)
+        .map_err(|not| not.wait_time_from(clock.now()))
+}
+
 impl Limiter {
-    /// Puts back the token `take` took from `key` (up to `burst`): for
-    /// buckets that count only failures.
-    pub fn give_back(&self, key: &LimitKey, burst: f64) {
-        let mut b = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((t, _)) = b.get_mut(key) {
-            *t = (*t + 1.0).min(burst);
+    /// Limits by `g` for addresses and tokens; sign-ins by the account
+    /// rules ([`gridgov_app::accounts`]).
+    pub fn new(g: &Guard) -> Self {
+        use gridgov_app::accounts::{
+            LOGIN_ADDRESS_BURST, LOGIN_ADDRESS_EVERY_S, LOGIN_NAME_BURST, LOGIN_NAME_EVERY_S,
+        };
+        let q = quota(g.rate_per_s, g.burst);
+        Limiter {
+            ip: q.map(RateLimiter::keyed),
+            token: q.map(RateLimiter::keyed),
+            login_from: quota(1.0 / LOGIN_ADDRESS_EVERY_S, LOGIN_ADDRESS_BURST)
+                .map(RateLimiter::keyed),
+            login_as: quota(1.0 / LOGIN_NAME_EVERY_S, LOGIN_NAME_BURST)
+                .map(|q| RateLimiter::keyed(q).with_middleware::<StateInformationMiddleware>()),
+            locked: moka::sync::Cache::builder()
+                .max_capacity(KEYS_KEPT as u64)
+                .time_to_live(Duration::from_secs_f64(LOGIN_NAME_EVERY_S))
+                .build(),
+            clock: DefaultClock::default(),
         }
     }
-}
 
-fn origin_allowed(g: &Guard, headers: &HeaderMap) -> Option<HeaderValue> {
-    let o = headers.get(header::ORIGIN)?;
-    let s = o.to_str().ok()?;
-    g.cors_origins
-        .iter()
-        .any(|a| a == "*" || a.eq_ignore_ascii_case(s))
-        .then(|| o.clone())
-}
+    /// A request from `ip`.
+    pub fn check_ip(&self, ip: IpAddr) -> Result<(), Duration> {
+        check(self.ip.as_ref(), &ip, &self.clock)
+    }
 
-fn secure(h: &mut HeaderMap) {
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
-    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
-    h.insert(
-        "cross-origin-resource-policy",
-        HeaderValue::from_static("same-site"),
-    );
+    /// A request with the token whose public id is `id`.
+    pub fn check_token(&self, id: &str) -> Result<(), Duration> {
+        check(self.token.as_ref(), &id.to_owned(), &self.clock)
+    }
+
+    /// A sign-in attempt from `ip`.
+    pub fn check_login_from(&self, ip: IpAddr) -> Result<(), Duration> {
+        check(self.login_from.as_ref(), &ip, &self.clock)
+    }
+
+    /// How long sign-ins as `name` are held back, if they are: its failed
+    /// attempts used the bucket up.
+    pub fn name_held(&self, name: &str) -> Option<Duration> {
+        let until = self.locked.get(name)?;
+        until.checked_duration_since(Instant::now())
+    }
+
+    /// A failed sign-in as `name`: counted, and the name held back once
+    /// the failures use its bucket up.
+    pub fn failed_login(&self, name: &str) {
+        let Some(l) = &self.login_as else { return };
+        if l.len() > KEYS_KEPT {
+            l.retain_recent();
+        }
+        let wait = match l.check_key(&name.to_owned()) {
+            Ok(s) if s.remaining_burst_capacity() > 0 => return,
+            // The last one: held until the next is earned.
+            Ok(s) => s.quota().replenish_interval(),
+            Err(not) => not.wait_time_from(self.clock.now()),
+        };
+        self.locked.insert(name.to_owned(), Instant::now() + wait);
+    }
 }
 
 /// An error answer that is not problem+json (nor Open311's own error
 /// list) becomes one, with its text as the detail.
-async fn as_problem(r: Response) -> Response {
+async fn as_problem(r: Response, timeout: Duration) -> Response {
     let status = r.status();
     if !(status.is_client_error() || status.is_server_error()) {
         return r;
@@ -158,13 +188,19 @@ async fn as_problem(r: Response) -> Response {
         .await
         .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
         .unwrap_or_default();
-    let detail = if text.is_empty() {
+    let detail = if !text.is_empty() {
+        text
+    } else if status == StatusCode::SERVICE_UNAVAILABLE {
+        // The time limit's answer: it has no body of its own.
+        format!(
+            "the request took longer than {} s and was abandoned",
+            timeout.as_secs_f64()
+        )
+    } else {
         status
             .canonical_reason()
             .unwrap_or("the request cannot be answered")
             .to_owned()
-    } else {
-        text
     };
     let mut e = ApiError::with_status(status, detail).into_response();
     for (k, v) in &parts.headers {
@@ -186,87 +222,103 @@ pub fn client_ip(ext: &axum::http::Extensions) -> Option<IpAddr> {
 }
 
 /// A 429 answer with `Retry-After`.
-pub fn too_many(detail: String, wait: f64) -> Response {
+pub fn too_many(detail: String, wait: Duration) -> Response {
     let mut r = ApiError::with_status(StatusCode::TOO_MANY_REQUESTS, detail).into_response();
-    let secs = wait.ceil().max(1.0) as u64;
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
     if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
         r.headers_mut().insert(header::RETRY_AFTER, v);
     }
     r
 }
 
-/// The middleware.
+/// The guard: the rate per address, problem+json for every error, the
+/// log of internal errors.
 pub async fn guard(State(st): State<Arc<AppState>>, req: Request<Body>, next: Next) -> Response {
     let g = &st.config.guard;
-    let ip = client_ip(req.extensions());
-    if let Some(ip) = ip
-        && let Err(wait) = st.limiter.take(ip, g.rate_per_s, g.burst, Instant::now())
+    if let Some(ip) = client_ip(req.extensions())
+        && let Err(wait) = st.limiter.check_ip(ip)
     {
-        let mut r = too_many(
+        return too_many(
             format!(
                 "more than {} requests a second from {ip}; try again in {:.1} s",
-                g.rate_per_s, wait
+                g.rate_per_s,
+                wait.as_secs_f64()
             ),
             wait,
         );
-        secure(r.headers_mut());
-        return r;
     }
-    let cors = origin_allowed(g, req.headers());
-    if req.method() == Method::OPTIONS
-        && req
-            .headers()
-            .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-    {
-        let mut r = StatusCode::NO_CONTENT.into_response();
-        if let Some(o) = cors {
-            let h = r.headers_mut();
-            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_METHODS,
-                HeaderValue::from_static("GET, POST, PUT, DELETE, OPTIONS"),
-            );
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_HEADERS,
-                HeaderValue::from_static("content-type, if-match, authorization"),
-            );
-            h.insert(
-                header::ACCESS_CONTROL_MAX_AGE,
-                HeaderValue::from_static("600"),
-            );
-            h.insert(header::VARY, HeaderValue::from_static("origin"));
-        }
-        secure(r.headers_mut());
-        return r;
-    }
-    let timeout = g.timeout;
     let (method, path) = (req.method().clone(), req.uri().path().to_owned());
-    let mut r = match tokio::time::timeout(timeout, next.run(req)).await {
-        Ok(r) => as_problem(r).await,
-        Err(_) => ApiError::with_status(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!(
-                "the request took longer than {} s and was abandoned",
-                timeout.as_secs_f64()
-            ),
-        )
-        .into_response(),
-    };
+    let r = as_problem(next.run(req).await, g.timeout).await;
     // The one place internal errors are logged: with the request they
     // failed, never in the answer.
     if let Some(c) = r.extensions().get::<super::error::InternalCause>() {
         tracing::error!(%method, %path, status = r.status().as_u16(), cause = %c.0, "internal error");
     }
-    if let Some(o) = cors {
-        let h = r.headers_mut();
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
-        h.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static("etag, location, retry-after"),
-        );
-        h.append(header::VARY, HeaderValue::from_static("origin"));
+    r
+}
+
+/// CORS for the configured origins; `None` when there are none (then
+/// only the service's own pages call it).
+fn cors(g: &Guard) -> Option<CorsLayer> {
+    if g.cors_origins.is_empty() {
+        return None;
     }
-    secure(r.headers_mut());
+    let origin = if g.cors_origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            g.cors_origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok()),
+        )
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(origin)
+            .allow_methods([
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::DELETE,
+                Method::OPTIONS,
+            ])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::IF_MATCH,
+                header::AUTHORIZATION,
+            ])
+            .expose_headers([header::ETAG, header::LOCATION, header::RETRY_AFTER])
+            .max_age(Duration::from_secs(600)),
+    )
+}
+
+/// `router` inside the layers every request passes (see the module).
+pub fn around<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    st: &Arc<AppState>,
+) -> Router<S> {
+    let g = &st.config.guard;
+    let secure = [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("cross-origin-resource-policy", "same-site"),
+    ];
+    let mut r = router
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            g.timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(st.clone(), guard));
+    if let Some(c) = cors(g) {
+        r = r.layer(c);
+    }
+    for (k, v) in secure {
+        r = r.layer(SetResponseHeaderLayer::overriding(
+            HeaderName::from_static(k),
+            HeaderValue::from_static(v),
+        ));
+    }
     r
 }
 
@@ -275,31 +327,41 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_bucket_allows_its_burst_then_its_rate() {
-        let l = Limiter::default();
+    fn an_address_gets_its_burst_then_its_rate_and_tokens_their_own() {
+        let l = Limiter::new(&Guard {
+            rate_per_s: 2.0,
+            burst: 5.0,
+            ..Guard::default()
+        });
         let ip: IpAddr = "10.0.0.1".parse().unwrap();
-        let t0 = Instant::now();
         for _ in 0..5 {
-            assert!(l.take(ip, 2.0, 5.0, t0).is_ok());
+            assert!(l.check_ip(ip).is_ok());
         }
-        let wait = l.take(ip, 2.0, 5.0, t0).unwrap_err();
-        assert!((wait - 0.5).abs() < 1e-9, "{wait}");
-        // Another address has its own bucket.
-        assert!(
-            l.take("10.0.0.2".parse::<IpAddr>().unwrap(), 2.0, 5.0, t0)
-                .is_ok()
-        );
-        // Half a second later one more.
-        let t1 = t0 + Duration::from_millis(500);
-        assert!(l.take(ip, 2.0, 5.0, t1).is_ok());
-        assert!(l.take(ip, 2.0, 5.0, t1).is_err());
-        // A token has its own bucket too.
-        let t = LimitKey::Token("abc".into());
-        assert!(l.take(t.clone(), 1.0, 1.0, t1).is_ok());
-        assert!(l.take(t, 1.0, 1.0, t1).is_err());
+        let wait = l.check_ip(ip).unwrap_err();
+        assert!(wait <= Duration::from_millis(500), "{wait:?}");
+        // Another address and a token have buckets of their own.
+        assert!(l.check_ip("10.0.0.2".parse().unwrap()).is_ok());
+        assert!(l.check_token("abc").is_ok());
         // No limit at all with rate 0.
-        for _ in 0..100 {
-            assert!(l.take(ip, 0.0, 0.0, t1).is_ok());
+        let free = Limiter::new(&Guard {
+            rate_per_s: 0.0,
+            ..Guard::default()
+        });
+        for _ in 0..10_000 {
+            assert!(free.check_ip(ip).is_ok());
         }
+    }
+
+    #[test]
+    fn a_name_is_held_back_once_its_failures_use_the_bucket_up() {
+        let l = Limiter::new(&Guard::default());
+        for _ in 0..gridgov_app::accounts::LOGIN_NAME_BURST as usize - 1 {
+            l.failed_login("victim");
+            assert_eq!(l.name_held("victim"), None);
+        }
+        l.failed_login("victim");
+        let held = l.name_held("victim").unwrap();
+        assert!(held > Duration::from_secs(50) && held <= Duration::from_secs(60));
+        assert_eq!(l.name_held("someone"), None);
     }
 }

@@ -73,7 +73,7 @@ pub struct AppState {
     /// The application.
     pub app: Arc<App>,
     /// Rendered tiles of the current version.
-    pub tile_cache: tiles::SharedTileCache,
+    pub tile_cache: tiles::TileCache,
     /// Settings.
     pub config: Config,
     /// Requests per client address and per token.
@@ -89,9 +89,9 @@ impl AppState {
     pub fn new(app: Arc<App>, config: Config) -> Self {
         AppState {
             app,
-            tile_cache: tiles::SharedTileCache::default(),
+            tile_cache: tiles::TileCache::new(config.tile_cache_bytes),
+            limiter: harden::Limiter::new(&config.guard),
             config,
-            limiter: harden::Limiter::default(),
             tokens: auth::TokenCache::default(),
             openapi: std::sync::OnceLock::new(),
         }
@@ -249,18 +249,14 @@ pub fn app(state: Arc<AppState>) -> Router {
     let limit = state.config.body_limit;
     let (router, api) = routes::routes(&state).split_for_parts();
     let _ = state.openapi.set(openapi::finish(api));
-    router
+    let router = router
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(limit))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::layer,
-        ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            harden::guard,
-        ))
-        .with_state(state)
+        ));
+    harden::around(router, &state).with_state(state)
 }
 
 /// How to run the service.

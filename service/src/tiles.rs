@@ -6,8 +6,7 @@
 //! blocking threads; rendered tiles are kept per version.
 
 use gridgov_spatial::access::{Access, Thing};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::State;
 
@@ -22,41 +21,41 @@ use gridgov_app::Snapshot;
 
 use super::{ApiError, AppState};
 
-/// Rendered tiles of one snapshot version.
-#[derive(Default)]
+/// Rendered tiles, keyed by the data version and the request, weighed
+/// by their bytes: the cache holds at most `tile_cache_bytes`, evicting
+/// the least useful first. A new version's tiles have new keys; the old
+/// ones age out.
 pub struct TileCache {
-    version: i64,
-    entries: HashMap<String, Arc<Vec<u8>>>,
-    bytes: usize,
+    tiles: moka::sync::Cache<(i64, String), Arc<Vec<u8>>>,
 }
 
 impl TileCache {
-    fn get(&mut self, version: i64, key: &str) -> Option<Arc<Vec<u8>>> {
-        if version != self.version {
-            return None;
+    /// A cache of at most `bytes` of tiles (0: none kept).
+    pub fn new(bytes: usize) -> Self {
+        TileCache {
+            tiles: moka::sync::Cache::builder()
+                .max_capacity(bytes as u64)
+                .weigher(|_, v: &Arc<Vec<u8>>| u32::try_from(v.len()).unwrap_or(u32::MAX))
+                .build(),
         }
-        self.entries.get(key).cloned()
     }
 
-    fn put(&mut self, version: i64, key: String, v: Arc<Vec<u8>>, limit: usize) {
-        if version > self.version {
-            *self = TileCache {
-                version,
-                ..TileCache::default()
-            };
+    fn get(&self, version: i64, key: &str) -> Option<Arc<Vec<u8>>> {
+        self.tiles.get(&(version, key.to_owned()))
+    }
+
+    fn put(&self, version: i64, key: String, v: Arc<Vec<u8>>) {
+        if self.tiles.policy().max_capacity().unwrap_or(0) > 0 {
+            self.tiles.insert((version, key), v);
         }
-        if version != self.version {
-            return;
-        }
-        if v.len() > limit {
-            return;
-        }
-        if self.bytes + v.len() > limit {
-            self.entries.clear();
-            self.bytes = 0;
-        }
-        self.bytes += v.len();
-        self.entries.insert(key, v);
+    }
+}
+
+impl std::fmt::Debug for TileCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TileCache")
+            .field("bytes", &self.tiles.weighted_size())
+            .finish()
     }
 }
 
@@ -199,22 +198,14 @@ async fn cached(
 ) -> Result<(i64, Arc<Vec<u8>>), ApiError> {
     let snap = st.current();
     let version = snap.data_version;
-    if let Some(hit) = st
-        .tile_cache
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .get(version, &key)
-    {
+    if let Some(hit) = st.tile_cache.get(version, &key) {
         return Ok((version, hit));
     }
     let body = tokio::task::spawn_blocking(move || render(&snap))
         .await
         .map_err(ApiError::internal)??;
     let body = Arc::new(body);
-    st.tile_cache
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .put(version, key, body.clone(), st.config.tile_cache_bytes);
+    st.tile_cache.put(version, key, body.clone());
     Ok((version, body))
 }
 
@@ -445,6 +436,3 @@ pub async fn tilejson(
         },
     }))
 }
-
-/// The cache type held by the state.
-pub type SharedTileCache = Mutex<TileCache>;

@@ -1,8 +1,6 @@
 //! `gridgov view`: the one-screen window, over a store or a running
 //! service, following new versions as they are published.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -94,170 +92,115 @@ impl DataSource for FileSource {
 /// them.
 const SYSTEM_CAS: &str = "/etc/ssl/certs/ca-certificates.crt";
 
-/// A gridgov service over HTTP or HTTPS: `/health` for the version,
-/// `/district.json` for the data.
-#[derive(Debug)]
+/// A gridgov service over HTTP or HTTPS (ureq, rustls): `/health` for
+/// the version, `/district.json` for the data.
 struct HttpSource {
-    host: String,
-    port: u16,
+    /// `http(s)://host[:port]`, no trailing slash.
+    base: String,
     token: Option<String>,
-    /// For https:// servers.
-    tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
+    agent: ureq::Agent,
 }
 
-/// A client configuration trusting the PEM certificates in `ca`.
-fn tls_client(ca: &Path) -> Result<Arc<tokio_rustls::rustls::ClientConfig>, String> {
-    use rustls_pki_types::CertificateDer;
-    use rustls_pki_types::pem::PemObject;
-    use tokio_rustls::rustls;
-    let mut roots = rustls::RootCertStore::empty();
-    let certs = CertificateDer::pem_file_iter(ca)
-        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
-        .map_err(|e| format!("--ca {}: {e}", ca.display()))?;
-    let (added, _) = roots.add_parsable_certificates(certs);
-    if added == 0 {
+impl std::fmt::Debug for HttpSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpSource")
+            .field("base", &self.base)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The authorities in a PEM file.
+fn certificates(ca: &Path) -> Result<Vec<ureq::tls::Certificate<'static>>, String> {
+    let pem = std::fs::read(ca).map_err(|e| format!("--ca {}: {e}", ca.display()))?;
+    let mut out = Vec::new();
+    for item in ureq::tls::parse_pem(&pem) {
+        // Keys and other sections in the file are not authorities.
+        if let ureq::tls::PemItem::Certificate(c) =
+            item.map_err(|e| format!("--ca {}: {e}", ca.display()))?
+        {
+            out.push(c);
+        }
+    }
+    if out.is_empty() {
         return Err(format!("--ca {}: no certificate in it", ca.display()));
     }
-    let c = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .map_err(|e| e.to_string())?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(Arc::new(c))
+    Ok(out)
 }
 
 impl HttpSource {
     /// A source for `url`; an https:// one trusts `ca` (default: the
     /// system's authorities).
     fn with_ca(url: &str, ca: Option<&Path>) -> Result<Self, String> {
-        let (rest, tls, default_port) = if let Some(r) = url.strip_prefix("https://") {
-            let ca = ca.unwrap_or(Path::new(SYSTEM_CAS));
-            (r, Some(tls_client(ca)?), 443)
-        } else if let Some(r) = url.strip_prefix("http://") {
-            (r, None, 80)
-        } else {
-            return Err(format!(
-                "--server {url:?}: expected http://HOST[:PORT] or https://HOST[:PORT]"
-            ));
+        let parsed: ureq::http::Uri = url.parse().map_err(|e| format!("--server {url:?}: {e}"))?;
+        let https = match parsed.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => {
+                return Err(format!(
+                    "--server {url:?}: expected http://HOST[:PORT] or https://HOST[:PORT]"
+                ));
+            }
         };
-        let authority = rest.split('/').next().unwrap_or_default();
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) => (
-                h.to_string(),
-                p.parse()
-                    .map_err(|_| format!("--server {url:?}: bad port {p:?}"))?,
-            ),
-            None => (authority.to_string(), default_port),
-        };
-        if host.is_empty() {
+        let Some(authority) = parsed.authority().filter(|a| !a.host().is_empty()) else {
             return Err(format!("--server {url:?}: no host"));
+        };
+        if let Some((_, p)) = authority.as_str().rsplit_once(':')
+            && !authority.host().ends_with(p)
+            && authority.port_u16().is_none()
+        {
+            return Err(format!("--server {url:?}: bad port {p:?}"));
         }
+        let mut tls = ureq::tls::TlsConfig::builder()
+            .provider(ureq::tls::TlsProvider::Rustls)
+            .unversioned_rustls_crypto_provider(Arc::new(
+                tokio_rustls::rustls::crypto::ring::default_provider(),
+            ));
+        if https {
+            let certs = certificates(ca.unwrap_or(Path::new(SYSTEM_CAS)))?;
+            tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+        }
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .tls_config(tls.build())
+            .timeout_global(Some(Duration::from_secs(30)))
+            .http_status_as_error(false)
+            .build()
+            .into();
         Ok(HttpSource {
-            host,
-            port,
+            base: format!("{}://{authority}", if https { "https" } else { "http" }),
             token: None,
-            tls,
+            agent,
         })
     }
 
     fn get(&self, path: &str) -> Result<Vec<u8>, String> {
-        let tcp = TcpStream::connect((self.host.as_str(), self.port))
-            .map_err(|e| format!("{}:{}: {e}", self.host, self.port))?;
-        tcp.set_read_timeout(Some(Duration::from_secs(30)))
-            .map_err(|e| e.to_string())?;
-        let mut s: Box<dyn ReadWrite> = match &self.tls {
-            None => Box::new(tcp),
-            Some(c) => {
-                let name = rustls_pki_types::ServerName::try_from(self.host.clone())
-                    .map_err(|e| format!("{}: {e}", self.host))?;
-                let conn = tokio_rustls::rustls::ClientConnection::new(c.clone(), name)
-                    .map_err(|e| e.to_string())?;
-                Box::new(tokio_rustls::rustls::StreamOwned::new(conn, tcp))
-            }
-        };
-        let auth = self
-            .token
-            .as_ref()
-            .map(|t| format!("Authorization: Bearer {t}\r\n"))
-            .unwrap_or_default();
-        write!(
-            s,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\n{auth}Connection: close\r\n\r\n",
-            self.host
-        )
-        .map_err(|e| e.to_string())?;
-        let mut buf = Vec::new();
-        if let Err(e) = s.read_to_end(&mut buf) {
-            // A TLS server may close without a close_notify once it has
-            // answered; what came is the answer.
-            if buf.is_empty() || e.kind() != std::io::ErrorKind::UnexpectedEof {
-                return Err(format!("{}:{}: {e}", self.host, self.port));
-            }
+        let mut req = self
+            .agent
+            .get(format!("{}{path}", self.base))
+            .header("Accept", "application/json");
+        if let Some(t) = &self.token {
+            req = req.header("Authorization", format!("Bearer {t}"));
         }
-        let split = buf
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .ok_or("no HTTP header in the answer")?;
-        let head = String::from_utf8_lossy(&buf[..split]).to_string();
-        let body = buf[split + 4..].to_vec();
-        let status = head.split(' ').nth(1).unwrap_or("");
-        if status == "401" {
+        let mut r = req.call().map_err(|e| format!("{}: {e}", self.base))?;
+        let status = r.status().as_u16();
+        if status == 401 {
             return Err(format!(
                 "GET {path}: HTTP 401: the service wants a token: --token or GRIDGOV_TOKEN (`gridgov tokens issue USER`)"
             ));
         }
-        if status != "200" {
+        if status != 200 {
             return Err(format!("GET {path}: HTTP {status}"));
         }
-        if head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked")
-        {
-            return dechunk(&body);
-        }
-        Ok(body)
+        r.body_mut()
+            .with_config()
+            .limit(4 << 30)
+            .read_to_vec()
+            .map_err(|e| format!("GET {path}: {e}"))
     }
 }
-
-/// Joins the chunks of a chunked HTTP body.
-fn dechunk(mut b: &[u8]) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = b
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("truncated chunk")?;
-        let size = usize::from_str_radix(
-            String::from_utf8_lossy(&b[..line_end])
-                .split(';')
-                .next()
-                .unwrap_or("")
-                .trim(),
-            16,
-        )
-        .map_err(|_| "bad chunk size")?;
-        b = &b[line_end + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        if b.len() < size + 2 {
-            return Err("truncated chunk".into());
-        }
-        out.extend_from_slice(&b[..size]);
-        b = &b[size + 2..];
-    }
-}
-
-/// A connection, plain or TLS.
-trait ReadWrite: Read + Write {}
-impl<T: Read + Write> ReadWrite for T {}
 
 impl DataSource for HttpSource {
     fn describe(&self) -> String {
-        let scheme = if self.tls.is_some() { "https" } else { "http" };
-        format!("{scheme}://{}:{}", self.host, self.port)
+        self.base.clone()
     }
     fn version(&mut self) -> Result<(i64, i64), String> {
         // One look at /health: the boundary version, and the data version
@@ -353,12 +296,12 @@ mod tests {
     #[test]
     fn server_urls_are_parsed_and_bad_ones_named() {
         let s = HttpSource::with_ca("http://127.0.0.1:8080", None).unwrap();
-        assert_eq!((s.host.as_str(), s.port), ("127.0.0.1", 8080));
+        assert_eq!(s.describe(), "http://127.0.0.1:8080");
         assert_eq!(
             HttpSource::with_ca("http://gridgov.local/", None)
                 .unwrap()
-                .port,
-            80
+                .describe(),
+            "http://gridgov.local"
         );
         assert!(
             HttpSource::with_ca("ftp://x", None)
@@ -416,14 +359,5 @@ mod tests {
         let bad = HttpSource::with_ca(&url, Some(&o)).unwrap();
         assert!(bad.get("/health").is_err());
         drop(rt);
-    }
-
-    #[test]
-    fn chunked_bodies_are_joined() {
-        assert_eq!(
-            dechunk(b"4\r\nWiki\r\n5;x=1\r\npedia\r\n0\r\n\r\n").unwrap(),
-            b"Wikipedia"
-        );
-        assert!(dechunk(b"9\r\nWiki\r\n").is_err());
     }
 }

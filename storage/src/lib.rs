@@ -61,6 +61,14 @@ pub enum StorageError {
         /// The driver's error.
         source: postgres::Error,
     },
+    /// No connection to PostgreSQL could be had from the pool.
+    #[error("PostgreSQL: {what}: {source}")]
+    Pool {
+        /// What gridgov was doing.
+        what: String,
+        /// The pool's error.
+        source: r2d2::Error,
+    },
     /// The stored data is not what gridgov wrote.
     #[error("the stored data is damaged: {0}")]
     Corrupt(String),

@@ -16,7 +16,6 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
-use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
 mod accounts;
@@ -60,30 +59,47 @@ fn corrupt(what: impl std::fmt::Display, e: impl std::fmt::Display) -> StorageEr
 
 const NO_PARAMS: [&(dyn ToSql + Sync); 0] = [];
 
-/// The store in a PostgreSQL database with PostGIS.
+/// Connections kept open per store (one per concurrent request; the
+/// listener has its own).
+pub const POOL_SIZE: u32 = 8;
+
+type Pool = r2d2::Pool<r2d2_postgres::PostgresConnectionManager<NoTls>>;
+
+/// The store in a PostgreSQL database with PostGIS, over a pool of
+/// connections (r2d2).
 pub struct PgStore {
     url: String,
     /// `None` only while being dropped.
-    client: Mutex<Option<Client>>,
+    pool: Option<Pool>,
 }
 
 impl Drop for PgStore {
-    /// Closing a connection blocks; inside an async runtime that must
+    /// Closing connections blocks; inside an async runtime that must
     /// happen on another thread.
     fn drop(&mut self) {
-        let c = self
-            .client
-            .get_mut()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        if let Some(c) = c {
+        if let Some(p) = self.pool.take() {
             if tokio::runtime::Handle::try_current().is_ok() {
-                let _ = std::thread::Builder::new().spawn(move || drop(c));
+                let _ = std::thread::Builder::new().spawn(move || drop(p));
             } else {
-                drop(c);
+                drop(p);
             }
         }
     }
+}
+
+/// A pool over `url`, opening one connection now to check it.
+fn pool(url: &str) -> Result<Pool, StorageError> {
+    let config: postgres::Config = url.parse().map_err(pg("read the URL"))?;
+    let manager = r2d2_postgres::PostgresConnectionManager::new(config, NoTls);
+    r2d2::Pool::builder()
+        .max_size(POOL_SIZE)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(10))
+        .build(manager)
+        .map_err(|source| StorageError::Pool {
+            what: "connect".into(),
+            source,
+        })
 }
 
 impl PgStore {
@@ -96,19 +112,26 @@ impl PgStore {
         seed: &std::path::Path,
         now: Timestamp,
     ) -> Result<(Self, bool), StorageError> {
-        let mut client = Client::connect(url, NoTls).map_err(pg("connect"))?;
-        let created = if exists(&mut client)? {
-            false
-        } else {
-            let d = crate::district_file::load(seed)?;
-            create(&mut client, &d, now)?
+        let pool = pool(url)?;
+        let created = {
+            let mut client = pool.get().map_err(|source| StorageError::Pool {
+                what: "connect".into(),
+                source,
+            })?;
+            let created = if exists(&mut client)? {
+                false
+            } else {
+                let d = crate::district_file::load(seed)?;
+                create(&mut client, &d, now)?
+            };
+            cases::ensure_schema(&mut client)?;
+            accounts::ensure_schema(&mut client)?;
+            created
         };
-        cases::ensure_schema(&mut client)?;
-        accounts::ensure_schema(&mut client)?;
         Ok((
             PgStore {
                 url: url.to_string(),
-                client: Mutex::new(Some(client)),
+                pool: Some(pool),
             },
             created,
         ))
@@ -122,16 +145,19 @@ impl PgStore {
         create(&mut client, d, now)
     }
 
-    /// The connection, reconnecting when it was lost.
-    fn client(&self) -> Result<MappedClient<'_>, StorageError> {
-        let mut c = self
-            .client
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if c.as_ref().is_none_or(Client::is_closed) {
-            *c = Some(Client::connect(&self.url, NoTls).map_err(pg("reconnect"))?);
-        }
-        Ok(MappedClient(c))
+    /// A connection from the pool (a broken one is replaced).
+    fn client(
+        &self,
+    ) -> Result<r2d2::PooledConnection<r2d2_postgres::PostgresConnectionManager<NoTls>>, StorageError>
+    {
+        self.pool
+            .as_ref()
+            .ok_or_else(|| StorageError::Corrupt("the store is closing".into()))?
+            .get()
+            .map_err(|source| StorageError::Pool {
+                what: "take a connection".into(),
+                source,
+            })
     }
 }
 
@@ -143,26 +169,6 @@ fn redact(url: &str) -> String {
             format!("{}{user}@{}", &url[..s + 3], &url[at + 1..])
         }
         _ => url.to_string(),
-    }
-}
-
-/// The locked connection (always `Some` once handed out).
-struct MappedClient<'a>(MutexGuard<'a, Option<Client>>);
-
-impl std::ops::Deref for MappedClient<'_> {
-    type Target = Client;
-    fn deref(&self) -> &Client {
-        self.0
-            .as_ref()
-            .unwrap_or_else(|| unreachable!("connected above"))
-    }
-}
-
-impl std::ops::DerefMut for MappedClient<'_> {
-    fn deref_mut(&mut self) -> &mut Client {
-        self.0
-            .as_mut()
-            .unwrap_or_else(|| unreachable!("connected above"))
     }
 }
 
