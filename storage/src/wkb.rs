@@ -1,8 +1,17 @@
-//! GeoPackage geometry blobs: the `GP` header (with envelope) followed by
-//! ISO WKB, little-endian. Reads points, polygons and multipolygons in
-//! either byte order.
+//! Geometries as the stores keep them. The WKB itself is read and
+//! written by the `wkb` crate (georust); what is ours is the framing
+//! around it, which no well-kept crate offers without a database driver
+//! of its own:
+//! - a GeoPackage blob is an 8-byte `GP` header (version, flags, SRS id)
+//!   and an optional envelope before ISO WKB;
+//! - PostGIS's extended WKB for `COPY` is WKB with an SRID flag in the
+//!   type and the SRID after it.
 
-use geo::{Coord, LineString, MultiPolygon, Point, Polygon};
+use geo::{MultiPolygon, Point};
+use geo_traits::to_geo::{ToGeoGeometry, ToGeoPoint};
+use geo_traits::{GeometryTrait, GeometryType};
+use wkb::Endianness;
+use wkb::writer::WriteOptions;
 
 /// Errors decoding a geometry blob.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -18,6 +27,18 @@ pub enum WkbError {
 /// The SRS id gridgov writes: WGS 84 longitude/latitude.
 pub const SRS_WGS84: i32 = 4326;
 
+const LE: WriteOptions = WriteOptions {
+    endianness: Endianness::LittleEndian,
+};
+
+/// ISO WKB of a geometry, little-endian.
+fn to_wkb(g: &impl GeometryTrait<T = f64>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(wkb::writer::geometry_wkb_size(g));
+    // Writing into a Vec cannot fail.
+    let _ = wkb::writer::write_geometry(&mut out, g, &LE);
+    out
+}
+
 fn header(out: &mut Vec<u8>, env: Option<[f64; 4]>, empty: bool) {
     out.extend_from_slice(b"GP");
     out.push(0); // version 1
@@ -31,22 +52,11 @@ fn header(out: &mut Vec<u8>, env: Option<[f64; 4]>, empty: bool) {
     }
 }
 
-fn ring(out: &mut Vec<u8>, r: &LineString<f64>) {
-    out.extend_from_slice(&(r.0.len() as u32).to_le_bytes());
-    for c in &r.0 {
-        out.extend_from_slice(&c.x.to_le_bytes());
-        out.extend_from_slice(&c.y.to_le_bytes());
-    }
-}
-
 /// Encodes a point.
 pub fn point_blob(p: Point<f64>) -> Vec<u8> {
     let mut out = Vec::with_capacity(29);
     header(&mut out, None, false);
-    out.push(1);
-    out.extend_from_slice(&1u32.to_le_bytes());
-    out.extend_from_slice(&p.x().to_le_bytes());
-    out.extend_from_slice(&p.y().to_le_bytes());
+    out.extend_from_slice(&to_wkb(&p));
     out
 }
 
@@ -71,21 +81,9 @@ fn mp_envelope(mp: &MultiPolygon<f64>) -> Option<[f64; 4]> {
 
 /// Encodes a multipolygon with its envelope.
 pub fn multi_polygon_blob(mp: &MultiPolygon<f64>) -> Vec<u8> {
-    let empty = mp.0.is_empty();
     let mut out = Vec::new();
-    header(&mut out, mp_envelope(mp), empty);
-    out.push(1);
-    out.extend_from_slice(&6u32.to_le_bytes());
-    out.extend_from_slice(&(mp.0.len() as u32).to_le_bytes());
-    for p in &mp.0 {
-        out.push(1);
-        out.extend_from_slice(&3u32.to_le_bytes());
-        out.extend_from_slice(&(1 + p.interiors().len() as u32).to_le_bytes());
-        ring(&mut out, p.exterior());
-        for h in p.interiors() {
-            ring(&mut out, h);
-        }
-    }
+    header(&mut out, mp_envelope(mp), mp.0.is_empty());
+    out.extend_from_slice(&to_wkb(mp));
     out
 }
 
@@ -122,91 +120,18 @@ fn parse_header(b: &[u8]) -> Result<(usize, Option<[f64; 4]>, bool), WkbError> {
     Ok((8 + env_len, env, empty))
 }
 
-struct Reader<'a> {
-    b: &'a [u8],
-    pos: usize,
-    le: bool,
-}
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Result<&[u8], WkbError> {
-        let s = self
-            .b
-            .get(self.pos..self.pos + n)
-            .ok_or_else(|| WkbError::Wkb("cut short".into()))?;
-        self.pos += n;
-        Ok(s)
-    }
-    fn u32(&mut self) -> Result<u32, WkbError> {
-        let mut a = [0u8; 4];
-        a.copy_from_slice(self.take(4)?);
-        Ok(if self.le {
-            u32::from_le_bytes(a)
-        } else {
-            u32::from_be_bytes(a)
-        })
-    }
-    fn f64(&mut self) -> Result<f64, WkbError> {
-        let mut a = [0u8; 8];
-        a.copy_from_slice(self.take(8)?);
-        Ok(if self.le {
-            f64::from_le_bytes(a)
-        } else {
-            f64::from_be_bytes(a)
-        })
-    }
-    /// Byte order and geometry type; dimensions beyond XY are rejected.
-    fn start(&mut self) -> Result<u32, WkbError> {
-        self.le = self.take(1)?[0] == 1;
-        let t = self.u32()?;
-        if t > 7 {
-            return Err(WkbError::Wkb(format!(
-                "geometry type {t} (only 2D is supported)"
-            )));
-        }
-        Ok(t)
-    }
-    fn ring(&mut self) -> Result<LineString<f64>, WkbError> {
-        let n = self.u32()? as usize;
-        if n > self.b.len() / 16 {
-            return Err(WkbError::Wkb("ring longer than the blob".into()));
-        }
-        (0..n)
-            .map(|_| {
-                Ok(Coord {
-                    x: self.f64()?,
-                    y: self.f64()?,
-                })
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(LineString::new)
-    }
-    fn polygon_body(&mut self) -> Result<Polygon<f64>, WkbError> {
-        let n = self.u32()? as usize;
-        if n == 0 {
-            return Ok(Polygon::new(LineString::new(vec![]), vec![]));
-        }
-        let ext = self.ring()?;
-        let holes = (1..n).map(|_| self.ring()).collect::<Result<Vec<_>, _>>()?;
-        Ok(Polygon::new(ext, holes))
-    }
-}
-
 /// PostGIS extended WKB of a point in EPSG:4326.
 pub fn point_ewkb(p: Point<f64>) -> Vec<u8> {
-    ewkb_4326(&point_blob(p))
+    ewkb_4326(&to_wkb(&p))
 }
 
 /// PostGIS extended WKB of a multipolygon in EPSG:4326.
 pub fn multi_polygon_ewkb(mp: &MultiPolygon<f64>) -> Vec<u8> {
-    ewkb_4326(&multi_polygon_blob(mp))
+    ewkb_4326(&to_wkb(mp))
 }
 
-/// The WKB inside a GeoPackage blob written by this module, with the SRID
-/// flag and 4326 put in (EWKB, little-endian).
-fn ewkb_4326(blob: &[u8]) -> Vec<u8> {
-    let env_len = if blob[3] & 0b10 != 0 { 32 } else { 0 };
-    let wkb = &blob[8 + env_len..];
+/// Little-endian WKB with the SRID flag and 4326 put in (EWKB).
+fn ewkb_4326(wkb: &[u8]) -> Vec<u8> {
     let t = u32::from_le_bytes([wkb[1], wkb[2], wkb[3], wkb[4]]) | 0x2000_0000;
     let mut out = Vec::with_capacity(wkb.len() + 4);
     out.push(1);
@@ -216,59 +141,37 @@ fn ewkb_4326(blob: &[u8]) -> Vec<u8> {
     out
 }
 
+fn parse(b: &[u8]) -> Result<wkb::reader::Wkb<'_>, WkbError> {
+    let g = wkb::reader::read_wkb(b).map_err(|e| WkbError::Wkb(e.to_string()))?;
+    if g.dimension() != wkb::reader::Dimension::Xy {
+        return Err(WkbError::Wkb("only 2D geometries are stored".into()));
+    }
+    Ok(g)
+}
+
 /// Decodes plain WKB (as `ST_AsBinary` gives it) holding a point.
 pub fn read_point_wkb(b: &[u8]) -> Result<Point<f64>, WkbError> {
-    point_body(&mut Reader {
-        b,
-        pos: 0,
-        le: true,
-    })
+    match parse(b)?.as_type() {
+        GeometryType::Point(p) => p
+            .try_to_point()
+            .ok_or_else(|| WkbError::Wkb("an empty point".into())),
+        _ => Err(WkbError::Wkb("expected a Point".into())),
+    }
 }
 
 /// Decodes plain WKB holding a polygon or multipolygon.
 pub fn read_multi_polygon_wkb(b: &[u8]) -> Result<MultiPolygon<f64>, WkbError> {
-    multi_polygon_body(&mut Reader {
-        b,
-        pos: 0,
-        le: true,
-    })
-}
-
-fn point_body(r: &mut Reader<'_>) -> Result<Point<f64>, WkbError> {
-    match r.start()? {
-        1 => Ok(Point::new(r.f64()?, r.f64()?)),
-        t => Err(WkbError::Wkb(format!("expected a Point, found type {t}"))),
-    }
-}
-
-fn multi_polygon_body(r: &mut Reader<'_>) -> Result<MultiPolygon<f64>, WkbError> {
-    match r.start()? {
-        3 => Ok(MultiPolygon::new(vec![r.polygon_body()?])),
-        6 => {
-            let n = r.u32()? as usize;
-            let mut polys = Vec::with_capacity(n.min(1024));
-            for _ in 0..n {
-                if r.start()? != 3 {
-                    return Err(WkbError::Wkb("multipolygon member is not a polygon".into()));
-                }
-                polys.push(r.polygon_body()?);
-            }
-            Ok(MultiPolygon::new(polys))
-        }
-        t => Err(WkbError::Wkb(format!(
-            "expected a (Multi)Polygon, found type {t}"
-        ))),
+    match parse(b)?.to_geometry() {
+        geo::Geometry::MultiPolygon(mp) => Ok(mp),
+        geo::Geometry::Polygon(p) => Ok(MultiPolygon::new(vec![p])),
+        _ => Err(WkbError::Wkb("expected a (Multi)Polygon".into())),
     }
 }
 
 /// Decodes a blob holding a point.
 pub fn read_point(b: &[u8]) -> Result<Point<f64>, WkbError> {
     let (start, _, _) = parse_header(b)?;
-    point_body(&mut Reader {
-        b,
-        pos: start,
-        le: true,
-    })
+    read_point_wkb(&b[start..])
 }
 
 /// Decodes a blob holding a polygon or multipolygon.
@@ -277,11 +180,7 @@ pub fn read_multi_polygon(b: &[u8]) -> Result<MultiPolygon<f64>, WkbError> {
     if empty && b.len() == start {
         return Ok(MultiPolygon::new(vec![]));
     }
-    multi_polygon_body(&mut Reader {
-        b,
-        pos: start,
-        le: true,
-    })
+    read_multi_polygon_wkb(&b[start..])
 }
 
 /// The envelope `[minx, maxx, miny, maxy]` of a blob (from its header, or
@@ -322,6 +221,22 @@ mod tests {
             envelope(&point_blob(p)).unwrap(),
             Some([117.55, 117.55, 34.86, 34.86])
         );
+        let empty = MultiPolygon::new(vec![]);
+        assert_eq!(
+            read_multi_polygon(&multi_polygon_blob(&empty)).unwrap(),
+            empty
+        );
+    }
+
+    #[test]
+    fn the_wkb_is_what_the_spec_lays_out() {
+        // ISO WKB of POINT (1 2), little-endian: order, type 1, x, y.
+        let b = point_blob(Point::new(1.0, 2.0));
+        let mut want = vec![1u8, 1, 0, 0, 0];
+        want.extend_from_slice(&1f64.to_le_bytes());
+        want.extend_from_slice(&2f64.to_le_bytes());
+        assert_eq!(&b[8..], &want[..]);
+        assert_eq!(&b[..8], b"GP\0\x01\xe6\x10\0\0");
     }
 
     #[test]
@@ -361,5 +276,7 @@ mod tests {
         let pos = 8 + 32 + 1 + 4 + 4 + 1 + 4 + 4; // first ring's point count
         b[pos..pos + 4].copy_from_slice(&u32::MAX.to_le_bytes());
         assert!(read_multi_polygon(&b).is_err());
+        // A point is not a multipolygon.
+        assert!(read_multi_polygon(&point_blob(Point::new(1.0, 2.0))).is_err());
     }
 }
