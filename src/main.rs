@@ -13,13 +13,13 @@ fn main() -> ExitCode {
     match cli::run(args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
-            let mut src = std::error::Error::source(&*e);
+            eprintln!("error: {}", e.error());
+            let mut src = e.error().source();
             while let Some(s) = src {
                 eprintln!("  caused by: {s}");
                 src = s.source();
             }
-            ExitCode::from(2)
+            e.exit_code()
         }
     }
 }

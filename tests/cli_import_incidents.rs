@@ -95,7 +95,7 @@ fn a_hotline_export_of_25000_rows_is_imported_whole_and_a_malformed_one_not_at_a
         db,
         "--quiet",
     ]);
-    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert_eq!(r.code, 2, "{}", r.stdout);
     assert!(r.stderr.contains("bad.csv:4:"), "{}", r.stderr);
     assert!(r.stderr.contains("bad.csv:6:"), "{}", r.stderr);
     assert!(r.stderr.contains("nothing was imported"));
@@ -111,6 +111,6 @@ fn a_hotline_export_of_25000_rows_is_imported_whole_and_a_malformed_one_not_at_a
         db,
         "--quiet",
     ]);
-    assert_eq!(r.code, 1);
+    assert_eq!(r.code, 2);
     assert!(r.stderr.contains("\"类型\""), "{}", r.stderr);
 }

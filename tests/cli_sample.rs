@@ -77,6 +77,18 @@ fn a_district_file_that_is_not_json_is_a_clear_error() {
 }
 
 #[test]
+fn a_store_that_cannot_be_reached_is_a_failure_exit_1_not_bad_input() {
+    // Nothing listens on port 1: the input is fine, the store is not there.
+    let r = gridgov(&["stats", "--db", "postgres://gridgov@127.0.0.1:1/gridgov"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stderr.contains("Connection refused"), "{}", r.stderr);
+    // The same command with a bad argument is bad input.
+    let r = gridgov(&["stats", "--level", "planet"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--level"), "{}", r.stderr);
+}
+
+#[test]
 fn a_larger_scale_writes_several_streets_with_everything_scaled() {
     let dir = tmp_dir("sample_scale");
     let out = dir.join("d.json");

@@ -10,7 +10,7 @@ use gridgov_spatial::{
 };
 
 use super::table::render;
-use super::{Cli, CliResult, Command, DbArgs};
+use super::{Cli, CliError, CliResult, Command, DbArgs, OrInput};
 
 /// Runs one command.
 pub fn run(cli: Cli) -> CliResult {
@@ -122,7 +122,7 @@ pub fn run(cli: Cli) -> CliResult {
 
 /// Reads the district: from the default store (created from the sample on
 /// first use), a GeoPackage, a PostGIS database or a district JSON file.
-pub(super) fn load(db: &DbArgs) -> Result<District, Box<dyn std::error::Error>> {
+pub(super) fn load(db: &DbArgs) -> Result<District, CliError> {
     let seed = Path::new(gridgov_storage::DEFAULT_DISTRICT);
     let now = gridgov_app::Clock::now(&gridgov_app::SystemClock);
     match &db.db {
@@ -151,9 +151,9 @@ fn cmd_sample(
         n => match n.parse::<usize>() {
             Ok(n) if (1..=1000).contains(&n) => SampleSpec::streets(n),
             _ => {
-                return Err(
-                    format!("--scale {n:?}: use a number of streets (1–1000) or `city`").into(),
-                );
+                return Err(CliError::input(format!(
+                    "--scale {n:?}: use a number of streets (1–1000) or `city`"
+                )));
             }
         },
     };
@@ -253,8 +253,8 @@ fn cmd_lookup(
 ) -> CliResult {
     let d = load(db)?;
     if let Some(at) = at {
-        let (lon, lat) = parse_at(at)?;
-        let crs: Crs = crs.parse()?;
+        let (lon, lat) = parse_at(at).input()?;
+        let crs: Crs = crs.parse().input()?;
         let idx = GridIndex::new(&d);
         let r = lookup_point(&d, &idx, lon, lat, crs)?;
         if db.json {
@@ -271,7 +271,9 @@ fn cmd_lookup(
     if let Some(address) = address {
         return super::address::lookup_address(&d, db.json, address, limit);
     }
-    Err("lookup needs --at LON,LAT or --address TEXT".into())
+    Err(CliError::input(
+        "lookup needs --at LON,LAT or --address TEXT",
+    ))
 }
 
 fn cmd_stats(db: &DbArgs, level: Option<&str>) -> CliResult {
@@ -282,7 +284,9 @@ fn cmd_stats(db: &DbArgs, level: Option<&str>) -> CliResult {
         Some("community") => Some(Level::Community),
         Some("grid") => Some(Level::Grid),
         Some(other) => {
-            return Err(format!("--level {other:?}: use street, community or grid").into());
+            return Err(CliError::input(format!(
+                "--level {other:?}: use street, community or grid"
+            )));
         }
     };
     let idx = GridIndex::new(&d);
@@ -344,15 +348,16 @@ fn cmd_validate(db: &DbArgs) -> CliResult {
     super::validate::run(&d, db.json)
 }
 
-fn read_points(path: &Path) -> Result<Vec<[f64; 2]>, Box<dyn std::error::Error>> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+fn read_points(path: &Path) -> Result<Vec<[f64; 2]>, CliError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("{}: {e}", path.display()))
+        .input()?;
     if bytes.len() % 16 != 0 {
-        return Err(format!(
+        return Err(CliError::input(format!(
             "{}: length {} is not a multiple of 16 (f64 pairs)",
             path.display(),
             bytes.len()
-        )
-        .into());
+        )));
     }
     Ok(bytes
         .chunks_exact(16)
@@ -367,9 +372,12 @@ fn read_points(path: &Path) -> Result<Vec<[f64; 2]>, Box<dyn std::error::Error>>
 }
 
 fn cmd_assign(grids: &Path, points: &Path, threads: usize, repeat: usize) -> CliResult {
-    let text = std::fs::read_to_string(grids).map_err(|e| format!("{}: {e}", grids.display()))?;
+    let text = std::fs::read_to_string(grids)
+        .map_err(|e| format!("{}: {e}", grids.display()))
+        .input()?;
     let polys = gridgov_app::import::polygons_from_geojson(&text)
-        .map_err(|e| format!("{}: {e}", grids.display()))?;
+        .map_err(|e| format!("{}: {e}", grids.display()))
+        .input()?;
     let pts = read_points(points)?;
     let t = Instant::now();
     let idx = gridgov_spatial::CellIndex::build(&polys);
@@ -402,9 +410,13 @@ fn cmd_bench_data(workload: &str, n: usize, out: &Path) -> CliResult {
     let spec = match workload {
         "district" => TilingSpec::default(),
         "city" => city_spec(),
-        other => return Err(format!("--workload {other:?}: use district or city").into()),
+        other => {
+            return Err(CliError::input(format!(
+                "--workload {other:?}: use district or city"
+            )));
+        }
     };
-    std::fs::create_dir_all(out)?;
+    std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     let polys = tiling(&spec, 2026);
     let features: Vec<String> = polys
         .iter()

@@ -9,7 +9,7 @@ use gridgov_app::import::{incidents, layers, osm};
 use gridgov_app::{Clock, Snapshot, SystemClock};
 use gridgov_spatial::District;
 
-use super::CliResult;
+use super::{CliError, CliResult, OrInput};
 
 /// Reads a CSV mapping file, or the default mapping.
 pub fn read_mapping(p: Option<&Path>) -> Result<incidents::Mapping, String> {
@@ -33,8 +33,10 @@ pub fn cmd_import_incidents(
     quiet: bool,
 ) -> CliResult {
     let t = std::time::Instant::now();
-    let m = read_mapping(mapping)?;
-    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let m = read_mapping(mapping).input()?;
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("{}: {e}", file.display()))
+        .input()?;
     let now = SystemClock.now();
     let store = gridgov_storage::open(db, seed, now)?.store;
     let snap = Snapshot::build(store.load()?, std::collections::HashMap::new(), 0);
@@ -61,8 +63,10 @@ pub fn cmd_import_incidents(
             if errors.len() > 50 {
                 eprintln!("… and {} more", errors.len() - 50);
             }
-            eprintln!("{} rows have problems; nothing was imported", errors.len());
-            Ok(ExitCode::from(1))
+            Err(CliError::input(format!(
+                "{} rows have problems; nothing was imported",
+                errors.len()
+            )))
         }
         Ok(xs) if dry_run => {
             println!("{} rows are fine; nothing imported (dry run)", xs.len());
@@ -95,7 +99,9 @@ pub fn cmd_import(
     quiet: bool,
 ) -> CliResult {
     if mapping.is_none() && osm.is_empty() {
-        return Err("import needs --mapping FILE (grid layers) and/or --osm FILE.osm.pbf".into());
+        return Err(CliError::input(
+            "import needs --mapping FILE (grid layers) and/or --osm FILE.osm.pbf",
+        ));
     }
     let mut d = District::new(name);
     let progress = if quiet {
@@ -111,9 +117,12 @@ pub fn cmd_import(
     let mut report = serde_json::Map::new();
     if let Some(m) = mapping {
         progress.set_message(format!("reading grid layers from {}", m.display()));
-        let text = std::fs::read_to_string(m).map_err(|e| format!("{}: {e}", m.display()))?;
-        let mapping: layers::Mapping =
-            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", m.display()))?;
+        let text = std::fs::read_to_string(m)
+            .map_err(|e| format!("{}: {e}", m.display()))
+            .input()?;
+        let mapping: layers::Mapping = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: {e}", m.display()))
+            .input()?;
         let dir = dir.map_or_else(
             || m.parent().unwrap_or(Path::new(".")).to_path_buf(),
             Path::to_path_buf,
@@ -122,24 +131,23 @@ pub fn cmd_import(
             let p = dir.join(name);
             std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))
         };
-        let r = layers::import_layers(&mapping, &read, &mut d)?;
+        let r = layers::import_layers(&mapping, &read, &mut d).input()?;
         report.insert("layers".into(), serde_json::to_value(&r)?);
     }
     let mut osm_reports = Vec::new();
     for f in osm {
         progress.set_message(format!("reading {}", f.display()));
-        let file = std::fs::File::open(f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let file = std::fs::File::open(f)
+            .map_err(|e| format!("{}: {e}", f.display()))
+            .input()?;
         let name = f.display().to_string();
         let mut tick = |n: usize| {
             progress.set_message(format!("{name}: {n} elements"));
             progress.tick();
         };
-        osm_reports.push(osm::import_pbf(
-            &name,
-            std::io::BufReader::new(file),
-            &mut d,
-            &mut tick,
-        )?);
+        osm_reports.push(
+            osm::import_pbf(&name, std::io::BufReader::new(file), &mut d, &mut tick).input()?,
+        );
     }
     progress.finish_and_clear();
     report.insert("osm".into(), serde_json::to_value(&osm_reports)?);

@@ -2,6 +2,7 @@
 
 mod address;
 mod commands;
+mod error;
 mod import;
 mod render;
 mod report;
@@ -18,6 +19,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub use commands::run;
+pub use error::{CliError, OrInput};
 
 /// Now, by the system's clock (the command line's only clock).
 pub(crate) fn now() -> gridgov_spatial::Timestamp {
@@ -256,5 +258,5 @@ pub enum Command {
     },
 }
 
-/// What a command returns: an exit code, or an error to print.
-pub type CliResult = Result<ExitCode, Box<dyn std::error::Error>>;
+/// What a command returns: an exit code, or why it stopped.
+pub type CliResult = Result<ExitCode, CliError>;

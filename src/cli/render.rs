@@ -8,7 +8,7 @@ use gridgov_tiles::{IncidentFilter, TileSource};
 use gridgov_viewer::overlay::{CountRow, OverlayText};
 use gridgov_viewer::{Camera, Gpu, GpuHeat, HeatLayer, Layers, Renderer, Scene};
 
-use super::{CliResult, DbArgs};
+use super::{CliError, CliResult, DbArgs, OrInput};
 
 /// Options of `gridgov render`.
 #[derive(Debug, clap::Args)]
@@ -86,19 +86,26 @@ fn check_date(flag: &str, v: &str) -> Result<gridgov_spatial::Date, String> {
 
 /// Runs `gridgov render`.
 pub fn run(a: &RenderArgs) -> CliResult {
-    let (width, height) = parse_size(&a.size)?;
-    let layers = Layers::parse(&a.layers)?;
+    let (width, height) = parse_size(&a.size).input()?;
+    let layers = Layers::parse(&a.layers).input()?;
     let from = a
         .from
         .as_deref()
         .map(|v| check_date("--from", v))
-        .transpose()?;
-    let to = a.to.as_deref().map(|v| check_date("--to", v)).transpose()?;
+        .transpose()
+        .input()?;
+    let to =
+        a.to.as_deref()
+            .map(|v| check_date("--to", v))
+            .transpose()
+            .input()?;
     if !(a.bandwidth.is_finite() && (10.0..=5000.0).contains(&a.bandwidth)) {
-        return Err("--bandwidth must be between 10 and 5000 metres".into());
+        return Err(CliError::input(
+            "--bandwidth must be between 10 and 5000 metres",
+        ));
     }
     if !(0.0..=60.0).contains(&a.tilt) {
-        return Err("--tilt must be between 0 and 60 degrees".into());
+        return Err(CliError::input("--tilt must be between 0 and 60 degrees"));
     }
     let (font_path, font) = gridgov_fonts::find(a.font.as_deref())?;
     let d = super::commands::load(&a.db)?;
@@ -107,7 +114,7 @@ pub fn run(a: &RenderArgs) -> CliResult {
     let st = stats(&d, &asg);
     let scene = Scene::build(&d, &asg, &st, layers);
     if scene.grids.is_empty() {
-        return Err("the district has no grids to draw".into());
+        return Err(CliError::input("the district has no grids to draw"));
     }
     let filter = IncidentFilter {
         from,
@@ -131,7 +138,8 @@ pub fn run(a: &RenderArgs) -> CliResult {
                 .grids
                 .iter()
                 .find(|g| &g.code == code)
-                .ok_or_else(|| format!("--grid {code:?}: no such grid"))?;
+                .ok_or_else(|| format!("--grid {code:?}: no such grid"))
+                .input()?;
             let mut b = [f32::MAX, f32::MAX, f32::MIN, f32::MIN];
             for p in g.polygons.iter().flatten().flatten() {
                 b = [

@@ -7,8 +7,8 @@ use std::process::ExitCode;
 use gridgov_spatial::hotspot_map::Spot;
 use gridgov_spatial::period::{Period, PeriodKind};
 
-use super::CliResult;
 use super::table::render;
+use super::{CliError, CliResult, OrInput};
 use gridgov_app::report::{ReportOptions, build, html};
 
 /// Arguments of `gridgov report`.
@@ -54,13 +54,16 @@ pub struct ReportArgs {
 /// Reads deadline rules from a JSON file, or the defaults.
 pub fn read_deadlines(
     p: Option<&std::path::Path>,
-) -> Result<gridgov_spatial::workflow::DeadlineRules, Box<dyn std::error::Error>> {
+) -> Result<gridgov_spatial::workflow::DeadlineRules, CliError> {
     match p {
         None => Ok(gridgov_spatial::workflow::DeadlineRules::default()),
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            Ok(serde_json::from_str(&text)
-                .map_err(|e| format!("{}: not deadline rules: {e}", p.display()))?)
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("{}: {e}", p.display()))
+                .input()?;
+            serde_json::from_str(&text)
+                .map_err(|e| format!("{}: not deadline rules: {e}", p.display()))
+                .input()
         }
     }
 }
@@ -109,15 +112,20 @@ pub fn run(a: &ReportArgs) -> CliResult {
     };
     let now = match &a.now {
         None => crate::cli::now(),
-        Some(t) => gridgov_spatial::time::parse_instant(t).map_err(|e| format!("--now: {e}"))?,
+        Some(t) => gridgov_spatial::time::parse_instant(t)
+            .map_err(|e| format!("--now: {e}"))
+            .input()?,
     };
-    let period = period_of(a, now, opts.utc_offset_s)?;
+    let period = period_of(a, now, opts.utc_offset_s).input()?;
     let format = match &a.out {
         Some(p) => match p.extension().and_then(|e| e.to_str()) {
             Some("html" | "htm") => Some(true),
             Some("json") => Some(false),
             _ => {
-                return Err(format!("--out {}: name a .html or .json file", p.display()).into());
+                return Err(CliError::input(format!(
+                    "--out {}: name a .html or .json file",
+                    p.display()
+                )));
             }
         },
         None => None,

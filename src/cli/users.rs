@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use gridgov_spatial::access::Role;
 
-use super::CliResult;
+use super::{CliError, CliResult, OrInput};
 use gridgov_app::accounts::{self, AuditQuery, TokenKind, User};
 use gridgov_app::{Revoke, Store};
 
@@ -157,13 +157,12 @@ pub struct AuditArgs {
     store: StoreArgs,
 }
 
-fn role(s: &str) -> Result<Role, Box<dyn std::error::Error>> {
+fn role(s: &str) -> Result<Role, CliError> {
     Role::parse(s).ok_or_else(|| {
-        format!(
+        CliError::input(format!(
             "no role {s:?}; roles: {}",
             Role::ALL.map(Role::name).join(", ")
-        )
-        .into()
+        ))
     })
 }
 
@@ -337,7 +336,7 @@ pub fn tokens(c: TokensCmd) -> CliResult {
             store,
         } => {
             if !(1..=3650).contains(&days) {
-                return Err("--days must be 1 to 3650".into());
+                return Err(CliError::input("--days must be 1 to 3650"));
             }
             let s = store.open()?;
             let (token, rec) = accounts::issue_token(
@@ -386,7 +385,7 @@ pub fn tokens(c: TokensCmd) -> CliResult {
         }
         TokensCmd::Revoke { id, user, store } => {
             if id.is_none() && user.is_none() {
-                return Err("name a token id or --user".into());
+                return Err(CliError::input("name a token id or --user"));
             }
             let s = store.open()?;
             let which = match (id.clone(), user.clone()) {
@@ -396,7 +395,7 @@ pub fn tokens(c: TokensCmd) -> CliResult {
             };
             let n = s.revoke_tokens(&which, crate::cli::now())?;
             if n == 0 {
-                return Err("no such token (or already revoked)".into());
+                return Err(CliError::input("no such token (or already revoked)"));
             }
             audit_line(
                 s.as_ref(),
@@ -426,7 +425,8 @@ pub fn audit(a: &AuditArgs) -> CliResult {
                 )
             })
             .transpose()
-            .map_err(|e| format!("--since: {e}"))?,
+            .map_err(|e| format!("--since: {e}"))
+            .input()?,
         limit: Some(a.limit),
         ..AuditQuery::default()
     })?;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use gridgov_spatial::District;
 use gridgov_viewer::window::{DataSource, ViewOptions};
 
-use super::CliResult;
+use super::{CliError, CliResult, OrInput};
 use gridgov_app::Store;
 
 /// Options of `gridgov view`.
@@ -233,16 +233,18 @@ fn parse_size(s: &str) -> Result<(u32, u32), String> {
 
 /// Runs `gridgov view`.
 pub fn run(a: &ViewArgs) -> CliResult {
-    let size = parse_size(&a.size)?;
+    let size = parse_size(&a.size).input()?;
     if !(a.poll.is_finite() && (0.1..=3600.0).contains(&a.poll)) {
-        return Err("--poll must be between 0.1 and 3600 seconds".into());
+        return Err(CliError::input(
+            "--poll must be between 0.1 and 3600 seconds",
+        ));
     }
     let (font_path, font) = gridgov_fonts::find(a.font.as_deref())?;
     let font_bytes =
         std::fs::read(&font_path).map_err(|e| format!("{}: {e}", font_path.display()))?;
     let source: Box<dyn DataSource> = match (&a.server, &a.db) {
         (Some(url), _) => {
-            let mut h = HttpSource::with_ca(url, a.ca.as_deref())?;
+            let mut h = HttpSource::with_ca(url, a.ca.as_deref()).input()?;
             h.token = a
                 .token
                 .clone()
@@ -252,7 +254,7 @@ pub fn run(a: &ViewArgs) -> CliResult {
         }
         (None, Some(p)) if p.extension().is_some_and(|e| e == "json") => {
             if !p.exists() {
-                return Err(format!("{}: no such file", p.display()).into());
+                return Err(CliError::input(format!("{}: no such file", p.display())));
             }
             Box::new(FileSource { path: p.clone() })
         }
@@ -265,7 +267,7 @@ pub fn run(a: &ViewArgs) -> CliResult {
                 gridgov_storage::Target::Postgres(_)
             );
             if !is_pg && !db.exists() && a.db.is_some() {
-                return Err(format!("{}: no such store", db.display()).into());
+                return Err(CliError::input(format!("{}: no such store", db.display())));
             }
             let store = gridgov_storage::open(
                 &db.to_string_lossy(),

@@ -83,6 +83,36 @@ pub enum StorageError {
     Missing(String),
 }
 
+impl StorageError {
+    /// Whether the error is about what the caller named rather than a
+    /// failure of the store: a file or store that is not there, is not
+    /// one, or is there where a new one was to be written.
+    ///
+    /// ```
+    /// use gridgov_storage::StorageError;
+    /// assert!(StorageError::Missing("x.gpkg".into()).is_bad_input());
+    /// assert!(!StorageError::Corrupt("grids".into()).is_bad_input());
+    /// ```
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            StorageError::Exists(_)
+            | StorageError::Missing(_)
+            | StorageError::DistrictFile(DistrictFileError::Parse { .. }) => true,
+            StorageError::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
+            StorageError::DistrictFile(DistrictFileError::Io { source, .. }) => {
+                source.kind() == std::io::ErrorKind::NotFound
+            }
+            StorageError::Sqlite { source, .. } => matches!(
+                source.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::NotADatabase)
+            ),
+            StorageError::Postgres { .. }
+            | StorageError::Pool { .. }
+            | StorageError::Corrupt(_) => false,
+        }
+    }
+}
+
 impl From<StorageError> for StoreError {
     fn from(e: StorageError) -> Self {
         match e {

@@ -89,7 +89,14 @@ impl Drop for PgStore {
 
 /// A pool over `url`, opening one connection now to check it.
 fn pool(url: &str) -> Result<Pool, StorageError> {
-    let config: postgres::Config = url.parse().map_err(pg("read the URL"))?;
+    let mut config: postgres::Config = url.parse().map_err(pg("read the URL"))?;
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(10));
+    }
+    // One direct connection first: the pool would wait out its timeout and
+    // then say only "error connecting"; this says why (refused, no such
+    // database, a wrong password) at once.
+    drop(config.connect(NoTls).map_err(pg("connect"))?);
     let manager = r2d2_postgres::PostgresConnectionManager::new(config, NoTls);
     r2d2::Pool::builder()
         .max_size(POOL_SIZE)
