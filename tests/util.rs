@@ -49,12 +49,40 @@ pub fn shared_data() -> PathBuf {
     p
 }
 
-/// A fresh directory for one test.
-pub fn tmp_dir(name: &str) -> PathBuf {
-    let d = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).expect("temp dir");
-    d
+/// A fresh directory for one test, removed when the test is done (kept
+/// when it fails, for a look: set `GRIDGOV_KEEP_TMP`).
+pub struct TmpDir(tempfile::TempDir);
+
+impl std::ops::Deref for TmpDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl AsRef<Path> for TmpDir {
+    fn as_ref(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+impl Drop for TmpDir {
+    fn drop(&mut self) {
+        if std::env::var_os("GRIDGOV_KEEP_TMP").is_some() {
+            self.0.disable_cleanup(true);
+        }
+    }
+}
+
+/// A fresh directory for one test, named after it under the build's
+/// scratch folder.
+pub fn tmp_dir(name: &str) -> TmpDir {
+    TmpDir(
+        tempfile::Builder::new()
+            .prefix(&format!("{name}-"))
+            .tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+            .expect("temp dir"),
+    )
 }
 
 /// The committed sample district.

@@ -53,34 +53,72 @@ pub(crate) fn seed() -> std::path::PathBuf {
     .to_path_buf()
 }
 
+/// A store for one test and, for a GeoPackage, the folder it is in
+/// (removed when the last state over it is dropped).
+#[derive(Clone)]
+pub(crate) struct TestStore {
+    pub(crate) store: Arc<dyn Store>,
+    dir: Option<Arc<tempfile::TempDir>>,
+}
+
+/// A service state for one test: derefs to the state, and keeps its
+/// store's folder until the test is done.
+pub(crate) struct TestState {
+    state: Arc<AppState>,
+    _dir: Option<Arc<tempfile::TempDir>>,
+}
+
+impl std::ops::Deref for TestState {
+    type Target = Arc<AppState>;
+    fn deref(&self) -> &Arc<AppState> {
+        &self.state
+    }
+}
+
 /// A store of the sample district for one test (made off the async
 /// threads: the PostgreSQL client blocks).
-pub(crate) fn store(name: &str, backend: Backend) -> Arc<dyn Store> {
+pub(crate) fn store(name: &str, backend: Backend) -> TestStore {
     let name = name.to_owned();
     std::thread::spawn(move || {
-        let db = match backend {
+        let (db, dir) = match backend {
             Backend::GeoPackage => {
-                let dir = std::env::temp_dir()
-                    .join(format!("gridgov-service-{}-{name}", std::process::id()));
-                let _ = std::fs::remove_dir_all(&dir);
-                dir.join("e.gpkg").to_string_lossy().into_owned()
+                let dir = tempfile::Builder::new()
+                    .prefix(&format!("gridgov-service-{name}-"))
+                    .tempdir()
+                    .unwrap();
+                let db = dir.path().join("e.gpkg").to_string_lossy().into_owned();
+                (db, Some(Arc::new(dir)))
             }
             Backend::PostGis => {
                 let cluster = gridgov_storage::testing::cluster().unwrap();
-                gridgov_storage::testing::fresh_database(&cluster, &name)
+                (
+                    gridgov_storage::testing::fresh_database(&cluster, &name),
+                    None,
+                )
             }
         };
         let opened = gridgov_storage::open(&db, &seed(), gridgov_storage::testing::now()).unwrap();
         assert!(opened.created);
-        opened.store
+        TestStore {
+            store: opened.store,
+            dir,
+        }
     })
     .join()
     .unwrap()
 }
 
+/// A store opened some other way (a second replica), with no folder.
+impl From<Arc<dyn Store>> for TestStore {
+    fn from(store: Arc<dyn Store>) -> Self {
+        TestStore { store, dir: None }
+    }
+}
+
 /// A service state over `store` with `config` that follows the store.
-pub(crate) fn state_with(store: Arc<dyn Store>, config: Config) -> Arc<AppState> {
-    std::thread::spawn(move || {
+pub(crate) fn state_with(store: impl Into<TestStore>, config: Config) -> TestState {
+    let TestStore { store, dir } = store.into();
+    let state = std::thread::spawn(move || {
         let app = Arc::new(App::open(store, Arc::new(SystemClock), Rules::default()).unwrap());
         app.follow_store().unwrap();
         let st = Arc::new(AppState::new(app, config));
@@ -88,7 +126,8 @@ pub(crate) fn state_with(store: Arc<dyn Store>, config: Config) -> Arc<AppState>
         st
     })
     .join()
-    .unwrap()
+    .unwrap();
+    TestState { state, _dir: dir }
 }
 
 /// The settings router tests run with.
@@ -102,7 +141,7 @@ pub(crate) fn test_config(guard: super::harden::Guard) -> Config {
 }
 
 /// A fresh state over a new store of the sample district.
-pub(crate) fn fresh(name: &str, backend: Backend) -> Arc<AppState> {
+pub(crate) fn fresh(name: &str, backend: Backend) -> TestState {
     let tag = format!("{name}_{backend:?}").to_lowercase();
     state_with(
         store(&tag, backend),
@@ -111,7 +150,7 @@ pub(crate) fn fresh(name: &str, backend: Backend) -> Arc<AppState> {
 }
 
 /// A fresh state behind a guard of its own.
-pub(crate) fn guarded(name: &str, guard: super::harden::Guard, backend: Backend) -> Arc<AppState> {
+pub(crate) fn guarded(name: &str, guard: super::harden::Guard, backend: Backend) -> TestState {
     let tag = format!("{name}_{backend:?}").to_lowercase();
     state_with(store(&tag, backend), test_config(guard))
 }

@@ -1,6 +1,7 @@
 //! Router tests: requests through `app(state)` with `oneshot`, over a real
 //! store made from the sample district, on both backends.
 
+use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
 
 use axum::body::Body;
@@ -9,13 +10,15 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-use super::test_support::{Backend, state_with, store};
+use super::test_support::{Backend, TestState, state_with, store};
 use super::{AppState, Config};
 
-/// One state per backend, shared by the tests that only read.
+/// One state per backend, shared by the tests that only read. (Statics
+/// are never dropped, so the GeoPackage's folder of this one outlives the
+/// run; every other test's is removed.)
 fn state(b: Backend) -> Arc<AppState> {
-    static GPKG: OnceLock<Arc<AppState>> = OnceLock::new();
-    static PG: OnceLock<Arc<AppState>> = OnceLock::new();
+    static GPKG: OnceLock<TestState> = OnceLock::new();
+    static PG: OnceLock<TestState> = OnceLock::new();
     let cell = match b {
         Backend::GeoPackage => &GPKG,
         Backend::PostGis => &PG,
@@ -29,6 +32,7 @@ fn state(b: Backend) -> Arc<AppState> {
         };
         state_with(store(&format!("readonly_{b:?}").to_lowercase(), b), config)
     })
+    .deref()
     .clone()
 }
 

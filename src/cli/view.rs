@@ -324,8 +324,8 @@ mod tests {
 
     #[test]
     fn an_https_server_is_read_with_the_authority_given_and_others_refused() {
-        let dir = std::env::temp_dir().join(format!("gridgov-view-tls-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
         let rcgen::CertifiedKey { cert, signing_key } =
             rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
         let (c, k) = (dir.join("c.pem"), dir.join("k.pem"));

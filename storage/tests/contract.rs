@@ -17,17 +17,20 @@ use gridgov_spatial::workflow::{self, Action, Assignee, CaseState, allowed};
 use gridgov_spatial::{HouseholdId, Incident, IncidentStatus, Timestamp, UnitId};
 use gridgov_storage::testing::{cluster, fresh_database, now};
 
-/// A fresh GeoPackage store of the sample district.
-fn gpkg(name: &str) -> Arc<dyn Store> {
-    let dir = std::env::temp_dir().join(format!("gridgov-contract-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let seed = dir.join("seed.json");
+/// A fresh GeoPackage store of the sample district, and its folder
+/// (removed when dropped).
+fn gpkg(name: &str) -> (tempfile::TempDir, Arc<dyn Store>) {
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("gridgov-contract-{name}-"))
+        .tempdir()
+        .unwrap();
+    let seed = dir.path().join("seed.json");
     gridgov_storage::save_district_file(&seed, &district(&SampleSpec::default())).unwrap();
-    let db = dir.join("t.gpkg");
-    gridgov_storage::open(db.to_str().unwrap(), &seed, now())
+    let db = dir.path().join("t.gpkg");
+    let store = gridgov_storage::open(db.to_str().unwrap(), &seed, now())
         .unwrap()
-        .store
+        .store;
+    (dir, store)
 }
 
 /// A fresh PostGIS store of the sample district; `None` without a test
@@ -50,7 +53,8 @@ macro_rules! both {
         mod $name {
             #[test]
             fn geopackage() {
-                super::$name(super::gpkg(stringify!($name)).as_ref());
+                let (_dir, s) = super::gpkg(stringify!($name));
+                super::$name(s.as_ref());
             }
             #[test]
             fn postgis() {

@@ -110,6 +110,8 @@ fn golden(name: &str, got: &image::RgbaImage) {
     let want = image::open(&path).unwrap().to_rgba8();
     let d = differing(got, &want, 24);
     if d >= 0.01 {
+        // Kept on purpose (not a temporary folder): the image is for a look
+        // after the test has failed.
         let out = std::env::temp_dir().join(format!("actual-{name}"));
         got.save(&out).unwrap();
         panic!(

@@ -367,7 +367,7 @@ mod tests {
         assert_eq!(back.households.len(), d.households.len());
         assert!(back.households.iter().all(|h| h.id_number.is_none()));
         let (store, created) =
-            GpkgStore::open_or_create(&path, &dir.join("none.json"), crate::testing::now())
+            GpkgStore::open_or_create(&path, &dir.path().join("none.json"), crate::testing::now())
                 .unwrap();
         assert!(!created);
         let mut h = store.load().unwrap().households[3].clone();
@@ -382,6 +382,6 @@ mod tests {
                 .update_household(HouseholdId(d.households.len() as u32), &h)
                 .unwrap()
         );
-        let _ = std::fs::remove_dir_all(&dir);
+        drop(dir);
     }
 }

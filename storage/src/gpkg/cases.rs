@@ -224,7 +224,7 @@ mod tests {
         let back = super::super::schema::load(&super::super::schema::open(&path).unwrap()).unwrap();
         assert_eq!(back.incidents.len(), d.incidents.len());
         let (store, created) =
-            GpkgStore::open_or_create(&path, &dir.join("none.json"), now()).unwrap();
+            GpkgStore::open_or_create(&path, &dir.path().join("none.json"), now()).unwrap();
         assert!(!created);
         let mut x = d.incidents[0].clone();
         x.filed_by = Some("resident".into());
@@ -234,13 +234,13 @@ mod tests {
             Some("resident")
         );
         assert_eq!(store.incident(1).unwrap().unwrap().filed_by, None);
-        let _ = std::fs::remove_dir_all(&dir);
+        drop(dir);
     }
 
     #[test]
     fn the_history_table_refuses_updates_and_deletes() {
         let (dir, path, _) = sample_gpkg_before("append-only", "SELECT 1");
-        let store = GpkgStore::open_or_create(&path, &dir.join("none.json"), now())
+        let store = GpkgStore::open_or_create(&path, &dir.path().join("none.json"), now())
             .unwrap()
             .0;
         let e = CaseState::reported(now())
@@ -260,6 +260,6 @@ mod tests {
         assert!(u.unwrap_err().to_string().contains("append-only"));
         let d = conn.execute("DELETE FROM case_events", []);
         assert!(d.unwrap_err().to_string().contains("append-only"));
-        let _ = std::fs::remove_dir_all(&dir);
+        drop(dir);
     }
 }

@@ -712,7 +712,8 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
 
 /// A GeoPackage of the sample district as an earlier version of gridgov
 /// wrote it: `before` (SQL) takes out what came later. Returns its
-/// directory (made afresh, named after `name`), its path and the district.
+/// directory (a fresh one named after `name`, removed when dropped), its
+/// path and the district.
 ///
 /// # Panics
 /// When the file cannot be written or `before` fails.
@@ -721,15 +722,16 @@ pub fn sample_gpkg_before(
     name: &str,
     before: &str,
 ) -> (
-    std::path::PathBuf,
+    tempfile::TempDir,
     std::path::PathBuf,
     gridgov_spatial::District,
 ) {
     use gridgov_spatial::sample::{SampleSpec, district};
-    let dir = std::env::temp_dir().join(format!("gridgov-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("old.gpkg");
+    let dir = tempfile::Builder::new()
+        .prefix(&format!("gridgov-{name}-"))
+        .tempdir()
+        .unwrap();
+    let path = dir.path().join("old.gpkg");
     let d = district(&SampleSpec::default());
     create(&path, &d, crate::testing::now()).unwrap();
     rusqlite::Connection::open(&path)
@@ -746,9 +748,8 @@ mod tests {
 
     #[test]
     fn a_district_round_trips_through_the_geopackage() {
-        let dir = std::env::temp_dir().join(format!("gridgov-gpkg-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let path = dir.join("d.gpkg");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("d.gpkg");
         let d = district(&SampleSpec::default());
         create(&path, &d, crate::testing::now()).unwrap();
         let back = load(&open(&path).unwrap()).unwrap();
@@ -785,16 +786,14 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn a_geopackage_from_before_versioning_is_upgraded_on_open() {
         use crate::GpkgStore;
         use gridgov_app::BoundaryStore;
-        let dir = std::env::temp_dir().join(format!("gridgov-upgrade-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        let path = dir.join("old.gpkg");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.gpkg");
         create(
             &path,
             &district(&SampleSpec::default()),
@@ -828,6 +827,5 @@ mod tests {
         )
         .unwrap();
         assert_eq!(store.versions().unwrap().len(), 1);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }
