@@ -49,8 +49,8 @@ pub fn shared_data() -> PathBuf {
     p
 }
 
-/// A fresh directory for one test, removed when the test is done (kept
-/// when it fails, for a look: set `GRIDGOV_KEEP_TMP`).
+/// A fresh directory for one test, removed when the test is done unless
+/// `GRIDGOV_KEEP_TMP` is set (to look at it after a failure).
 pub struct TmpDir(tempfile::TempDir);
 
 impl std::ops::Deref for TmpDir {
