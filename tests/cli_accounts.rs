@@ -1,5 +1,4 @@
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -261,7 +260,7 @@ fn with_a_certificate_the_service_speaks_https_only() {
     use tokio_rustls::rustls;
     let dir = tmp_dir("tls");
     let rcgen::CertifiedKey { cert, signing_key } =
-        rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     let (cert_pem, key_pem) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert_pem, cert.pem()).unwrap();
     std::fs::write(&key_pem, signing_key.serialize_pem()).unwrap();
@@ -279,44 +278,41 @@ fn with_a_certificate_the_service_speaks_https_only() {
         "--tls-key",
         s(&cert_pem),
     ]);
-    assert_ne!(bad.code, 0);
+    assert_eq!(bad.code, 2, "a bad key is bad input");
     assert!(bad.stderr.contains("TLS key"), "{}", bad.stderr);
     let server = Server::start_with(
         s(&dir.join("tls.gpkg")),
         &["--tls-cert", s(&cert_pem), "--tls-key", s(&key_pem)],
     );
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(cert.der().clone()).unwrap();
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_root_certificates(roots)
-    .with_no_client_auth();
+    // A client that trusts this certificate only (ureq over rustls).
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .tls_config(
+            ureq::tls::TlsConfig::builder()
+                .provider(ureq::tls::TlsProvider::Rustls)
+                .unversioned_rustls_crypto_provider(Arc::new(
+                    rustls::crypto::ring::default_provider(),
+                ))
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&[
+                    ureq::tls::Certificate::from_der(cert.der()).to_owned(),
+                ]))
+                .build(),
+        )
+        .build()
+        .into();
     let https_get = |path: &str| {
-        let conn = rustls::ClientConnection::new(
-            Arc::new(config.clone()),
-            "localhost".try_into().unwrap(),
-        )
-        .unwrap();
-        let tcp = TcpStream::connect(&server.addr).unwrap();
-        let mut tls = rustls::StreamOwned::new(conn, tcp);
-        write!(
-            tls,
-            "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
-            server.token
-        )
-        .unwrap();
-        let mut out = Vec::new();
-        // The server may close without close_notify after the answer.
-        let _ = tls.read_to_end(&mut out);
-        String::from_utf8_lossy(&out).into_owned()
+        let mut r = agent
+            .get(format!("https://{}{path}", server.addr))
+            .header("Authorization", format!("Bearer {}", server.token))
+            .call()
+            .unwrap();
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
     };
-    let health = https_get("/health");
-    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
-    let versions = https_get("/versions");
-    assert!(versions.starts_with("HTTP/1.1 200"), "{versions}");
+    let (status, health) = https_get("/health");
+    assert_eq!(status, 200, "{health}");
+    assert!(health.contains("data_version"), "{health}");
+    let (status, versions) = https_get("/versions");
+    assert_eq!(status, 200, "{versions}");
     // Plain HTTP to the same port gets no HTTP answer.
     let plain = request(&server.addr, "GET", "/health", &[], "");
     assert!(

@@ -1,6 +1,5 @@
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -132,22 +131,10 @@ impl Server {
         }
     }
 
-    /// A plain HTTP/1.1 GET: (status, body).
+    /// A GET as the admin: (status, body).
     pub fn get(&self, path: &str) -> (u16, String) {
-        let mut c = TcpStream::connect(&self.addr).unwrap();
-        write!(
-            c,
-            "GET {path} HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\nConnection: close\r\n\r\n",
-            self.addr, self.token
-        )
-        .unwrap();
-        let mut out = String::new();
-        c.read_to_string(&mut out).unwrap();
-        let status = out.split_whitespace().nth(1).unwrap().parse().unwrap();
-        let body = out
-            .split_once("\r\n\r\n")
-            .map(|x| x.1.to_string())
-            .unwrap_or_default();
+        let (status, _, body) =
+            request(&self.addr, "GET", path, &[], "").expect("the server answers");
         (status, body)
     }
 
@@ -172,8 +159,23 @@ impl Server {
     }
 }
 
-/// One HTTP/1.1 request: (status, headers, body); `None` when the
-/// connection fails (the server is gone).
+/// The HTTP client of the end-to-end tests (ureq): every status is an
+/// answer, redirects are not followed, no request waits over 30 s.
+fn agent() -> &'static ureq::Agent {
+    static AGENT: std::sync::LazyLock<ureq::Agent> = std::sync::LazyLock::new(|| {
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into()
+    });
+    &AGENT
+}
+
+/// One request as the admin of the server at `addr` unless `headers`
+/// carry an authorization: (status, headers as `name: value` lines,
+/// body); `None` when the connection fails (the server is gone).
 pub fn request(
     addr: &str,
     method: &str,
@@ -181,32 +183,41 @@ pub fn request(
     headers: &[(&str, &str)],
     body: &str,
 ) -> Option<(u16, String, String)> {
-    let mut c = TcpStream::connect(addr).ok()?;
-    c.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
+    let mut req = ureq::http::Request::builder()
+        .method(method)
+        .uri(format!("http://{addr}{path}"));
     for (k, v) in headers {
-        let _ = write!(head, "{k}: {v}\r\n");
+        req = req.header(*k, *v);
     }
     if !headers
         .iter()
         .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
         && let Some(t) = TOKENS.lock().unwrap().get(addr)
     {
-        let _ = write!(head, "Authorization: Bearer {t}\r\n");
+        req = req.header("Authorization", format!("Bearer {t}"));
     }
-    head.push_str("\r\n");
-    c.write_all(head.as_bytes()).ok()?;
-    c.write_all(body.as_bytes()).ok()?;
-    let mut raw = Vec::new();
-    c.read_to_end(&mut raw).ok()?;
+    let mut r = if body.is_empty() {
+        agent().run(req.body(()).ok()?)
+    } else {
+        agent().run(req.body(body.as_bytes()).ok()?)
+    }
+    .ok()?;
+    let mut head = String::new();
+    for (k, v) in r.headers() {
+        let _ = writeln!(head, "{k}: {}", String::from_utf8_lossy(v.as_bytes()));
+    }
     // Binary bodies (tiles) come back lossily as text.
-    let out = String::from_utf8_lossy(&raw).into_owned();
-    let status = out.split_whitespace().nth(1)?.parse().ok()?;
-    let (h, b) = out.split_once("\r\n\r\n")?;
-    Some((status, h.to_string(), b.to_string()))
+    let bytes = r
+        .body_mut()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_vec()
+        .ok()?;
+    Some((
+        r.status().as_u16(),
+        head,
+        String::from_utf8_lossy(&bytes).into_owned(),
+    ))
 }
 
 impl Drop for Server {

@@ -233,6 +233,8 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
         .is_ok()
 }
 
+/// Lower-case hex digits. Kept by hand: a few lines for the two places
+/// tokens are spelt, where a crate would add a dependency for one call.
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
     bytes.iter().fold(String::new(), |mut s, b| {

@@ -345,23 +345,17 @@ async fn lookup_by_address_ranks_candidates(b: Backend) {
     let snap = state(b).current();
     let building = &snap.district.buildings[3];
     let q = building.address.replace("号楼", "栋");
-    let v = get(b, &format!("/lookup?address={}", urlencode(&q)))
-        .await
-        .json();
+    let v = get(
+        b,
+        &format!(
+            "/lookup?{}",
+            serde_urlencoded::to_string([("address", &q)]).unwrap()
+        ),
+    )
+    .await
+    .json();
     assert_eq!(v["candidates"][0]["building"], building.code.as_str());
     assert_eq!(v["candidates"][0]["chain"].as_array().unwrap().len(), 3);
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 async fn batch_lookup_takes_geojson_and_csv(b: Backend) {

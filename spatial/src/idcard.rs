@@ -60,16 +60,12 @@ pub fn check_character(first17: &str) -> Option<char> {
     Some(CHECK[(sum % 11) as usize])
 }
 
+/// A real date between 1800 and 2099 (the calendar is jiff's).
 fn is_date(y: u32, m: u32, d: u32) -> bool {
-    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
-    let days = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
+    let (Ok(y), Ok(m), Ok(d)) = (i16::try_from(y), i8::try_from(m), i8::try_from(d)) else {
+        return false;
     };
-    (1800..=2099).contains(&y) && (1..=days).contains(&d)
+    (1800..=2099).contains(&y) && crate::time::Date::new(y, m, d).is_ok()
 }
 
 /// Checks an 18-character resident identity card number: its characters,

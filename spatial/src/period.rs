@@ -16,6 +16,8 @@
 
 use serde::{Serialize, Serializer};
 
+use jiff::civil::{ISOWeekDate, Weekday};
+
 use crate::time::{self, Date, Timestamp};
 
 pub use crate::time::CHINA_OFFSET_S;
@@ -117,13 +119,18 @@ pub fn local_day(t: Timestamp, utc_offset_s: i64) -> i64 {
 
 /// Monday = 0 … Sunday = 6.
 fn weekday(day: i64) -> i64 {
-    (day + 3).rem_euclid(7)
+    i64::from(time::date_of_day(day).weekday().to_monday_zero_offset())
 }
 
-/// The Monday of ISO week 1 of `year`: the week with 4 January.
-fn week_one(year: i64) -> i64 {
-    let jan4 = days_from_civil(year, 1, 4).unwrap_or(0);
-    jan4 - weekday(jan4)
+/// The ISO week date of Monday of `week` in ISO year `year`, if the year
+/// has that week.
+fn iso_monday(year: i64, week: u32) -> Option<ISOWeekDate> {
+    ISOWeekDate::new(
+        i16::try_from(year).ok()?,
+        i8::try_from(week).ok()?,
+        Weekday::Monday,
+    )
+    .ok()
 }
 
 /// How many ISO weeks `year` has (52 or 53).
@@ -134,7 +141,7 @@ fn week_one(year: i64) -> i64 {
 /// assert_eq!(iso_weeks(2025), 52);
 /// ```
 pub fn iso_weeks(year: i64) -> u32 {
-    ((week_one(year + 1) - week_one(year)) / 7) as u32
+    iso_monday(year, 1).map_or(0, |w| w.weeks_in_year() as u32)
 }
 
 /// The longest day range accepted (about ten years).
@@ -150,10 +157,11 @@ impl Period {
     /// ```
     pub fn week(year: i64, week: u32) -> Result<Period, PeriodError> {
         let weeks = iso_weeks(year);
-        if week == 0 || week > weeks || !(1..=9999).contains(&year) {
+        let monday = iso_monday(year, week).filter(|_| (1..=9999).contains(&year));
+        let Some(monday) = monday else {
             return Err(PeriodError::Week { year, week, weeks });
-        }
-        let start = week_one(year) + 7 * (i64::from(week) - 1);
+        };
+        let start = time::day_number(monday.date());
         Ok(Period {
             kind: PeriodKind::Week,
             start,
@@ -354,9 +362,8 @@ impl Period {
     pub fn label(&self) -> String {
         match self.kind {
             PeriodKind::Week => {
-                // The ISO year is the year of the week's Thursday.
-                let (y, _, _) = civil_from_days(self.start + 3);
-                format!("{y:04}-W{:02}", (self.start - week_one(y)) / 7 + 1)
+                let w = time::date_of_day(self.start).iso_week_date();
+                format!("{:04}-W{:02}", w.year(), w.week())
             }
             PeriodKind::Month => {
                 let (y, m, _) = civil_from_days(self.start);
@@ -412,7 +419,7 @@ mod tests {
                 prev_end = Some(p.end);
                 assert_eq!(Period::containing(PeriodKind::Week, p.start + 4), p);
             }
-            assert_eq!(prev_end, Some(week_one(year + 1)));
+            assert_eq!(prev_end, Some(Period::week(year + 1, 1).unwrap().start));
         }
     }
 
