@@ -247,11 +247,13 @@ pub async fn guard(State(st): State<Arc<AppState>>, req: Request<Body>, next: Ne
             wait,
         );
     }
-    let (method, path) = (req.method().clone(), req.uri().path().to_owned());
+    // Kept for the log (both are cheap to clone: the URI shares its bytes).
+    let (method, uri) = (req.method().clone(), req.uri().clone());
     let r = as_problem(next.run(req).await, g.timeout).await;
     // The one place internal errors are logged: with the request they
     // failed, never in the answer.
     if let Some(c) = r.extensions().get::<super::error::InternalCause>() {
+        let path = uri.path();
         tracing::error!(%method, %path, status = r.status().as_u16(), cause = %c.0, "internal error");
     }
     r
@@ -292,34 +294,39 @@ fn cors(g: &Guard) -> Option<CorsLayer> {
     )
 }
 
-/// `router` inside the layers every request passes (see the module).
+/// `router` inside the layers every request passes (see the module),
+/// outermost first: the secure headers, CORS, [`guard`] (rate limits,
+/// framework errors as problem+json, the log of internal errors), the time
+/// limit, [`auth::layer`](super::auth::layer) (who is calling) and the
+/// body limit. They are composed into one stack and put around the
+/// routes once: each `Router::layer` of its own would box every route
+/// again and cost a clone of each box per request.
 pub fn around<S: Clone + Send + Sync + 'static>(
     router: Router<S>,
     st: &Arc<AppState>,
 ) -> Router<S> {
     let g = &st.config.guard;
-    let secure = [
-        ("x-content-type-options", "nosniff"),
-        ("x-frame-options", "DENY"),
-        ("referrer-policy", "no-referrer"),
-        ("cross-origin-resource-policy", "same-site"),
-    ];
-    let mut r = router
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            g.timeout,
-        ))
-        .layer(axum::middleware::from_fn_with_state(st.clone(), guard));
-    if let Some(c) = cors(g) {
-        r = r.layer(c);
-    }
-    for (k, v) in secure {
-        r = r.layer(SetResponseHeaderLayer::overriding(
-            HeaderName::from_static(k),
-            HeaderValue::from_static(v),
-        ));
-    }
-    r
+    let header = |k: &'static str, v: &'static str| {
+        SetResponseHeaderLayer::overriding(HeaderName::from_static(k), HeaderValue::from_static(v))
+    };
+    router.layer(
+        tower::ServiceBuilder::new()
+            .layer(header("x-content-type-options", "nosniff"))
+            .layer(header("x-frame-options", "DENY"))
+            .layer(header("referrer-policy", "no-referrer"))
+            .layer(header("cross-origin-resource-policy", "same-site"))
+            .option_layer(cors(g))
+            .layer(axum::middleware::from_fn_with_state(st.clone(), guard))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::SERVICE_UNAVAILABLE,
+                g.timeout,
+            ))
+            .layer(axum::middleware::from_fn_with_state(
+                st.clone(),
+                super::auth::layer,
+            ))
+            .layer(axum::extract::DefaultBodyLimit::max(st.config.body_limit)),
+    )
 }
 
 #[cfg(test)]

@@ -30,7 +30,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
 use axum::response::IntoResponse;
 use gridgov_app::{App, Snapshot};
 
@@ -246,17 +245,9 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
 /// secure headers, problem+json for framework errors, the error log)
 /// and the caller's identification (`auth::layer`).
 pub fn app(state: Arc<AppState>) -> Router {
-    let limit = state.config.body_limit;
     let (router, api) = routes::routes(&state).split_for_parts();
     let _ = state.openapi.set(openapi::finish(api));
-    let router = router
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(limit))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::layer,
-        ));
-    harden::around(router, &state).with_state(state)
+    harden::around(router.fallback(not_found), &state).with_state(state)
 }
 
 /// How to run the service.
