@@ -1,6 +1,7 @@
 -- wrk script: cycles over the sample district's 12 vector tiles at z14
 -- (all layers), as a map client panning over the district would ask.
--- Usage: wrk -t2 -c4 -d20s -s benches/tiles-z14.lua http://127.0.0.1:8080
+-- Usage (serve with --rate-limit 0; TOKEN from `gridgov tokens issue`):
+--   wrk -t2 -c4 -d20s -H "Authorization: Bearer $TOKEN" -s benches/tiles-z14.lua http://127.0.0.1:8080
 local tiles = {}
 for x = 13540, 13543 do
   for y = 6496, 6498 do
