@@ -3,7 +3,9 @@
 //! guard — a rate limit per client address (governor), every error
 //! answered as problem+json (including the plain-text ones the framework
 //! gives for unreadable paths and bodies) and internal errors logged with
-//! their request; then the time limit (tower-http, 503).
+//! their request; then the time limit (tower-http, 503), the caller
+//! (`auth::layer`) and the body limit — one stack, put around the routes
+//! by [`around`].
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
