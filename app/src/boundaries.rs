@@ -371,14 +371,14 @@ fn outdated(snap: &Snapshot, base: &HashMap<String, i64>) -> Vec<Outdated> {
 /// communities kept).
 pub fn with_grids(d: &District, grids: &[GridRecord]) -> District {
     let mut out = District {
-        areas: Vec::new(),
+        areas: gridgov_spatial::Rows::new(),
         ..d.clone()
     };
     let mut map = HashMap::new();
     for (i, a) in d.areas.iter().enumerate() {
         if a.level != Level::Grid {
             map.insert(i, out.areas.len());
-            out.areas.push(a.clone());
+            out.areas.push_back(a.clone());
         }
     }
     for a in &mut out.areas {

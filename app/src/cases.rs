@@ -639,6 +639,51 @@ pub fn suggest_duplicates(
     Ok(duplicates(rule, &sketch(me), &others))
 }
 
+/// Suggested duplicates of case `id` among the open cases of the
+/// snapshot (whose incidents carry each case's current status): only
+/// reports of the same category within the rule's time window are looked
+/// at closely, so nothing is read from the store.
+///
+/// ```
+/// use gridgov_app::{Snapshot, cases::duplicates_in};
+/// let s = Snapshot::build(gridgov_spatial::sample::district(&Default::default()), Default::default(), 1);
+/// let d = duplicates_in(&s, &Default::default(), 1).unwrap();
+/// assert!(d.iter().all(|x| x.id != 1 && x.distance_m <= 50.0));
+/// assert!(duplicates_in(&s, &Default::default(), 0).is_err());
+/// ```
+pub fn duplicates_in(
+    snap: &Snapshot,
+    rule: &DuplicateRule,
+    id: i64,
+) -> Result<Vec<Duplicate>, CaseError> {
+    fn sketch(id: i64, x: &Incident) -> CaseSketch<'_> {
+        CaseSketch {
+            id,
+            location: [x.location.x(), x.location.y()],
+            category: x.category.as_str(),
+            reported: x.reported_at.as_second(),
+            open: x.status.is_open(),
+        }
+    }
+    let xs = &snap.district.incidents;
+    let me = usize::try_from(id - 1)
+        .ok()
+        .and_then(|i| xs.get(i))
+        .ok_or(CaseError::NotFound(id))?;
+    let window = rule.window_hours * 3600.0;
+    let others: Vec<CaseSketch> = xs
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| {
+            x.category == me.category
+                && x.status.is_open()
+                && (x.reported_at.as_second() - me.reported_at.as_second()).abs() as f64 <= window
+        })
+        .map(|(i, x)| sketch(i as i64 + 1, x))
+        .collect();
+    Ok(duplicates(rule, &sketch(id, me), &others))
+}
+
 /// Escalates every case overdue at `now` whose rules say so, one level,
 /// as the actor `system`, in one transaction. The cases escalated.
 pub fn escalate_overdue(

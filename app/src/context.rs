@@ -86,6 +86,44 @@ impl App {
         })
     }
 
+    /// After incidents `ids` changed in the store (filed, stepped, moved,
+    /// merged): the snapshot takes just those rows from the store, and any
+    /// another writer added since; the rest is shared. Blocking.
+    pub fn incidents_updated(&self, ids: &[i64]) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        if ids.len() > 4096 {
+            // A large import: one read of every row beats one per row.
+            return self.incidents_changed();
+        }
+        self.model.incident_rows_changed(
+            |have| {
+                let mut want: std::collections::BTreeSet<i64> = ids.iter().copied().collect();
+                if let Some(&last) = want.last() {
+                    // Ids are dense: rows up to the last one asked for
+                    // that the snapshot lacks were added by someone.
+                    want.extend(have as i64 + 1..last);
+                }
+                let mut rows = Vec::with_capacity(want.len());
+                for id in want {
+                    if let Some(x) = self.store.incident(id)? {
+                        rows.push((id, x));
+                    }
+                }
+                Ok(rows)
+            },
+            || {
+                Ok(self
+                    .store
+                    .incidents()?
+                    .into_iter()
+                    .map(|x| x.incident)
+                    .collect())
+            },
+        )
+    }
+
     /// Holds the publish lock (one publish at a time in this process).
     pub(crate) fn publishing(&self) -> MutexGuard<'_, ()> {
         self.publish_lock

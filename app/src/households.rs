@@ -131,9 +131,7 @@ impl App {
             .changed_in_place(|| -> Result<_, HouseholdError> {
                 if self.store.update_household(id, &h)? {
                     let h2 = h.clone();
-                    Ok(Some(move |d: &mut gridgov_spatial::District| {
-                        d.households[i] = h2;
-                    }))
+                    Ok(Some(move |s: &crate::Snapshot| s.with_household(i, h2)))
                 } else {
                     Ok(None)
                 }
@@ -180,9 +178,7 @@ impl App {
             .changed_in_place(|| -> Result<_, HouseholdError> {
                 if self.store.update_unit(id, &change)? {
                     let u2 = u.clone();
-                    Ok(Some(move |d: &mut gridgov_spatial::District| {
-                        d.units[i] = u2;
-                    }))
+                    Ok(Some(move |s: &crate::Snapshot| s.with_unit(i, u2)))
                 } else {
                     Ok(None)
                 }

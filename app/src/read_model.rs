@@ -12,10 +12,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use gridgov_spatial::{
-    AddressIndex, AreaId, AreaStats, AreaSummary, Assignment, District, GridIndex, Incident,
-    assign, assign_incidents, stats,
+    AddressIndex, AreaId, AreaStats, AreaSummary, Assignment, Counts, District, GridIndex,
+    Household, Incident, Level, Placement, Unit, assign, assign_incidents, place_point, stats,
 };
-use gridgov_tiles::TileSource;
+
+/// `n + by`, never below zero.
+fn add(n: usize, by: i64) -> usize {
+    (n as i64).saturating_add(by).max(0) as usize
+}
+use gridgov_tiles::{TileLayers, TileSource};
 
 /// Everything a reader needs, built once per version of the data.
 pub struct Snapshot {
@@ -27,8 +32,10 @@ pub struct Snapshot {
     pub assignment: Assignment,
     /// Address → building.
     pub addresses: Arc<AddressIndex>,
-    /// Counts per area.
+    /// Counts per area (streets, communities, grids, each by code).
     pub stats: Vec<AreaStats>,
+    /// Per area: its row in `stats`.
+    stats_row: Arc<Vec<usize>>,
     /// Per area: its chain (area, parent, …) as JSON, shared by every
     /// lookup that lands in it.
     pub chain_json: Arc<Vec<String>>,
@@ -42,6 +49,10 @@ pub struct Snapshot {
     pub data_version: i64,
     /// The district prepared for map tiles, built on first use.
     tiles: OnceLock<TileSource>,
+    /// The layers of the tiles that this snapshot shares with the one it
+    /// was made from (when that one had built them and only incidents or
+    /// households changed): the first tile builds only the incident layer.
+    tile_layers: Option<TileLayers>,
 }
 
 impl Snapshot {
@@ -58,6 +69,10 @@ impl Snapshot {
         let assignment = assign(&district, &grids);
         let addresses = AddressIndex::new(&district, &assignment);
         let stats = stats(&district, &assignment);
+        let mut stats_row = vec![usize::MAX; district.areas.len()];
+        for (row, a) in stats.iter().enumerate() {
+            stats_row[a.id.index()] = row;
+        }
         let chain_json = (0..district.areas.len())
             .map(|i| {
                 let chain: Vec<AreaSummary> = district
@@ -74,34 +89,162 @@ impl Snapshot {
             assignment,
             addresses: Arc::new(addresses),
             stats,
+            stats_row: Arc::new(stats_row),
             chain_json: Arc::new(chain_json),
             grid_versions,
             version,
             data_version: 0,
             tiles: OnceLock::new(),
+            tile_layers: None,
         }
     }
 
     /// The same boundaries and buildings with other incidents: the grid
-    /// and address indexes are shared, only the incidents are placed.
+    /// and address indexes are shared, every incident is placed again and
+    /// the counts redone (an import, or a change made elsewhere).
     #[must_use]
     pub fn with_incidents(&self, incidents: Vec<Incident>) -> Snapshot {
         let mut district = self.district.clone();
-        district.incidents = incidents;
+        district.incidents = incidents.into();
         let mut assignment = self.assignment.clone();
         assignment.incidents = assign_incidents(&district, &self.grids);
         let stats = stats(&district, &assignment);
         self.sharing_indexes(district, assignment, stats)
     }
 
-    /// The same with households or units changed by `change` (nothing
-    /// moves: indexes and placement are shared; counts are redone).
+    /// The same with some incidents as they are now in the store, each
+    /// `(id, incident)`: a known id replaces its row, the next id
+    /// appends one. Only those rows are placed and counted again; every
+    /// other row, index and the tables of the district are shared with
+    /// this snapshot. `None` when the ids leave a gap (rows another writer
+    /// added that are not among them): the caller reads them too.
+    ///
+    /// ```
+    /// use gridgov_app::Snapshot;
+    /// let d = gridgov_spatial::sample::district(&Default::default());
+    /// let n = d.incidents.len() as i64;
+    /// let s = Snapshot::build(d, Default::default(), 1);
+    /// let mut x = s.district.incidents[0].clone();
+    /// x.status = gridgov_spatial::IncidentStatus::Closed;
+    /// let t = s.with_incident_rows(&[(1, x), (n + 1, s.district.incidents[1].clone())]).unwrap();
+    /// assert_eq!(t.district.incidents.len() as i64, n + 1);
+    /// assert!(s.with_incident_rows(&[(n + 2, s.district.incidents[1].clone())]).is_none());
+    /// ```
     #[must_use]
-    pub fn with_change(&self, change: impl FnOnce(&mut District)) -> Snapshot {
+    pub fn with_incident_rows(&self, rows: &[(i64, Incident)]) -> Option<Snapshot> {
         let mut district = self.district.clone();
-        change(&mut district);
-        let stats = stats(&district, &self.assignment);
-        self.sharing_indexes(district, self.assignment.clone(), stats)
+        let mut assignment = self.assignment.clone();
+        let mut counts = self.stats.clone();
+        let mut rows: Vec<&(i64, Incident)> = rows.iter().collect();
+        rows.sort_by_key(|r| r.0);
+        for (id, x) in rows {
+            let i = usize::try_from(id - 1).ok()?;
+            let n = district.incidents.len();
+            let place = |old: Option<(&Incident, Placement)>| match old {
+                Some((o, p)) if o.location == x.location => p,
+                _ => place_point(&self.grids, x.location.x(), x.location.y()),
+            };
+            match i.cmp(&n) {
+                std::cmp::Ordering::Less => {
+                    let old = &district.incidents[i];
+                    let was = assignment.incidents[i];
+                    let open = i64::from(old.status.is_open());
+                    self.count(&mut counts, was.responsible(), -1, -open);
+                    let p = place(Some((old, was)));
+                    self.count(
+                        &mut counts,
+                        p.responsible(),
+                        1,
+                        i64::from(x.status.is_open()),
+                    );
+                    district.incidents.set(i, x.clone());
+                    assignment.incidents.set(i, p);
+                }
+                std::cmp::Ordering::Equal => {
+                    let p = place(None);
+                    self.count(
+                        &mut counts,
+                        p.responsible(),
+                        1,
+                        i64::from(x.status.is_open()),
+                    );
+                    district.incidents.push_back(x.clone());
+                    assignment.incidents.push_back(p);
+                }
+                std::cmp::Ordering::Greater => return None,
+            }
+        }
+        Some(self.sharing_indexes(district, assignment, counts))
+    }
+
+    /// The same with household `i` changed (its row, and the residents
+    /// it counts for where it is).
+    ///
+    /// ```
+    /// use gridgov_app::Snapshot;
+    /// let s = Snapshot::build(gridgov_spatial::sample::district(&Default::default()), Default::default(), 1);
+    /// let mut h = s.district.households[0].clone();
+    /// h.headcount += 2;
+    /// let t = s.with_household(0, h);
+    /// let people = |s: &Snapshot| s.stats.iter().map(|a| a.counts.residents).max().unwrap();
+    /// assert_eq!(people(&t), people(&s) + 2);
+    /// ```
+    #[must_use]
+    pub fn with_household(&self, i: usize, h: Household) -> Snapshot {
+        let mut district = self.district.clone();
+        let mut counts = self.stats.clone();
+        if let Some(old) = district.households.get(i) {
+            let by = i64::from(h.headcount) - i64::from(old.headcount);
+            let g = self.assignment.households[i].responsible();
+            self.adjust(&mut counts, g, |c| c.residents = add(c.residents, by));
+            district.households.set(i, h);
+        }
+        self.sharing_indexes(district, self.assignment.clone(), counts)
+    }
+
+    /// The same with unit `i` changed (its label and household count;
+    /// nothing moves, no count changes).
+    #[must_use]
+    pub fn with_unit(&self, i: usize, u: Unit) -> Snapshot {
+        let mut district = self.district.clone();
+        if i < district.units.len() {
+            district.units.set(i, u);
+        }
+        let mut next = self.sharing_indexes(district, self.assignment.clone(), self.stats.clone());
+        // Units are drawn with their labels and households: new layers.
+        next.tile_layers = None;
+        next
+    }
+
+    /// Counts an incident in or out (`incidents`, `open` of +1 or -1) of
+    /// the grid responsible for it and the areas above it.
+    fn count(&self, counts: &mut [AreaStats], g: Option<AreaId>, incidents: i64, open: i64) {
+        self.adjust(counts, g, |c| {
+            c.incidents = add(c.incidents, incidents);
+            c.open_incidents = add(c.open_incidents, open);
+        });
+    }
+
+    /// Applies `f` to the counts of `g` and of the areas its counts roll
+    /// up into, as [`stats`] rolls them: grids into their parents,
+    /// communities into theirs.
+    fn adjust(&self, counts: &mut [AreaStats], g: Option<AreaId>, f: impl Fn(&mut Counts)) {
+        let Some(mut cur) = g else { return };
+        let d = &self.district;
+        for _ in 0..8 {
+            if let Some(c) = self
+                .stats_row
+                .get(cur.index())
+                .and_then(|&r| counts.get_mut(r))
+            {
+                f(&mut c.counts);
+            }
+            let a = d.area(cur);
+            match (a.level, a.parent) {
+                (Level::Grid | Level::Community, Some(p)) => cur = p,
+                _ => break,
+            }
+        }
     }
 
     fn sharing_indexes(
@@ -116,18 +259,26 @@ impl Snapshot {
             assignment,
             addresses: self.addresses.clone(),
             stats,
+            stats_row: self.stats_row.clone(),
             chain_json: self.chain_json.clone(),
             grid_versions: self.grid_versions.clone(),
             version: self.version,
             data_version: self.data_version + 1,
             tiles: OnceLock::new(),
+            tile_layers: self
+                .tiles
+                .get()
+                .map(TileSource::layers)
+                .or_else(|| self.tile_layers.clone()),
         }
     }
 
     /// The snapshot prepared for tiles (built on first use).
     pub fn tile_source(&self) -> &TileSource {
-        self.tiles
-            .get_or_init(|| TileSource::new(&self.district, &self.assignment, &self.stats))
+        self.tiles.get_or_init(|| match &self.tile_layers {
+            Some(l) => TileSource::with_layers(l, &self.district, &self.assignment, &self.stats),
+            None => TileSource::new(&self.district, &self.assignment, &self.stats),
+        })
     }
 }
 
@@ -203,10 +354,35 @@ impl ReadModel {
         Ok(())
     }
 
+    /// After some incidents changed in the store: `read`, given how many
+    /// incidents the current snapshot has, reads the rows that changed
+    /// (`(id, incident)`, with any rows added since by other writers), and
+    /// the new snapshot replaces or appends just those
+    /// ([`Snapshot::with_incident_rows`]). When the rows leave a gap,
+    /// `read_all` reads every incident instead. Blocking.
+    pub fn incident_rows_changed<E>(
+        &self,
+        read: impl FnOnce(usize) -> Result<Vec<(i64, Incident)>, E>,
+        read_all: impl FnOnce() -> Result<Vec<Incident>, E>,
+    ) -> Result<(), E> {
+        let _g = self
+            .refresh_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cur = self.current();
+        let rows = read(cur.district.incidents.len())?;
+        let next = match cur.with_incident_rows(&rows) {
+            Some(next) => next,
+            None => cur.with_incidents(read_all()?),
+        };
+        self.swap(next);
+        Ok(())
+    }
+
     /// A change in place (households, units): under the refresh lock,
-    /// `write` stores it and says how the district changes (`None`: there
-    /// was nothing to change); the new snapshot shares every index.
-    pub fn changed_in_place<E, F: FnOnce(&mut District)>(
+    /// `write` stores it and says how the snapshot changes (`None`: there
+    /// was nothing to change), from the current one to the next.
+    pub fn changed_in_place<E, F: FnOnce(&Snapshot) -> Snapshot>(
         &self,
         write: impl FnOnce() -> Result<Option<F>, E>,
     ) -> Result<Option<()>, E> {
@@ -217,7 +393,7 @@ impl ReadModel {
         match write()? {
             Some(change) => {
                 let cur = self.current();
-                self.swap(cur.with_change(change));
+                self.swap(change(&cur));
                 Ok(Some(()))
             }
             None => Ok(None),

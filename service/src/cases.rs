@@ -99,7 +99,7 @@ pub fn file_report(
     let (mut x, at) = cases::incident_of(&snap, report, st.app.now())?;
     x.filed_by = filed_by.map(String::from);
     let id = st.app.store.add_incidents(&[x])?[0];
-    st.app.incidents_changed()?;
+    st.app.incidents_updated(&[id])?;
     let view = cases::read(
         st.app.store.as_ref(),
         &snap,
@@ -107,8 +107,7 @@ pub fn file_report(
         id,
         st.app.now(),
     )?;
-    let book = Book::read(st.app.store.as_ref())?;
-    let dups = cases::suggest_duplicates(&book, &st.app.rules.duplicates, id)?;
+    let dups = cases::duplicates_in(&st.current(), &st.app.rules.duplicates, id)?;
     Ok((id, view, at, dups))
 }
 
@@ -262,7 +261,7 @@ pub async fn step(
             },
             st.app.now(),
         )?;
-        st.app.incidents_changed()?;
+        st.app.incidents_updated(&[id])?;
         Ok(r)
     })
     .await?;
@@ -317,7 +316,7 @@ pub async fn move_pin(
             &input.note,
             st.app.now(),
         )?;
-        st.app.incidents_changed()?;
+        st.app.incidents_updated(&[id])?;
         Ok(r)
     })
     .await?;
@@ -350,8 +349,7 @@ pub async fn duplicates(
     let rule = st.app.rules.duplicates;
     let d = blocking(move || {
         check_case(&st, &caller, id, Access::Read)?;
-        let book = Book::read(st.app.store.as_ref())?;
-        Ok(cases::suggest_duplicates(&book, &rule, id)?)
+        Ok(cases::duplicates_in(&st.current(), &rule, id)?)
     })
     .await?;
     Ok(Json(serde_json::json!({ "rule": rule, "duplicates": d })).into_response())
@@ -402,7 +400,7 @@ pub async fn merge(
             &input.note,
             st.app.now(),
         )?;
-        st.app.incidents_changed()?;
+        st.app.incidents_updated(&[id, input.into])?;
         let snap = st.current();
         Ok(cases::read(
             st.app.store.as_ref(),
@@ -559,9 +557,7 @@ pub async fn escalate(
     let now = super::now_param(&st, q.now.as_deref())?;
     let ids = blocking(move || {
         let ids = cases::escalate_overdue(st.app.store.as_ref(), &st.app.rules.deadlines, now)?;
-        if !ids.is_empty() {
-            st.app.incidents_changed()?;
-        }
+        st.app.incidents_updated(&ids)?;
         Ok(ids)
     })
     .await?;
@@ -624,9 +620,7 @@ pub async fn import(
             Err(errors) => Ok(Err(errors)),
             Ok(xs) => {
                 let ids = st.app.store.add_incidents(&xs)?;
-                if !ids.is_empty() {
-                    st.app.incidents_changed()?;
-                }
+                st.app.incidents_updated(&ids)?;
                 Ok(Ok(ids))
             }
         }

@@ -296,9 +296,7 @@ pub fn serve(
                         &app.rules.deadlines,
                         app.now(),
                     )?;
-                    if !ids.is_empty() {
-                        app.incidents_changed()?;
-                    }
+                    app.incidents_updated(&ids)?;
                     Ok::<_, gridgov_app::CaseError>(ids)
                 })
                 .await;

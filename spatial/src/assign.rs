@@ -23,7 +23,7 @@
 use geo::{Area as _, BooleanOps, BoundingRect, Centroid, MultiPolygon};
 use serde::Serialize;
 
-use crate::{AreaId, District, GridIndex};
+use crate::{AreaId, District, GridIndex, Rows};
 
 /// Where a point-like entity was placed.
 ///
@@ -91,17 +91,17 @@ pub const WHOLE_SHARE: f64 = 0.99;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Assignment {
     /// One per building.
-    pub buildings: Vec<BuildingPlacement>,
+    pub buildings: Rows<BuildingPlacement>,
     /// One per unit: its building's grid.
-    pub units: Vec<Placement>,
+    pub units: Rows<Placement>,
     /// One per household: its unit's grid.
-    pub households: Vec<Placement>,
+    pub households: Rows<Placement>,
     /// One per merchant.
-    pub merchants: Vec<Placement>,
+    pub merchants: Rows<Placement>,
     /// One per camera.
-    pub cameras: Vec<Placement>,
+    pub cameras: Rows<Placement>,
     /// One per incident.
-    pub incidents: Vec<Placement>,
+    pub incidents: Rows<Placement>,
 }
 
 /// Places one point.
@@ -137,13 +137,13 @@ pub fn place_point(idx: &GridIndex, lon: f64, lat: f64) -> Placement {
 /// let idx = GridIndex::new(&d);
 /// assert_eq!(assign_incidents(&d, &idx), assign(&d, &idx).incidents);
 /// ```
-pub fn assign_incidents(d: &District, idx: &GridIndex) -> Vec<Placement> {
+pub fn assign_incidents(d: &District, idx: &GridIndex) -> Rows<Placement> {
     let pts: Vec<[f64; 2]> = d
         .incidents
         .iter()
         .map(|i| [i.location.x(), i.location.y()])
         .collect();
-    place_points(idx, &pts)
+    place_points(idx, &pts).into()
 }
 
 fn place_points(idx: &GridIndex, pts: &[[f64; 2]]) -> Vec<Placement> {
@@ -233,7 +233,7 @@ pub fn assign(d: &District, idx: &GridIndex) -> Assignment {
             )
         })
         .collect();
-    let households = d
+    let households: Rows<Placement> = d
         .households
         .iter()
         .map(|h| {
@@ -247,11 +247,11 @@ pub fn assign(d: &District, idx: &GridIndex) -> Assignment {
         it.map(|p| [p.x(), p.y()]).collect()
     };
     Assignment {
-        merchants: place_points(idx, &pts(&mut d.merchants.iter().map(|m| m.location))),
-        cameras: place_points(idx, &pts(&mut d.cameras.iter().map(|c| c.location))),
-        incidents: place_points(idx, &pts(&mut d.incidents.iter().map(|i| i.location))),
-        buildings,
-        units,
+        merchants: place_points(idx, &pts(&mut d.merchants.iter().map(|m| m.location))).into(),
+        cameras: place_points(idx, &pts(&mut d.cameras.iter().map(|c| c.location))).into(),
+        incidents: place_points(idx, &pts(&mut d.incidents.iter().map(|i| i.location))).into(),
+        buildings: buildings.into(),
+        units: units.into(),
         households,
     }
 }

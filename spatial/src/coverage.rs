@@ -97,7 +97,7 @@ pub fn camera_coverage(d: &District, a: &Assignment, step_m: f64) -> Coverage {
     };
     let (lon0, lat0) = d
         .buildings
-        .first()
+        .front()
         .and_then(|b| b.footprint.0.first())
         .and_then(|p| p.exterior().0.first())
         .map_or((0.0, 0.0), |c| (c.x, c.y));

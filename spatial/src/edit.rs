@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use geo::MultiPolygon;
 use serde::{Deserialize, Serialize};
 
-use crate::{Area, AreaId, Assignment, District, GridKind, Level, Placement};
+use crate::{Area, AreaId, Assignment, District, GridKind, Level, Placement, Rows};
 
 /// One change to one grid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -176,7 +176,7 @@ fn community(d: &District, code: &str, parent: &str) -> Result<AreaId, ChangeErr
 fn without_areas(d: &District, drop: &[AreaId]) -> District {
     let mut map = Vec::with_capacity(d.areas.len());
     let mut out = District {
-        areas: Vec::new(),
+        areas: Rows::new(),
         ..d.clone()
     };
     for (i, a) in d.areas.iter().enumerate() {
@@ -184,7 +184,7 @@ fn without_areas(d: &District, drop: &[AreaId]) -> District {
             map.push(None);
         } else {
             map.push(Some(AreaId(out.areas.len() as u32)));
-            out.areas.push(a.clone());
+            out.areas.push_back(a.clone());
         }
     }
     for a in &mut out.areas {

@@ -388,7 +388,7 @@ mod tests {
             for k in 0..(15 + 10 * week) * spots.len() as i64 {
                 let at = spots[k as usize % spots.len()];
                 let day = monday + 7 * week + k % 7;
-                d.incidents.push(Incident {
+                d.incidents.push_back(Incident {
                     location: geo::Point::new(at.0, at.1),
                     reported_at: crate::time::from_epoch(day * 86_400 + 2 * 3600),
                     category: "noise".into(),

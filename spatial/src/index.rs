@@ -172,7 +172,7 @@ pub fn projection_for(district: &District) -> LocalProjection {
         .or_else(|| {
             district
                 .buildings
-                .first()
+                .front()
                 .and_then(|b| b.footprint.centroid())
         });
     match centre {

@@ -517,6 +517,20 @@ pub struct Incident {
     pub filed_by: Option<String>,
 }
 
+/// The rows of a district's tables: a persistent vector (`imbl`), so a
+/// copy of a district costs a few pointers and a change to one row copies
+/// only the path to it. This is what lets a new snapshot of the read model
+/// share everything with the one before it but the rows a write touched.
+///
+/// ```
+/// use gridgov_spatial::Rows;
+/// let a: Rows<u32> = (0..10_000).collect();
+/// let mut b = a.clone();
+/// b.set(5, 42);
+/// assert_eq!((a[5], b[5]), (5, 42));
+/// ```
+pub type Rows<T> = imbl::Vector<T>;
+
 /// A whole street district: the areas and everything placed in them.
 ///
 /// ```
@@ -534,25 +548,25 @@ pub struct District {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub attribution: String,
     /// Streets, communities and grids.
-    pub areas: Vec<Area>,
+    pub areas: Rows<Area>,
     /// Buildings.
     #[serde(default)]
-    pub buildings: Vec<Building>,
+    pub buildings: Rows<Building>,
     /// Units (stairwells, entrances).
     #[serde(default)]
-    pub units: Vec<Unit>,
+    pub units: Rows<Unit>,
     /// Households.
     #[serde(default)]
-    pub households: Vec<Household>,
+    pub households: Rows<Household>,
     /// Merchants.
     #[serde(default)]
-    pub merchants: Vec<Merchant>,
+    pub merchants: Rows<Merchant>,
     /// Cameras.
     #[serde(default)]
-    pub cameras: Vec<Camera>,
+    pub cameras: Rows<Camera>,
     /// Incidents.
     #[serde(default)]
-    pub incidents: Vec<Incident>,
+    pub incidents: Rows<Incident>,
 }
 
 impl District {
@@ -566,7 +580,7 @@ impl District {
 
     /// Appends an area and returns its id.
     pub fn add_area(&mut self, area: Area) -> AreaId {
-        self.areas.push(area);
+        self.areas.push_back(area);
         AreaId(self.areas.len() as u32 - 1)
     }
 

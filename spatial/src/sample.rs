@@ -723,7 +723,7 @@ impl Gen {
             let per_floor = 2;
             let hh = u32::from(floors) * per_floor;
             let uid = UnitId(self.d.units.len() as u32);
-            self.d.units.push(Unit {
+            self.d.units.push_back(Unit {
                 building: bid,
                 label: (u + 1).to_string(),
                 location: pt(loc),
@@ -738,7 +738,7 @@ impl Gen {
                     } else {
                         (None, None, None)
                     };
-                    self.d.households.push(Household {
+                    self.d.households.push_back(Household {
                         unit: uid,
                         room: format!("{f}{k:02}"),
                         headcount: head,
@@ -749,7 +749,7 @@ impl Gen {
                 }
             }
         }
-        self.d.buildings.push(Building {
+        self.d.buildings.push_back(Building {
             code: format!("{street_code}{seq:05}"),
             address: format!("{road}{gate_no}号{number}号楼"),
             floors,
@@ -821,7 +821,7 @@ impl Gen {
             let prefix = *self.rng.pick(&SHOP_PREFIX);
             let road = self.nearest_road(s, loc);
             let no = 1 + self.rng.below(200);
-            self.d.merchants.push(Merchant {
+            self.d.merchants.push_back(Merchant {
                 name: format!("{prefix}{suffix}"),
                 category: cat.to_string(),
                 address: format!("{road}{no}号"),
@@ -849,7 +849,7 @@ impl Gen {
                 (self.near(c, 8.0), self.rng.range(0.0, 360.0))
             };
             let dome = self.rng.f64() < 0.2;
-            self.d.cameras.push(Camera {
+            self.d.cameras.push_back(Camera {
                 location: pt(loc),
                 heading_deg: heading.round(),
                 fov_deg: if dome {
@@ -951,7 +951,7 @@ impl Gen {
                     IncidentStatus::Evaluated,
                 ])
             };
-            self.d.incidents.push(Incident {
+            self.d.incidents.push_back(Incident {
                 location: pt(loc),
                 reported_at: crate::time::from_epoch(
                     day * 86_400 + (hour as i64) * 3600 + (minute as i64) * 60

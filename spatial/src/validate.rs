@@ -151,7 +151,7 @@ pub fn count(problems: &[Problem], severity: Severity) -> usize {
 }
 
 /// A kind of point entity, its placements and locations.
-type PointLayer<'p> = (&'p str, &'p [Placement], Vec<geo::Point<f64>>);
+type PointLayer<'p> = (&'p str, &'p crate::Rows<Placement>, Vec<geo::Point<f64>>);
 
 struct Ctx<'a> {
     d: &'a District,

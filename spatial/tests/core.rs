@@ -33,7 +33,7 @@ fn brute_grid(d: &District, lon: f64, lat: f64) -> Option<AreaId> {
 fn every_incident_merchant_and_camera_gets_the_grid_brute_force_gives() {
     let d = sample();
     let a = assign(&d, &GridIndex::new(&d));
-    let check = |placements: &[Placement], pts: Vec<geo::Point<f64>>| {
+    let check = |placements: &gridgov_spatial::Rows<Placement>, pts: Vec<geo::Point<f64>>| {
         for (p, pt) in placements.iter().zip(pts) {
             assert_eq!(p.grid(), brute_grid(&d, pt.x(), pt.y()), "at {pt:?}");
         }

@@ -5,8 +5,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-
 use gridgov_app::accounts::{self, AuditEntry, AuditQuery, TokenKind};
 use gridgov_app::{
     Append, AppendError, DraftRecord, DraftStatus, GridRecord, Publication, PublishError, Revoke,
@@ -15,57 +13,10 @@ use gridgov_app::{
 use gridgov_spatial::sample::{SampleSpec, district};
 use gridgov_spatial::workflow::{self, Action, Assignee, CaseState, allowed};
 use gridgov_spatial::{HouseholdId, Incident, IncidentStatus, Timestamp, UnitId};
-use gridgov_storage::testing::{cluster, fresh_database, now};
+use gridgov_storage::testing::now;
 
-/// A fresh GeoPackage store of the sample district, and its folder
-/// (removed when dropped).
-fn gpkg(name: &str) -> (tempfile::TempDir, Arc<dyn Store>) {
-    let dir = tempfile::Builder::new()
-        .prefix(&format!("gridgov-contract-{name}-"))
-        .tempdir()
-        .unwrap();
-    let seed = dir.path().join("seed.json");
-    gridgov_storage::save_district_file(&seed, &district(&SampleSpec::default())).unwrap();
-    let db = dir.path().join("t.gpkg");
-    let store = gridgov_storage::open(db.to_str().unwrap(), &seed, now())
-        .unwrap()
-        .store;
-    (dir, store)
-}
-
-/// A fresh PostGIS store of the sample district; `None` without a test
-/// cluster (outside CI).
-fn pg(name: &str) -> Option<Arc<dyn Store>> {
-    let cluster = cluster()?;
-    let url = fresh_database(&cluster, name);
-    gridgov_storage::save_district(&url, &district(&SampleSpec::default()), now()).unwrap();
-    Some(
-        gridgov_storage::open(&url, std::path::Path::new("/nonexistent"), now())
-            .unwrap()
-            .store,
-    )
-}
-
-/// Runs `check` on both backends, as `name::geopackage` and
-/// `name::postgis`.
-macro_rules! both {
-    ($name:ident) => {
-        mod $name {
-            #[test]
-            fn geopackage() {
-                let (_dir, s) = super::gpkg(stringify!($name));
-                super::$name(s.as_ref());
-            }
-            #[test]
-            fn postgis() {
-                let Some(s) = super::pg(stringify!($name)) else {
-                    return;
-                };
-                super::$name(s.as_ref());
-            }
-        }
-    };
-}
+mod util;
+use util::{gpkg, pg};
 
 fn t(secs: i64) -> Timestamp {
     gridgov_spatial::time::from_epoch(now().as_second() + secs)

@@ -4,6 +4,7 @@
 //! heatmaps for any tile.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use geo::Area;
 
@@ -84,20 +85,43 @@ struct Incidents {
 }
 
 /// A district ready for tiles.
+///
+/// Two parts: the layers that only change with boundaries, buildings,
+/// units, merchants or cameras ([`TileLayers`], shared), and what depends
+/// on the incidents (their layer and each grid's open cases), built for
+/// each new set of incidents with [`TileSource::with_layers`].
 pub struct TileSource {
-    pub(crate) grids: Vec<PolyFeature>,
-    grid_tree: RTree<Boxed>,
-    pub(crate) buildings: Vec<PolyFeature>,
-    building_tree: RTree<Boxed>,
-    pub(crate) units: PointLayer,
-    pub(crate) merchants: PointLayer,
-    pub(crate) cameras: PointLayer,
+    pub(crate) grids: Arc<Vec<PolyFeature>>,
+    grid_tree: Arc<RTree<Boxed>>,
+    pub(crate) buildings: Arc<Vec<PolyFeature>>,
+    building_tree: Arc<RTree<Boxed>>,
+    pub(crate) units: Arc<PointLayer>,
+    pub(crate) merchants: Arc<PointLayer>,
+    pub(crate) cameras: Arc<PointLayer>,
     incidents: Incidents,
-    grid_households: Vec<u32>,
+    /// Open incidents per grid feature (in the order of `grids`).
+    grid_open: Vec<i64>,
+    grid_households: Arc<Vec<u32>>,
     /// The district's Mercator bounds `[min_x, min_y, max_x, max_y]`.
     pub bounds: [f64; 4],
     /// The district's bounds in longitude/latitude.
     pub bounds_lonlat: [f64; 4],
+}
+
+/// The layers of a [`TileSource`] that do not depend on incidents, to
+/// share with the next source when only incidents (or households) change.
+#[derive(Clone)]
+pub struct TileLayers {
+    grids: Arc<Vec<PolyFeature>>,
+    grid_tree: Arc<RTree<Boxed>>,
+    buildings: Arc<Vec<PolyFeature>>,
+    building_tree: Arc<RTree<Boxed>>,
+    units: Arc<PointLayer>,
+    merchants: Arc<PointLayer>,
+    cameras: Arc<PointLayer>,
+    grid_households: Arc<Vec<u32>>,
+    bounds: [f64; 4],
+    bounds_lonlat: [f64; 4],
 }
 
 fn project_polys(mp: &geo::MultiPolygon<f64>) -> (Polys, [f64; 4]) {
@@ -162,6 +186,42 @@ fn mercator(p: geo::Point<f64>) -> [f64; 2] {
     [x, y]
 }
 
+/// The incident layer of `d`.
+fn incidents_of(d: &District, a: &Assignment) -> Incidents {
+    let mut categories: Vec<String> = Vec::new();
+    let mut cat_index: HashMap<&str, u16> = HashMap::new();
+    let mut inc = Incidents {
+        xy: Vec::with_capacity(d.incidents.len()),
+        day: Vec::with_capacity(d.incidents.len()),
+        category: Vec::with_capacity(d.incidents.len()),
+        categories: Vec::new(),
+        source: Vec::with_capacity(d.incidents.len()),
+        status: Vec::with_capacity(d.incidents.len()),
+        open: Vec::with_capacity(d.incidents.len()),
+        grid: Vec::with_capacity(d.incidents.len()),
+        tree: RTree::new(),
+    };
+    for (x, p) in d.incidents.iter().zip(a.incidents.iter()) {
+        inc.xy.push(mercator(x.location));
+        inc.day
+            .push(time::local_day(x.reported_at, time::CHINA_OFFSET_S));
+        let next = cat_index.len() as u16;
+        let c = *cat_index.entry(x.category.as_str()).or_insert_with(|| {
+            categories.push(x.category.clone());
+            next
+        });
+        inc.category.push(c);
+        inc.source.push(x.source.as_str());
+        inc.status.push(x.status.as_str());
+        inc.open.push(x.status.is_open());
+        inc.grid
+            .push(p.responsible().map_or(u32::MAX, |g| g.index() as u32));
+    }
+    inc.categories = categories;
+    inc.tree = points(&inc.xy);
+    inc
+}
+
 impl TileSource {
     /// Prepares `d` (with its assignment and statistics) for tiles.
     ///
@@ -207,10 +267,6 @@ impl TileSource {
                     ("kind", area.kind.unwrap_or(GridKind::Basic).as_str().into()),
                     ("community", community.into()),
                     ("households", Prop::Int(households as i64)),
-                    (
-                        "open_incidents",
-                        Prop::Int(c.map_or(0, |c| c.open_incidents) as i64),
-                    ),
                 ],
             });
             grid_boxes.push(bb);
@@ -281,40 +337,6 @@ impl TileSource {
                 })
                 .collect(),
         };
-        let mut categories: Vec<String> = Vec::new();
-        let mut cat_index: HashMap<&str, u16> = HashMap::new();
-        let mut inc = Incidents {
-            xy: Vec::with_capacity(d.incidents.len()),
-            day: Vec::with_capacity(d.incidents.len()),
-            category: Vec::with_capacity(d.incidents.len()),
-            categories: Vec::new(),
-            source: Vec::with_capacity(d.incidents.len()),
-            status: Vec::with_capacity(d.incidents.len()),
-            open: Vec::with_capacity(d.incidents.len()),
-            grid: Vec::with_capacity(d.incidents.len()),
-            tree: RTree::new(),
-        };
-        for (i, x) in d.incidents.iter().enumerate() {
-            inc.xy.push(mercator(x.location));
-            inc.day
-                .push(time::local_day(x.reported_at, time::CHINA_OFFSET_S));
-            let next = cat_index.len() as u16;
-            let c = *cat_index.entry(x.category.as_str()).or_insert_with(|| {
-                categories.push(x.category.clone());
-                next
-            });
-            inc.category.push(c);
-            inc.source.push(x.source.as_str());
-            inc.status.push(x.status.as_str());
-            inc.open.push(x.status.is_open());
-            inc.grid.push(
-                a.incidents[i]
-                    .responsible()
-                    .map_or(u32::MAX, |g| g.index() as u32),
-            );
-        }
-        inc.categories = categories;
-        inc.tree = points(&inc.xy);
         let mut bounds = [
             f64::INFINITY,
             f64::INFINITY,
@@ -334,18 +356,83 @@ impl TileSource {
         }
         let (w, s) = crate::tile::mercator_to_lonlat(bounds[0], bounds[1]);
         let (e, n) = crate::tile::mercator_to_lonlat(bounds[2], bounds[3]);
-        TileSource {
-            grid_tree: boxes(&grid_boxes),
-            grids,
-            building_tree: boxes(&building_boxes),
-            buildings,
-            units,
-            merchants,
-            cameras,
-            incidents: inc,
-            grid_households,
+        let layers = TileLayers {
+            grid_tree: Arc::new(boxes(&grid_boxes)),
+            grids: Arc::new(grids),
+            building_tree: Arc::new(boxes(&building_boxes)),
+            buildings: Arc::new(buildings),
+            units: Arc::new(units),
+            merchants: Arc::new(merchants),
+            cameras: Arc::new(cameras),
+            grid_households: Arc::new(grid_households),
             bounds,
             bounds_lonlat: [w, s, e, n],
+        };
+        Self::with_layers(&layers, d, a, stats)
+    }
+
+    /// The layers that do not depend on incidents, to share.
+    pub fn layers(&self) -> TileLayers {
+        TileLayers {
+            grids: self.grids.clone(),
+            grid_tree: self.grid_tree.clone(),
+            buildings: self.buildings.clone(),
+            building_tree: self.building_tree.clone(),
+            units: self.units.clone(),
+            merchants: self.merchants.clone(),
+            cameras: self.cameras.clone(),
+            grid_households: self.grid_households.clone(),
+            bounds: self.bounds,
+            bounds_lonlat: self.bounds_lonlat,
+        }
+    }
+
+    /// A source over `layers` (made from a district with the same areas,
+    /// buildings, units, merchants and cameras as `d`, and the same
+    /// households per grid) with `d`'s incidents: only the incident layer
+    /// and the grids' open cases are built.
+    ///
+    /// ```
+    /// use gridgov_spatial::{sample, GridIndex, assign, stats};
+    /// use gridgov_tiles::{TileSource, TileId};
+    /// let mut d = sample::district(&sample::SampleSpec::default());
+    /// let a = assign(&d, &GridIndex::new(&d));
+    /// let src = TileSource::new(&d, &a, &stats(&d, &a));
+    /// d.incidents.clear();
+    /// let a2 = assign(&d, &GridIndex::new(&d));
+    /// let none = TileSource::with_layers(&src.layers(), &d, &a2, &stats(&d, &a2));
+    /// let t = TileId::containing(117.555, 34.865, 14);
+    /// assert_eq!(none.mvt(t), TileSource::new(&d, &a2, &stats(&d, &a2)).mvt(t));
+    /// assert_ne!(none.mvt(t), src.mvt(t));
+    /// ```
+    pub fn with_layers(
+        layers: &TileLayers,
+        d: &District,
+        a: &Assignment,
+        stats: &[AreaStats],
+    ) -> Self {
+        let open: HashMap<usize, usize> = stats
+            .iter()
+            .map(|s| (s.id.index(), s.counts.open_incidents))
+            .collect();
+        let grid_open = d
+            .grids()
+            .map(|g| open.get(&g.index()).copied().unwrap_or(0) as i64)
+            .collect();
+        let l = layers.clone();
+        TileSource {
+            grids: l.grids,
+            grid_tree: l.grid_tree,
+            buildings: l.buildings,
+            building_tree: l.building_tree,
+            units: l.units,
+            merchants: l.merchants,
+            cameras: l.cameras,
+            incidents: incidents_of(d, a),
+            grid_open,
+            grid_households: l.grid_households,
+            bounds: l.bounds,
+            bounds_lonlat: l.bounds_lonlat,
         }
     }
 
@@ -578,7 +665,9 @@ impl TileSource {
                 "grids" => {
                     for i in self.grids_in(q) {
                         let g = &self.grids[i];
-                        l.add_polygons(i as u64 + 1, &tile_polys(&g.polys), &g.props);
+                        let mut props = g.props.clone();
+                        props.push(("open_incidents", Prop::Int(self.grid_open[i])));
+                        l.add_polygons(i as u64 + 1, &tile_polys(&g.polys), &props);
                     }
                 }
                 "buildings" if t.z >= 13 => {

@@ -235,7 +235,7 @@ pub fn import_pbf<R: std::io::Read + Send>(
         }
         let addr = address(tags);
         report.addressed_buildings += usize::from(addr.is_some());
-        d.buildings.push(Building {
+        d.buildings.push_back(Building {
             code: source.replace(['/', ':'], "-"),
             address: addr.unwrap_or_default(),
             floors: floors(tags),

@@ -134,13 +134,20 @@ pub fn append(conn: &mut Connection, batch: &[Append]) -> Result<(), AppendError
 
 /// The steps of one case, or of every case (`None`), by case and step.
 pub fn events(conn: &Connection, case: Option<i64>) -> Result<Vec<CaseStep>, StorageError> {
-    let mut st = conn
-        .prepare_cached(
-            "SELECT case_fid, event FROM case_events WHERE ?1 IS NULL OR case_fid = ?1 ORDER BY case_fid, seq",
-        )
-        .map_err(sql("read steps"))?;
+    // Two statements, not `?1 IS NULL OR case_fid = ?1`: with that, SQLite
+    // cannot use the primary key and reads every step for one case.
+    let mut st = match case {
+        Some(_) => conn.prepare_cached(
+            "SELECT case_fid, event FROM case_events WHERE case_fid = ?1 ORDER BY seq",
+        ),
+        None => {
+            conn.prepare_cached("SELECT case_fid, event FROM case_events ORDER BY case_fid, seq")
+        }
+    }
+    .map_err(sql("read steps"))?;
+    let params = case.map(|c| vec![c]).unwrap_or_default();
     let rows = st
-        .query_map([case], |r| {
+        .query_map(rusqlite::params_from_iter(params), |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
         })
         .map_err(sql("read steps"))?;
@@ -168,11 +175,16 @@ fn incidents_where(
     conn: &Connection,
     id: Option<i64>,
 ) -> Result<Vec<StoredIncident>, StorageError> {
-    let mut st = conn
-        .prepare_cached("SELECT fid, geom, reported_at, category, source, status, description, filed_by FROM incidents WHERE ?1 IS NULL OR fid = ?1 ORDER BY fid")
-        .map_err(sql("read incidents"))?;
+    const COLS: &str = "SELECT fid, geom, reported_at, category, source, status, description, filed_by FROM incidents";
+    // Two statements, so that one incident is read by its key (see `events`).
+    let mut st = match id {
+        Some(_) => conn.prepare_cached(&format!("{COLS} WHERE fid = ?1")),
+        None => conn.prepare_cached(&format!("{COLS} ORDER BY fid")),
+    }
+    .map_err(sql("read incidents"))?;
+    let params = id.map(|c| vec![c]).unwrap_or_default();
     let rows = st
-        .query_map([id], |r| {
+        .query_map(rusqlite::params_from_iter(params), |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, Option<Vec<u8>>>(1)?,

@@ -557,7 +557,7 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
             u16,
             Option<String>,
         ) = row.map_err(&e)?;
-        d.buildings.push(Building {
+        d.buildings.push_back(Building {
             footprint: multi_polygon(geom, &format!("buildings fid {fid}"))?,
             code,
             address,
@@ -584,7 +584,7 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
             row.map_err(&e)?;
         let what = format!("units fid {fid}");
         let building = BuildingId(fid_index(b, d.buildings.len(), &what)?);
-        d.units.push(Unit {
+        d.units.push_back(Unit {
             building,
             label,
             location: point(geom, &what)?,
@@ -618,7 +618,7 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
             d.units.len(),
             &format!("households fid {fid}"),
         )?);
-        d.households.push(Household {
+        d.households.push_back(Household {
             unit,
             room,
             headcount,
@@ -644,7 +644,7 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
     for row in rows {
         let (fid, geom, name, category, address): (i64, Option<Vec<u8>>, String, String, String) =
             row.map_err(&e)?;
-        d.merchants.push(Merchant {
+        d.merchants.push_back(Merchant {
             name,
             category,
             address,
@@ -668,7 +668,7 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
     for row in rows {
         let (fid, geom, heading_deg, fov_deg, range_m): (i64, Option<Vec<u8>>, f64, f64, f64) =
             row.map_err(&e)?;
-        d.cameras.push(Camera {
+        d.cameras.push_back(Camera {
             location: point(geom, &format!("cameras fid {fid}"))?,
             heading_deg,
             fov_deg,
@@ -697,7 +697,7 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
         let (fid, geom, reported_at, category, source, status, description, filed_by): IncidentRow =
             row.map_err(&e)?;
         let what = format!("incidents fid {fid}");
-        d.incidents.push(Incident {
+        d.incidents.push_back(Incident {
             location: point(geom, &what)?,
             reported_at: crate::read_time(&reported_at, &what)?,
             category,

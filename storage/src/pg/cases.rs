@@ -152,12 +152,18 @@ pub fn events<C: GenericClient>(
     c: &mut C,
     case: Option<i64>,
 ) -> Result<Vec<CaseStep>, StorageError> {
-    let rows = c
-        .query(
-            "SELECT case_fid, event FROM case_events WHERE $1::bigint IS NULL OR case_fid = $1 ORDER BY case_fid, seq",
-            &[&case],
-        )
-        .map_err(pg("read steps"))?;
+    // Two statements, so that one case's steps are read by the key.
+    let rows = match case {
+        Some(id) => c.query(
+            "SELECT case_fid, event FROM case_events WHERE case_fid = $1 ORDER BY seq",
+            &[&id],
+        ),
+        None => c.query(
+            "SELECT case_fid, event FROM case_events ORDER BY case_fid, seq",
+            &[],
+        ),
+    }
+    .map_err(pg("read steps"))?;
     rows.iter()
         .map(|r| {
             let id: i64 = r.get(0);
@@ -173,12 +179,12 @@ pub fn incidents<C: GenericClient>(
     c: &mut C,
     id: Option<i64>,
 ) -> Result<Vec<StoredIncident>, StorageError> {
-    let rows = c
-        .query(
-            "SELECT fid, ST_AsBinary(geom), reported_at, category, source, status, description, filed_by FROM incidents WHERE $1::bigint IS NULL OR fid = $1 ORDER BY fid",
-            &[&id],
-        )
-        .map_err(pg("read incidents"))?;
+    const COLS: &str = "SELECT fid, ST_AsBinary(geom), reported_at, category, source, status, description, filed_by FROM incidents";
+    let rows = match id {
+        Some(id) => c.query(&format!("{COLS} WHERE fid = $1"), &[&id]),
+        None => c.query(&format!("{COLS} ORDER BY fid"), &[]),
+    }
+    .map_err(pg("read incidents"))?;
     rows.iter()
         .map(|r| {
             let fid: i64 = r.get(0);

@@ -615,7 +615,7 @@ fn load(c: &mut Client) -> Result<District, StorageError> {
             Ok(())
         },
     )?;
-    d.buildings = buildings;
+    d.buildings = buildings.into();
     let nb = d.buildings.len();
     let mut units = Vec::new();
     each_row(
@@ -632,7 +632,7 @@ fn load(c: &mut Client) -> Result<District, StorageError> {
             Ok(())
         },
     )?;
-    d.units = units;
+    d.units = units.into();
     let nu = d.units.len();
     let mut households = Vec::new();
     each_row(
@@ -651,7 +651,7 @@ fn load(c: &mut Client) -> Result<District, StorageError> {
             Ok(())
         },
     )?;
-    d.households = households;
+    d.households = households.into();
     let mut merchants = Vec::new();
     each_row(
         c,
@@ -667,7 +667,7 @@ fn load(c: &mut Client) -> Result<District, StorageError> {
             Ok(())
         },
     )?;
-    d.merchants = merchants;
+    d.merchants = merchants.into();
     let mut cameras = Vec::new();
     each_row(
         c,
@@ -683,7 +683,7 @@ fn load(c: &mut Client) -> Result<District, StorageError> {
             Ok(())
         },
     )?;
-    d.cameras = cameras;
+    d.cameras = cameras.into();
     let mut incidents = Vec::new();
     each_row(
         c,
@@ -702,7 +702,7 @@ fn load(c: &mut Client) -> Result<District, StorageError> {
             Ok(())
         },
     )?;
-    d.incidents = incidents;
+    d.incidents = incidents.into();
     Ok(d)
 }
 

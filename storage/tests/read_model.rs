@@ -1,0 +1,258 @@
+//! The read model updated in place is the read model rebuilt: after a
+//! seeded random sequence of writes — reports filed, steps taken, pins
+//! moved, cases merged, imports, households and units changed — the
+//! snapshot the application changed row by row equals one built afresh
+//! from what the store holds (the district, every entity's grid, the
+//! counts per area, and the vector tiles and heatmap drawn from it). On
+//! the GeoPackage and on PostGIS.
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use gridgov_app::cases::{self, NewReport, Place, StepRequest};
+use gridgov_app::households::{HouseholdChange, UnitEdit};
+use gridgov_app::{App, FixedClock, Rules, Snapshot, Store};
+use gridgov_spatial::workflow::{Action, Assignee};
+use gridgov_spatial::{HouseholdId, IncidentStatus, Rng, UnitId};
+use gridgov_storage::testing::now;
+use gridgov_tiles::{IncidentFilter, TileId};
+
+mod util;
+
+#[test]
+fn on_geopackage_random_writes_leave_the_snapshot_as_a_rebuild_would() {
+    let (_dir, store) = util::gpkg("read-model");
+    random_writes_leave_the_snapshot_as_a_rebuild_would(&store, 11);
+}
+
+#[test]
+fn on_postgis_random_writes_leave_the_snapshot_as_a_rebuild_would() {
+    let Some(store) = util::pg("read_model") else {
+        return;
+    };
+    random_writes_leave_the_snapshot_as_a_rebuild_would(&store, 12);
+}
+
+/// The snapshot a fresh start would build from `store`.
+fn rebuilt(store: &dyn Store) -> Snapshot {
+    Snapshot::build(
+        store.load().unwrap(),
+        store.grid_versions().unwrap(),
+        store.latest_version().unwrap(),
+    )
+}
+
+/// Everything a reader sees of a snapshot agrees with a rebuild's: the
+/// tables, placements, counts, three z14 vector tiles over the district,
+/// the z16 tiles (with units) at the places `touched`, and the heatmap.
+fn assert_same(got: &Snapshot, want: &Snapshot, touched: &[[f64; 2]], after: &str) {
+    assert!(
+        got.district == want.district,
+        "the district differs after {after}"
+    );
+    assert!(
+        got.assignment == want.assignment,
+        "the placements differ after {after}"
+    );
+    assert!(got.stats == want.stats, "the counts differ after {after}");
+    let (g, w) = (got.tile_source(), want.tile_source());
+    for (x, y) in [(13540, 6496), (13541, 6497), (13543, 6498)] {
+        let t = TileId::new(14, x, y).unwrap();
+        assert_eq!(g.mvt(t), w.mvt(t), "tile {t:?} differs after {after}");
+    }
+    for p in touched.iter().rev().take(5) {
+        let t = TileId::containing(p[0], p[1], 16);
+        assert_eq!(g.mvt(t), w.mvt(t), "tile {t:?} differs after {after}");
+    }
+    let f = IncidentFilter {
+        statuses: vec!["open".into()],
+        ..IncidentFilter::default()
+    };
+    assert!(
+        (g.density_max(&f, 150.0, false) - w.density_max(&f, 150.0, false)).abs() < 1e-6,
+        "the heatmap differs after {after}"
+    );
+}
+
+/// The next step for a case at `status`, if the loop has one.
+fn next_action(status: IncidentStatus, rng: &mut Rng) -> Option<Action> {
+    use IncidentStatus as S;
+    Some(match status {
+        S::Reported if rng.below(4) == 0 => Action::Reject {
+            reason: "不属于本网格".into(),
+        },
+        S::Reported => Action::Accept,
+        S::Accepted => Action::Dispatch {
+            to: Assignee::Department("城管".into()),
+        },
+        S::Dispatched => Action::Handle,
+        S::Handled => Action::Feedback,
+        S::Feedback => Action::Close,
+        S::Closed => Action::Evaluate {
+            satisfaction: 1 + rng.below(5) as u8,
+        },
+        _ => return None,
+    })
+}
+
+fn random_writes_leave_the_snapshot_as_a_rebuild_would(store: &Arc<dyn Store>, seed: u64) {
+    let clock = Arc::new(FixedClock::at(now()));
+    let app = App::open(store.clone(), clock, Rules::default()).unwrap();
+    // Tiles drawn before the writes, so that later snapshots share their
+    // layers (the path a running service takes).
+    let _ = app
+        .current()
+        .tile_source()
+        .mvt(TileId::new(14, 13541, 6497).unwrap());
+    let mut rng = Rng::new(seed);
+    let b = app.current().tile_source().bounds_lonlat;
+    let point = |rng: &mut Rng| {
+        // Mostly inside the district, now and then just outside it.
+        let m = 0.002;
+        [rng.range(b[0] - m, b[2] + m), rng.range(b[1] - m, b[3] + m)]
+    };
+    let categories = ["环境卫生", "道路设施", "噪音扰民"];
+    let mut touched: Vec<[f64; 2]> = Vec::new();
+    for round in 1..=120 {
+        let snap = app.current();
+        let n = snap.district.incidents.len() as i64;
+        let pick = |rng: &mut Rng| 1 + rng.below(n as u64) as i64;
+        let what = match rng.below(8) {
+            0 | 1 => {
+                let p = point(&mut rng);
+                let r = NewReport {
+                    place: Place {
+                        lon: Some(p[0]),
+                        lat: Some(p[1]),
+                        ..Place::default()
+                    },
+                    category: categories[rng.below(3) as usize].into(),
+                    description: format!("第{round}次上报"),
+                    ..NewReport::default()
+                };
+                let (x, _) = cases::incident_of(&snap, &r, app.now()).unwrap();
+                touched.push([x.location.x(), x.location.y()]);
+                let id = store.add_incidents(&[x]).unwrap()[0];
+                app.incidents_updated(&[id]).unwrap();
+                "a report filed"
+            }
+            2 | 3 => {
+                let id = pick(&mut rng);
+                let c = cases::case(store.as_ref(), id).unwrap();
+                let Some(action) = next_action(c.state.status, &mut rng) else {
+                    continue;
+                };
+                if c.state.merged_into.is_some() {
+                    continue;
+                }
+                let req = StepRequest {
+                    action,
+                    actor: "test".into(),
+                    note: String::new(),
+                    expected_seq: None,
+                };
+                cases::step(store.as_ref(), id, &req, app.now()).unwrap();
+                app.incidents_updated(&[id]).unwrap();
+                "a step"
+            }
+            4 => {
+                let id = pick(&mut rng);
+                let to = point(&mut rng);
+                touched.push(to);
+                if cases::move_pin(store.as_ref(), &snap, id, to, "test", "", app.now()).is_err() {
+                    continue; // a closed or merged case keeps its pin
+                }
+                app.incidents_updated(&[id]).unwrap();
+                "a pin moved"
+            }
+            5 => {
+                let (a, b) = (pick(&mut rng), pick(&mut rng));
+                if cases::merge(store.as_ref(), a, b, "test", "", app.now()).is_err() {
+                    continue; // other categories, closed, merged already, itself
+                }
+                app.incidents_updated(&[a, b]).unwrap();
+                "a merge"
+            }
+            6 => {
+                let xs: Vec<_> = (0..3)
+                    .map(|_| {
+                        let p = point(&mut rng);
+                        let r = NewReport {
+                            place: Place {
+                                lon: Some(p[0]),
+                                lat: Some(p[1]),
+                                ..Place::default()
+                            },
+                            category: categories[0].into(),
+                            ..NewReport::default()
+                        };
+                        cases::incident_of(&snap, &r, app.now()).unwrap().0
+                    })
+                    .collect();
+                let ids = store.add_incidents(&xs).unwrap();
+                app.incidents_updated(&ids).unwrap();
+                "an import"
+            }
+            _ => {
+                let h = rng.below(snap.district.households.len() as u64) as u32;
+                app.change_household(
+                    HouseholdId(h),
+                    HouseholdChange {
+                        headcount: Some(1 + rng.below(6) as u16),
+                        ..HouseholdChange::default()
+                    },
+                )
+                .unwrap();
+                if rng.below(3) == 0 {
+                    let u = snap.district.households[h as usize].unit;
+                    let at = snap.district.units[u.index()].location;
+                    touched.push([at.x(), at.y()]);
+                    app.change_unit(
+                        UnitId(u.0),
+                        UnitEdit {
+                            label: Some(format!("{}单元", 1 + rng.below(9))),
+                            households: None,
+                        },
+                    )
+                    .unwrap();
+                }
+                "a household change"
+            }
+        };
+        if round % 20 == 0 || round <= 8 {
+            assert_same(&app.current(), &rebuilt(store.as_ref()), &touched, what);
+        }
+    }
+    assert_same(
+        &app.current(),
+        &rebuilt(store.as_ref()),
+        &touched,
+        "all the writes",
+    );
+}
+
+#[test]
+fn duplicates_from_the_snapshot_are_those_the_case_book_gives() {
+    let (_dir, store) = util::gpkg("duplicates");
+    let app = App::open(
+        store.clone(),
+        Arc::new(FixedClock::at(now())),
+        Rules::default(),
+    )
+    .unwrap();
+    let snap = app.current();
+    let book = cases::Book::read(store.as_ref()).unwrap();
+    let rule = gridgov_spatial::duplicates::DuplicateRule::default();
+    let mut found = 0;
+    for id in 1..=snap.district.incidents.len() as i64 {
+        let a = cases::duplicates_in(&snap, &rule, id).unwrap();
+        assert_eq!(
+            a,
+            cases::suggest_duplicates(&book, &rule, id).unwrap(),
+            "case {id}"
+        );
+        found += a.len();
+    }
+    assert!(found > 0, "the sample has duplicates to find");
+}
