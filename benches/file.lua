@@ -17,5 +17,9 @@ request = function()
   local body = string.format(
     '{"lon":%.6f,"lat":%.6f,"category":"%s","source":"hotline_12345","description":"bench"}',
     lon, lat, cats[math.random(#cats)])
-  return wrk.format("POST", "/incidents", {["Content-Type"] = "application/json"}, body)
+  -- Headers given here replace those of -H: carry them over.
+  local h = {}
+  for k, v in pairs(wrk.headers) do h[k] = v end
+  h["Content-Type"] = "application/json"
+  return wrk.format("POST", "/incidents", h, body)
 end

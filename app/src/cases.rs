@@ -671,9 +671,17 @@ pub fn duplicates_in(
         .and_then(|i| xs.get(i))
         .ok_or(CaseError::NotFound(id))?;
     let window = rule.window_hours * 3600.0;
-    let others: Vec<CaseSketch> = xs
-        .iter()
-        .enumerate()
+    // Only the incidents of the grids near it can be within the radius.
+    let (lon, lat) = (me.location.x(), me.location.y());
+    let dy = rule.radius_m / 111_000.0 * 1.01;
+    let dx = dy / lat.to_radians().cos().abs().max(0.01);
+    let near = snap.incidents_near(geo::Rect::new(
+        geo::coord! { x: lon - dx, y: lat - dy },
+        geo::coord! { x: lon + dx, y: lat + dy },
+    ));
+    let others: Vec<CaseSketch> = near
+        .into_iter()
+        .filter_map(|i| xs.get(i).map(|x| (i, x)))
         .filter(|(_, x)| {
             x.category == me.category
                 && x.status.is_open()

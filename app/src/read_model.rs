@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use gridgov_spatial::{
     AddressIndex, AreaId, AreaStats, AreaSummary, Assignment, Counts, District, GridIndex,
-    Household, Incident, Level, Placement, Unit, assign, assign_incidents, place_point, stats,
+    Household, Incident, Level, Placement, Rows, Unit, assign, assign_incidents, place_point,
+    stats,
 };
 
 /// `n + by`, never below zero.
@@ -47,6 +48,11 @@ pub struct Snapshot {
     /// moves whenever either changes, never backwards, and differs across
     /// restarts (it starts from the clock), so it can tag caches.
     pub data_version: i64,
+    /// Per area: the incidents inside it (indexes into the district's
+    /// incidents, in no order), for questions about one place.
+    incidents_by_grid: Rows<Rows<u32>>,
+    /// The incidents inside no grid.
+    incidents_outside: Rows<u32>,
     /// The district prepared for map tiles, built on first use.
     tiles: OnceLock<TileSource>,
     /// The layers of the tiles that this snapshot shares with the one it
@@ -73,6 +79,14 @@ impl Snapshot {
         for (row, a) in stats.iter().enumerate() {
             stats_row[a.id.index()] = row;
         }
+        let mut by_grid = vec![Rows::new(); district.areas.len()];
+        let mut outside = Rows::new();
+        for (i, p) in assignment.incidents.iter().enumerate() {
+            match p.grid() {
+                Some(g) => by_grid[g.index()].push_back(i as u32),
+                None => outside.push_back(i as u32),
+            }
+        }
         let chain_json = (0..district.areas.len())
             .map(|i| {
                 let chain: Vec<AreaSummary> = district
@@ -94,6 +108,8 @@ impl Snapshot {
             grid_versions,
             version,
             data_version: 0,
+            incidents_by_grid: by_grid.into(),
+            incidents_outside: outside,
             tiles: OnceLock::new(),
             tile_layers: None,
         }
@@ -109,7 +125,18 @@ impl Snapshot {
         let mut assignment = self.assignment.clone();
         assignment.incidents = assign_incidents(&district, &self.grids);
         let stats = stats(&district, &assignment);
-        self.sharing_indexes(district, assignment, stats)
+        let mut next = self.sharing_indexes(district, assignment, stats);
+        let mut by_grid = vec![Rows::new(); next.district.areas.len()];
+        let mut outside = Rows::new();
+        for (i, p) in next.assignment.incidents.iter().enumerate() {
+            match p.grid() {
+                Some(g) => by_grid[g.index()].push_back(i as u32),
+                None => outside.push_back(i as u32),
+            }
+        }
+        next.incidents_by_grid = by_grid.into();
+        next.incidents_outside = outside;
+        next
     }
 
     /// The same with some incidents as they are now in the store, each
@@ -135,6 +162,22 @@ impl Snapshot {
         let mut district = self.district.clone();
         let mut assignment = self.assignment.clone();
         let mut counts = self.stats.clone();
+        let mut by_grid = self.incidents_by_grid.clone();
+        let mut outside = self.incidents_outside.clone();
+        let mut file = |i: usize, p: Placement, add: bool| {
+            let list = match p.grid() {
+                Some(g) => match by_grid.get_mut(g.index()) {
+                    Some(l) => l,
+                    None => return,
+                },
+                None => &mut outside,
+            };
+            if add {
+                list.push_back(i as u32);
+            } else if let Some(k) = list.index_of(&(i as u32)) {
+                list.remove(k);
+            }
+        };
         let mut rows: Vec<&(i64, Incident)> = rows.iter().collect();
         rows.sort_by_key(|r| r.0);
         for (id, x) in rows {
@@ -157,6 +200,10 @@ impl Snapshot {
                         1,
                         i64::from(x.status.is_open()),
                     );
+                    if p != was {
+                        file(i, was, false);
+                        file(i, p, true);
+                    }
                     district.incidents.set(i, x.clone());
                     assignment.incidents.set(i, p);
                 }
@@ -168,13 +215,17 @@ impl Snapshot {
                         1,
                         i64::from(x.status.is_open()),
                     );
+                    file(i, p, true);
                     district.incidents.push_back(x.clone());
                     assignment.incidents.push_back(p);
                 }
                 std::cmp::Ordering::Greater => return None,
             }
         }
-        Some(self.sharing_indexes(district, assignment, counts))
+        let mut next = self.sharing_indexes(district, assignment, counts);
+        next.incidents_by_grid = by_grid;
+        next.incidents_outside = outside;
+        Some(next)
     }
 
     /// The same with household `i` changed (its row, and the residents
@@ -260,6 +311,8 @@ impl Snapshot {
             addresses: self.addresses.clone(),
             stats,
             stats_row: self.stats_row.clone(),
+            incidents_by_grid: self.incidents_by_grid.clone(),
+            incidents_outside: self.incidents_outside.clone(),
             chain_json: self.chain_json.clone(),
             grid_versions: self.grid_versions.clone(),
             version: self.version,
@@ -271,6 +324,19 @@ impl Snapshot {
                 .map(TileSource::layers)
                 .or_else(|| self.tile_layers.clone()),
         }
+    }
+
+    /// The incidents (indexes into `district.incidents`) that may lie
+    /// within `rect` (lon/lat): those inside the grids whose boxes meet
+    /// it, and those inside no grid.
+    pub fn incidents_near(&self, rect: geo::Rect<f64>) -> Vec<usize> {
+        let mut out: Vec<usize> = self.incidents_outside.iter().map(|&i| i as usize).collect();
+        for g in self.grids.candidates(rect) {
+            if let Some(l) = self.incidents_by_grid.get(g.index()) {
+                out.extend(l.iter().map(|&i| i as usize));
+            }
+        }
+        out
     }
 
     /// The snapshot prepared for tiles (built on first use).

@@ -56,6 +56,18 @@ fn assert_same(got: &Snapshot, want: &Snapshot, touched: &[[f64; 2]], after: &st
         "the placements differ after {after}"
     );
     assert!(got.stats == want.stats, "the counts differ after {after}");
+    let rule = gridgov_spatial::duplicates::DuplicateRule {
+        radius_m: 400.0,
+        window_hours: 1e6,
+    };
+    let n = want.district.incidents.len() as i64;
+    for id in [1, n / 2, n - 2, n - 1, n] {
+        assert_eq!(
+            cases::duplicates_in(got, &rule, id).unwrap(),
+            cases::duplicates_in(want, &rule, id).unwrap(),
+            "duplicates of {id} differ after {after}"
+        );
+    }
     let (g, w) = (got.tile_source(), want.tile_source());
     for (x, y) in [(13540, 6496), (13541, 6497), (13543, 6498)] {
         let t = TileId::new(14, x, y).unwrap();
