@@ -104,12 +104,17 @@ fn mixed_writes_through_kill_minus_9(db: &str) {
                 std::thread::spawn(move || filer(&a, &d, k))
             })
             .collect();
+        let published = Arc::new(AtomicUsize::new(0));
         let publish = {
-            let (a, d) = (server.addr.clone(), done.clone());
+            let (a, d) = (server.addr.clone(), published.clone());
             std::thread::spawn(move || publisher(&a, &d))
         };
+        // Writes of both kinds acknowledged before the kill: cases are
+        // filed much faster than a publish takes, so wait for each.
         let deadline = Instant::now() + Duration::from_secs(120);
-        while done.load(Ordering::SeqCst) < 12 && Instant::now() < deadline {
+        while (done.load(Ordering::SeqCst) < 12 || published.load(Ordering::SeqCst) < 1)
+            && Instant::now() < deadline
+        {
             std::thread::sleep(Duration::from_millis(5));
         }
         std::thread::sleep(Duration::from_millis(23 * round));
