@@ -17,6 +17,19 @@ use gridgov_spatial::{
     stats,
 };
 
+/// Per area, the incidents placed inside it; and those inside no grid.
+fn incident_lists(areas: usize, a: &Assignment) -> (Rows<Rows<u32>>, Rows<u32>) {
+    let mut by_grid = vec![Rows::new(); areas];
+    let mut outside = Rows::new();
+    for (i, p) in a.incidents.iter().enumerate() {
+        match p.grid() {
+            Some(g) => by_grid[g.index()].push_back(i as u32),
+            None => outside.push_back(i as u32),
+        }
+    }
+    (by_grid.into(), outside)
+}
+
 /// `n + by`, never below zero.
 fn add(n: usize, by: i64) -> usize {
     (n as i64).saturating_add(by).max(0) as usize
@@ -79,14 +92,7 @@ impl Snapshot {
         for (row, a) in stats.iter().enumerate() {
             stats_row[a.id.index()] = row;
         }
-        let mut by_grid = vec![Rows::new(); district.areas.len()];
-        let mut outside = Rows::new();
-        for (i, p) in assignment.incidents.iter().enumerate() {
-            match p.grid() {
-                Some(g) => by_grid[g.index()].push_back(i as u32),
-                None => outside.push_back(i as u32),
-            }
-        }
+        let (by_grid, outside) = incident_lists(district.areas.len(), &assignment);
         let chain_json = (0..district.areas.len())
             .map(|i| {
                 let chain: Vec<AreaSummary> = district
@@ -108,7 +114,7 @@ impl Snapshot {
             grid_versions,
             version,
             data_version: 0,
-            incidents_by_grid: by_grid.into(),
+            incidents_by_grid: by_grid,
             incidents_outside: outside,
             tiles: OnceLock::new(),
             tile_layers: None,
@@ -126,16 +132,8 @@ impl Snapshot {
         assignment.incidents = assign_incidents(&district, &self.grids);
         let stats = stats(&district, &assignment);
         let mut next = self.sharing_indexes(district, assignment, stats);
-        let mut by_grid = vec![Rows::new(); next.district.areas.len()];
-        let mut outside = Rows::new();
-        for (i, p) in next.assignment.incidents.iter().enumerate() {
-            match p.grid() {
-                Some(g) => by_grid[g.index()].push_back(i as u32),
-                None => outside.push_back(i as u32),
-            }
-        }
-        next.incidents_by_grid = by_grid.into();
-        next.incidents_outside = outside;
+        (next.incidents_by_grid, next.incidents_outside) =
+            incident_lists(next.district.areas.len(), &next.assignment);
         next
     }
 
