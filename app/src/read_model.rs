@@ -68,10 +68,43 @@ pub struct Snapshot {
     incidents_outside: Rows<u32>,
     /// The district prepared for map tiles, built on first use.
     tiles: OnceLock<TileSource>,
-    /// The layers of the tiles that this snapshot shares with the one it
-    /// was made from (when that one had built them and only incidents or
-    /// households changed): the first tile builds only the incident layer.
-    tile_layers: Option<TileLayers>,
+    /// What this snapshot's tiles are made from: nothing yet, or what an
+    /// earlier snapshot had built.
+    tile_base: TileBase,
+}
+
+/// What a snapshot's tile source is made from, when an earlier snapshot
+/// had built one and only incidents or households changed since.
+#[derive(Clone, Default)]
+enum TileBase {
+    /// Nothing to share: every layer is built.
+    #[default]
+    None,
+    /// The layers that do not depend on incidents: the first tile builds
+    /// the incident layer.
+    Layers(TileLayers),
+    /// An earlier source and the incidents changed since (indexes): the
+    /// first tile puts just those rows over its incident layer.
+    Source(TileSource, Vec<u32>),
+}
+
+impl TileBase {
+    /// The base for the next snapshot, from this one's built tiles (if
+    /// any) or base, and the incidents the next one changes (`None`: all).
+    fn next(built: Option<&TileSource>, base: &TileBase, changed: Option<&[u32]>) -> TileBase {
+        let (src, before): (&TileSource, &[u32]) = match (built, base) {
+            (Some(s), _) => (s, &[]),
+            (None, TileBase::Source(s, c)) => (s, c),
+            (None, TileBase::Layers(l)) => return TileBase::Layers(l.clone()),
+            (None, TileBase::None) => return TileBase::None,
+        };
+        match changed {
+            Some(c) if before.len() + c.len() <= gridgov_tiles::OVERLAY_ROWS => {
+                TileBase::Source(src.clone(), [before, c].concat())
+            }
+            _ => TileBase::Layers(src.layers()),
+        }
+    }
 }
 
 impl Snapshot {
@@ -117,7 +150,7 @@ impl Snapshot {
             incidents_by_grid: by_grid,
             incidents_outside: outside,
             tiles: OnceLock::new(),
-            tile_layers: None,
+            tile_base: TileBase::None,
         }
     }
 
@@ -131,7 +164,7 @@ impl Snapshot {
         let mut assignment = self.assignment.clone();
         assignment.incidents = assign_incidents(&district, &self.grids);
         let stats = stats(&district, &assignment);
-        let mut next = self.sharing_indexes(district, assignment, stats);
+        let mut next = self.sharing_indexes(district, assignment, stats, None);
         (next.incidents_by_grid, next.incidents_outside) =
             incident_lists(next.district.areas.len(), &next.assignment);
         next
@@ -178,8 +211,10 @@ impl Snapshot {
         };
         let mut rows: Vec<&(i64, Incident)> = rows.iter().collect();
         rows.sort_by_key(|r| r.0);
+        let mut changed = Vec::with_capacity(rows.len());
         for (id, x) in rows {
             let i = usize::try_from(id - 1).ok()?;
+            changed.push(u32::try_from(i).ok()?);
             let n = district.incidents.len();
             let place = |old: Option<(&Incident, Placement)>| match old {
                 Some((o, p)) if o.location == x.location => p,
@@ -220,7 +255,7 @@ impl Snapshot {
                 std::cmp::Ordering::Greater => return None,
             }
         }
-        let mut next = self.sharing_indexes(district, assignment, counts);
+        let mut next = self.sharing_indexes(district, assignment, counts, Some(&changed));
         next.incidents_by_grid = by_grid;
         next.incidents_outside = outside;
         Some(next)
@@ -248,7 +283,7 @@ impl Snapshot {
             self.adjust(&mut counts, g, |c| c.residents = add(c.residents, by));
             district.households.set(i, h);
         }
-        self.sharing_indexes(district, self.assignment.clone(), counts)
+        self.sharing_indexes(district, self.assignment.clone(), counts, Some(&[]))
     }
 
     /// The same with unit `i` changed (its label and household count;
@@ -259,9 +294,14 @@ impl Snapshot {
         if i < district.units.len() {
             district.units.set(i, u);
         }
-        let mut next = self.sharing_indexes(district, self.assignment.clone(), self.stats.clone());
+        let mut next = self.sharing_indexes(
+            district,
+            self.assignment.clone(),
+            self.stats.clone(),
+            Some(&[]),
+        );
         // Units are drawn with their labels and households: new layers.
-        next.tile_layers = None;
+        next.tile_base = TileBase::None;
         next
     }
 
@@ -301,6 +341,7 @@ impl Snapshot {
         district: District,
         assignment: Assignment,
         stats: Vec<AreaStats>,
+        changed: Option<&[u32]>,
     ) -> Snapshot {
         Snapshot {
             district,
@@ -316,11 +357,7 @@ impl Snapshot {
             version: self.version,
             data_version: self.data_version + 1,
             tiles: OnceLock::new(),
-            tile_layers: self
-                .tiles
-                .get()
-                .map(TileSource::layers)
-                .or_else(|| self.tile_layers.clone()),
+            tile_base: TileBase::next(self.tiles.get(), &self.tile_base, changed),
         }
     }
 
@@ -339,9 +376,11 @@ impl Snapshot {
 
     /// The snapshot prepared for tiles (built on first use).
     pub fn tile_source(&self) -> &TileSource {
-        self.tiles.get_or_init(|| match &self.tile_layers {
-            Some(l) => TileSource::with_layers(l, &self.district, &self.assignment, &self.stats),
-            None => TileSource::new(&self.district, &self.assignment, &self.stats),
+        let (d, a, s) = (&self.district, &self.assignment, &self.stats);
+        self.tiles.get_or_init(|| match &self.tile_base {
+            TileBase::Source(src, changed) => src.with_changed_incidents(d, a, s, changed),
+            TileBase::Layers(l) => TileSource::with_layers(l, d, a, s),
+            TileBase::None => TileSource::new(d, a, s),
         })
     }
 }

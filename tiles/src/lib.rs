@@ -16,5 +16,5 @@ pub mod tile;
 pub use colormap::{Legend, legend};
 pub use kde::{Density, KdePlan, RasterSpec, kde, plan};
 pub use label::{LabelError, LabelFont};
-pub use source::{IncidentFilter, LAYERS, TileLayers, TileSource};
+pub use source::{IncidentFilter, LAYERS, OVERLAY_ROWS, TileLayers, TileSource};
 pub use tile::{TileError, TileId};

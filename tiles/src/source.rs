@@ -70,26 +70,83 @@ pub struct IncidentFilter {
     pub statuses: Vec<String>,
 }
 
-struct Incidents {
-    xy: Vec<[f64; 2]>,
+/// One incident as the tiles see it.
+#[derive(Clone, Copy, PartialEq)]
+struct Row {
+    xy: [f64; 2],
     /// Local day (days since 1970-01-01 in Beijing).
-    day: Vec<i64>,
-    category: Vec<u16>,
-    categories: Vec<String>,
-    source: Vec<&'static str>,
-    status: Vec<&'static str>,
-    open: Vec<bool>,
-    /// Households of the grid each incident is in (for rates).
-    grid: Vec<u32>,
+    day: i64,
+    category: u16,
+    source: &'static str,
+    status: &'static str,
+    open: bool,
+    /// The grid (area index) it is in, for rates; `u32::MAX` for none.
+    grid: u32,
+}
+
+/// Rows built from every incident at once, behind one R-tree.
+struct Base {
+    rows: Vec<Row>,
     tree: RTree<Pt>,
 }
 
+/// The incident layer: a base built from every incident, and the rows
+/// changed or added since, in a small overlay with its own R-tree (a
+/// write rebuilds the overlay, not the layer; past [`OVERLAY_ROWS`] the
+/// layer is built again from every incident).
+#[derive(Clone)]
+struct Incidents {
+    base: Arc<Base>,
+    /// Rows changed or added since `base` was built, by index.
+    changed: Arc<HashMap<u32, Row>>,
+    changed_tree: Arc<RTree<Pt>>,
+    /// Every category, in order of first appearance (indexes of `Row::category`).
+    categories: Arc<Vec<String>>,
+    /// Rows per category.
+    per_category: Arc<Vec<u32>>,
+    len: usize,
+}
+
+/// How many changed rows the incident layer keeps over its base before it
+/// is built again from every incident.
+pub const OVERLAY_ROWS: usize = 4096;
+
+impl Incidents {
+    fn row(&self, i: usize) -> &Row {
+        self.changed
+            .get(&(i as u32))
+            .unwrap_or_else(|| &self.base.rows[i])
+    }
+
+    /// The rows within `b`, in index order.
+    fn within(&self, b: [f64; 4]) -> Vec<usize> {
+        let env = AABB::from_corners([b[0], b[1]], [b[2], b[3]]);
+        let base = self.base.tree.locate_in_envelope(&env).map(|p| p.data);
+        let mut v: Vec<usize> = if self.changed.is_empty() {
+            base.collect()
+        } else {
+            base.filter(|&i| !self.changed.contains_key(&(i as u32)))
+                .chain(self.changed_tree.locate_in_envelope(&env).map(|p| p.data))
+                .collect()
+        };
+        v.sort_unstable();
+        v
+    }
+
+    /// Every row's position.
+    fn all_xy(&self) -> Vec<[f64; 2]> {
+        (0..self.len).map(|i| self.row(i).xy).collect()
+    }
+}
 /// A district ready for tiles.
 ///
 /// Two parts: the layers that only change with boundaries, buildings,
 /// units, merchants or cameras ([`TileLayers`], shared), and what depends
 /// on the incidents (their layer and each grid's open cases), built for
-/// each new set of incidents with [`TileSource::with_layers`].
+/// each new set of incidents with [`TileSource::with_layers`], or changed
+/// row by row with [`TileSource::with_changed_incidents`]. Cloning one
+/// shares every layer.
+#[derive(Clone)]
 pub struct TileSource {
     pub(crate) grids: Arc<Vec<PolyFeature>>,
     grid_tree: Arc<RTree<Boxed>>,
@@ -186,40 +243,77 @@ fn mercator(p: geo::Point<f64>) -> [f64; 2] {
     [x, y]
 }
 
-/// The incident layer of `d`.
+/// Open incidents per grid, in the order of `d.grids()`.
+fn grid_open(d: &District, stats: &[AreaStats]) -> Vec<i64> {
+    let open: HashMap<usize, usize> = stats
+        .iter()
+        .map(|s| (s.id.index(), s.counts.open_incidents))
+        .collect();
+    d.grids()
+        .map(|g| open.get(&g.index()).copied().unwrap_or(0) as i64)
+        .collect()
+}
+
+/// Incident `i` of `d` as a row, its category looked up (or added) in
+/// `categories`.
+fn row_of(d: &District, a: &Assignment, i: usize, categories: &mut Vec<String>) -> Row {
+    let x = &d.incidents[i];
+    let category = if let Some(c) = categories.iter().position(|c| *c == x.category) {
+        c as u16
+    } else {
+        categories.push(x.category.clone());
+        (categories.len() - 1) as u16
+    };
+    Row {
+        xy: mercator(x.location),
+        day: time::local_day(x.reported_at, time::CHINA_OFFSET_S),
+        category,
+        source: x.source.as_str(),
+        status: x.status.as_str(),
+        open: x.status.is_open(),
+        grid: a.incidents[i]
+            .responsible()
+            .map_or(u32::MAX, |g| g.index() as u32),
+    }
+}
+
+/// The incident layer of `d`, built from every incident.
 fn incidents_of(d: &District, a: &Assignment) -> Incidents {
     let mut categories: Vec<String> = Vec::new();
     let mut cat_index: HashMap<&str, u16> = HashMap::new();
-    let mut inc = Incidents {
-        xy: Vec::with_capacity(d.incidents.len()),
-        day: Vec::with_capacity(d.incidents.len()),
-        category: Vec::with_capacity(d.incidents.len()),
-        categories: Vec::new(),
-        source: Vec::with_capacity(d.incidents.len()),
-        status: Vec::with_capacity(d.incidents.len()),
-        open: Vec::with_capacity(d.incidents.len()),
-        grid: Vec::with_capacity(d.incidents.len()),
-        tree: RTree::new(),
-    };
+    let mut rows = Vec::with_capacity(d.incidents.len());
     for (x, p) in d.incidents.iter().zip(a.incidents.iter()) {
-        inc.xy.push(mercator(x.location));
-        inc.day
-            .push(time::local_day(x.reported_at, time::CHINA_OFFSET_S));
         let next = cat_index.len() as u16;
-        let c = *cat_index.entry(x.category.as_str()).or_insert_with(|| {
+        let category = *cat_index.entry(x.category.as_str()).or_insert_with(|| {
             categories.push(x.category.clone());
             next
         });
-        inc.category.push(c);
-        inc.source.push(x.source.as_str());
-        inc.status.push(x.status.as_str());
-        inc.open.push(x.status.is_open());
-        inc.grid
-            .push(p.responsible().map_or(u32::MAX, |g| g.index() as u32));
+        rows.push(Row {
+            xy: mercator(x.location),
+            day: time::local_day(x.reported_at, time::CHINA_OFFSET_S),
+            category,
+            source: x.source.as_str(),
+            status: x.status.as_str(),
+            open: x.status.is_open(),
+            grid: p.responsible().map_or(u32::MAX, |g| g.index() as u32),
+        });
     }
-    inc.categories = categories;
-    inc.tree = points(&inc.xy);
-    inc
+    let mut per_category = vec![0u32; categories.len()];
+    for r in &rows {
+        per_category[r.category as usize] += 1;
+    }
+    let xy: Vec<[f64; 2]> = rows.iter().map(|r| r.xy).collect();
+    Incidents {
+        len: rows.len(),
+        base: Arc::new(Base {
+            tree: points(&xy),
+            rows,
+        }),
+        changed: Arc::default(),
+        changed_tree: Arc::new(RTree::new()),
+        categories: Arc::new(categories),
+        per_category: Arc::new(per_category),
+    }
 }
 
 impl TileSource {
@@ -411,14 +505,6 @@ impl TileSource {
         a: &Assignment,
         stats: &[AreaStats],
     ) -> Self {
-        let open: HashMap<usize, usize> = stats
-            .iter()
-            .map(|s| (s.id.index(), s.counts.open_incidents))
-            .collect();
-        let grid_open = d
-            .grids()
-            .map(|g| open.get(&g.index()).copied().unwrap_or(0) as i64)
-            .collect();
         let l = layers.clone();
         TileSource {
             grids: l.grids,
@@ -429,16 +515,101 @@ impl TileSource {
             merchants: l.merchants,
             cameras: l.cameras,
             incidents: incidents_of(d, a),
-            grid_open,
+            grid_open: grid_open(d, stats),
             grid_households: l.grid_households,
             bounds: l.bounds,
             bounds_lonlat: l.bounds_lonlat,
         }
     }
 
+    /// This source with the incidents `changed` (indexes into
+    /// `d.incidents`: rows changed or added since it was made) as they are
+    /// in `d`, which has the same areas, buildings, units, merchants and
+    /// cameras. The rows go into the incident layer's overlay and every
+    /// other part is shared, so the cost follows the changed rows, not
+    /// the district; past [`OVERLAY_ROWS`] of them the incident layer is
+    /// built again from every incident. Rows appended to `d` count as
+    /// changed even when `changed` leaves them out.
+    ///
+    /// ```
+    /// use gridgov_spatial::{sample, GridIndex, assign, stats, IncidentStatus};
+    /// use gridgov_tiles::{TileSource, TileId};
+    /// let mut d = sample::district(&sample::SampleSpec::default());
+    /// let a = assign(&d, &GridIndex::new(&d));
+    /// let src = TileSource::new(&d, &a, &stats(&d, &a));
+    /// d.incidents[0].status = IncidentStatus::Closed;
+    /// let changed = src.with_changed_incidents(&d, &a, &stats(&d, &a), &[0]);
+    /// let t = TileId::containing(d.incidents[0].location.x(), d.incidents[0].location.y(), 16);
+    /// assert_eq!(changed.mvt(t), TileSource::new(&d, &a, &stats(&d, &a)).mvt(t));
+    /// ```
+    #[must_use]
+    pub fn with_changed_incidents(
+        &self,
+        d: &District,
+        a: &Assignment,
+        stats: &[AreaStats],
+        changed: &[u32],
+    ) -> Self {
+        let old = &self.incidents;
+        let n = d.incidents.len().min(a.incidents.len());
+        let appended = old.len.min(n)..n;
+        if old.changed.len() + changed.len() + appended.len() > OVERLAY_ROWS {
+            return Self::with_layers(&self.layers(), d, a, stats);
+        }
+        let mut rows = HashMap::clone(&old.changed);
+        let mut categories = Vec::clone(&old.categories);
+        let mut per_category = Vec::clone(&old.per_category);
+        let indexes = changed.iter().map(|&i| i as usize).chain(appended);
+        for i in indexes.filter(|&i| i < n) {
+            let before = rows
+                .get(&(i as u32))
+                .or_else(|| old.base.rows.get(i))
+                .map(|r| r.category as usize);
+            let r = row_of(d, a, i, &mut categories);
+            per_category.resize(categories.len(), 0);
+            if let Some(c) = before {
+                per_category[c] -= 1;
+            }
+            per_category[r.category as usize] += 1;
+            rows.insert(i as u32, r);
+        }
+        let tree = RTree::bulk_load(
+            rows.iter()
+                .map(|(&i, r)| GeomWithData::new(r.xy, i as usize))
+                .collect(),
+        );
+        TileSource {
+            incidents: Incidents {
+                base: old.base.clone(),
+                changed: Arc::new(rows),
+                changed_tree: Arc::new(tree),
+                categories: Arc::new(categories),
+                per_category: Arc::new(per_category),
+                len: n,
+            },
+            grid_open: grid_open(d, stats),
+            ..self.clone()
+        }
+    }
+
     /// The incident categories present, in order of first appearance.
-    pub fn categories(&self) -> &[String] {
-        &self.incidents.categories
+    ///
+    /// ```
+    /// use gridgov_spatial::{sample, GridIndex, assign, stats};
+    /// use gridgov_tiles::TileSource;
+    /// let d = sample::district(&sample::SampleSpec::default());
+    /// let a = assign(&d, &GridIndex::new(&d));
+    /// let src = TileSource::new(&d, &a, &stats(&d, &a));
+    /// assert!(src.categories().contains(&d.incidents[0].category));
+    /// ```
+    pub fn categories(&self) -> Vec<String> {
+        let inc = &self.incidents;
+        inc.categories
+            .iter()
+            .zip(inc.per_category.iter())
+            .filter(|(_, n)| **n > 0)
+            .map(|(c, _)| c.clone())
+            .collect()
     }
 
     pub(crate) fn grids_in(&self, b: [f64; 4]) -> Vec<usize> {
@@ -460,15 +631,14 @@ impl TileSource {
     }
 
     fn keep(&self, i: usize, f: &IncidentFilter, range: (i64, i64), cats: &[u16]) -> bool {
-        let inc = &self.incidents;
-        let day = inc.day[i];
-        (day >= range.0 && day <= range.1)
-            && (cats.is_empty() || cats.contains(&inc.category[i]))
-            && (f.sources.is_empty() || f.sources.iter().any(|s| s == inc.source[i]))
+        let r = self.incidents.row(i);
+        (r.day >= range.0 && r.day <= range.1)
+            && (cats.is_empty() || cats.contains(&r.category))
+            && (f.sources.is_empty() || f.sources.iter().any(|s| s == r.source))
             && (f.statuses.is_empty()
                 || f.statuses
                     .iter()
-                    .any(|s| s == inc.status[i] || (s == "open" && inc.open[i])))
+                    .any(|s| s == r.status || (s == "open" && r.open)))
     }
 
     fn filter_parts(&self, f: &IncidentFilter) -> ((i64, i64), Vec<u16>) {
@@ -508,25 +678,19 @@ impl TileSource {
         let (range, cats) = self.filter_parts(f);
         let idx: Vec<usize> = match b {
             Some(b) => {
-                let mut v: Vec<usize> = self
-                    .incidents
-                    .tree
-                    .locate_in_envelope(&AABB::from_corners([b[0], b[1]], [b[2], b[3]]))
-                    .map(|p| p.data)
-                    .filter(|&i| self.keep(i, f, range, &cats))
-                    .collect();
-                v.sort_unstable();
+                let mut v = self.incidents.within(b);
+                v.retain(|&i| self.keep(i, f, range, &cats));
                 v
             }
-            None => (0..self.incidents.xy.len())
+            None => (0..self.incidents.len)
                 .filter(|&i| self.keep(i, f, range, &cats))
                 .collect(),
         };
-        let xy = idx.iter().map(|&i| self.incidents.xy[i]).collect();
+        let xy = idx.iter().map(|&i| self.incidents.row(i).xy).collect();
         let w = per_households.then(|| {
             idx.iter()
                 .map(|&i| {
-                    let g = self.incidents.grid[i] as usize;
+                    let g = self.incidents.row(i).grid as usize;
                     let h = self.grid_households.get(g).copied().unwrap_or(0);
                     if h == 0 { 0.0 } else { 1000.0 / h as f32 }
                 })
@@ -579,7 +743,7 @@ impl TileSource {
         per_households: bool,
     ) -> Density {
         if Self::is_all(f) && !per_households {
-            return kde(&self.incidents.xy, None, spec, bandwidth_m);
+            return kde(&self.incidents.all_xy(), None, spec, bandwidth_m);
         }
         let pad = 4.0 * bandwidth_m
             / crate::tile::ground_scale(f64::midpoint(spec.bounds[1], spec.bounds[3]));
@@ -695,29 +859,22 @@ impl TileSource {
         to_tile: impl Fn([f64; 2]) -> [f64; 2],
     ) {
         let inc = &self.incidents;
-        let hits: Vec<usize> = {
-            let mut v: Vec<usize> = inc
-                .tree
-                .locate_in_envelope(&AABB::from_corners([q[0], q[1]], [q[2], q[3]]))
-                .map(|p| p.data)
-                .collect();
-            v.sort_unstable();
-            v
-        };
+        let hits = inc.within(q);
         if t.z >= INCIDENT_POINT_ZOOM {
             for i in hits {
-                let p = to_tile(inc.xy[i]);
+                let r = inc.row(i);
+                let p = to_tile(r.xy);
                 l.add_point(
                     i as u64 + 1,
                     [p[0].round() as i32, p[1].round() as i32],
                     &[
                         (
                             "category",
-                            inc.categories[inc.category[i] as usize].clone().into(),
+                            inc.categories[r.category as usize].clone().into(),
                         ),
-                        ("source", inc.source[i].into()),
-                        ("status", inc.status[i].into()),
-                        ("open", Prop::Int(i64::from(inc.open[i]))),
+                        ("source", r.source.into()),
+                        ("status", r.status.into()),
+                        ("open", Prop::Int(i64::from(r.open))),
                     ],
                 );
             }
@@ -729,14 +886,15 @@ impl TileSource {
         let n = (f64::from(EXTENT) / cell) as usize;
         let mut counts = vec![(0u32, 0u32); n * n];
         for i in hits {
-            let p = to_tile(inc.xy[i]);
+            let r = inc.row(i);
+            let p = to_tile(r.xy);
             if p[0] < 0.0 || p[1] < 0.0 {
                 continue;
             }
             let (cx, cy) = ((p[0] / cell) as usize, (p[1] / cell) as usize);
             if cx < n && cy < n {
                 counts[cy * n + cx].0 += 1;
-                counts[cy * n + cx].1 += u32::from(inc.open[i]);
+                counts[cy * n + cx].1 += u32::from(r.open);
             }
         }
         for (k, &(c, open)) in counts.iter().enumerate() {
