@@ -37,6 +37,8 @@ pub struct App {
     /// One publish at a time in this process.
     publish_lock: Mutex<()>,
     ids: AtomicU64,
+    /// When each open case falls due, for the escalation timer.
+    pub(crate) deadlines: Mutex<crate::deadlines::Index>,
 }
 
 impl App {
@@ -60,6 +62,7 @@ impl App {
             rules,
             publish_lock: Mutex::new(()),
             ids: AtomicU64::new(0),
+            deadlines: Mutex::default(),
         })
     }
 
@@ -76,6 +79,7 @@ impl App {
     /// After incidents changed in the store: the maps, tiles and counts
     /// show the change at once.
     pub fn incidents_changed(&self) -> Result<(), StoreError> {
+        self.deadlines_stale();
         self.model.incidents_changed(|| {
             Ok(self
                 .store
@@ -97,6 +101,7 @@ impl App {
             // A large import: one read of every row beats one per row.
             return self.incidents_changed();
         }
+        let mut read: Vec<i64> = ids.to_vec();
         self.model.incident_rows_changed(
             |have| {
                 let mut want: std::collections::BTreeSet<i64> = ids.iter().copied().collect();
@@ -105,6 +110,7 @@ impl App {
                     // that the snapshot lacks were added by someone.
                     want.extend(have as i64 + 1..last);
                 }
+                read = want.iter().copied().collect();
                 let mut rows = Vec::with_capacity(want.len());
                 for id in want {
                     if let Some(x) = self.store.incident(id)? {
@@ -121,7 +127,8 @@ impl App {
                     .map(|x| x.incident)
                     .collect())
             },
-        )
+        )?;
+        self.deadlines_changed(&read)
     }
 
     /// Holds the publish lock (one publish at a time in this process).

@@ -19,6 +19,7 @@ pub mod boundaries;
 pub mod cases;
 pub mod clock;
 mod context;
+pub mod deadlines;
 pub mod households;
 pub mod import;
 pub mod ports;

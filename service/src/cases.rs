@@ -555,12 +555,7 @@ pub async fn escalate(
     Query(q): Query<EscalateQuery>,
 ) -> Result<Response, ApiError> {
     let now = super::now_param(&st, q.now.as_deref())?;
-    let ids = blocking(move || {
-        let ids = cases::escalate_overdue(st.app.store.as_ref(), &st.app.rules.deadlines, now)?;
-        st.app.incidents_updated(&ids)?;
-        Ok(ids)
-    })
-    .await?;
+    let ids = blocking(move || Ok(st.app.escalate_overdue(now)?)).await?;
     Ok(Json(serde_json::json!({ "escalated": ids })).into_response())
 }
 

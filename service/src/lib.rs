@@ -289,17 +289,8 @@ pub fn serve(
             loop {
                 tick.tick().await;
                 let Some(st) = weak.upgrade() else { break };
-                let r = tokio::task::spawn_blocking(move || {
-                    let app = &st.app;
-                    let ids = gridgov_app::cases::escalate_overdue(
-                        app.store.as_ref(),
-                        &app.rules.deadlines,
-                        app.now(),
-                    )?;
-                    app.incidents_updated(&ids)?;
-                    Ok::<_, gridgov_app::CaseError>(ids)
-                })
-                .await;
+                let r = tokio::task::spawn_blocking(move || st.app.escalate_overdue(st.app.now()))
+                    .await;
                 match r {
                     Ok(Ok(ids)) if !ids.is_empty() => {
                         tracing::info!(cases = ids.len(), "overdue cases escalated");

@@ -268,3 +268,128 @@ fn duplicates_from_the_snapshot_are_those_the_case_book_gives() {
     }
     assert!(found > 0, "the sample has duplicates to find");
 }
+
+#[test]
+fn on_geopackage_the_deadline_index_escalates_what_a_scan_of_every_case_would() {
+    let (_dir, store) = util::gpkg("deadlines");
+    the_deadline_index_escalates_what_a_scan_of_every_case_would(&store, 21);
+}
+
+#[test]
+fn on_postgis_the_deadline_index_escalates_what_a_scan_of_every_case_would() {
+    let Some(store) = util::pg("deadlines") else {
+        return;
+    };
+    the_deadline_index_escalates_what_a_scan_of_every_case_would(&store, 22);
+}
+
+/// The cases a read of every case says are due for escalation at `at`.
+fn due_by_scan(store: &dyn Store, rules: &Rules, at: gridgov_spatial::Timestamp) -> Vec<i64> {
+    let book = cases::Book::read(store).unwrap();
+    let mut ids: Vec<i64> = book
+        .cases
+        .iter()
+        .filter(|c| {
+            c.state.merged_into.is_none()
+                && rules
+                    .deadlines
+                    .overdue(&c.incident.category, &c.state, at)
+                    .is_some_and(|o| o.escalate)
+                && c.state.step(&Action::Escalate, "system", at, "").is_ok()
+        })
+        .map(|c| c.id)
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+fn the_deadline_index_escalates_what_a_scan_of_every_case_would(store: &Arc<dyn Store>, seed: u64) {
+    let start = now();
+    let rules = Rules::default();
+    let app = App::open(
+        store.clone(),
+        Arc::new(FixedClock::at(start)),
+        rules.clone(),
+    )
+    .unwrap();
+    let mut rng = Rng::new(seed);
+    let mut at = start;
+    let mut escalated = 0;
+    for round in 0..12 {
+        // Some writes between ticks: steps on random cases, and new reports
+        // (the index must learn of both).
+        let snap = app.current();
+        let n = snap.district.incidents.len() as i64;
+        for _ in 0..20 {
+            let id = 1 + rng.below(n as u64) as i64;
+            let c = cases::case(store.as_ref(), id).unwrap();
+            if c.state.merged_into.is_some() {
+                continue;
+            }
+            if let Some(action) = next_action(c.state.status, &mut rng) {
+                let req = StepRequest {
+                    action,
+                    actor: "test".into(),
+                    note: String::new(),
+                    expected_seq: None,
+                };
+                cases::step(store.as_ref(), id, &req, at).unwrap();
+                app.incidents_updated(&[id]).unwrap();
+            }
+        }
+        let r = NewReport {
+            place: Place {
+                lon: Some(snap.district.incidents[0].location.x()),
+                lat: Some(snap.district.incidents[0].location.y()),
+                ..Place::default()
+            },
+            category: "safety_hazard".into(),
+            description: format!("第{round}轮"),
+            ..NewReport::default()
+        };
+        let (x, _) = cases::incident_of(&snap, &r, at).unwrap();
+        let id = store.add_incidents(&[x]).unwrap()[0];
+        app.incidents_updated(&[id]).unwrap();
+        // The next tick: from a few hours to a few days later (a long
+        // downtime escalates a backlog larger than one batch).
+        at = gridgov_spatial::time::from_epoch(
+            at.as_second() + 3600 * (1 + rng.below(if round == 3 { 24 * 40 } else { 30 }) as i64),
+        );
+        let want = due_by_scan(store.as_ref(), &rules, at);
+        let mut got = app.escalate_overdue(at).unwrap();
+        got.sort_unstable();
+        assert_eq!(got, want, "round {round}: the cases escalated differ");
+        escalated += got.len();
+        assert!(
+            due_by_scan(store.as_ref(), &rules, at)
+                .iter()
+                .all(|id| got.contains(id)),
+            "round {round}: a case still due now was escalated in this tick (one level a tick)"
+        );
+        let indexed = cases::Book::read(store.as_ref())
+            .unwrap()
+            .cases
+            .iter()
+            .filter(|c| {
+                gridgov_app::deadlines::escalates_after(
+                    &rules.deadlines,
+                    &c.incident.category,
+                    &c.state,
+                )
+                .is_some()
+            })
+            .count();
+        assert_eq!(app.deadlines_indexed(), Some(indexed), "round {round}");
+    }
+    assert!(
+        escalated > gridgov_app::deadlines::ESCALATION_BATCH,
+        "the backlog spans more than one batch ({escalated} escalated)"
+    );
+    // The read model shows the escalations.
+    assert_same(
+        &app.current(),
+        &rebuilt(store.as_ref()),
+        &[],
+        "the escalations",
+    );
+}
