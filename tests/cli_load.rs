@@ -2,11 +2,13 @@
 //! vector tiles, cases, counts) and writes (filing and stepping cases)
 //! against a real server for a minute (`GRIDGOV_LOAD_SECS` to change it).
 //! Every answer must be the one expected: zero errors. The rate and
-//! latencies are printed (`--nocapture`) for BENCHMARKS.md.
+//! latencies are printed (`--nocapture`) for BENCHMARKS.md. Each client
+//! keeps its one connection alive, as browsers and phones do;
+//! `GRIDGOV_LOAD_KEEPALIVE=0` opens a new connection for every request.
 
 use std::time::{Duration, Instant};
 
-use crate::cli_serve::{Server, request};
+use crate::cli_serve::{Server, request_on};
 use crate::util::{s, tmp_dir};
 
 /// One client's tally.
@@ -17,7 +19,16 @@ struct Tally {
     errors: Vec<String>,
 }
 
-fn client(addr: &str, k: u64, until: Instant) -> Tally {
+fn client(addr: &str, k: u64, until: Instant, keep_alive: bool) -> Tally {
+    // One connection kept alive, or none kept (a new one each request).
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .max_idle_connections(usize::from(keep_alive))
+        .max_idle_connections_per_host(usize::from(keep_alive))
+        .build()
+        .into();
     let mut t = Tally::default();
     let mut rng = gridgov_spatial::Rng::new(k + 1);
     let mut mine: Vec<i64> = Vec::new();
@@ -69,7 +80,8 @@ fn client(addr: &str, k: u64, until: Instant) -> Tally {
             )
         };
         let t0 = Instant::now();
-        let r = request(
+        let r = request_on(
+            &agent,
             addr,
             method,
             &path,
@@ -128,6 +140,7 @@ fn a_minute_of_mixed_reads_and_writes_over_loopback_has_no_errors() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(8);
+    let keep_alive = std::env::var("GRIDGOV_LOAD_KEEPALIVE").map_or(true, |v| v != "0");
     let dir = tmp_dir("load");
     let db = dir.join("load.gpkg");
     let server = Server::start_with(s(&db), &["--rate-limit", "0"]);
@@ -136,7 +149,7 @@ fn a_minute_of_mixed_reads_and_writes_over_loopback_has_no_errors() {
     let handles: Vec<_> = (0..clients)
         .map(|k| {
             let a = server.addr.clone();
-            std::thread::spawn(move || client(&a, k, until))
+            std::thread::spawn(move || client(&a, k, until, keep_alive))
         })
         .collect();
     let mut all = Tally::default();
@@ -150,8 +163,13 @@ fn a_minute_of_mixed_reads_and_writes_over_loopback_has_no_errors() {
     let (nr, nw) = (all.reads.len(), all.writes.len());
     let mut both: Vec<Duration> = all.reads.iter().chain(&all.writes).copied().collect();
     eprintln!(
-        "load: {secs} s, {clients} clients: {} requests ({nr} reads, {nw} writes), {:.0} requests/s; \
+        "load: {secs} s, {clients} clients ({}): {} requests ({nr} reads, {nw} writes), {:.0} requests/s; \
          p50 {:.1} ms, p99 {:.1} ms (reads p99 {:.1} ms, writes p99 {:.1} ms); {} errors",
+        if keep_alive {
+            "connections kept alive"
+        } else {
+            "a new connection each request"
+        },
         nr + nw,
         (nr + nw) as f64 / elapsed,
         pct(&mut both, 0.50),

@@ -183,6 +183,18 @@ pub fn request(
     headers: &[(&str, &str)],
     body: &str,
 ) -> Option<(u16, String, String)> {
+    request_on(agent(), addr, method, path, headers, body)
+}
+
+/// [`request`] through `agent` (its own connections: kept alive or not).
+pub fn request_on(
+    agent: &ureq::Agent,
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> Option<(u16, String, String)> {
     let mut req = ureq::http::Request::builder()
         .method(method)
         .uri(format!("http://{addr}{path}"));
@@ -197,9 +209,9 @@ pub fn request(
         req = req.header("Authorization", format!("Bearer {t}"));
     }
     let mut r = if body.is_empty() {
-        agent().run(req.body(()).ok()?)
+        agent.run(req.body(()).ok()?)
     } else {
-        agent().run(req.body(body.as_bytes()).ok()?)
+        agent.run(req.body(body.as_bytes()).ok()?)
     }
     .ok()?;
     let mut head = String::new();
