@@ -11,7 +11,7 @@ use gridgov_spatial::workflow::DeadlineRules;
 use gridgov_spatial::{Date, Timestamp};
 
 use crate::clock::Clock;
-use crate::ports::{Store, StoreError};
+use crate::ports::{Change, Store, StoreError};
 use crate::read_model::{ReadModel, Snapshot};
 
 /// The rules cases run by.
@@ -182,14 +182,18 @@ impl App {
     /// application.
     pub fn follow_store(self: &Arc<Self>) -> Result<(), StoreError> {
         let weak = Arc::downgrade(self);
-        self.store.watch(Box::new(move |version| {
+        self.store.watch(Box::new(move |change| {
             let Some(app) = weak.upgrade() else {
                 return false;
             };
-            if version > app.current().version
-                && let Err(e) = app.catch_up()
-            {
-                tracing::warn!(error = %e, "cannot refresh the boundaries");
+            let r = match change {
+                Change::Version(v) if v > app.current().version => app.catch_up().map(|_| ()),
+                Change::Version(_) => Ok(()),
+                Change::Incidents(ids) => app.incidents_updated(&ids),
+                Change::AllIncidents => app.incidents_changed(),
+            };
+            if let Err(e) = r {
+                tracing::warn!(error = %e, "cannot apply another replica's writes");
             }
             true
         }))

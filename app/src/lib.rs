@@ -33,8 +33,9 @@ pub use context::{App, Rules};
 pub use households::HouseholdError;
 pub use ports::{
     AccountStore, Append, AppendError, AuditRecord, AuditStore, BoundaryStore, CaseStep, CaseStore,
-    DistrictStore, DraftRecord, DraftStatus, GridRecord, GridVersion, HouseholdStore, Publication,
-    PublishError, Revoke, Store, StoreError, StoredIncident, UnitChange, UserRecord, VersionInfo,
+    Change, DistrictStore, DraftRecord, DraftStatus, GridRecord, GridVersion, HouseholdStore,
+    Publication, PublishError, Revoke, Store, StoreError, StoredIncident, UnitChange, UserRecord,
+    VersionInfo,
 };
 pub use read_model::{HISTORY_SNAPSHOTS, ReadModel, Snapshot};
 

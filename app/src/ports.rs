@@ -229,14 +229,29 @@ pub trait BoundaryStore: Send + Sync {
     fn save_draft(&self, d: &DraftRecord) -> Result<(), StoreError>;
     /// A draft.
     fn load_draft(&self, id: &str) -> Result<Option<DraftRecord>, StoreError>;
-    /// Reports, from a background thread, the latest version whenever it
-    /// may have changed through another process; stops when `on_version`
-    /// returns `false`. The embedded store has one writer (this process),
-    /// so by default there is nothing to watch.
-    fn watch(&self, on_version: Box<dyn Fn(i64) -> bool + Send>) -> Result<(), StoreError> {
-        drop(on_version);
+    /// Reports, from a background thread, what other processes write:
+    /// the latest version whenever it may have changed, and the incidents
+    /// they write; stops when `on_change` returns `false`. The embedded
+    /// store has one writer (this process), so by default there is
+    /// nothing to watch.
+    fn watch(&self, on_change: Box<dyn Fn(Change) -> bool + Send>) -> Result<(), StoreError> {
+        drop(on_change);
         Ok(())
     }
+}
+
+/// What another process wrote to a shared store, as [`BoundaryStore::watch`]
+/// reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The latest boundary version may be this one (0: unknown, a check
+    /// that the watcher should go on).
+    Version(i64),
+    /// These incidents were added or changed (their rows and steps).
+    Incidents(Vec<i64>),
+    /// Incidents were changed, too many to name, or while the watcher
+    /// was not listening: read them all again.
+    AllIncidents,
 }
 
 /// An incident with its id.

@@ -393,3 +393,111 @@ fn the_deadline_index_escalates_what_a_scan_of_every_case_would(store: &Arc<dyn 
         "the escalations",
     );
 }
+
+/// Waits up to `limit` for `done`; how long it took.
+fn within(limit: std::time::Duration, done: impl Fn() -> bool) -> Option<std::time::Duration> {
+    let t = std::time::Instant::now();
+    while t.elapsed() < limit {
+        if done() {
+            return Some(t.elapsed());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    None
+}
+
+#[test]
+fn on_postgis_a_replica_applies_another_replicas_case_writes_row_by_row() {
+    let Some(cluster) = gridgov_storage::testing::cluster() else {
+        return;
+    };
+    let url = gridgov_storage::testing::fresh_database(&cluster, "replicas");
+    let d = gridgov_spatial::sample::district(&gridgov_spatial::sample::SampleSpec::default());
+    gridgov_storage::save_district(&url, &d, now()).unwrap();
+    let open = || {
+        let store = gridgov_storage::open(&url, std::path::Path::new("/nonexistent"), now())
+            .unwrap()
+            .store;
+        let app =
+            Arc::new(App::open(store, Arc::new(FixedClock::at(now())), Rules::default()).unwrap());
+        app.follow_store().unwrap();
+        app
+    };
+    let (a, b) = (open(), open());
+    // Tiles drawn on the replica, so that the incident layer it changes is
+    // the overlay over what it had.
+    let _ = b
+        .current()
+        .tile_source()
+        .mvt(TileId::new(14, 13541, 6497).unwrap());
+    let before = b.current();
+    let n = a.current().district.incidents.len();
+    let mut rng = Rng::new(5);
+    let mut waits = Vec::new();
+    for round in 0..20 {
+        let snap = a.current();
+        let p = snap.district.incidents[rng.below(n as u64) as usize].location;
+        let r = NewReport {
+            place: Place {
+                lon: Some(p.x()),
+                lat: Some(p.y()),
+                ..Place::default()
+            },
+            category: "环境卫生".into(),
+            description: format!("第{round}次"),
+            ..NewReport::default()
+        };
+        let (x, _) = cases::incident_of(&snap, &r, a.now()).unwrap();
+        let id = a.store.add_incidents(&[x]).unwrap()[0];
+        a.incidents_updated(&[id]).unwrap();
+        let w = within(std::time::Duration::from_secs(5), || {
+            b.current().district.incidents.len() == n + round + 1
+        });
+        waits.push(w.unwrap_or_else(|| panic!("replica b never saw case {id}")));
+        // A step on an old case, on the other replica this time.
+        let old = 1 + rng.below(n as u64) as i64;
+        let c = cases::case(b.store.as_ref(), old).unwrap();
+        if c.state.merged_into.is_none()
+            && let Some(action) = next_action(c.state.status, &mut rng)
+        {
+            let req = StepRequest {
+                action,
+                actor: "test".into(),
+                note: String::new(),
+                expected_seq: None,
+            };
+            let after = cases::step(b.store.as_ref(), old, &req, b.now()).unwrap();
+            b.incidents_updated(&[old]).unwrap();
+            let i = (old - 1) as usize;
+            waits.push(
+                within(std::time::Duration::from_secs(5), || {
+                    a.current().district.incidents[i].status == after.1.status
+                })
+                .unwrap_or_else(|| panic!("replica a never saw the step on case {old}")),
+            );
+        }
+    }
+    waits.sort_unstable();
+    eprintln!(
+        "a write on one replica reached the other in {:?} (median), {:?} (slowest)",
+        waits[waits.len() / 2],
+        waits[waits.len() - 1]
+    );
+    let want = rebuilt(a.store.as_ref());
+    assert_same(
+        &a.current(),
+        &want,
+        &[],
+        "writes on both replicas, seen on a",
+    );
+    assert_same(
+        &b.current(),
+        &want,
+        &[],
+        "writes on both replicas, seen on b",
+    );
+    assert!(
+        Arc::ptr_eq(&b.current().grids, &before.grids),
+        "the replica changed its snapshot in place, not by a rebuild"
+    );
+}

@@ -44,8 +44,42 @@ pub fn ensure_schema(c: &mut Client) -> Result<(), StorageError> {
     tx.commit().map_err(pg("commit case tables"))
 }
 
-/// Adds incidents in one transaction; their ids, in order.
-pub fn add_incidents(c: &mut Client, xs: &[Incident]) -> Result<Vec<i64>, StorageError> {
+/// The channel incident writes are announced on. The payload is the
+/// writer's origin, a space, and the ids written, comma-separated, or `*`
+/// for more than [`NOTIFY_IDS`] of them.
+pub const INCIDENTS_CHANNEL: &str = "gridgov_incidents";
+
+/// The most ids one notification names (PostgreSQL payloads stay under
+/// 8,000 bytes); a larger write is announced as `*`.
+pub const NOTIFY_IDS: usize = 512;
+
+/// Announces, when (and only if) `tx` commits, that incidents `ids` were
+/// written by `origin`.
+fn notify_incidents(
+    tx: &mut postgres::Transaction<'_>,
+    origin: &str,
+    ids: &[i64],
+) -> Result<(), StorageError> {
+    let list = if ids.len() > NOTIFY_IDS {
+        "*".to_string()
+    } else {
+        ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+    };
+    tx.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&INCIDENTS_CHANNEL, &format!("{origin} {list}")],
+    )
+    .map_err(pg("notify"))?;
+    Ok(())
+}
+
+/// Adds incidents in one transaction (announced on
+/// [`INCIDENTS_CHANNEL`] as `origin`'s); their ids, in order.
+pub fn add_incidents(
+    c: &mut Client,
+    origin: &str,
+    xs: &[Incident],
+) -> Result<Vec<i64>, StorageError> {
     let mut tx = c.transaction().map_err(pg("begin adding incidents"))?;
     // Ids are dense (the district's incidents are numbered by them):
     // one writer numbers at a time.
@@ -77,12 +111,14 @@ pub fn add_incidents(c: &mut Client, xs: &[Incident]) -> Result<Vec<i64>, Storag
         .map_err(pg("add incidents"))?;
         ids.push(id);
     }
+    notify_incidents(&mut tx, origin, &ids)?;
     tx.commit().map_err(pg("commit incidents"))?;
     Ok(ids)
 }
 
-/// Appends steps in one transaction: all of them, or none.
-pub fn append(c: &mut Client, batch: &[Append]) -> Result<(), AppendError> {
+/// Appends steps in one transaction: all of them, or none (announced on
+/// [`INCIDENTS_CHANNEL`] as `origin`'s).
+pub fn append(c: &mut Client, origin: &str, batch: &[Append]) -> Result<(), AppendError> {
     let mut tx = c.transaction().map_err(pg("begin appending steps"))?;
     let lock = tx
         .prepare("SELECT fid FROM incidents WHERE fid = $1 FOR UPDATE")
@@ -143,6 +179,10 @@ pub fn append(c: &mut Client, batch: &[Append]) -> Result<(), AppendError> {
             .map_err(pg("move case"))?;
         }
     }
+    let mut ids: Vec<i64> = batch.iter().map(|a| a.case).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    notify_incidents(&mut tx, origin, &ids)?;
     tx.commit().map_err(pg("commit steps"))?;
     Ok(())
 }

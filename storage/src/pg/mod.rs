@@ -25,8 +25,9 @@ use geo::MultiPolygon;
 use gridgov_app::accounts::{AuditEntry, AuditQuery, TokenRecord, User};
 use gridgov_app::{
     AccountStore, Append, AppendError, AuditRecord, AuditStore, BoundaryStore, CaseStep, CaseStore,
-    DistrictStore, DraftRecord, DraftStatus, GridRecord, GridVersion, HouseholdStore, Publication,
-    PublishError, Revoke, StoreError, StoredIncident, UnitChange, UserRecord, VersionInfo,
+    Change, DistrictStore, DraftRecord, DraftStatus, GridRecord, GridVersion, HouseholdStore,
+    Publication, PublishError, Revoke, StoreError, StoredIncident, UnitChange, UserRecord,
+    VersionInfo,
 };
 use gridgov_spatial::{
     Area, AreaId, Building, BuildingId, Camera, Date, District, GridKind, Household, HouseholdId,
@@ -69,6 +70,9 @@ type Pool = r2d2::Pool<r2d2_postgres::PostgresConnectionManager<NoTls>>;
 /// connections (r2d2).
 pub struct PgStore {
     url: String,
+    /// Names this store's writes in notifications, so that its own
+    /// listener skips them.
+    origin: String,
     /// `None` only while being dropped.
     pool: Option<Pool>,
 }
@@ -138,6 +142,7 @@ impl PgStore {
         Ok((
             PgStore {
                 url: url.to_string(),
+                origin: origin(),
                 pool: Some(pool),
             },
             created,
@@ -949,15 +954,17 @@ impl BoundaryStore for PgStore {
         Ok(load_draft(&mut *self.client()?, id)?)
     }
 
-    /// Listens for publishes of other replicas on its own connection and
-    /// reports the latest version: at once on a notification, and every
-    /// second in any case (which also covers notifications missed while
-    /// reconnecting). Stops when `on_version` returns `false`.
-    fn watch(&self, on_version: Box<dyn Fn(i64) -> bool + Send>) -> Result<(), StoreError> {
+    /// Listens for the writes of other replicas on its own connection:
+    /// publishes (the latest version, at once on a notification and every
+    /// second in any case) and incidents written (their ids, at once; all
+    /// of them after a reconnection, which may have missed some). Stops
+    /// when `on_change` returns `false`.
+    fn watch(&self, on_change: Box<dyn Fn(Change) -> bool + Send>) -> Result<(), StoreError> {
         let url = self.url.clone();
+        let origin = self.origin.clone();
         std::thread::Builder::new()
             .name("gridgov-listen".into())
-            .spawn(move || listen(&url, &*on_version))
+            .spawn(move || listen(&url, &origin, &*on_change))
             .map_err(|source| StorageError::Io {
                 path: "listener thread".into(),
                 source,
@@ -968,11 +975,15 @@ impl BoundaryStore for PgStore {
 
 impl CaseStore for PgStore {
     fn add_incidents(&self, xs: &[Incident]) -> Result<Vec<i64>, StoreError> {
-        Ok(cases::add_incidents(&mut *self.client()?, xs)?)
+        Ok(cases::add_incidents(
+            &mut *self.client()?,
+            &self.origin,
+            xs,
+        )?)
     }
 
     fn append_steps(&self, batch: &[Append]) -> Result<(), AppendError> {
-        cases::append(&mut *self.client()?, batch)
+        cases::append(&mut *self.client()?, &self.origin, batch)
     }
 
     fn steps(&self, case: Option<i64>) -> Result<Vec<CaseStep>, StoreError> {
@@ -1059,25 +1070,64 @@ impl HouseholdStore for PgStore {
     }
 }
 
-fn listen(url: &str, on_version: &dyn Fn(i64) -> bool) {
+/// A name for one store's writes: random, so two replicas (or two stores
+/// in one process) never share it.
+fn origin() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    format!("{:016x}", h.finish())
+}
+
+/// What an incident notification from another origin than `own` says.
+fn incident_news(payload: &str, own: &str) -> Option<Change> {
+    let (origin, list) = payload.split_once(' ')?;
+    if origin == own {
+        return None;
+    }
+    if list == "*" {
+        return Some(Change::AllIncidents);
+    }
+    let ids: Option<Vec<i64>> = list.split(',').map(|x| x.parse().ok()).collect();
+    Some(ids.map_or(Change::AllIncidents, Change::Incidents))
+}
+
+fn listen(url: &str, own: &str, on_change: &dyn Fn(Change) -> bool) {
     let tick = Duration::from_secs(1);
+    let mut first = true;
     loop {
-        let mut c = match Client::connect(url, NoTls)
-            .and_then(|mut c| c.batch_execute(&format!("LISTEN {CHANNEL}")).map(|()| c))
-        {
+        let mut c = match Client::connect(url, NoTls).and_then(|mut c| {
+            c.batch_execute(&format!(
+                "LISTEN {CHANNEL}; LISTEN {}",
+                cases::INCIDENTS_CHANNEL
+            ))
+            .map(|()| c)
+        }) {
             Ok(c) => c,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for publishes; retrying");
+                tracing::warn!(error = %e, "cannot listen for other replicas' writes; retrying");
                 std::thread::sleep(tick);
-                if !on_version(0) {
+                if !on_change(Change::Version(0)) {
                     return;
                 }
                 continue;
             }
         };
+        if !first && !on_change(Change::AllIncidents) {
+            return;
+        }
+        first = false;
         loop {
             let note = c.notifications().timeout_iter(tick).next();
             let version = match note {
+                Ok(Some(n)) if n.channel() == cases::INCIDENTS_CHANNEL => {
+                    if let Some(change) = incident_news(n.payload(), own)
+                        && !on_change(change)
+                    {
+                        return;
+                    }
+                    continue;
+                }
                 Ok(Some(n)) => n.payload().parse().ok(),
                 Ok(None) => None,
                 Err(_) => break,
@@ -1089,7 +1139,7 @@ fn listen(url: &str, on_version: &dyn Fn(i64) -> bool) {
                     Err(_) => break,
                 },
             };
-            if !on_version(version) {
+            if !on_change(Change::Version(version)) {
                 return;
             }
         }
@@ -1102,6 +1152,23 @@ mod tests {
     use super::*;
     use crate::testing::{cluster, fresh_database, now};
     use gridgov_spatial::sample::{SampleSpec, district};
+
+    #[test]
+    fn incident_news_names_the_ids_of_other_origins_only() {
+        assert_eq!(
+            incident_news("abc 3,7,12", "me"),
+            Some(Change::Incidents(vec![3, 7, 12]))
+        );
+        assert_eq!(incident_news("me 3,7", "me"), None);
+        assert_eq!(incident_news("abc *", "me"), Some(Change::AllIncidents));
+        assert_eq!(
+            incident_news("abc 3,x", "me"),
+            Some(Change::AllIncidents),
+            "what cannot be read means: read everything"
+        );
+        assert_eq!(incident_news("garbled", "me"), None);
+        assert_ne!(origin(), origin());
+    }
 
     #[test]
     fn a_district_round_trips_through_postgis_and_two_replicas_share_versions() {
@@ -1141,7 +1208,11 @@ mod tests {
         // A second replica hears the first one's publish.
         let (b, _) = PgStore::open_or_create(&url, seed, now()).unwrap();
         let (tx, rx) = std::sync::mpsc::channel();
-        b.watch(Box::new(move |v| tx.send(v).is_ok())).unwrap();
+        b.watch(Box::new(move |c| match c {
+            Change::Version(v) => tx.send(v).is_ok(),
+            _ => true,
+        }))
+        .unwrap();
         let code = d.area(d.grids().next().unwrap()).code.clone();
         let mut rec = GridRecord::from_district(&d, &code);
         rec.name = "renamed".into();
