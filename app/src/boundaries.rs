@@ -643,7 +643,7 @@ impl App {
             draft: draft.map(String::from),
         };
         let info = self.store.publish(&p)?;
-        let mut versions = snap.grid_versions.clone();
+        let mut versions = HashMap::clone(&snap.grid_versions);
         for c in changes {
             if c.boundary.is_some() {
                 versions.insert(c.code.clone(), info.version);

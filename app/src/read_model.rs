@@ -47,14 +47,14 @@ pub struct Snapshot {
     /// Address → building.
     pub addresses: Arc<AddressIndex>,
     /// Counts per area (streets, communities, grids, each by code).
-    pub stats: Vec<AreaStats>,
+    pub stats: Rows<AreaStats>,
     /// Per area: its row in `stats`.
     stats_row: Arc<Vec<usize>>,
     /// Per area: its chain (area, parent, …) as JSON, shared by every
     /// lookup that lands in it.
     pub chain_json: Arc<Vec<String>>,
     /// The current version of each grid (its `ETag`).
-    pub grid_versions: HashMap<String, i64>,
+    pub grid_versions: Arc<HashMap<String, i64>>,
     /// The boundary version this snapshot shows.
     pub version: i64,
     /// The version of all the data it shows (boundaries and incidents):
@@ -141,10 +141,10 @@ impl Snapshot {
             grids: Arc::new(grids),
             assignment,
             addresses: Arc::new(addresses),
-            stats,
+            stats: stats.into(),
             stats_row: Arc::new(stats_row),
             chain_json: Arc::new(chain_json),
-            grid_versions,
+            grid_versions: Arc::new(grid_versions),
             version,
             data_version: 0,
             incidents_by_grid: by_grid,
@@ -163,7 +163,7 @@ impl Snapshot {
         district.incidents = incidents.into();
         let mut assignment = self.assignment.clone();
         assignment.incidents = assign_incidents(&district, &self.grids);
-        let stats = stats(&district, &assignment);
+        let stats = stats(&district, &assignment).into();
         let mut next = self.sharing_indexes(district, assignment, stats, None);
         (next.incidents_by_grid, next.incidents_outside) =
             incident_lists(next.district.areas.len(), &next.assignment);
@@ -307,7 +307,7 @@ impl Snapshot {
 
     /// Counts an incident in or out (`incidents`, `open` of +1 or -1) of
     /// the grid responsible for it and the areas above it.
-    fn count(&self, counts: &mut [AreaStats], g: Option<AreaId>, incidents: i64, open: i64) {
+    fn count(&self, counts: &mut Rows<AreaStats>, g: Option<AreaId>, incidents: i64, open: i64) {
         self.adjust(counts, g, |c| {
             c.incidents = add(c.incidents, incidents);
             c.open_incidents = add(c.open_incidents, open);
@@ -317,7 +317,7 @@ impl Snapshot {
     /// Applies `f` to the counts of `g` and of the areas its counts roll
     /// up into, as [`stats`] rolls them: grids into their parents,
     /// communities into theirs.
-    fn adjust(&self, counts: &mut [AreaStats], g: Option<AreaId>, f: impl Fn(&mut Counts)) {
+    fn adjust(&self, counts: &mut Rows<AreaStats>, g: Option<AreaId>, f: impl Fn(&mut Counts)) {
         let Some(mut cur) = g else { return };
         let d = &self.district;
         for _ in 0..8 {
@@ -340,7 +340,7 @@ impl Snapshot {
         &self,
         district: District,
         assignment: Assignment,
-        stats: Vec<AreaStats>,
+        stats: Rows<AreaStats>,
         changed: Option<&[u32]>,
     ) -> Snapshot {
         Snapshot {

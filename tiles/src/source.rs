@@ -244,9 +244,9 @@ fn mercator(p: geo::Point<f64>) -> [f64; 2] {
 }
 
 /// Open incidents per grid, in the order of `d.grids()`.
-fn grid_open(d: &District, stats: &[AreaStats]) -> Vec<i64> {
+fn grid_open<'a>(d: &District, stats: impl IntoIterator<Item = &'a AreaStats>) -> Vec<i64> {
     let open: HashMap<usize, usize> = stats
-        .iter()
+        .into_iter()
         .map(|s| (s.id.index(), s.counts.open_incidents))
         .collect();
     d.grids()
@@ -328,7 +328,12 @@ impl TileSource {
     /// let t = TileId::containing(117.555, 34.865, 14);
     /// assert!(!src.mvt(t).is_empty());
     /// ```
-    pub fn new(d: &District, a: &Assignment, stats: &[AreaStats]) -> Self {
+    pub fn new<'a>(
+        d: &District,
+        a: &Assignment,
+        stats: impl IntoIterator<Item = &'a AreaStats>,
+    ) -> Self {
+        let stats: Vec<&AreaStats> = stats.into_iter().collect();
         let counts: HashMap<usize, &gridgov_spatial::Counts> =
             stats.iter().map(|s| (s.id.index(), &s.counts)).collect();
         let mut grid_households = vec![0u32; d.areas.len()];
@@ -499,11 +504,11 @@ impl TileSource {
     /// assert_eq!(none.mvt(t), TileSource::new(&d, &a2, &stats(&d, &a2)).mvt(t));
     /// assert_ne!(none.mvt(t), src.mvt(t));
     /// ```
-    pub fn with_layers(
+    pub fn with_layers<'a>(
         layers: &TileLayers,
         d: &District,
         a: &Assignment,
-        stats: &[AreaStats],
+        stats: impl IntoIterator<Item = &'a AreaStats>,
     ) -> Self {
         let l = layers.clone();
         TileSource {
@@ -543,11 +548,11 @@ impl TileSource {
     /// assert_eq!(changed.mvt(t), TileSource::new(&d, &a, &stats(&d, &a)).mvt(t));
     /// ```
     #[must_use]
-    pub fn with_changed_incidents(
+    pub fn with_changed_incidents<'a>(
         &self,
         d: &District,
         a: &Assignment,
-        stats: &[AreaStats],
+        stats: impl IntoIterator<Item = &'a AreaStats>,
         changed: &[u32],
     ) -> Self {
         let old = &self.incidents;
