@@ -351,6 +351,86 @@ fn check(before: &Snapshot, after: &District) -> (Vec<Problem>, Vec<Problem>) {
     (problems, added)
 }
 
+/// The errors a change of the grids `codes` adds, as [`check`] finds
+/// them, found by looking only around those grids (`validate_around`):
+/// their polygons, their families in the old and new parents, and the
+/// buildings that lie in one of them before or after. `a_after` is the
+/// placement of everything in `after`.
+fn added_errors(
+    before: &Snapshot,
+    after: &District,
+    a_after: &gridgov_spatial::Assignment,
+    codes: &BTreeSet<String>,
+) -> Vec<Problem> {
+    if after.grids().next().is_none() {
+        return check(before, after).1;
+    }
+    let d0 = &before.district;
+    let ids = |d: &District| -> Vec<AreaId> {
+        d.areas
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| a.level == Level::Grid && codes.contains(&a.code))
+            .map(|(i, _)| AreaId(i as u32))
+            .collect()
+    };
+    let (in0, in1) = (ids(d0), ids(after));
+    // The parents on either side, found again on the other.
+    let parent_codes: BTreeSet<String> = in0
+        .iter()
+        .map(|&g| (d0, g))
+        .chain(in1.iter().map(|&g| (after, g)))
+        .filter_map(|(d, g)| d.area(g).parent.map(|p| d.area(p).code.clone()))
+        .collect();
+    let parents = |d: &District| -> Vec<AreaId> {
+        parent_codes
+            .iter()
+            .filter_map(|c| d.area_by_code(c))
+            .collect()
+    };
+    let touches = |d: &District, p: &gridgov_spatial::BuildingPlacement| {
+        p.shares
+            .iter()
+            .map(|s| s.0)
+            .chain(p.placement.responsible())
+            .any(|g| codes.contains(&d.area(g).code))
+    };
+    let buildings: Vec<usize> = (0..after.buildings.len())
+        .filter(|&i| {
+            before
+                .assignment
+                .buildings
+                .get(i)
+                .is_some_and(|p| touches(d0, p))
+                || a_after.buildings.get(i).is_some_and(|p| touches(after, p))
+        })
+        .collect();
+    let opts = ValidationOptions::default();
+    let old: BTreeSet<(String, Vec<String>)> = gridgov_spatial::validate::validate_around(
+        d0,
+        &before.assignment,
+        &opts,
+        &in0,
+        &parents(d0),
+        &buildings,
+    )
+    .iter()
+    .filter(|p| p.severity == Severity::Error)
+    .map(problem_key)
+    .collect();
+    gridgov_spatial::validate::validate_around(
+        after,
+        a_after,
+        &opts,
+        &in1,
+        &parents(after),
+        &buildings,
+    )
+    .into_iter()
+    .filter(|p| p.severity == Severity::Error && !old.contains(&problem_key(p)))
+    .collect()
+}
+
 fn outdated(snap: &Snapshot, base: &HashMap<String, i64>) -> Vec<Outdated> {
     let mut v: Vec<Outdated> = base
         .iter()
@@ -621,8 +701,11 @@ impl App {
         self.catch_up_locked()?;
         let snap = self.current();
         let after = apply_changes(&snap.district, changes).map_err(|e| change_error(&e))?;
+        let grids = GridIndex::new(&after);
+        let placed = assign(&after, &grids);
         if rollback_of.is_none() {
-            let (_, added) = check(&snap, &after);
+            let codes = changes.iter().map(|c| c.code.clone()).collect();
+            let added = added_errors(&snap, &after, &placed, &codes);
             if !added.is_empty() {
                 return Err(BoundaryError::AddsErrors(
                     added.into_iter().map(|p| p.message).collect(),
@@ -652,7 +735,7 @@ impl App {
             }
         }
         let next = if info.version == snap.version + 1 {
-            Snapshot::build(after, versions, info.version)
+            Snapshot::build_placed(after, grids, placed, versions, info.version)
         } else {
             // Someone published in between: rebuild from the store.
             self.snapshot_from_store(&snap, info.version)?
@@ -660,5 +743,119 @@ impl App {
         self.model.swap(next);
         tracing::info!(version = info.version, author = %info.author, grids = ?info.grids, "published");
         Ok(info)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use geo::{Centroid, MapCoords, Translate};
+
+    fn keys(ps: &[Problem]) -> BTreeSet<(String, Vec<String>)> {
+        ps.iter().map(problem_key).collect()
+    }
+
+    /// Changes of every kind a planner can make to one grid.
+    fn edits(d: &District, g: AreaId, h: AreaId) -> Vec<(&'static str, GridChange)> {
+        let a = d.area(g);
+        let b = &a.boundary;
+        let c = b.centroid().unwrap();
+        let scaled = |k: f64| {
+            b.map_coords(|p| geo::Coord {
+                x: c.x() + (p.x - c.x()) * k,
+                y: c.y() + (p.y - c.y()) * k,
+            })
+        };
+        let bowtie = MultiPolygon::new(vec![geo::Polygon::new(
+            geo::LineString::from(vec![
+                (c.x(), c.y()),
+                (c.x() + 0.001, c.y() + 0.001),
+                (c.x() + 0.001, c.y()),
+                (c.x(), c.y() + 0.001),
+                (c.x(), c.y()),
+            ]),
+            vec![],
+        )]);
+        let boundary = |name, m: MultiPolygon<f64>| {
+            (
+                name,
+                GridChange {
+                    code: a.code.clone(),
+                    boundary: Some(m),
+                    name: None,
+                    parent_code: None,
+                    kind: None,
+                },
+            )
+        };
+        let other_parent = d
+            .areas
+            .iter()
+            .find(|x| {
+                x.level == Level::Community && Some(&x.code) != a.parent.map(|p| &d.area(p).code)
+            })
+            .map(|x| x.code.clone());
+        vec![
+            boundary("shrunk (a gap)", scaled(0.9)),
+            boundary("grown (overlaps)", scaled(1.1)),
+            boundary(
+                "moved 150 m (overlaps, a gap, straddling buildings)",
+                b.translate(0.0015, 0.0),
+            ),
+            boundary("the neighbour's boundary", d.area(h).boundary.clone()),
+            boundary("not a valid polygon", bowtie),
+            boundary("a sliver", scaled(0.01)),
+            (
+                "moved to another community",
+                GridChange {
+                    code: a.code.clone(),
+                    boundary: Some(b.clone()),
+                    name: None,
+                    parent_code: other_parent,
+                    kind: None,
+                },
+            ),
+            (
+                "removed",
+                GridChange {
+                    code: a.code.clone(),
+                    boundary: None,
+                    name: None,
+                    parent_code: None,
+                    kind: None,
+                },
+            ),
+        ]
+    }
+
+    #[test]
+    fn errors_found_around_the_changed_grids_are_those_a_whole_validation_adds() {
+        let snap = Snapshot::build(
+            gridgov_spatial::sample::district(&gridgov_spatial::sample::SampleSpec::default()),
+            HashMap::new(),
+            1,
+        );
+        let grids: Vec<AreaId> = snap.district.grids().collect();
+        let mut found = 0;
+        for (k, &g) in grids.iter().enumerate().step_by(7) {
+            let h = grids[(k + 1) % grids.len()];
+            for (what, change) in edits(&snap.district, g, h) {
+                let Ok(after) = apply_changes(&snap.district, std::slice::from_ref(&change)) else {
+                    continue;
+                };
+                let placed = assign(&after, &GridIndex::new(&after));
+                let codes = [change.code.clone()].into_iter().collect();
+                let near = added_errors(&snap, &after, &placed, &codes);
+                let all = check(&snap, &after).1;
+                assert_eq!(
+                    keys(&near),
+                    keys(&all),
+                    "grid {}, {what}",
+                    snap.district.area(g).code
+                );
+                found += all.len();
+            }
+        }
+        assert!(found > 20, "the edits add errors to compare ({found})");
     }
 }

@@ -211,83 +211,114 @@ impl Ctx<'_> {
     }
 
     fn polygons(&mut self) {
-        for (i, a) in self.d.areas.iter().enumerate() {
-            let id = AreaId(i as u32);
-            if a.boundary.0.is_empty() {
-                if a.level == Level::Grid {
-                    self.push(
-                        ProblemKind::EmptyBoundary,
-                        Severity::Error,
-                        format!("{} has no boundary", self.label(id)),
-                        vec![a.code.clone()],
-                        None,
-                        None,
-                    );
-                }
-                self.metric.push(None);
-                continue;
-            }
-            let errors = a.boundary.validation_errors();
-            let finite = a
-                .boundary
-                .0
-                .iter()
-                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
-                .all(|r| r.0.iter().all(|c| c.x.is_finite() && c.y.is_finite()));
-            if !errors.is_empty() {
-                let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
-                let geom = finite.then(|| geojson::Geometry::from(&a.boundary));
-                self.push(
-                    ProblemKind::InvalidPolygon,
-                    Severity::Error,
-                    format!(
-                        "{} is not a valid polygon: {}",
-                        self.label(id),
-                        reasons.join("; ")
-                    ),
-                    vec![a.code.clone()],
-                    geom,
-                    None,
-                );
-            }
-            if !finite {
-                self.metric.push(None);
-                continue;
-            }
-            let m = self.proj.multi_polygon(&a.boundary);
-            if errors.is_empty() && a.level == Level::Grid {
-                for p in &m.0 {
-                    let w = mean_width(p);
-                    let area = p.unsigned_area();
-                    if w < self.opts.sliver_width_m * 5.0 || area < 100.0 {
-                        self.push(
-                            ProblemKind::Sliver,
-                            Severity::Warning,
-                            format!(
-                                "{} is a sliver: {area:.1} m², mean width {w:.2} m",
-                                self.label(id)
-                            ),
-                            vec![a.code.clone()],
-                            Some(to_geojson(self.proj, &MultiPolygon::new(vec![p.clone()]))),
-                            Some(area),
-                        );
-                    }
-                }
-            }
-            // Invalid polygons are cleaned (by a self-union) for the
-            // overlap and gap checks so one bad ring does not hide the rest.
-            let m = if errors.is_empty() {
-                m
-            } else {
-                m.union(&MultiPolygon::new(vec![]))
-            };
-            self.metric.push(Some(m));
+        for i in 0..self.d.areas.len() {
+            let m = self.polygon(AreaId(i as u32), true);
+            self.metric.push(m);
         }
     }
 
+    /// Area `id`'s boundary projected (`None` where empty or not finite),
+    /// its problems reported when `report`.
+    fn polygon(&mut self, id: AreaId, report: bool) -> Option<MultiPolygon<f64>> {
+        let a = self.d.area(id);
+        let mut out = Vec::new();
+        let mut push = |kind, severity, message, geom, area| {
+            if report {
+                out.push(Problem {
+                    kind,
+                    severity,
+                    message,
+                    ids: vec![a.code.clone()],
+                    geometry: geom,
+                    area_m2: area,
+                });
+            }
+        };
+        let m = self.projected(id, &mut push);
+        self.out.extend(out);
+        m
+    }
+
+    fn projected(
+        &self,
+        id: AreaId,
+        push: &mut impl FnMut(ProblemKind, Severity, String, Option<geojson::Geometry>, Option<f64>),
+    ) -> Option<MultiPolygon<f64>> {
+        let a = self.d.area(id);
+        if a.boundary.0.is_empty() {
+            if a.level == Level::Grid {
+                push(
+                    ProblemKind::EmptyBoundary,
+                    Severity::Error,
+                    format!("{} has no boundary", self.label(id)),
+                    None,
+                    None,
+                );
+            }
+            return None;
+        }
+        let errors = a.boundary.validation_errors();
+        let finite = a
+            .boundary
+            .0
+            .iter()
+            .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+            .all(|r| r.0.iter().all(|c| c.x.is_finite() && c.y.is_finite()));
+        if !errors.is_empty() {
+            let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
+            let geom = finite.then(|| geojson::Geometry::from(&a.boundary));
+            push(
+                ProblemKind::InvalidPolygon,
+                Severity::Error,
+                format!(
+                    "{} is not a valid polygon: {}",
+                    self.label(id),
+                    reasons.join("; ")
+                ),
+                geom,
+                None,
+            );
+        }
+        if !finite {
+            return None;
+        }
+        let m = self.proj.multi_polygon(&a.boundary);
+        if errors.is_empty() && a.level == Level::Grid {
+            for p in &m.0 {
+                let w = mean_width(p);
+                let area = p.unsigned_area();
+                if w < self.opts.sliver_width_m * 5.0 || area < 100.0 {
+                    push(
+                        ProblemKind::Sliver,
+                        Severity::Warning,
+                        format!(
+                            "{} is a sliver: {area:.1} m², mean width {w:.2} m",
+                            self.label(id)
+                        ),
+                        Some(to_geojson(self.proj, &MultiPolygon::new(vec![p.clone()]))),
+                        Some(area),
+                    );
+                }
+            }
+        }
+        // Invalid polygons are cleaned (by a self-union) for the
+        // overlap and gap checks so one bad ring does not hide the rest.
+        Some(if errors.is_empty() {
+            m
+        } else {
+            m.union(&MultiPolygon::new(vec![]))
+        })
+    }
+
     fn parents(&mut self) {
-        for (i, a) in self.d.areas.iter().enumerate() {
-            let id = AreaId(i as u32);
+        for i in 0..self.d.areas.len() {
+            self.parent(AreaId(i as u32));
+        }
+    }
+
+    fn parent(&mut self, id: AreaId) {
+        {
+            let a = self.d.area(id);
             let ok = match (a.level.parent(), a.parent) {
                 (None, None) => true,
                 (None, Some(_)) | (Some(_), None) => false,
@@ -343,31 +374,49 @@ impl Ctx<'_> {
         }
     }
 
-    fn siblings(&mut self) {
+    /// Every area's children (and, last, the top-level areas: streets, or
+    /// orphans, are siblings too).
+    fn families(&self) -> Vec<Vec<AreaId>> {
         let d = self.d;
-        for parent in d
-            .areas
-            .iter()
-            .enumerate()
-            .map(|(i, _)| AreaId(i as u32))
-            .chain([AreaId(u32::MAX)])
-        {
-            let kids: Vec<AreaId> = if parent.0 == u32::MAX {
-                // Top-level areas (streets, or orphans) are siblings too.
-                d.areas
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, a)| a.parent.is_none())
-                    .map(|(i, _)| AreaId(i as u32))
-                    .collect()
+        let mut kids = vec![Vec::new(); d.areas.len() + 1];
+        for (i, a) in d.areas.iter().enumerate() {
+            let slot = a
+                .parent
+                .map_or(d.areas.len(), |p| p.index().min(d.areas.len()));
+            kids[slot].push(AreaId(i as u32));
+        }
+        kids
+    }
+
+    fn siblings(&mut self) {
+        let families = self.families();
+        for (i, kids) in families.iter().enumerate() {
+            let parent = if i == self.d.areas.len() {
+                AreaId(u32::MAX)
             } else {
-                d.children(parent).collect()
+                AreaId(i as u32)
             };
+            self.family(parent, kids, None);
+        }
+    }
+
+    /// Overlaps among `kids` of `parent`, parts outside it and gaps in it;
+    /// with `focus`, only overlaps and parts outside that involve one of
+    /// those areas.
+    fn family(
+        &mut self,
+        parent: AreaId,
+        kids: &[AreaId],
+        focus: Option<&std::collections::BTreeSet<AreaId>>,
+    ) {
+        let d = self.d;
+        let wanted = |a: AreaId| focus.is_none_or(|f| f.contains(&a));
+        {
             // Overlaps among siblings of the same kind (exclusive grids lie
             // over basic ones by design).
             for (x, &a) in kids.iter().enumerate() {
                 for &b in &kids[x + 1..] {
-                    if d.area(a).kind != d.area(b).kind {
+                    if d.area(a).kind != d.area(b).kind || !(wanted(a) || wanted(b)) {
                         continue;
                     }
                     let (Some(ma), Some(mb)) = (&self.metric[a.index()], &self.metric[b.index()])
@@ -391,13 +440,13 @@ impl Ctx<'_> {
                 }
             }
             if parent.0 == u32::MAX {
-                continue;
+                return;
             }
             let Some(pm) = self.metric[parent.index()].clone() else {
-                continue;
+                return;
             };
             // Children outside the parent.
-            for &k in &kids {
+            for &k in kids.iter().filter(|&&k| wanted(k)) {
                 let Some(km) = self.metric[k.index()].clone() else {
                     continue;
                 };
@@ -414,7 +463,7 @@ impl Ctx<'_> {
                 .filter_map(|&k| self.metric[k.index()].clone())
                 .collect();
             if covering.is_empty() {
-                continue;
+                return;
             }
             let union = geo::unary_union(covering.iter());
             let gap = pm.difference(&union);
@@ -444,47 +493,7 @@ impl Ctx<'_> {
             return;
         }
         for (b, p) in d.buildings.iter().zip(&a.buildings) {
-            if p.straddling {
-                let shares: Vec<String> = p
-                    .shares
-                    .iter()
-                    .map(|(g, s)| format!("{} {:.1}%", d.area(*g).code, s * 100.0))
-                    .collect();
-                let mut ids = vec![format!("building:{}", b.code)];
-                ids.extend(p.shares.iter().map(|(g, _)| d.area(*g).code.clone()));
-                self.push(
-                    ProblemKind::StraddlingBuilding,
-                    Severity::Error,
-                    format!(
-                        "building {} ({}) straddles grids: {}",
-                        b.code,
-                        b.address,
-                        shares.join(", ")
-                    ),
-                    ids,
-                    Some(geojson::Geometry::from(&b.footprint)),
-                    None,
-                );
-            }
-            if let Placement::Outside {
-                nearest,
-                distance_m,
-            } = p.placement
-            {
-                self.push(
-                    ProblemKind::OutsideGrids,
-                    Severity::Warning,
-                    format!(
-                        "building {} ({}) is outside every grid, {distance_m:.0} m from {}",
-                        b.code,
-                        b.address,
-                        self.label(nearest)
-                    ),
-                    vec![format!("building:{}", b.code), d.area(nearest).code.clone()],
-                    Some(geojson::Geometry::from(&b.footprint)),
-                    None,
-                );
-            }
+            self.building(b, p);
         }
         let points: [PointLayer<'_>; 3] = [
             (
@@ -536,6 +545,52 @@ impl Ctx<'_> {
         }
     }
 
+    /// A building straddling grids, or outside them.
+    fn building(&mut self, b: &crate::Building, p: &crate::BuildingPlacement) {
+        let d = self.d;
+        if p.straddling {
+            let shares: Vec<String> = p
+                .shares
+                .iter()
+                .map(|(g, s)| format!("{} {:.1}%", d.area(*g).code, s * 100.0))
+                .collect();
+            let mut ids = vec![format!("building:{}", b.code)];
+            ids.extend(p.shares.iter().map(|(g, _)| d.area(*g).code.clone()));
+            self.push(
+                ProblemKind::StraddlingBuilding,
+                Severity::Error,
+                format!(
+                    "building {} ({}) straddles grids: {}",
+                    b.code,
+                    b.address,
+                    shares.join(", ")
+                ),
+                ids,
+                Some(geojson::Geometry::from(&b.footprint)),
+                None,
+            );
+        }
+        if let Placement::Outside {
+            nearest,
+            distance_m,
+        } = p.placement
+        {
+            self.push(
+                ProblemKind::OutsideGrids,
+                Severity::Warning,
+                format!(
+                    "building {} ({}) is outside every grid, {distance_m:.0} m from {}",
+                    b.code,
+                    b.address,
+                    self.label(nearest)
+                ),
+                vec![format!("building:{}", b.code), d.area(nearest).code.clone()],
+                Some(geojson::Geometry::from(&b.footprint)),
+                None,
+            );
+        }
+    }
+
     fn households(&mut self, a: &Assignment) {
         let d = self.d;
         if d.households.is_empty() {
@@ -565,6 +620,89 @@ impl Ctx<'_> {
             }
         }
     }
+}
+
+/// The problems [`validate`] finds that involve the areas `scope`: their
+/// polygons and parents, their overlaps with their siblings and parts
+/// outside their parents, the gaps in their parents and in `parents`
+/// (areas whose children changed), and the buildings `buildings` (by
+/// index) straddling grids or outside them. This is what a change to
+/// those areas can add or remove: the rest of the district is not looked
+/// at, so the cost follows the change, not the district. Households and
+/// point entities are not checked.
+///
+/// ```
+/// use gridgov_spatial::{sample, assign, GridIndex, validate, ValidationOptions};
+/// use gridgov_spatial::validate::validate_around;
+/// let mut d = sample::district(&sample::SampleSpec::default());
+/// let g = d.grids().next().unwrap();
+/// let h = d.grids().nth(1).unwrap();
+/// // Grid g takes grid h's boundary: they overlap.
+/// let b = d.area(h).boundary.clone();
+/// d.areas[g.index()].boundary = b;
+/// let a = assign(&d, &GridIndex::new(&d));
+/// let near = validate_around(&d, &a, &ValidationOptions::default(), &[g], &[], &[]);
+/// let code = &d.area(g).code;
+/// assert!(near.iter().any(|p| p.ids.contains(code) && p.ids.contains(&d.area(h).code)));
+/// let all = validate(&d, &a, &ValidationOptions::default());
+/// assert!(near.len() < all.len());
+/// ```
+pub fn validate_around(
+    d: &District,
+    a: &Assignment,
+    opts: &ValidationOptions,
+    scope: &[AreaId],
+    parents: &[AreaId],
+    buildings: &[usize],
+) -> Vec<Problem> {
+    use std::collections::BTreeSet;
+    let mut ctx = Ctx {
+        d,
+        proj: projection_for(d),
+        opts,
+        out: Vec::new(),
+        metric: vec![None; d.areas.len()],
+    };
+    let n = d.areas.len();
+    let focus: BTreeSet<AreaId> = scope.iter().copied().filter(|x| x.index() < n).collect();
+    let families = ctx.families();
+    let slot = |x: AreaId| d.area(x).parent.map_or(n, |p| p.index().min(n));
+    let groups: BTreeSet<usize> = focus
+        .iter()
+        .map(|&x| slot(x))
+        .chain(parents.iter().map(|p| p.index()).filter(|&p| p < n))
+        .collect();
+    // The boundaries the checks below look at.
+    let mut needed: BTreeSet<AreaId> = focus.clone();
+    for &g in &groups {
+        needed.extend(&families[g]);
+        if g < n {
+            needed.insert(AreaId(g as u32));
+        }
+    }
+    for &x in &needed {
+        let m = ctx.polygon(x, focus.contains(&x));
+        ctx.metric[x.index()] = m;
+    }
+    for &x in &focus {
+        ctx.parent(x);
+    }
+    for &g in &groups {
+        let parent = if g == n {
+            AreaId(u32::MAX)
+        } else {
+            AreaId(g as u32)
+        };
+        ctx.family(parent, &families[g], Some(&focus));
+    }
+    for &i in buildings {
+        if let (Some(b), Some(p)) = (d.buildings.get(i), a.buildings.get(i)) {
+            ctx.building(b, p);
+        }
+    }
+    let mut out = ctx.out;
+    out.sort_by_key(|p| p.severity);
+    out
 }
 
 /// Validates the district and the assignment made from it.
