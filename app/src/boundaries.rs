@@ -431,6 +431,49 @@ fn added_errors(
     .collect()
 }
 
+/// The placements of `after`: only what the grids `changes` touch placed
+/// again (`reassign`) when every area keeps its id, else everything. With
+/// them, when areas kept their ids, the buildings whose addresses must be
+/// indexed again (their grid, or the names above it, changed).
+fn placed_again(
+    snap: &Snapshot,
+    after: &District,
+    grids: &GridIndex,
+    changes: &[GridChange],
+) -> (gridgov_spatial::Assignment, Option<Vec<usize>>) {
+    use geo::BoundingRect;
+    let d0 = &snap.district;
+    let same_ids = d0.areas.len() == after.areas.len()
+        && d0
+            .areas
+            .iter()
+            .zip(after.areas.iter())
+            .all(|(a, b)| a.code == b.code);
+    if !same_ids {
+        return (assign(after, grids), None);
+    }
+    let mut ids = Vec::new();
+    let mut regions = Vec::new();
+    for c in changes {
+        if let Some(g) = after.area_by_code(&c.code) {
+            ids.push(g);
+            regions.extend(d0.area(g).boundary.bounding_rect());
+            regions.extend(after.area(g).boundary.bounding_rect());
+        }
+    }
+    let placed = gridgov_spatial::reassign(after, grids, &snap.assignment, &ids, &regions);
+    let grid = |a: &gridgov_spatial::Assignment, i: usize| {
+        a.buildings.get(i).and_then(|p| p.placement.responsible())
+    };
+    let buildings = (0..after.buildings.len())
+        .filter(|&i| {
+            let g = grid(&placed, i);
+            g != grid(&snap.assignment, i) || g.is_some_and(|g| ids.contains(&g))
+        })
+        .collect();
+    (placed, Some(buildings))
+}
+
 fn outdated(snap: &Snapshot, base: &HashMap<String, i64>) -> Vec<Outdated> {
     let mut v: Vec<Outdated> = base
         .iter()
@@ -702,7 +745,7 @@ impl App {
         let snap = self.current();
         let after = apply_changes(&snap.district, changes).map_err(|e| change_error(&e))?;
         let grids = GridIndex::new(&after);
-        let placed = assign(&after, &grids);
+        let (placed, readdressed) = placed_again(&snap, &after, &grids, changes);
         if rollback_of.is_none() {
             let codes = changes.iter().map(|c| c.code.clone()).collect();
             let added = added_errors(&snap, &after, &placed, &codes);
@@ -735,7 +778,8 @@ impl App {
             }
         }
         let next = if info.version == snap.version + 1 {
-            Snapshot::build_placed(after, grids, placed, versions, info.version)
+            let addresses = readdressed.map(|b| snap.addresses.with_buildings(&after, &placed, &b));
+            Snapshot::build_placed(after, grids, placed, addresses, versions, info.version)
         } else {
             // Someone published in between: rebuild from the store.
             self.snapshot_from_store(&snap, info.version)?
@@ -857,5 +901,52 @@ mod tests {
             }
         }
         assert!(found > 20, "the edits add errors to compare ({found})");
+    }
+}
+
+#[cfg(test)]
+mod placed_again_tests {
+    use super::*;
+    use geo::Translate;
+    use gridgov_spatial::address::AddressIndex;
+
+    #[test]
+    fn after_a_move_the_addresses_indexed_again_answer_as_a_new_index_would() {
+        let snap = Snapshot::build(
+            gridgov_spatial::sample::district(&gridgov_spatial::sample::SampleSpec::default()),
+            HashMap::new(),
+            1,
+        );
+        let d = &snap.district;
+        let mut moved = 0;
+        for g in d.grids().step_by(6) {
+            let change = GridChange {
+                code: d.area(g).code.clone(),
+                boundary: Some(d.area(g).boundary.translate(0.002, 0.001)),
+                name: Some("改名后的网格".into()),
+                parent_code: None,
+                kind: None,
+            };
+            let after = apply_changes(d, std::slice::from_ref(&change)).unwrap();
+            let grids = GridIndex::new(&after);
+            let (placed, again) = placed_again(&snap, &after, &grids, &[change]);
+            assert!(placed == assign(&after, &grids));
+            let again = snap
+                .addresses
+                .with_buildings(&after, &placed, &again.unwrap());
+            let fresh = AddressIndex::new(&after, &placed);
+            for (i, b) in after.buildings.iter().enumerate() {
+                if placed.buildings[i].placement != snap.assignment.buildings[i].placement {
+                    moved += 1;
+                    assert_eq!(
+                        again.lookup(&after, &b.address, 5),
+                        fresh.lookup(&after, &b.address, 5),
+                        "{}",
+                        b.address
+                    );
+                }
+            }
+        }
+        assert!(moved > 10, "buildings moved ({moved})");
     }
 }

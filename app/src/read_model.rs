@@ -119,19 +119,21 @@ impl Snapshot {
     pub fn build(district: District, grid_versions: HashMap<String, i64>, version: i64) -> Self {
         let grids = GridIndex::new(&district);
         let assignment = assign(&district, &grids);
-        Self::build_placed(district, grids, assignment, grid_versions, version)
+        Self::build_placed(district, grids, assignment, None, grid_versions, version)
     }
 
     /// [`Snapshot::build`] with the grid index and the placements made
-    /// already (by the caller, from `district`).
+    /// already (by the caller, from `district`), and the address index
+    /// when the caller has it.
     pub(crate) fn build_placed(
         district: District,
         grids: GridIndex,
         assignment: Assignment,
+        addresses: Option<AddressIndex>,
         grid_versions: HashMap<String, i64>,
         version: i64,
     ) -> Self {
-        let addresses = AddressIndex::new(&district, &assignment);
+        let addresses = addresses.unwrap_or_else(|| AddressIndex::new(&district, &assignment));
         let stats = stats(&district, &assignment);
         let mut stats_row = vec![usize::MAX; district.areas.len()];
         for (row, a) in stats.iter().enumerate() {

@@ -438,7 +438,7 @@ struct Entry {
 /// ```
 #[derive(Debug, Clone)]
 pub struct AddressIndex {
-    entries: Vec<Entry>,
+    entries: crate::Rows<Entry>,
 }
 
 fn road_key(s: &str) -> String {
@@ -491,30 +491,55 @@ impl AddressIndex {
     /// Indexes every building's address; community and street come from the
     /// grid each building is assigned to.
     pub fn new(d: &District, a: &Assignment) -> Self {
-        let entries = d
-            .buildings
-            .iter()
-            .enumerate()
-            .map(|(i, b)| {
-                let grid = a.buildings.get(i).and_then(|p| p.placement.responsible());
-                let chain = grid.map(|g| d.chain(g)).unwrap_or_default();
-                let name_at = |level: Level| {
-                    chain
-                        .iter()
-                        .find(|&&x| d.area(x).level == level)
-                        .map(|&x| normalise_area_name(&d.area(x).name))
-                };
-                let parsed = parse(&b.address);
-                Entry {
-                    building: BuildingId(i as u32),
-                    road_key: parsed.road.as_deref().map(road_key).unwrap_or_default(),
-                    parsed,
-                    community: name_at(Level::Community),
-                    street: name_at(Level::Street),
-                    grid,
-                }
-            })
+        let entries = (0..d.buildings.len())
+            .map(|i| Self::entry(d, a, i))
             .collect();
+        AddressIndex { entries }
+    }
+
+    fn entry(d: &District, a: &Assignment, i: usize) -> Entry {
+        let b = &d.buildings[i];
+        let grid = a.buildings.get(i).and_then(|p| p.placement.responsible());
+        let chain = grid.map(|g| d.chain(g)).unwrap_or_default();
+        let name_at = |level: Level| {
+            chain
+                .iter()
+                .find(|&&x| d.area(x).level == level)
+                .map(|&x| normalise_area_name(&d.area(x).name))
+        };
+        let parsed = parse(&b.address);
+        Entry {
+            building: BuildingId(i as u32),
+            road_key: parsed.road.as_deref().map(road_key).unwrap_or_default(),
+            parsed,
+            community: name_at(Level::Community),
+            street: name_at(Level::Street),
+            grid,
+        }
+    }
+
+    /// This index with the buildings `changed` (by index) indexed again
+    /// from `d` and `a` (their grid, or the names above it, changed);
+    /// the other entries are shared. `d` has the same buildings as the
+    /// district this index was made from.
+    ///
+    /// ```
+    /// use gridgov_spatial::{address::AddressIndex, assign, sample, GridIndex};
+    /// let d = sample::district(&sample::SampleSpec::default());
+    /// let a = assign(&d, &GridIndex::new(&d));
+    /// let idx = AddressIndex::new(&d, &a);
+    /// let again = idx.with_buildings(&d, &a, &[0, 3]);
+    /// let q = &d.buildings[3].address;
+    /// assert_eq!(again.lookup(&d, q, 3), idx.lookup(&d, q, 3));
+    /// ```
+    #[must_use]
+    pub fn with_buildings(&self, d: &District, a: &Assignment, changed: &[usize]) -> Self {
+        let mut entries = self.entries.clone();
+        for &i in changed {
+            if i < entries.len() && i < d.buildings.len() {
+                entries.set(i, Self::entry(d, a, i));
+            }
+        }
         AddressIndex { entries }
     }
 

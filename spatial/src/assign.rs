@@ -206,6 +206,13 @@ pub fn place_building(
         }
     }
     shares.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    // One grid holding all of it holds it whole, whichever path found it
+    // (the fast path above answers 1.0 exactly).
+    if let [(_, s)] = shares.as_mut_slice()
+        && remaining.unsigned_area() == 0.0
+    {
+        *s = 1.0;
+    }
     match shares.first() {
         Some(&(g, s)) => BuildingPlacement {
             placement: Placement::Inside(g),
@@ -253,5 +260,158 @@ pub fn assign(d: &District, idx: &GridIndex) -> Assignment {
         buildings: buildings.into(),
         units: units.into(),
         households,
+    }
+}
+
+/// The placements of `after` once the grids `changed` have new
+/// boundaries (or attributes), from the placements `before` made before
+/// the change, when every area keeps its id: only what may be placed
+/// differently is placed again — what lay in a changed grid, what lay in
+/// no grid (its nearest border may have moved), and what lies within
+/// `regions` (the boxes, WGS 84, of the changed grids' old and new
+/// boundaries). Units and households follow their buildings and units.
+/// The same as [`assign`] (`idx` is the grid index of `after`), at a cost
+/// that follows the change for buildings and points.
+///
+/// ```
+/// use gridgov_spatial::{assign, reassign, sample, GridIndex, AreaId};
+/// use geo::BoundingRect;
+/// let d = sample::district(&sample::SampleSpec::default());
+/// let before = assign(&d, &GridIndex::new(&d));
+/// let g = d.grids().last().unwrap();
+/// let mut after = d.clone();
+/// let other = d.area(d.grids().next().unwrap()).boundary.clone();
+/// let old = after.areas[g.index()].boundary.bounding_rect().unwrap();
+/// after.areas[g.index()].boundary = other.clone();
+/// let idx = GridIndex::new(&after);
+/// let again = reassign(&after, &idx, &before, &[g], &[old, other.bounding_rect().unwrap()]);
+/// assert_eq!(again, assign(&after, &idx));
+/// ```
+pub fn reassign(
+    after: &District,
+    idx: &GridIndex,
+    before: &Assignment,
+    changed: &[AreaId],
+    regions: &[geo::Rect<f64>],
+) -> Assignment {
+    let changed: std::collections::HashSet<AreaId> = changed.iter().copied().collect();
+    let meets = |r: &geo::Rect<f64>| {
+        regions.iter().any(|q| {
+            r.min().x <= q.max().x
+                && q.min().x <= r.max().x
+                && r.min().y <= q.max().y
+                && q.min().y <= r.max().y
+        })
+    };
+    let settled = |p: Placement| matches!(p, Placement::Inside(g) if !changed.contains(&g));
+    let point_keeps =
+        |p: Placement, at: geo::Point<f64>| settled(p) && !meets(&geo::Rect::new(at.0, at.0));
+    let mut out = before.clone();
+    for (i, b) in after.buildings.iter().enumerate() {
+        let Some(old) = before.buildings.get(i) else {
+            continue;
+        };
+        let keeps = settled(old.placement)
+            && old.shares.iter().all(|(g, _)| !changed.contains(g))
+            && b.footprint.bounding_rect().is_some_and(|r| !meets(&r));
+        if !keeps {
+            out.buildings
+                .set(i, place_building(after, idx, &b.footprint));
+        }
+    }
+    for (i, u) in after.units.iter().enumerate() {
+        let p = match out.buildings.get(u.building.index()) {
+            Some(b) => b.placement,
+            None if point_keeps(before.units[i], u.location) => continue,
+            None => place_point(idx, u.location.x(), u.location.y()),
+        };
+        if p != before.units[i] {
+            out.units.set(i, p);
+        }
+    }
+    for (i, h) in after.households.iter().enumerate() {
+        let p = out
+            .units
+            .get(h.unit.index())
+            .copied()
+            .unwrap_or(Placement::Unplaced);
+        if p != before.households[i] {
+            out.households.set(i, p);
+        }
+    }
+    let points = |rows: &mut Rows<Placement>, at: &mut dyn Iterator<Item = geo::Point<f64>>| {
+        for (i, p) in at.enumerate() {
+            if let Some(&old) = rows.get(i)
+                && !point_keeps(old, p)
+            {
+                rows.set(i, place_point(idx, p.x(), p.y()));
+            }
+        }
+    };
+    points(
+        &mut out.merchants,
+        &mut after.merchants.iter().map(|m| m.location),
+    );
+    points(
+        &mut out.cameras,
+        &mut after.cameras.iter().map(|c| c.location),
+    );
+    points(
+        &mut out.incidents,
+        &mut after.incidents.iter().map(|x| x.location),
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Rng;
+    use geo::{BoundingRect, Centroid, MapCoords, Translate};
+
+    #[test]
+    fn placing_again_around_changed_grids_equals_placing_everything() {
+        let d = crate::sample::district(&crate::sample::SampleSpec::default());
+        let before = assign(&d, &GridIndex::new(&d));
+        let grids: Vec<AreaId> = d.grids().collect();
+        let mut rng = Rng::new(3);
+        let mut moved = 0;
+        for round in 0..12 {
+            let mut after = d.clone();
+            let mut changed = Vec::new();
+            let mut regions = Vec::new();
+            for _ in 0..=rng.below(3) {
+                let g = grids[rng.below(grids.len() as u64) as usize];
+                let b = after.area(g).boundary.clone();
+                let c = b.centroid().unwrap();
+                let k = rng.range(0.6, 1.3);
+                let new = match round % 3 {
+                    0 => b.map_coords(|p| geo::Coord {
+                        x: c.x() + (p.x - c.x()) * k,
+                        y: c.y() + (p.y - c.y()) * k,
+                    }),
+                    1 => b.translate(rng.range(-0.002, 0.002), rng.range(-0.002, 0.002)),
+                    _ => after
+                        .area(grids[rng.below(grids.len() as u64) as usize])
+                        .boundary
+                        .clone(),
+                };
+                regions.extend(b.bounding_rect());
+                regions.extend(new.bounding_rect());
+                after.areas[g.index()].boundary = new;
+                changed.push(g);
+            }
+            let idx = GridIndex::new(&after);
+            let want = assign(&after, &idx);
+            let got = reassign(&after, &idx, &before, &changed, &regions);
+            moved += want
+                .incidents
+                .iter()
+                .zip(before.incidents.iter())
+                .filter(|(a, b)| a != b)
+                .count();
+            assert!(got == want, "round {round}: the placements differ");
+        }
+        assert!(moved > 100, "the changes move things ({moved} incidents)");
     }
 }

@@ -37,7 +37,8 @@ pub use index::{GridIndex, NearestBorder};
 pub mod assign;
 
 pub use assign::{
-    Assignment, BuildingPlacement, Placement, assign, assign_incidents, place_building, place_point,
+    Assignment, BuildingPlacement, Placement, assign, assign_incidents, place_building,
+    place_point, reassign,
 };
 pub mod coverage;
 pub mod duplicates;

@@ -68,6 +68,28 @@ fn assert_same(got: &Snapshot, want: &Snapshot, touched: &[[f64; 2]], after: &st
             "duplicates of {id} differ after {after}"
         );
     }
+    let nb = want.district.buildings.len();
+    // A few buildings anywhere, and those of the exclusive grids (which
+    // the publishes below move).
+    let exclusive = |a: &gridgov_spatial::BuildingPlacement| {
+        a.placement.responsible().is_some_and(|g| {
+            want.district.area(g).kind == Some(gridgov_spatial::GridKind::Exclusive)
+        })
+    };
+    let some = (0..nb).filter(|&i| {
+        exclusive(&want.assignment.buildings[i]) || exclusive(&got.assignment.buildings[i])
+    });
+    for i in [0, nb / 3, nb / 2, 2 * nb / 3, nb - 1]
+        .into_iter()
+        .chain(some)
+    {
+        let q = &want.district.buildings[i].address;
+        assert_eq!(
+            got.addresses.lookup(&got.district, q, 5),
+            want.addresses.lookup(&want.district, q, 5),
+            "the address lookup of {q} differs after {after}"
+        );
+    }
     let (g, w) = (got.tile_source(), want.tile_source());
     for (x, y) in [(13540, 6496), (13541, 6497), (13543, 6498)] {
         let t = TileId::new(14, x, y).unwrap();
@@ -126,11 +148,12 @@ fn random_writes_leave_the_snapshot_as_a_rebuild_would(store: &Arc<dyn Store>, s
     };
     let categories = ["环境卫生", "道路设施", "噪音扰民"];
     let mut touched: Vec<[f64; 2]> = Vec::new();
+    let mut done: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for round in 1..=120 {
         let snap = app.current();
         let n = snap.district.incidents.len() as i64;
         let pick = |rng: &mut Rng| 1 + rng.below(n as u64) as i64;
-        let what = match rng.below(8) {
+        let what = match rng.below(9) {
             0 | 1 => {
                 let p = point(&mut rng);
                 let r = NewReport {
@@ -206,6 +229,51 @@ fn random_writes_leave_the_snapshot_as_a_rebuild_would(store: &Arc<dyn Store>, s
                 app.incidents_updated(&ids).unwrap();
                 "an import"
             }
+            7 if rng.below(4) == 0 && snap.version > 1 => {
+                match app.rollback(1, "test", "回退到最初的边界", None) {
+                    Err(gridgov_app::BoundaryError::NothingToRollBack(_)) => continue,
+                    r => r.map(|_| ()).unwrap(),
+                }
+                "a rollback"
+            }
+            7 => {
+                // An exclusive grid shrunk or grown a little about its
+                // centre: it lies over basic grids, so no gap appears;
+                // grown out of its community, the publish is refused.
+                use geo::{Centroid, MapCoords};
+                let d = &snap.district;
+                let ex: Vec<_> = d
+                    .grids()
+                    .filter(|&g| d.area(g).kind == Some(gridgov_spatial::GridKind::Exclusive))
+                    .collect();
+                let g = ex[rng.below(ex.len() as u64) as usize];
+                let a = d.area(g);
+                let c = a.boundary.centroid().unwrap();
+                let k = rng.range(0.7, 1.1);
+                let mp = a.boundary.map_coords(|p| geo::Coord {
+                    x: c.x() + (p.x - c.x()) * k,
+                    y: c.y() + (p.y - c.y()) * k,
+                });
+                let rings: Vec<Vec<Vec<Vec<f64>>>> =
+                    mp.0.iter()
+                        .map(|p| {
+                            std::iter::once(p.exterior())
+                                .chain(p.interiors())
+                                .map(|r| r.0.iter().map(|q| vec![q.x, q.y]).collect())
+                                .collect()
+                        })
+                        .collect();
+                let geometry = serde_json::json!({"type": "MultiPolygon", "coordinates": rings});
+                let base = snap.grid_versions.get(&a.code).copied().unwrap_or(0);
+                if app
+                    .publish_grid(&a.code, base, geometry, None, "test", "调整专属网格", None)
+                    .is_err()
+                {
+                    continue;
+                }
+                touched.push([c.x(), c.y()]);
+                "a publish"
+            }
             _ => {
                 let h = rng.below(snap.district.households.len() as u64) as u32;
                 app.change_household(
@@ -232,6 +300,7 @@ fn random_writes_leave_the_snapshot_as_a_rebuild_would(store: &Arc<dyn Store>, s
                 "a household change"
             }
         };
+        *done.entry(what).or_default() += 1;
         if round % 20 == 0 || round <= 8 {
             assert_same(&app.current(), &rebuilt(store.as_ref()), &touched, what);
         }
@@ -241,6 +310,10 @@ fn random_writes_leave_the_snapshot_as_a_rebuild_would(store: &Arc<dyn Store>, s
         &rebuilt(store.as_ref()),
         &touched,
         "all the writes",
+    );
+    assert!(
+        done.get("a publish").copied().unwrap_or(0) >= 3,
+        "publishes were among the writes: {done:?}"
     );
 }
 
