@@ -11,7 +11,7 @@
 use gridgov_app::{Append, AppendError, CaseStep, StoredIncident};
 use gridgov_spatial::Incident;
 use gridgov_spatial::workflow::Event;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::versions::sql;
 use crate::StorageError;
@@ -41,11 +41,9 @@ pub fn ensure_schema(conn: &Connection) -> Result<(), StorageError> {
     .map_err(sql("create case tables"))
 }
 
-/// Adds incidents in one transaction; their ids, in order.
-pub fn add_incidents(conn: &mut Connection, xs: &[Incident]) -> Result<Vec<i64>, StorageError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql("begin adding incidents"))?;
+/// Adds incidents within the caller's transaction (a write transaction,
+/// so that the numbering is not raced); their ids, in order.
+pub fn add_incidents(tx: &Connection, xs: &[Incident]) -> Result<Vec<i64>, StorageError> {
     let first: i64 = tx
         .query_row("SELECT coalesce(max(fid), 0) + 1 FROM incidents", [], |r| {
             r.get(0)
@@ -72,15 +70,12 @@ pub fn add_incidents(conn: &mut Connection, xs: &[Incident]) -> Result<Vec<i64>,
             ids.push(id);
         }
     }
-    tx.commit().map_err(sql("commit incidents"))?;
     Ok(ids)
 }
 
-/// Appends steps in one transaction: all of them, or none.
-pub fn append(conn: &mut Connection, batch: &[Append]) -> Result<(), AppendError> {
-    let tx = conn
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(sql("begin appending steps"))?;
+/// Appends steps within the caller's write transaction; on an error the
+/// caller rolls back whatever was appended.
+pub fn append(tx: &Connection, batch: &[Append]) -> Result<(), AppendError> {
     {
         let mut seq_of = tx
             .prepare_cached("SELECT (SELECT coalesce(max(seq), 0) FROM case_events WHERE case_fid = ?1) FROM incidents WHERE fid = ?1")
@@ -128,7 +123,6 @@ pub fn append(conn: &mut Connection, batch: &[Append]) -> Result<(), AppendError
             }
         }
     }
-    tx.commit().map_err(sql("commit steps"))?;
     Ok(())
 }
 

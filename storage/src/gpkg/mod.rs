@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod cases;
+mod group;
 pub mod schema;
 pub mod versions;
 
@@ -30,6 +31,8 @@ use crate::StorageError;
 pub struct GpkgStore {
     path: PathBuf,
     conn: Mutex<rusqlite::Connection>,
+    /// Case writes waiting to be committed together.
+    writes: group::Queue,
 }
 
 impl GpkgStore {
@@ -55,6 +58,7 @@ impl GpkgStore {
             GpkgStore {
                 path: path.to_path_buf(),
                 conn: Mutex::new(conn),
+                writes: group::Queue::default(),
             },
             created,
         ))
@@ -64,6 +68,22 @@ impl GpkgStore {
         self.conn
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The answer to a queued case write: written by this thread with
+    /// whatever other writes are waiting, in one transaction, or by the
+    /// thread that held the connection meanwhile (see [`group`]).
+    fn committed<T>(&self, answer: &std::sync::mpsc::Receiver<T>) -> T {
+        loop {
+            if let Ok(done) = answer.try_recv() {
+                return done;
+            }
+            let mut conn = self.conn();
+            if let Ok(done) = answer.try_recv() {
+                return done;
+            }
+            self.writes.run(&mut conn);
+        }
     }
 }
 
@@ -117,11 +137,11 @@ impl BoundaryStore for GpkgStore {
 
 impl CaseStore for GpkgStore {
     fn add_incidents(&self, xs: &[Incident]) -> Result<Vec<i64>, StoreError> {
-        Ok(cases::add_incidents(&mut self.conn(), xs)?)
+        self.committed(&self.writes.add(xs.to_vec()))
     }
 
     fn append_steps(&self, batch: &[Append]) -> Result<(), AppendError> {
-        cases::append(&mut self.conn(), batch)
+        self.committed(&self.writes.append(batch.to_vec()))
     }
 
     fn steps(&self, case: Option<i64>) -> Result<Vec<CaseStep>, StoreError> {
