@@ -18,16 +18,37 @@ use gridgov_spatial::{
 };
 
 /// Per area, the incidents placed inside it; and those inside no grid.
-fn incident_lists(areas: usize, a: &Assignment) -> (Rows<Rows<u32>>, Rows<u32>) {
-    let mut by_grid = vec![Rows::new(); areas];
+fn incident_lists(d: &District, a: &Assignment) -> (Rows<Rows<Near>>, Rows<Near>) {
+    let mut by_grid = vec![Rows::new(); d.areas.len()];
     let mut outside = Rows::new();
-    for (i, p) in a.incidents.iter().enumerate() {
+    for (i, (p, x)) in a.incidents.iter().zip(d.incidents.iter()).enumerate() {
+        let n = Near::of(i, x);
         match p.grid() {
-            Some(g) => by_grid[g.index()].push_back(i as u32),
-            None => outside.push_back(i as u32),
+            Some(g) => by_grid[g.index()].push_back(n),
+            None => outside.push_back(n),
         }
     }
     (by_grid.into(), outside)
+}
+
+/// An incident in a per-grid list: its index into the district's
+/// incidents, and where it is, to a metre (single precision), so that a
+/// question about a small place skips most of a grid without reading
+/// the incidents themselves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Near {
+    i: u32,
+    at: [f32; 2],
+}
+
+impl Near {
+    #[allow(clippy::cast_possible_truncation)]
+    fn of(i: usize, x: &Incident) -> Near {
+        Near {
+            i: i as u32,
+            at: [x.location.x() as f32, x.location.y() as f32],
+        }
+    }
 }
 
 /// `n + by`, never below zero.
@@ -63,9 +84,9 @@ pub struct Snapshot {
     pub data_version: i64,
     /// Per area: the incidents inside it (indexes into the district's
     /// incidents, in no order), for questions about one place.
-    incidents_by_grid: Rows<Rows<u32>>,
+    incidents_by_grid: Rows<Rows<Near>>,
     /// The incidents inside no grid.
-    incidents_outside: Rows<u32>,
+    incidents_outside: Rows<Near>,
     /// The district prepared for map tiles, built on first use.
     tiles: OnceLock<TileSource>,
     /// What this snapshot's tiles are made from: nothing yet, or what an
@@ -139,7 +160,7 @@ impl Snapshot {
         for (row, a) in stats.iter().enumerate() {
             stats_row[a.id.index()] = row;
         }
-        let (by_grid, outside) = incident_lists(district.areas.len(), &assignment);
+        let (by_grid, outside) = incident_lists(&district, &assignment);
         let chain_json = (0..district.areas.len())
             .map(|i| {
                 let chain: Vec<AreaSummary> = district
@@ -180,7 +201,7 @@ impl Snapshot {
         let stats = stats(&district, &assignment).into();
         let mut next = self.sharing_indexes(district, assignment, stats, None);
         (next.incidents_by_grid, next.incidents_outside) =
-            incident_lists(next.district.areas.len(), &next.assignment);
+            incident_lists(&next.district, &next.assignment);
         next
     }
 
@@ -209,7 +230,8 @@ impl Snapshot {
         let mut counts = self.stats.clone();
         let mut by_grid = self.incidents_by_grid.clone();
         let mut outside = self.incidents_outside.clone();
-        let mut file = |i: usize, p: Placement, add: bool| {
+        // Files incident `i` (at `x`) under `p`, or takes it out.
+        let mut file = |i: usize, p: Placement, x: Option<&Incident>| {
             let list = match p.grid() {
                 Some(g) => match by_grid.get_mut(g.index()) {
                     Some(l) => l,
@@ -217,10 +239,13 @@ impl Snapshot {
                 },
                 None => &mut outside,
             };
-            if add {
-                list.push_back(i as u32);
-            } else if let Some(k) = list.index_of(&(i as u32)) {
-                list.remove(k);
+            match x {
+                Some(x) => list.push_back(Near::of(i, x)),
+                None => {
+                    if let Some(k) = list.iter().position(|n| n.i as usize == i) {
+                        list.remove(k);
+                    }
+                }
             }
         };
         let mut rows: Vec<&(i64, Incident)> = rows.iter().collect();
@@ -247,9 +272,9 @@ impl Snapshot {
                         1,
                         i64::from(x.status.is_open()),
                     );
-                    if p != was {
-                        file(i, was, false);
-                        file(i, p, true);
+                    if p != was || old.location != x.location {
+                        file(i, was, None);
+                        file(i, p, Some(x));
                     }
                     district.incidents.set(i, x.clone());
                     assignment.incidents.set(i, p);
@@ -262,7 +287,7 @@ impl Snapshot {
                         1,
                         i64::from(x.status.is_open()),
                     );
-                    file(i, p, true);
+                    file(i, p, Some(x));
                     district.incidents.push_back(x.clone());
                     assignment.incidents.push_back(p);
                 }
@@ -376,13 +401,37 @@ impl Snapshot {
     }
 
     /// The incidents (indexes into `district.incidents`) that may lie
-    /// within `rect` (lon/lat): those inside the grids whose boxes meet
-    /// it, and those inside no grid.
+    /// within `rect` (lon/lat): those of the grids whose boxes meet it and
+    /// of no grid, that lie within it or within about ten metres of it
+    /// (places are kept to a metre here; callers check exactly).
+    ///
+    /// ```
+    /// use gridgov_app::Snapshot;
+    /// let s = Snapshot::build(gridgov_spatial::sample::district(&Default::default()), Default::default(), 1);
+    /// let p = s.district.incidents[0].location;
+    /// let r = geo::Rect::new((p.x() - 1e-3, p.y() - 1e-3), (p.x() + 1e-3, p.y() + 1e-3));
+    /// let near = s.incidents_near(r);
+    /// assert!(near.contains(&0) && near.len() < s.district.incidents.len());
+    /// ```
     pub fn incidents_near(&self, rect: geo::Rect<f64>) -> Vec<usize> {
-        let mut out: Vec<usize> = self.incidents_outside.iter().map(|&i| i as usize).collect();
+        let m = 1e-4;
+        #[allow(clippy::cast_possible_truncation)]
+        let (x0, y0, x1, y1) = (
+            (rect.min().x - m) as f32,
+            (rect.min().y - m) as f32,
+            (rect.max().x + m) as f32,
+            (rect.max().y + m) as f32,
+        );
+        let inside = |n: &&Near| n.at[0] >= x0 && n.at[0] <= x1 && n.at[1] >= y0 && n.at[1] <= y1;
+        let mut out: Vec<usize> = self
+            .incidents_outside
+            .iter()
+            .filter(inside)
+            .map(|n| n.i as usize)
+            .collect();
         for g in self.grids.candidates(rect) {
             if let Some(l) = self.incidents_by_grid.get(g.index()) {
-                out.extend(l.iter().map(|&i| i as usize));
+                out.extend(l.iter().filter(inside).map(|n| n.i as usize));
             }
         }
         out
@@ -534,5 +583,54 @@ impl ReadModel {
         let snap = Arc::new(build(&current)?);
         self.history.insert(version, snap.clone());
         Ok(snap)
+    }
+}
+
+#[cfg(test)]
+mod near_tests {
+    use super::*;
+
+    #[test]
+    fn a_pin_moved_within_its_grid_is_found_where_it_went_not_where_it_was() {
+        let s = Snapshot::build(
+            gridgov_spatial::sample::district(&gridgov_spatial::sample::SampleSpec::default()),
+            HashMap::new(),
+            1,
+        );
+        let around = |p: geo::Point<f64>, r: f64| {
+            let mut v = s.incidents_near(geo::Rect::new(
+                (p.x() - r, p.y() - r),
+                (p.x() + r, p.y() + r),
+            ));
+            v.sort_unstable();
+            v
+        };
+        let mut checked = 0;
+        for i in 0..s.district.incidents.len() {
+            let mut x = s.district.incidents[i].clone();
+            let from = x.location;
+            x.location = geo::Point::new(from.x() + 6e-4, from.y() + 6e-4);
+            let to = x.location;
+            if place_point(&s.grids, to.x(), to.y()) != s.assignment.incidents[i] {
+                continue; // moved out of its grid
+            }
+            let t = s.with_incident_rows(&[(i as i64 + 1, x)]).unwrap();
+            let near = |p: geo::Point<f64>, r: f64| {
+                let mut v = t.incidents_near(geo::Rect::new(
+                    (p.x() - r, p.y() - r),
+                    (p.x() + r, p.y() + r),
+                ));
+                v.sort_unstable();
+                v
+            };
+            assert!(near(to, 1e-5).contains(&i), "incident {i} where it went");
+            assert!(!near(from, 1e-5).contains(&i), "incident {i} where it was");
+            assert!(around(from, 1e-5).contains(&i));
+            checked += 1;
+            if checked == 20 {
+                break;
+            }
+        }
+        assert_eq!(checked, 20);
     }
 }

@@ -90,6 +90,13 @@ fn assert_same(got: &Snapshot, want: &Snapshot, touched: &[[f64; 2]], after: &st
             "the address lookup of {q} differs after {after}"
         );
     }
+    for p in touched.iter().rev().take(8) {
+        let r = geo::Rect::new((p[0] - 1e-4, p[1] - 1e-4), (p[0] + 1e-4, p[1] + 1e-4));
+        let (mut a, mut b) = (got.incidents_near(r), want.incidents_near(r));
+        a.sort_unstable();
+        b.sort_unstable();
+        assert_eq!(a, b, "the incidents near {p:?} differ after {after}");
+    }
     let (g, w) = (got.tile_source(), want.tile_source());
     for (x, y) in [(13540, 6496), (13541, 6497), (13543, 6498)] {
         let t = TileId::new(14, x, y).unwrap();
@@ -193,7 +200,16 @@ fn random_writes_leave_the_snapshot_as_a_rebuild_would(store: &Arc<dyn Store>, s
             }
             4 => {
                 let id = pick(&mut rng);
-                let to = point(&mut rng);
+                // Anywhere, or a few tens of metres (mostly the same grid).
+                let to = if rng.below(2) == 0 {
+                    point(&mut rng)
+                } else {
+                    let at = snap.district.incidents[(id - 1) as usize].location;
+                    [
+                        at.x() + rng.range(-5e-4, 5e-4),
+                        at.y() + rng.range(-5e-4, 5e-4),
+                    ]
+                };
                 touched.push(to);
                 if cases::move_pin(store.as_ref(), &snap, id, to, "test", "", app.now()).is_err() {
                     continue; // a closed or merged case keeps its pin
