@@ -191,6 +191,8 @@ impl App {
                 Change::Version(_) => Ok(()),
                 Change::Incidents(ids) => app.incidents_updated(&ids),
                 Change::AllIncidents => app.incidents_changed(),
+                Change::Household(id) => app.household_refreshed(id),
+                Change::Unit(id) => app.unit_refreshed(id),
             };
             if let Err(e) = r {
                 tracing::warn!(error = %e, "cannot apply another replica's writes");

@@ -186,4 +186,35 @@ impl App {
             .ok_or_else(|| HouseholdError::NotFound(format!("there is no unit {}", i + 1)))?;
         Ok(u)
     }
+
+    /// After household `id` was changed by another process (a replica
+    /// over the same database): the snapshot takes its row from the
+    /// store, and the residents it counts for. Blocking.
+    pub fn household_refreshed(&self, id: HouseholdId) -> Result<(), StoreError> {
+        let i = id.index();
+        self.model.changed_in_place(|| -> Result<_, StoreError> {
+            Ok(self
+                .store
+                .household(id)?
+                .map(|h| move |s: &crate::Snapshot| s.with_household(i, h)))
+        })?;
+        Ok(())
+    }
+
+    /// After unit `id`'s label or household count was changed by another
+    /// process: the snapshot takes them from the store. Blocking.
+    pub fn unit_refreshed(&self, id: UnitId) -> Result<(), StoreError> {
+        let i = id.index();
+        let Some(mut u) = self.current().district.units.get(i).cloned() else {
+            return Ok(());
+        };
+        self.model.changed_in_place(|| -> Result<_, StoreError> {
+            Ok(self.store.unit_change(id)?.map(|c| {
+                u.label = c.label;
+                u.households = c.households;
+                move |s: &crate::Snapshot| s.with_unit(i, u)
+            }))
+        })?;
+        Ok(())
+    }
 }

@@ -252,6 +252,10 @@ pub enum Change {
     /// Incidents were changed, too many to name, or while the watcher
     /// was not listening: read them all again.
     AllIncidents,
+    /// This household was changed.
+    Household(HouseholdId),
+    /// This unit's label or household count was changed.
+    Unit(UnitId),
 }
 
 /// An incident with its id.
@@ -403,6 +407,10 @@ pub trait HouseholdStore: Send + Sync {
     fn update_household(&self, id: HouseholdId, h: &Household) -> Result<bool, StoreError>;
     /// Changes a unit; `false` when there is no such unit.
     fn update_unit(&self, id: UnitId, u: &UnitChange) -> Result<bool, StoreError>;
+    /// One household as stored (for a replica told it changed).
+    fn household(&self, id: HouseholdId) -> Result<Option<Household>, StoreError>;
+    /// What can change of a unit, as stored (for a replica told it changed).
+    fn unit_change(&self, id: UnitId) -> Result<Option<UnitChange>, StoreError>;
 }
 
 /// Every port at once: what a whole store is.

@@ -421,6 +421,20 @@ fn households_and_units_change_in_place(store: &dyn Store) {
     let unit = &store.load().unwrap().units[0];
     assert_eq!((unit.label.as_str(), unit.households), ("9单元", 7));
     assert!(!store.update_unit(UnitId(u32::MAX), &u).unwrap());
+    // Read back one at a time, as a replica told of the change does.
+    assert_eq!(store.household(HouseholdId(3)).unwrap(), Some(h));
+    assert_eq!(
+        store.household(HouseholdId(2)).unwrap().as_ref(),
+        Some(&d.households[2])
+    );
+    assert_eq!(
+        store
+            .household(HouseholdId(d.households.len() as u32))
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.unit_change(UnitId(0)).unwrap(), Some(u));
+    assert_eq!(store.unit_change(UnitId(u32::MAX)).unwrap(), None);
 }
 
 both!(the_district_comes_back_as_it_was_stored);

@@ -496,7 +496,7 @@ fn within(limit: std::time::Duration, done: impl Fn() -> bool) -> Option<std::ti
 }
 
 #[test]
-fn on_postgis_a_replica_applies_another_replicas_case_writes_row_by_row() {
+fn on_postgis_a_replica_applies_another_replicas_case_household_and_unit_writes_row_by_row() {
     let Some(cluster) = gridgov_storage::testing::cluster() else {
         return;
     };
@@ -566,9 +566,45 @@ fn on_postgis_a_replica_applies_another_replicas_case_writes_row_by_row() {
             );
         }
     }
+    // Households and units edited on one replica.
+    for k in 0..5u32 {
+        let h = 7 * k + 3;
+        let before = a.current().district.households[h as usize].clone();
+        let headcount = before.headcount % 6 + 1;
+        a.change_household(
+            HouseholdId(h),
+            HouseholdChange {
+                headcount: Some(headcount),
+                ..HouseholdChange::default()
+            },
+        )
+        .unwrap();
+        waits.push(
+            within(std::time::Duration::from_secs(5), || {
+                b.current().district.households[h as usize].headcount == headcount
+            })
+            .unwrap_or_else(|| panic!("replica b never saw household {h} change")),
+        );
+        let u = before.unit;
+        let label = format!("{}号楼{k}单元", k + 1);
+        b.change_unit(
+            UnitId(u.0),
+            UnitEdit {
+                label: Some(label.clone()),
+                households: None,
+            },
+        )
+        .unwrap();
+        waits.push(
+            within(std::time::Duration::from_secs(5), || {
+                a.current().district.units[u.index()].label == label
+            })
+            .unwrap_or_else(|| panic!("replica a never saw unit {} change", u.0)),
+        );
+    }
     waits.sort_unstable();
     eprintln!(
-        "a write on one replica reached the other in {:?} (median), {:?} (slowest)",
+        "a write on one replica (cases, households, units) reached the other in {:?} (median), {:?} (slowest)",
         waits[waits.len() / 2],
         waits[waits.len() - 1]
     );

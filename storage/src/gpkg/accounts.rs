@@ -339,6 +339,42 @@ pub fn update_household(
     Ok(n == 1)
 }
 
+/// One household (its fid is its index plus one).
+pub fn household(conn: &Connection, id: HouseholdId) -> Result<Option<Household>, StorageError> {
+    conn.query_row(
+        "SELECT unit_fid, room, headcount, head_name, phone, id_number FROM households WHERE fid = ?1",
+        params![id.index() as i64 + 1],
+        |r| {
+            Ok(Household {
+                unit: UnitId(u32::try_from(r.get::<_, i64>(0)? - 1).unwrap_or(u32::MAX)),
+                room: r.get(1)?,
+                headcount: r.get(2)?,
+                head_name: r.get(3)?,
+                phone: r.get(4)?,
+                id_number: r.get(5)?,
+            })
+        },
+    )
+    .optional()
+    .map_err(sql("read household"))
+}
+
+/// A unit's label and household count.
+pub fn unit_change(conn: &Connection, id: UnitId) -> Result<Option<UnitChange>, StorageError> {
+    conn.query_row(
+        "SELECT label, households FROM units WHERE fid = ?1",
+        params![id.index() as i64 + 1],
+        |r| {
+            Ok(UnitChange {
+                label: r.get(0)?,
+                households: r.get(1)?,
+            })
+        },
+    )
+    .optional()
+    .map_err(sql("read unit"))
+}
+
 /// Changes a unit's label and household count.
 pub fn update_unit(conn: &Connection, id: UnitId, u: &UnitChange) -> Result<bool, StorageError> {
     let n = conn

@@ -220,4 +220,12 @@ impl HouseholdStore for GpkgStore {
     fn update_unit(&self, id: UnitId, u: &UnitChange) -> Result<bool, StoreError> {
         Ok(accounts::update_unit(&self.conn(), id, u)?)
     }
+
+    fn household(&self, id: HouseholdId) -> Result<Option<Household>, StoreError> {
+        Ok(accounts::household(&self.conn(), id)?)
+    }
+
+    fn unit_change(&self, id: UnitId) -> Result<Option<UnitChange>, StoreError> {
+        Ok(accounts::unit_change(&self.conn(), id)?)
+    }
 }

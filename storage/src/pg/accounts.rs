@@ -248,28 +248,98 @@ pub fn audit_log(c: &mut Client, q: &AuditQuery) -> Result<Vec<AuditRecord>, Sto
         .collect()
 }
 
-/// Changes a household (its fid is its index plus one).
+/// The channel household and unit edits are announced on: the writer's
+/// origin, a space, and `h:<index>` or `u:<index>`.
+pub const HOUSEHOLDS_CHANNEL: &str = "gridgov_households";
+
+/// Changes a household (its fid is its index plus one), announced on
+/// [`HOUSEHOLDS_CHANNEL`] as `origin`'s in the same transaction.
 pub fn update_household(
     c: &mut Client,
+    origin: &str,
     id: HouseholdId,
     h: &Household,
 ) -> Result<bool, StorageError> {
-    let n = c
+    let mut tx = c.transaction().map_err(pg("begin changing a household"))?;
+    let n = tx
         .execute(
             "UPDATE households SET room = $2, headcount = $3, head_name = $4, phone = $5, id_number = $6 WHERE fid = $1",
             &[&(id.index() as i64 + 1), &h.room, &i32::from(h.headcount), &h.head_name, &h.phone, &h.id_number],
         )
         .map_err(pg("change household"))?;
+    tx.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&HOUSEHOLDS_CHANNEL, &format!("{origin} h:{}", id.index())],
+    )
+    .map_err(pg("notify"))?;
+    tx.commit().map_err(pg("commit household"))?;
     Ok(n == 1)
 }
 
-/// Changes a unit's label and household count.
-pub fn update_unit(c: &mut Client, id: UnitId, u: &UnitChange) -> Result<bool, StorageError> {
-    let n = c
+/// Changes a unit's label and household count, announced on
+/// [`HOUSEHOLDS_CHANNEL`] as `origin`'s in the same transaction.
+pub fn update_unit(
+    c: &mut Client,
+    origin: &str,
+    id: UnitId,
+    u: &UnitChange,
+) -> Result<bool, StorageError> {
+    let mut tx = c.transaction().map_err(pg("begin changing a unit"))?;
+    let n = tx
         .execute(
             "UPDATE units SET label = $2, households = $3 WHERE fid = $1",
             &[&(id.index() as i64 + 1), &u.label, &(u.households as i32)],
         )
         .map_err(pg("change unit"))?;
+    tx.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&HOUSEHOLDS_CHANNEL, &format!("{origin} u:{}", id.index())],
+    )
+    .map_err(pg("notify"))?;
+    tx.commit().map_err(pg("commit unit"))?;
     Ok(n == 1)
+}
+
+/// One household (its fid is its index plus one).
+pub fn household(c: &mut Client, id: HouseholdId) -> Result<Option<Household>, StorageError> {
+    let Some(r) = c
+        .query_opt(
+            "SELECT unit_fid, room, headcount, head_name, phone, id_number FROM households WHERE fid = $1",
+            &[&(id.index() as i64 + 1)],
+        )
+        .map_err(pg("read household"))?
+    else {
+        return Ok(None);
+    };
+    let what = format!("household {}", id.index() + 1);
+    Ok(Some(Household {
+        unit: UnitId(
+            u32::try_from(r.get::<_, i64>(0) - 1)
+                .map_err(|e| StorageError::Corrupt(format!("{what}: {e}")))?,
+        ),
+        room: r.get(1),
+        headcount: u16::try_from(r.get::<_, i32>(2))
+            .map_err(|e| StorageError::Corrupt(format!("{what}: {e}")))?,
+        head_name: r.get(3),
+        phone: r.get(4),
+        id_number: r.get(5),
+    }))
+}
+
+/// A unit's label and household count.
+pub fn unit_change(c: &mut Client, id: UnitId) -> Result<Option<UnitChange>, StorageError> {
+    let Some(r) = c
+        .query_opt(
+            "SELECT label, households FROM units WHERE fid = $1",
+            &[&(id.index() as i64 + 1)],
+        )
+        .map_err(pg("read unit"))?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(UnitChange {
+        label: r.get(0),
+        households: u32::try_from(r.get::<_, i32>(1))
+            .map_err(|e| StorageError::Corrupt(format!("unit {}: {e}", id.index() + 1)))?,
+    }))
 }

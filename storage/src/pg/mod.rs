@@ -1062,11 +1062,29 @@ impl AuditStore for PgStore {
 
 impl HouseholdStore for PgStore {
     fn update_household(&self, id: HouseholdId, h: &Household) -> Result<bool, StoreError> {
-        Ok(accounts::update_household(&mut *self.client()?, id, h)?)
+        Ok(accounts::update_household(
+            &mut *self.client()?,
+            &self.origin,
+            id,
+            h,
+        )?)
     }
 
     fn update_unit(&self, id: UnitId, u: &UnitChange) -> Result<bool, StoreError> {
-        Ok(accounts::update_unit(&mut *self.client()?, id, u)?)
+        Ok(accounts::update_unit(
+            &mut *self.client()?,
+            &self.origin,
+            id,
+            u,
+        )?)
+    }
+
+    fn household(&self, id: HouseholdId) -> Result<Option<Household>, StoreError> {
+        Ok(accounts::household(&mut *self.client()?, id)?)
+    }
+
+    fn unit_change(&self, id: UnitId) -> Result<Option<UnitChange>, StoreError> {
+        Ok(accounts::unit_change(&mut *self.client()?, id)?)
     }
 }
 
@@ -1077,6 +1095,22 @@ fn origin() -> String {
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
     h.write_u32(std::process::id());
     format!("{:016x}", h.finish())
+}
+
+/// What a household or unit notification from another origin than
+/// `own` says.
+fn household_news(payload: &str, own: &str) -> Option<Change> {
+    let (origin, what) = payload.split_once(' ')?;
+    if origin == own {
+        return None;
+    }
+    let (kind, i) = what.split_once(':')?;
+    let i: u32 = i.parse().ok()?;
+    match kind {
+        "h" => Some(Change::Household(HouseholdId(i))),
+        "u" => Some(Change::Unit(UnitId(i))),
+        _ => None,
+    }
 }
 
 /// What an incident notification from another origin than `own` says.
@@ -1098,8 +1132,9 @@ fn listen(url: &str, own: &str, on_change: &dyn Fn(Change) -> bool) {
     loop {
         let mut c = match Client::connect(url, NoTls).and_then(|mut c| {
             c.batch_execute(&format!(
-                "LISTEN {CHANNEL}; LISTEN {}",
-                cases::INCIDENTS_CHANNEL
+                "LISTEN {CHANNEL}; LISTEN {}; LISTEN {}",
+                cases::INCIDENTS_CHANNEL,
+                accounts::HOUSEHOLDS_CHANNEL
             ))
             .map(|()| c)
         }) {
@@ -1120,6 +1155,14 @@ fn listen(url: &str, own: &str, on_change: &dyn Fn(Change) -> bool) {
         loop {
             let note = c.notifications().timeout_iter(tick).next();
             let version = match note {
+                Ok(Some(n)) if n.channel() == accounts::HOUSEHOLDS_CHANNEL => {
+                    if let Some(change) = household_news(n.payload(), own)
+                        && !on_change(change)
+                    {
+                        return;
+                    }
+                    continue;
+                }
                 Ok(Some(n)) if n.channel() == cases::INCIDENTS_CHANNEL => {
                     if let Some(change) = incident_news(n.payload(), own)
                         && !on_change(change)
@@ -1167,6 +1210,16 @@ mod tests {
             "what cannot be read means: read everything"
         );
         assert_eq!(incident_news("garbled", "me"), None);
+        assert_eq!(
+            household_news("abc h:12", "me"),
+            Some(Change::Household(HouseholdId(12)))
+        );
+        assert_eq!(
+            household_news("abc u:5", "me"),
+            Some(Change::Unit(UnitId(5)))
+        );
+        assert_eq!(household_news("me h:12", "me"), None);
+        assert_eq!(household_news("abc x:1", "me"), None);
         assert_ne!(origin(), origin());
     }
 
