@@ -307,57 +307,76 @@ pub fn reassign(
     let point_keeps =
         |p: Placement, at: geo::Point<f64>| settled(p) && !meets(&geo::Rect::new(at.0, at.0));
     let mut out = before.clone();
-    for (i, b) in after.buildings.iter().enumerate() {
-        let Some(old) = before.buildings.get(i) else {
-            continue;
-        };
+    // Walk the rows in order (a lookup by position in a persistent vector
+    // costs a descent of its tree); units and households follow only the
+    // buildings and units that moved.
+    let mut moved_building = vec![false; after.buildings.len()];
+    for (i, (b, old)) in after
+        .buildings
+        .iter()
+        .zip(before.buildings.iter())
+        .enumerate()
+    {
         let keeps = settled(old.placement)
             && old.shares.iter().all(|(g, _)| !changed.contains(g))
             && b.footprint.bounding_rect().is_some_and(|r| !meets(&r));
         if !keeps {
-            out.buildings
-                .set(i, place_building(after, idx, &b.footprint));
+            let p = place_building(after, idx, &b.footprint);
+            moved_building[i] = p.placement != old.placement;
+            out.buildings.set(i, p);
         }
     }
-    for (i, u) in after.units.iter().enumerate() {
-        let p = match out.buildings.get(u.building.index()) {
-            Some(b) => b.placement,
-            None if point_keeps(before.units[i], u.location) => continue,
+    let mut moved_unit = vec![false; after.units.len()];
+    for (i, (u, &old)) in after.units.iter().zip(before.units.iter()).enumerate() {
+        let b = u.building.index();
+        let p = match moved_building.get(b) {
+            Some(false) => continue,
+            Some(true) => out.buildings[b].placement,
+            None if point_keeps(old, u.location) => continue,
             None => place_point(idx, u.location.x(), u.location.y()),
         };
-        if p != before.units[i] {
+        if p != old {
+            moved_unit[i] = true;
             out.units.set(i, p);
         }
     }
-    for (i, h) in after.households.iter().enumerate() {
-        let p = out
-            .units
-            .get(h.unit.index())
-            .copied()
-            .unwrap_or(Placement::Unplaced);
-        if p != before.households[i] {
-            out.households.set(i, p);
+    if moved_unit.contains(&true) {
+        for (i, (h, &old)) in after
+            .households
+            .iter()
+            .zip(before.households.iter())
+            .enumerate()
+        {
+            if moved_unit.get(h.unit.index()) == Some(&true) {
+                let p = out.units[h.unit.index()];
+                if p != old {
+                    out.households.set(i, p);
+                }
+            }
         }
     }
-    let points = |rows: &mut Rows<Placement>, at: &mut dyn Iterator<Item = geo::Point<f64>>| {
-        for (i, p) in at.enumerate() {
-            if let Some(&old) = rows.get(i)
-                && !point_keeps(old, p)
-            {
+    let points = |rows: &mut Rows<Placement>,
+                  was: &Rows<Placement>,
+                  at: &mut dyn Iterator<Item = geo::Point<f64>>| {
+        for (i, (p, &old)) in at.zip(was.iter()).enumerate() {
+            if !point_keeps(old, p) {
                 rows.set(i, place_point(idx, p.x(), p.y()));
             }
         }
     };
     points(
         &mut out.merchants,
+        &before.merchants,
         &mut after.merchants.iter().map(|m| m.location),
     );
     points(
         &mut out.cameras,
+        &before.cameras,
         &mut after.cameras.iter().map(|c| c.location),
     );
     points(
         &mut out.incidents,
+        &before.incidents,
         &mut after.incidents.iter().map(|x| x.location),
     );
     out
