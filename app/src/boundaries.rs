@@ -779,12 +779,44 @@ impl App {
         }
         let next = if info.version == snap.version + 1 {
             let addresses = readdressed.map(|b| snap.addresses.with_buildings(&after, &placed, &b));
-            Snapshot::build_placed(after, grids, placed, addresses, versions, info.version)
+            Some(Snapshot::build_placed(
+                after,
+                grids,
+                placed,
+                addresses,
+                versions.clone(),
+                info.version,
+            ))
         } else {
-            // Someone published in between: rebuild from the store.
-            self.snapshot_from_store(&snap, info.version)?
+            None
         };
-        self.model.swap(next);
+        // Swapped in only if nothing was written meanwhile; else made
+        // again from what is current (cases filed during the publish are
+        // in it), so that no write is lost from the read model.
+        self.model
+            .replace(|cur| -> Result<Snapshot, BoundaryError> {
+                match next {
+                    Some(n) if cur.data_version == snap.data_version => Ok(n),
+                    Some(_) => {
+                        let after =
+                            apply_changes(&cur.district, changes).map_err(|e| change_error(&e))?;
+                        let grids = GridIndex::new(&after);
+                        let (placed, readdressed) = placed_again(cur, &after, &grids, changes);
+                        let addresses =
+                            readdressed.map(|b| cur.addresses.with_buildings(&after, &placed, &b));
+                        Ok(Snapshot::build_placed(
+                            after,
+                            grids,
+                            placed,
+                            addresses,
+                            versions,
+                            info.version,
+                        ))
+                    }
+                    // Someone published in between: rebuild from the store.
+                    None => Ok(self.snapshot_from_store(cur, info.version)?),
+                }
+            })?;
         tracing::info!(version = info.version, author = %info.author, grids = ?info.grids, "published");
         Ok(info)
     }

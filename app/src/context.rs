@@ -148,7 +148,8 @@ impl App {
         if latest <= current.version {
             return Ok(false);
         }
-        self.model.swap(self.snapshot_from_store(&current, latest)?);
+        self.model
+            .replace(|cur| self.snapshot_from_store(cur, latest))?;
         tracing::info!(
             from = current.version,
             to = latest,

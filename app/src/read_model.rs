@@ -498,6 +498,20 @@ impl ReadModel {
         }
     }
 
+    /// Swaps in `make(current)` under the refresh lock, so that no write
+    /// made meanwhile is lost from the read model (a publish, a catch-up:
+    /// their new snapshot is made from the current one). Blocking.
+    pub fn replace<E>(&self, make: impl FnOnce(&Snapshot) -> Result<Snapshot, E>) -> Result<(), E> {
+        let _g = self
+            .refresh_lock
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cur = self.current();
+        let next = make(&cur)?;
+        self.swap(next);
+        Ok(())
+    }
+
     /// After incidents changed in the store: swaps in a snapshot with
     /// `read()`'s incidents. Writers that change at the same time share
     /// one rebuild. Blocking.

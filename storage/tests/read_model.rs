@@ -626,3 +626,86 @@ fn on_postgis_a_replica_applies_another_replicas_case_household_and_unit_writes_
         "the replica changed its snapshot in place, not by a rebuild"
     );
 }
+
+#[test]
+fn cases_filed_while_grids_are_published_stay_in_the_read_model() {
+    let (_dir, store) = util::gpkg("publish-race");
+    let app = Arc::new(
+        App::open(
+            store.clone(),
+            Arc::new(FixedClock::at(now())),
+            Rules::default(),
+        )
+        .unwrap(),
+    );
+    let snap = app.current();
+    let codes: Vec<String> = snap
+        .district
+        .grids()
+        .take(6)
+        .map(|g| snap.district.area(g).code.clone())
+        .collect();
+    let filer = {
+        let app = app.clone();
+        std::thread::spawn(move || {
+            for k in 0..150 {
+                let snap = app.current();
+                let p = snap.district.incidents[k].location;
+                let r = NewReport {
+                    place: Place {
+                        lon: Some(p.x()),
+                        lat: Some(p.y()),
+                        ..Place::default()
+                    },
+                    category: "环境卫生".into(),
+                    description: format!("发布时上报{k}"),
+                    ..NewReport::default()
+                };
+                let (x, _) = cases::incident_of(&snap, &r, app.now()).unwrap();
+                let id = app.store.add_incidents(&[x]).unwrap()[0];
+                app.incidents_updated(&[id]).unwrap();
+                // What filing asks of the snapshot right after.
+                assert!(
+                    cases::duplicates_in(&app.current(), &app.rules.duplicates, id).is_ok(),
+                    "case {id} is missing from the read model just after it was filed"
+                );
+            }
+        })
+    };
+    for round in 0..3 {
+        for code in &codes {
+            let snap = app.current();
+            let g = snap.district.area_by_code(code).unwrap();
+            let b = &snap.district.area(g).boundary;
+            let rings: Vec<Vec<Vec<Vec<f64>>>> =
+                b.0.iter()
+                    .map(|p| {
+                        std::iter::once(p.exterior())
+                            .chain(p.interiors())
+                            .map(|r| r.0.iter().map(|q| vec![q.x, q.y]).collect())
+                            .collect()
+                    })
+                    .collect();
+            let geometry = serde_json::json!({"type": "MultiPolygon", "coordinates": rings});
+            let base = snap.grid_versions.get(code).copied().unwrap_or(0);
+            app.publish_grid(
+                code,
+                base,
+                geometry,
+                None,
+                "test",
+                &format!("第{round}轮"),
+                None,
+            )
+            .unwrap();
+        }
+    }
+    filer.join().unwrap();
+    let want = rebuilt(store.as_ref());
+    assert_eq!(
+        app.current().district.incidents.len(),
+        want.district.incidents.len(),
+        "every case filed is in the read model"
+    );
+    assert_same(&app.current(), &want, &[], "cases filed during publishes");
+}
