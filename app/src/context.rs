@@ -76,18 +76,21 @@ impl App {
         self.clock.now()
     }
 
+    /// Every incident in the store, in id order.
+    fn all_incidents(&self) -> Result<Vec<gridgov_spatial::Incident>, StoreError> {
+        Ok(self
+            .store
+            .incidents()?
+            .into_iter()
+            .map(|x| x.incident)
+            .collect())
+    }
+
     /// After incidents changed in the store: the maps, tiles and counts
     /// show the change at once.
     pub fn incidents_changed(&self) -> Result<(), StoreError> {
         self.deadlines_stale();
-        self.model.incidents_changed(|| {
-            Ok(self
-                .store
-                .incidents()?
-                .into_iter()
-                .map(|x| x.incident)
-                .collect())
-        })
+        self.model.incidents_changed(|| self.all_incidents())
     }
 
     /// After incidents `ids` changed in the store (filed, stepped, moved,
@@ -119,14 +122,7 @@ impl App {
                 }
                 Ok(rows)
             },
-            || {
-                Ok(self
-                    .store
-                    .incidents()?
-                    .into_iter()
-                    .map(|x| x.incident)
-                    .collect())
-            },
+            || self.all_incidents(),
         )?;
         self.deadlines_changed(&read)
     }

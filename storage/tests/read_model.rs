@@ -34,6 +34,43 @@ fn on_postgis_random_writes_leave_the_snapshot_as_a_rebuild_would() {
     random_writes_leave_the_snapshot_as_a_rebuild_would(&store, 12);
 }
 
+/// A report at `(lon, lat)`.
+fn report_at(lon: f64, lat: f64, category: &str, description: String) -> NewReport {
+    NewReport {
+        place: Place {
+            lon: Some(lon),
+            lat: Some(lat),
+            ..Place::default()
+        },
+        category: category.into(),
+        description,
+        ..NewReport::default()
+    }
+}
+
+/// Files `r` on `app` as the service does (the store, then the read
+/// model); the new case's id.
+fn file(app: &App, r: &NewReport, at: gridgov_spatial::Timestamp) -> i64 {
+    let (x, _) = cases::incident_of(&app.current(), r, at).unwrap();
+    let id = app.store.add_incidents(&[x]).unwrap()[0];
+    app.incidents_updated(&[id]).unwrap();
+    id
+}
+
+/// `mp` as a GeoJSON geometry.
+fn geometry_of(mp: &geo::MultiPolygon<f64>) -> serde_json::Value {
+    let rings: Vec<Vec<Vec<Vec<f64>>>> =
+        mp.0.iter()
+            .map(|p| {
+                std::iter::once(p.exterior())
+                    .chain(p.interiors())
+                    .map(|r| r.0.iter().map(|q| vec![q.x, q.y]).collect())
+                    .collect()
+            })
+            .collect();
+    serde_json::json!({"type": "MultiPolygon", "coordinates": rings})
+}
+
 /// The snapshot a fresh start would build from `store`.
 fn rebuilt(store: &dyn Store) -> Snapshot {
     Snapshot::build(
@@ -163,20 +200,15 @@ fn random_writes_leave_the_snapshot_as_a_rebuild_would(store: &Arc<dyn Store>, s
         let what = match rng.below(9) {
             0 | 1 => {
                 let p = point(&mut rng);
-                let r = NewReport {
-                    place: Place {
-                        lon: Some(p[0]),
-                        lat: Some(p[1]),
-                        ..Place::default()
-                    },
-                    category: categories[rng.below(3) as usize].into(),
-                    description: format!("第{round}次上报"),
-                    ..NewReport::default()
-                };
-                let (x, _) = cases::incident_of(&snap, &r, app.now()).unwrap();
+                let r = report_at(
+                    p[0],
+                    p[1],
+                    categories[rng.below(3) as usize],
+                    format!("第{round}次上报"),
+                );
+                let id = file(&app, &r, app.now());
+                let x = &app.current().district.incidents[(id - 1) as usize];
                 touched.push([x.location.x(), x.location.y()]);
-                let id = store.add_incidents(&[x]).unwrap()[0];
-                app.incidents_updated(&[id]).unwrap();
                 "a report filed"
             }
             2 | 3 => {
@@ -229,15 +261,7 @@ fn random_writes_leave_the_snapshot_as_a_rebuild_would(store: &Arc<dyn Store>, s
                 let xs: Vec<_> = (0..3)
                     .map(|_| {
                         let p = point(&mut rng);
-                        let r = NewReport {
-                            place: Place {
-                                lon: Some(p[0]),
-                                lat: Some(p[1]),
-                                ..Place::default()
-                            },
-                            category: categories[0].into(),
-                            ..NewReport::default()
-                        };
+                        let r = report_at(p[0], p[1], categories[0], String::new());
                         cases::incident_of(&snap, &r, app.now()).unwrap().0
                     })
                     .collect();
@@ -270,16 +294,7 @@ fn random_writes_leave_the_snapshot_as_a_rebuild_would(store: &Arc<dyn Store>, s
                     x: c.x() + (p.x - c.x()) * k,
                     y: c.y() + (p.y - c.y()) * k,
                 });
-                let rings: Vec<Vec<Vec<Vec<f64>>>> =
-                    mp.0.iter()
-                        .map(|p| {
-                            std::iter::once(p.exterior())
-                                .chain(p.interiors())
-                                .map(|r| r.0.iter().map(|q| vec![q.x, q.y]).collect())
-                                .collect()
-                        })
-                        .collect();
-                let geometry = serde_json::json!({"type": "MultiPolygon", "coordinates": rings});
+                let geometry = geometry_of(&mp);
                 let base = snap.grid_versions.get(&a.code).copied().unwrap_or(0);
                 if app
                     .publish_grid(&a.code, base, geometry, None, "test", "调整专属网格", None)
@@ -426,19 +441,12 @@ fn the_deadline_index_escalates_what_a_scan_of_every_case_would(store: &Arc<dyn 
                 app.incidents_updated(&[id]).unwrap();
             }
         }
-        let r = NewReport {
-            place: Place {
-                lon: Some(snap.district.incidents[0].location.x()),
-                lat: Some(snap.district.incidents[0].location.y()),
-                ..Place::default()
-            },
-            category: "safety_hazard".into(),
-            description: format!("第{round}轮"),
-            ..NewReport::default()
-        };
-        let (x, _) = cases::incident_of(&snap, &r, at).unwrap();
-        let id = store.add_incidents(&[x]).unwrap()[0];
-        app.incidents_updated(&[id]).unwrap();
+        let p = snap.district.incidents[0].location;
+        file(
+            &app,
+            &report_at(p.x(), p.y(), "safety_hazard", format!("第{round}轮")),
+            at,
+        );
         // The next tick: from a few hours to a few days later (a long
         // downtime escalates a backlog larger than one batch).
         at = gridgov_spatial::time::from_epoch(
@@ -526,19 +534,11 @@ fn on_postgis_a_replica_applies_another_replicas_case_household_and_unit_writes_
     for round in 0..20 {
         let snap = a.current();
         let p = snap.district.incidents[rng.below(n as u64) as usize].location;
-        let r = NewReport {
-            place: Place {
-                lon: Some(p.x()),
-                lat: Some(p.y()),
-                ..Place::default()
-            },
-            category: "环境卫生".into(),
-            description: format!("第{round}次"),
-            ..NewReport::default()
-        };
-        let (x, _) = cases::incident_of(&snap, &r, a.now()).unwrap();
-        let id = a.store.add_incidents(&[x]).unwrap()[0];
-        a.incidents_updated(&[id]).unwrap();
+        let id = file(
+            &a,
+            &report_at(p.x(), p.y(), "环境卫生", format!("第{round}次")),
+            a.now(),
+        );
         let w = within(std::time::Duration::from_secs(5), || {
             b.current().district.incidents.len() == n + round + 1
         });
@@ -651,19 +651,8 @@ fn cases_filed_while_grids_are_published_stay_in_the_read_model() {
             for k in 0..150 {
                 let snap = app.current();
                 let p = snap.district.incidents[k].location;
-                let r = NewReport {
-                    place: Place {
-                        lon: Some(p.x()),
-                        lat: Some(p.y()),
-                        ..Place::default()
-                    },
-                    category: "环境卫生".into(),
-                    description: format!("发布时上报{k}"),
-                    ..NewReport::default()
-                };
-                let (x, _) = cases::incident_of(&snap, &r, app.now()).unwrap();
-                let id = app.store.add_incidents(&[x]).unwrap()[0];
-                app.incidents_updated(&[id]).unwrap();
+                let r = report_at(p.x(), p.y(), "环境卫生", format!("发布时上报{k}"));
+                let id = file(&app, &r, app.now());
                 // What filing asks of the snapshot right after.
                 assert!(
                     cases::duplicates_in(&app.current(), &app.rules.duplicates, id).is_ok(),
@@ -677,16 +666,7 @@ fn cases_filed_while_grids_are_published_stay_in_the_read_model() {
             let snap = app.current();
             let g = snap.district.area_by_code(code).unwrap();
             let b = &snap.district.area(g).boundary;
-            let rings: Vec<Vec<Vec<Vec<f64>>>> =
-                b.0.iter()
-                    .map(|p| {
-                        std::iter::once(p.exterior())
-                            .chain(p.interiors())
-                            .map(|r| r.0.iter().map(|q| vec![q.x, q.y]).collect())
-                            .collect()
-                    })
-                    .collect();
-            let geometry = serde_json::json!({"type": "MultiPolygon", "coordinates": rings});
+            let geometry = geometry_of(b);
             let base = snap.grid_versions.get(code).copied().unwrap_or(0);
             app.publish_grid(
                 code,

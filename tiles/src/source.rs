@@ -264,6 +264,11 @@ fn row_of(d: &District, a: &Assignment, i: usize, categories: &mut Vec<String>) 
         categories.push(x.category.clone());
         (categories.len() - 1) as u16
     };
+    row(x, a.incidents[i], category)
+}
+
+/// Incident `x`, placed `p`, as a row of category `category`.
+fn row(x: &gridgov_spatial::Incident, p: gridgov_spatial::Placement, category: u16) -> Row {
     Row {
         xy: mercator(x.location),
         day: time::local_day(x.reported_at, time::CHINA_OFFSET_S),
@@ -271,9 +276,7 @@ fn row_of(d: &District, a: &Assignment, i: usize, categories: &mut Vec<String>) 
         source: x.source.as_str(),
         status: x.status.as_str(),
         open: x.status.is_open(),
-        grid: a.incidents[i]
-            .responsible()
-            .map_or(u32::MAX, |g| g.index() as u32),
+        grid: p.responsible().map_or(u32::MAX, |g| g.index() as u32),
     }
 }
 
@@ -288,15 +291,7 @@ fn incidents_of(d: &District, a: &Assignment) -> Incidents {
             categories.push(x.category.clone());
             next
         });
-        rows.push(Row {
-            xy: mercator(x.location),
-            day: time::local_day(x.reported_at, time::CHINA_OFFSET_S),
-            category,
-            source: x.source.as_str(),
-            status: x.status.as_str(),
-            open: x.status.is_open(),
-            grid: p.responsible().map_or(u32::MAX, |g| g.index() as u32),
-        });
+        rows.push(row(x, *p, category));
     }
     let mut per_category = vec![0u32; categories.len()];
     for r in &rows {

@@ -318,8 +318,7 @@ pub fn household(c: &mut Client, id: HouseholdId) -> Result<Option<Household>, S
                 .map_err(|e| StorageError::Corrupt(format!("{what}: {e}")))?,
         ),
         room: r.get(1),
-        headcount: u16::try_from(r.get::<_, i32>(2))
-            .map_err(|e| StorageError::Corrupt(format!("{what}: {e}")))?,
+        headcount: super::int(r.get(2), &what)?,
         head_name: r.get(3),
         phone: r.get(4),
         id_number: r.get(5),
@@ -339,7 +338,6 @@ pub fn unit_change(c: &mut Client, id: UnitId) -> Result<Option<UnitChange>, Sto
     };
     Ok(Some(UnitChange {
         label: r.get(0),
-        households: u32::try_from(r.get::<_, i32>(1))
-            .map_err(|e| StorageError::Corrupt(format!("unit {}: {e}", id.index() + 1)))?,
+        households: super::int(r.get(1), &format!("unit {}", id.index() + 1))?,
     }))
 }
