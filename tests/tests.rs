@@ -4,6 +4,7 @@
 
 mod util;
 
+mod cli_abuse;
 mod cli_accounts;
 mod cli_assign;
 mod cli_crash;

@@ -215,12 +215,7 @@ async fn as_problem(r: Response, timeout: Duration) -> Response {
 
 /// The client's address, over plain TCP or TLS.
 pub fn client_ip(ext: &axum::http::Extensions) -> Option<IpAddr> {
-    ext.get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .or_else(|| {
-            ext.get::<ConnectInfo<super::tls::ClientAddr>>()
-                .map(|c| c.0.0.ip())
-        })
+    ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
 }
 
 /// A 429 answer with `Retry-After`.

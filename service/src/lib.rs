@@ -10,6 +10,7 @@
 mod accounts;
 pub mod auth;
 mod cases;
+pub mod conn;
 mod editing;
 mod error;
 pub mod extract;
@@ -259,6 +260,9 @@ pub struct ServeOptions {
     pub escalate_every_s: u64,
     /// A PEM certificate chain and private key: serve HTTPS.
     pub tls: Option<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Connection caps and the header time limit (the total is lowered
+    /// below the open-file limit at start).
+    pub connections: conn::ConnLimits,
 }
 
 /// Runs the service over `app` until Ctrl-C or SIGTERM, then drains and
@@ -275,6 +279,7 @@ pub fn serve(
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    let limits = opts.connections.within_files(conn::raise_file_limit());
     let listener = rt.block_on(tokio::net::TcpListener::bind(opts.addr))?;
     let scheme = if tls.is_some() { "https" } else { "http" };
     config.base_url = format!("{scheme}://{}", listener.local_addr()?);
@@ -303,24 +308,17 @@ pub fn serve(
     }
     rt.block_on(async move {
         let addr = listener.local_addr()?;
-        if let Some(tls) = tls {
-            tracing::info!(%addr, "serving HTTPS");
-            let l = tls::TlsListener::new(listener, tls)?;
-            axum::serve(
-                l,
-                app(state).into_make_service_with_connect_info::<tls::ClientAddr>(),
-            )
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
-        } else {
-            tracing::info!(%addr, "serving");
-            axum::serve(
-                listener,
-                app(state).into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
-        }
+        tracing::info!(%addr, https = tls.is_some(), max_connections = limits.total,
+            max_connections_per_client = limits.per_client, "serving");
+        conn::serve(
+            listener,
+            tls.map(tokio_rustls::TlsAcceptor::from),
+            app(state),
+            limits,
+            shutdown_signal(),
+            Duration::from_secs(30),
+        )
+        .await;
         tracing::info!("stopped");
         Ok::<(), Box<dyn std::error::Error>>(())
     })?;

@@ -73,6 +73,19 @@ pub enum Command {
         /// Longest a request may take, in seconds.
         #[arg(long, default_value_t = 60)]
         request_timeout: u64,
+        /// Seconds a client has to send a request's head, and a kept-alive
+        /// connection may stay idle between requests.
+        #[arg(long, value_name = "S", default_value_t = 15)]
+        header_timeout: u64,
+        /// Open connections at most (lowered below the open-file limit,
+        /// which is raised to its hard limit at start); past it a new
+        /// connection gets a 503 and is closed.
+        #[arg(long, value_name = "N", default_value_t = 4096)]
+        max_connections: usize,
+        /// Open connections one client address may hold; past it a new one
+        /// gets a 429 and is closed.
+        #[arg(long, value_name = "N", default_value_t = 256)]
+        max_connections_per_client: usize,
         /// An origin allowed to call the API from browsers (repeat for
         /// more; `*` for any). None: only the service's own pages.
         #[arg(long, value_name = "ORIGIN")]

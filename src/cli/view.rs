@@ -340,14 +340,21 @@ mod tests {
         let addr = rt.block_on(async {
             let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
             let addr = tcp.local_addr().unwrap();
-            let l = gridgov_service::tls::TlsListener::new(tcp, config).unwrap();
+            let acceptor = tokio_rustls::TlsAcceptor::from(config);
             let app = axum::Router::new().route(
                 "/health",
                 axum::routing::get(|| async {
                     axum::Json(serde_json::json!({"version": 3, "data_version": 7}))
                 }),
             );
-            tokio::spawn(async move { axum::serve(l, app).await });
+            tokio::spawn(gridgov_service::conn::serve(
+                tcp,
+                Some(acceptor),
+                app,
+                gridgov_service::conn::ConnLimits::default(),
+                std::future::pending(),
+                std::time::Duration::from_secs(1),
+            ));
             addr
         });
         let url = format!("https://localhost:{}", addr.port());

@@ -1,0 +1,171 @@
+//! A running `gridgov serve` against clients that hold connections, send
+//! slowly or ask for costly work: nobody else may be kept out.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
+
+use crate::cli_serve::Server;
+use crate::util::{s, tmp_dir};
+
+/// A connection to `addr` from `from` (a loopback address of its own, so
+/// the server sees another client).
+fn connect_from(from: &str, addr: &str) -> TcpStream {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let addr: SocketAddr = addr.parse().unwrap();
+    let s = rt.block_on(async {
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind(format!("{from}:0").parse().unwrap()).unwrap();
+        sock.connect(addr).await.unwrap()
+    });
+    let s = s.into_std().unwrap();
+    s.set_nonblocking(false).unwrap();
+    s
+}
+
+/// `GET /health` from `from` on a fresh connection: (status line, time).
+fn health_from(from: &str, addr: &str) -> (String, Duration) {
+    let t = Instant::now();
+    let mut c = connect_from(from, addr);
+    c.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    c.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut out = String::new();
+    let _ = c.read_to_string(&mut out);
+    (out.lines().next().unwrap_or("").to_string(), t.elapsed())
+}
+
+/// What a connection has received until the server closed it (or
+/// `None` when it is still open after `wait`).
+fn closed_within(c: &mut TcpStream, wait: Duration) -> Option<String> {
+    c.set_read_timeout(Some(wait)).unwrap();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match c.read(&mut buf) {
+            Ok(0) => return Some(String::from_utf8_lossy(&got).into_owned()),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {
+                return Some(String::from_utf8_lossy(&got).into_owned());
+            }
+            Err(_) => return None,
+        }
+    }
+}
+
+#[test]
+fn one_address_holding_two_thousand_idle_connections_keeps_nobody_else_out() {
+    gridgov_service::conn::raise_file_limit();
+    let dir = tmp_dir("idle-connections");
+    let db = dir.join("t.gpkg");
+    let server = Server::start_with(
+        s(&db),
+        &[
+            "--max-connections-per-client",
+            "64",
+            "--header-timeout",
+            "2",
+        ],
+    );
+    // 2,000 connections from one address, each sending one header line
+    // and then nothing.
+    let mut held: Vec<TcpStream> = (0..2000)
+        .map(|_| {
+            let mut c = connect_from("127.0.0.1", &server.addr);
+            c.write_all(b"GET /health HTTP/1.1\r\n").unwrap();
+            c
+        })
+        .collect();
+    let (status, took) = health_from("127.0.0.2", &server.addr);
+    assert_eq!(status, "HTTP/1.1 200 OK");
+    assert!(took < Duration::from_secs(1), "/health took {took:?}");
+    // All but 64 were refused at once, with a problem naming the option.
+    let mut refused = 0;
+    let mut open = Vec::new();
+    for (i, c) in held.iter_mut().enumerate() {
+        match closed_within(c, Duration::from_millis(1)) {
+            Some(text) => {
+                assert!(text.starts_with("HTTP/1.1 429"), "{text}");
+                assert!(text.contains("--max-connections-per-client"), "{text}");
+                refused += 1;
+            }
+            None => open.push(i),
+        }
+    }
+    assert_eq!(refused, 2000 - 64, "{} left open", open.len());
+    // The 64 that got in are cut off once their header is 2 s late.
+    let t = Instant::now();
+    for i in open {
+        assert!(
+            closed_within(&mut held[i], Duration::from_secs(10)).is_some(),
+            "connection {i} still open after {:?}",
+            t.elapsed()
+        );
+    }
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    // And the same address may connect again.
+    assert_eq!(health_from("127.0.0.1", &server.addr).0, "HTTP/1.1 200 OK");
+}
+
+#[test]
+fn a_client_trickling_its_header_or_idling_between_requests_is_cut_off() {
+    let dir = tmp_dir("trickle");
+    let db = dir.join("t.gpkg");
+    let server = Server::start_with(s(&db), &["--header-timeout", "2"]);
+    // One header line every half second: the head is never finished.
+    let mut c = connect_from("127.0.0.1", &server.addr);
+    c.write_all(b"GET /health HTTP/1.1\r\n").unwrap();
+    let t = Instant::now();
+    let mut cut = None;
+    for i in 0..40 {
+        std::thread::sleep(Duration::from_millis(500));
+        if c.write_all(format!("X-Slow-{i}: 1\r\n").as_bytes())
+            .is_err()
+        {
+            cut = Some(t.elapsed());
+            break;
+        }
+        if closed_within(&mut c, Duration::from_millis(1)).is_some() {
+            cut = Some(t.elapsed());
+            break;
+        }
+    }
+    let cut = cut.expect("a trickling client stays connected for 20 s");
+    assert!(cut < Duration::from_secs(6), "cut off after {cut:?}");
+    // A kept-alive connection is answered, then closed when idle.
+    let mut k = connect_from("127.0.0.1", &server.addr);
+    k.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut buf = [0u8; 4096];
+    k.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let n = k.read(&mut buf).unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    let t = Instant::now();
+    assert!(closed_within(&mut k, Duration::from_secs(10)).is_some());
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+}
+
+#[test]
+fn past_the_total_cap_a_new_connection_is_told_to_come_back() {
+    let dir = tmp_dir("total-cap");
+    let db = dir.join("t.gpkg");
+    let server = Server::start_with(
+        s(&db),
+        &["--max-connections", "20", "--header-timeout", "5"],
+    );
+    let held: Vec<TcpStream> = (0..20)
+        .map(|i| connect_from(&format!("127.0.1.{}", i + 1), &server.addr))
+        .collect();
+    // Let the server count them all.
+    std::thread::sleep(Duration::from_millis(200));
+    let mut extra = connect_from("127.0.2.1", &server.addr);
+    let text = closed_within(&mut extra, Duration::from_secs(5)).expect("refused at once");
+    assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+    assert!(text.contains("--max-connections"), "{text}");
+    drop(held);
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(health_from("127.0.2.1", &server.addr).0, "HTTP/1.1 200 OK");
+}
