@@ -169,3 +169,105 @@ fn past_the_total_cap_a_new_connection_is_told_to_come_back() {
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(health_from("127.0.2.1", &server.addr).0, "HTTP/1.1 200 OK");
 }
+
+/// CPU seconds process `pid` has used (all its threads).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // Fields after the command name (which is in parentheses).
+    let rest = &stat[stat.rfind(')').unwrap() + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f[11].parse::<f64>().unwrap() + f[12].parse::<f64>().unwrap();
+    ticks / 100.0
+}
+
+#[test]
+fn a_hot_spot_question_too_costly_is_refused_and_an_abandoned_one_stops() {
+    let dir = tmp_dir("abandoned");
+    let db = dir.join("t.gpkg");
+    let server = Server::start(s(&db));
+    // The question from the field: refused at once, naming what to change.
+    let (status, body) = server
+        .get("/hotspots?period=2026-11&method=lattice&cell_m=30&permutations=99999&weeks=104");
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.contains("over the limit") && body.contains("cell_m"),
+        "{body}"
+    );
+    // A costly question within the limit, abandoned after a second.
+    let mut c = TcpStream::connect(&server.addr).unwrap();
+    write!(
+        c,
+        "GET /hotspots?period=2026-11&method=lattice&cell_m=150&permutations=99999&weeks=8 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\r\n",
+        server.token
+    )
+    .unwrap();
+    let before = cpu_seconds(server.pid());
+    std::thread::sleep(Duration::from_secs(1));
+    let busy = cpu_seconds(server.pid()) - before;
+    assert!(
+        busy > 0.5,
+        "the question did not keep the server busy ({busy} s)"
+    );
+    drop(c);
+    std::thread::sleep(Duration::from_secs(1));
+    let t = cpu_seconds(server.pid());
+    std::thread::sleep(Duration::from_secs(2));
+    let after = cpu_seconds(server.pid()) - t;
+    assert!(
+        after < 0.3,
+        "{after} s of CPU in the 2 s after the client left"
+    );
+    assert_eq!(server.get("/health").0, 200);
+}
+
+#[test]
+fn two_forty_thousand_vertex_drafts_are_checked_while_others_are_answered() {
+    use crate::cli_serve::request;
+    let dir = tmp_dir("big-drafts");
+    let db = dir.join("t.gpkg");
+    let server = Server::start(s(&db));
+    let n = 40_000;
+    let mut ring: Vec<[f64; 2]> = (0..n)
+        .map(|i| {
+            let a = std::f64::consts::TAU * f64::from(i) / f64::from(n);
+            let r = 1.0 + 0.01 * (f64::from(i) * 0.1).sin();
+            [117.526 + 0.002 * r * a.cos(), 34.866 + 0.0016 * r * a.sin()]
+        })
+        .collect();
+    ring.push(ring[0]);
+    let body = serde_json::json!({
+        "author": "tester", "reason": "a very detailed boundary",
+        "changes": [{"code": "370402005001001", "geometry": {"type": "Polygon", "coordinates": [ring]}}],
+    })
+    .to_string();
+    let addr = server.addr.clone();
+    let drafts: Vec<_> = (0..2)
+        .map(|_| {
+            let (addr, body) = (addr.clone(), body.clone());
+            std::thread::spawn(move || {
+                let (st, _, b) = request(&addr, "POST", "/drafts", &[], &body).unwrap();
+                assert_eq!(st, 201, "{b}");
+                let v: serde_json::Value = serde_json::from_str(&b).unwrap();
+                let id = v["id"].as_str().unwrap().to_string();
+                request(&addr, "GET", &format!("/drafts/{id}/validate"), &[], "").unwrap()
+            })
+        })
+        .collect();
+    let mut worst = Duration::ZERO;
+    while drafts.iter().any(|d| !d.is_finished()) {
+        let (status, took) = health_from("127.0.0.2", &server.addr);
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        worst = worst.max(took);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for d in drafts {
+        let (status, _, body) = d.join().unwrap();
+        // Checked in full (within the request's time limit): the new
+        // boundary overlaps its neighbours, and says so.
+        assert_eq!(status, 200, "{body}");
+        let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert!(v["errors"].as_u64().unwrap() > 0, "{body:.300}");
+        assert!(!body.contains("is not a valid polygon"), "{body:.300}");
+    }
+    assert!(worst < Duration::from_secs(1), "/health took {worst:?}");
+}

@@ -138,6 +138,11 @@ impl Server {
         (status, body)
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().map_or(0, Child::id)
+    }
+
     /// Kills the server with SIGKILL (no chance to clean up).
     pub fn kill9(mut self) -> Child {
         let child = self.child.take().unwrap();

@@ -189,14 +189,14 @@ pub struct Preview {
 /// A boundary check: not too many vertices, and valid (no ring crossing
 /// itself or another, no hole outside its shell).
 fn check_shape(mp: &MultiPolygon<f64>) -> Result<(), String> {
-    use geo::{CoordsIter, Validation};
+    use geo::CoordsIter;
     let n = mp.coords_count();
     if n > MAX_VERTICES {
         return Err(format!(
             "{n} vertices; a grid may have at most {MAX_VERTICES}"
         ));
     }
-    if let Err(e) = mp.check_validation() {
+    if let Some(e) = gridgov_spatial::shape::check(mp).first() {
         return Err(format!("not a valid polygon: {e}"));
     }
     Ok(())

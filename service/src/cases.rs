@@ -18,6 +18,7 @@ use gridgov_spatial::workflow::Action;
 use serde::Deserialize;
 
 use gridgov_spatial::access::{Access, Thing};
+use gridgov_spatial::cancel::Cancel;
 
 use super::auth::Caller;
 use super::{ApiError, AppState};
@@ -28,6 +29,23 @@ pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f).await?
+}
+
+/// [`blocking`] for work that may run long: `f` gets a flag that is
+/// raised when this future is dropped — the client went away or the
+/// request's time limit struck — and stops at its next look at it.
+pub(super) async fn cancellable<T: Send + 'static>(
+    f: impl FnOnce(Cancel) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    struct RaiseOnDrop(Cancel);
+    impl Drop for RaiseOnDrop {
+        fn drop(&mut self) {
+            self.0.cancel();
+        }
+    }
+    let cancel = Cancel::new();
+    let _raise = RaiseOnDrop(cancel.clone());
+    tokio::task::spawn_blocking(move || f(cancel)).await?
 }
 
 fn with_etag(mut r: Response, seq: u32) -> Response {

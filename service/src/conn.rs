@@ -109,7 +109,11 @@ struct Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        let mut m = self.counts.per.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut m = self
+            .counts
+            .per
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(n) = m.get_mut(&self.ip) {
             *n -= 1;
             if *n == 0 {
@@ -132,7 +136,10 @@ impl Counts {
         limits: &ConnLimits,
         total: usize,
     ) -> Result<Slot, Refusal> {
-        let mut m = self.per.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut m = self
+            .per
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if total >= limits.total {
             return Err(Refusal::Total);
         }

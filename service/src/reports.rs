@@ -17,7 +17,7 @@ use gridgov_spatial::period::{CHINA_OFFSET_S, Period, PeriodKind};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::cases::blocking;
+use super::cases::{blocking, cancellable};
 use super::{ApiError, AppState, comma_list, now_param};
 use gridgov_app::cases::Book;
 use gridgov_app::report::{ReportOptions, build, html};
@@ -173,6 +173,7 @@ pub async fn hotspots(
         seed: q.seed.unwrap_or(defaults.seed),
         fdr: q.fdr.unwrap_or(defaults.fdr),
         weeks: q.weeks.unwrap_or(defaults.weeks),
+        cancel: defaults.cancel.clone(),
     };
     let lattice = match q.method.as_deref() {
         None | Some("grid" | "grids") => false,
@@ -200,7 +201,8 @@ pub async fn hotspots(
         utc_offset_s: CHINA_OFFSET_S,
     };
     let cell_m = q.cell_m.unwrap_or(200.0);
-    let v = blocking(move || {
+    let v = cancellable(move |cancel| {
+        let o = HotspotOptions { cancel, ..o };
         let snap = st.current();
         let d = &snap.district;
         let bad = |e: gridgov_spatial::hotspot_map::HotspotError| {
@@ -328,7 +330,9 @@ pub async fn report(
         },
         ..defaults
     };
-    let out = blocking(move || {
+    let out = cancellable(move |cancel| {
+        let mut o = o;
+        o.hotspots.cancel = cancel;
         let snap = st.current();
         let book = Book::read(st.app.store.as_ref())?;
         let r = build(&snap, &book, &st.app.rules.deadlines, p, now, &o)?;

@@ -24,7 +24,10 @@
 use serde::Serialize;
 
 use crate::LocalProjection;
-use crate::hotspots::{Emerging, GiStar, Neighbours, emerging, gi_star, lattice, mann_kendall};
+use crate::cancel::{Cancel, Cancelled};
+use crate::hotspots::{
+    Emerging, GiStar, Neighbours, emerging, gi_star_until, lattice, mann_kendall,
+};
 use crate::incident_counts::IncidentQuery;
 use crate::{AreaId, Assignment, District};
 
@@ -39,6 +42,8 @@ pub struct HotspotOptions {
     pub fdr: f64,
     /// Weeks in the series for the emerging label.
     pub weeks: usize,
+    /// Raised when the answer is no longer wanted: the work stops.
+    pub cancel: Cancel,
 }
 
 impl Default for HotspotOptions {
@@ -48,6 +53,7 @@ impl Default for HotspotOptions {
             seed: 20_260_101,
             fdr: 0.05,
             weeks: 8,
+            cancel: Cancel::never(),
         }
     }
 }
@@ -74,6 +80,44 @@ pub enum HotspotError {
     /// No grids to look at.
     #[error("the district has no grids")]
     NoGrids,
+    /// More work than one request may ask for.
+    #[error(
+        "{units} units × {permutations} permutations × {series} series (the period and {weeks} weeks) is {draws} draws, over the limit of {max}: ask for fewer permutations or weeks, or larger cells (cell_m)",
+        series = weeks + 1,
+        draws = units.saturating_mul(*permutations).saturating_mul(weeks + 1)
+    )]
+    TooCostly {
+        /// Units (grids or cells).
+        units: usize,
+        /// Permutations asked for.
+        permutations: usize,
+        /// Weeks asked for.
+        weeks: usize,
+        /// The most draws allowed.
+        max: usize,
+    },
+    /// Stopped: the answer was no longer wanted.
+    #[error(transparent)]
+    Cancelled(#[from] Cancelled),
+}
+
+/// The most permutation draws (units × permutations × (weeks + 1)) one
+/// hot-spot question may ask for: about ten seconds of one core.
+pub const MAX_DRAWS: usize = 1_000_000_000;
+
+fn check_cost(units: usize, o: &HotspotOptions) -> Result<(), HotspotError> {
+    let draws = units
+        .saturating_mul(o.permutations)
+        .saturating_mul(o.weeks + 1);
+    if draws > MAX_DRAWS {
+        return Err(HotspotError::TooCostly {
+            units,
+            permutations: o.permutations,
+            weeks: o.weeks,
+            max: MAX_DRAWS,
+        });
+    }
+    Ok(())
 }
 
 /// Hot, cold or neither.
@@ -177,7 +221,7 @@ fn analyse(
     nb: &Neighbours,
     q: &IncidentQuery,
     o: &HotspotOptions,
-) -> Vec<UnitHotspot> {
+) -> Result<Vec<UnitHotspot>, HotspotError> {
     let weeks = q
         .period
         .map(|p| p.weeks_ending(o.weeks))
@@ -205,21 +249,22 @@ fn analyse(
             }
         }
     }
-    let now = gi_star(&count, nb, o.permutations, o.seed, o.fdr);
+    let now = gi_star_until(&count, nb, o.permutations, o.seed, o.fdr, &o.cancel)?;
     let per_week: Vec<Vec<GiStar>> = weekly
         .iter()
         .enumerate()
         .map(|(k, x)| {
-            gi_star(
+            gi_star_until(
                 x,
                 nb,
                 o.permutations,
                 o.seed.wrapping_add(k as u64 + 1),
                 o.fdr,
+                &o.cancel,
             )
         })
-        .collect();
-    (0..units)
+        .collect::<Result<_, _>>()?;
+    Ok((0..units)
         .map(|u| {
             let gi = now.get(u).cloned().unwrap_or(GiStar {
                 g: 0.0,
@@ -249,7 +294,7 @@ fn analyse(
                 gi,
             }
         })
-        .collect()
+        .collect())
 }
 
 /// Hot spots among the grids (queen contiguity of their boundaries), in
@@ -287,7 +332,8 @@ pub fn grid_hotspots(
             .map(|g| slot[g.index()])
             .filter(|&s| s != usize::MAX)
     };
-    let units = analyse(&unit_of, grids.len(), d, &nb, q, o);
+    check_cost(grids.len(), o)?;
+    let units = analyse(&unit_of, grids.len(), d, &nb, q, o)?;
     Ok(grids
         .iter()
         .zip(units)
@@ -342,7 +388,8 @@ pub fn lattice_hotspots(
         (c >= 0.0 && r >= 0.0 && (c as usize) < cols && (r as usize) < rows)
             .then(|| r as usize * cols + c as usize)
     };
-    let units = analyse(&unit_of, cols * rows, d, &lattice(cols, rows), q, o);
+    check_cost(cols * rows, o)?;
+    let units = analyse(&unit_of, cols * rows, d, &lattice(cols, rows), q, o)?;
     let cells = units
         .into_iter()
         .enumerate()

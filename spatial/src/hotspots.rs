@@ -8,6 +8,7 @@
 use geo::{BoundingRect, Intersects, MultiPolygon};
 use serde::Serialize;
 
+use crate::cancel::{Cancel, Cancelled};
 use crate::rng::Rng;
 
 /// Neighbours of each unit (not including itself), sorted.
@@ -131,9 +132,30 @@ pub fn gi_star(
     seed: u64,
     fdr: f64,
 ) -> Vec<GiStar> {
+    gi_star_until(x, nb, permutations, seed, fdr, &Cancel::never()).unwrap_or_default()
+}
+
+/// [`gi_star`], stopping with `Err(Cancelled)` soon after `cancel` is
+/// raised (it is looked at before each unit's permutations).
+///
+/// ```
+/// use gridgov_spatial::cancel::{Cancel, Cancelled};
+/// use gridgov_spatial::hotspots::{gi_star_until, lattice};
+/// let c = Cancel::new();
+/// c.cancel();
+/// assert_eq!(gi_star_until(&[1.0; 49], &lattice(7, 7), 999, 7, 0.05, &c), Err(Cancelled));
+/// ```
+pub fn gi_star_until(
+    x: &[f64],
+    nb: &Neighbours,
+    permutations: usize,
+    seed: u64,
+    fdr: f64,
+    cancel: &Cancel,
+) -> Result<Vec<GiStar>, Cancelled> {
     let n = x.len();
     if n < 2 {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let nf = n as f64;
     let sum: f64 = x.iter().sum();
@@ -143,6 +165,7 @@ pub fn gi_star(
     let mut rng = Rng::new(seed);
     let mut out: Vec<GiStar> = (0..n)
         .map(|i| {
+            cancel.check()?;
             let k = nb[i].len() + 1; // with itself
             let kf = k as f64;
             let local: f64 = x[i] + nb[i].iter().map(|&j| x[j]).sum::<f64>();
@@ -176,20 +199,20 @@ pub fn gi_star(
             if s == 0.0 {
                 larger = permutations;
             }
-            GiStar {
+            Ok(GiStar {
                 g,
                 z,
                 p_norm: upper_tail(z.abs()),
                 p_sim: (larger as f64 + 1.0) / (permutations as f64 + 1.0),
                 significant: false,
-            }
+            })
         })
-        .collect();
+        .collect::<Result<_, Cancelled>>()?;
     let sig = benjamini_hochberg(&out.iter().map(|g| g.p_sim).collect::<Vec<_>>(), fdr);
     for (g, s) in out.iter_mut().zip(sig) {
         g.significant = s;
     }
-    out
+    Ok(out)
 }
 
 /// Benjamini–Hochberg: which of `p` are discoveries at false-discovery

@@ -9,6 +9,7 @@
 //! and returns data.
 
 pub mod access;
+pub mod cancel;
 pub mod cellindex;
 pub mod geom_serde;
 pub mod idcard;
@@ -16,6 +17,7 @@ pub mod model;
 pub mod pip;
 pub mod rng;
 pub mod sample;
+pub mod shape;
 pub mod synthetic;
 pub mod time;
 

@@ -24,7 +24,7 @@
 //! assert!(problems.iter().all(|p| p.kind != gridgov_spatial::ProblemKind::Overlap));
 //! ```
 
-use geo::{Area as _, BooleanOps, BoundingRect, Centroid, MultiPolygon, Polygon, Validation};
+use geo::{Area as _, BooleanOps, BoundingRect, Centroid, MultiPolygon, Polygon};
 use serde::Serialize;
 
 use crate::geodesy::LocalProjection;
@@ -257,7 +257,7 @@ impl Ctx<'_> {
             }
             return None;
         }
-        let errors = a.boundary.validation_errors();
+        let errors = crate::shape::check(&a.boundary);
         let finite = a
             .boundary
             .0
