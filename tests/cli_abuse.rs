@@ -236,7 +236,7 @@ fn two_forty_thousand_vertex_drafts_are_checked_while_others_are_answered() {
         .collect();
     ring.push(ring[0]);
     let body = serde_json::json!({
-        "author": "tester", "reason": "a very detailed boundary",
+        "reason": "a very detailed boundary",
         "changes": [{"code": "370402005001001", "geometry": {"type": "Polygon", "coordinates": [ring]}}],
     })
     .to_string();

@@ -70,7 +70,8 @@ fn publisher(addr: &str, done: &AtomicUsize) -> Vec<i64> {
         };
         let tag = etag(&h).unwrap();
         let f = json(&f);
-        let body = serde_json::json!({"geometry": f["geometry"], "author": "crash", "reason": format!("publish {i}")}).to_string();
+        let body = serde_json::json!({"geometry": f["geometry"], "reason": format!("publish {i}")})
+            .to_string();
         match request(
             addr,
             "PUT",

@@ -440,7 +440,7 @@ fn publish_through_kill_minus_9(db: &str) -> i64 {
                 };
                 let tag = etag(&h).unwrap();
                 let f: serde_json::Value = serde_json::from_str(&f).unwrap();
-                let body = serde_json::json!({"geometry": f["geometry"], "author": "crash-test", "reason": format!("round {round} publish {i}")}).to_string();
+                let body = serde_json::json!({"geometry": f["geometry"], "reason": format!("round {round} publish {i}")}).to_string();
                 match request(
                     &addr,
                     "PUT",
@@ -568,7 +568,8 @@ fn two_replicas_over_one_postgis_stay_in_step_and_gdal_reads_both_the_database_a
     let code = CRASH_GRID;
     let (_, h, f) = request(&a.addr, "GET", &format!("/grids/{code}"), &[], "").unwrap();
     let f: serde_json::Value = serde_json::from_str(&f).unwrap();
-    let body = serde_json::json!({"geometry": f["geometry"], "author": "a", "reason": "rename", "name": "新名字"}).to_string();
+    let body = serde_json::json!({"geometry": f["geometry"], "reason": "rename", "name": "新名字"})
+        .to_string();
     let tag = etag(&h).unwrap();
     let (status, _, reply) = request(
         &a.addr,

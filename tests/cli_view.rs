@@ -149,7 +149,6 @@ fn the_window_draws_the_map_and_shows_a_publish_and_a_new_incident_within_second
     let grid: serde_json::Value = serde_json::from_str(&body).unwrap();
     let put = serde_json::json!({
         "geometry": grid["geometry"],
-        "author": "test",
         "reason": "republish",
     });
     let (status, _, body) = request(

@@ -653,7 +653,7 @@ async function validateEdit() {
     const { body: d } = await getJSON("/drafts", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ author: $("planner-author").value, reason: $("planner-reason").value, changes }),
+      body: JSON.stringify({ reason: $("planner-reason").value, changes }),
     });
     const [{ body: v }, { body: pre }] = await Promise.all([
       getJSON(`/drafts/${d.id}/validate`),

@@ -129,7 +129,8 @@ pub struct ChangeIn {
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DraftIn {
-    /// Who.
+    /// Who (the service records the signed-in user).
+    #[serde(default)]
     pub author: String,
     /// Why.
     pub reason: String,
@@ -595,8 +596,9 @@ impl App {
         })
     }
 
-    /// Publishes a draft.
-    pub fn publish_draft(&self, id: &str) -> Result<VersionInfo, BoundaryError> {
+    /// Publishes a draft; `by` is recorded as the version's author (the
+    /// draft keeps its own).
+    pub fn publish_draft(&self, id: &str, by: &str) -> Result<VersionInfo, BoundaryError> {
         let (d, status) = self.draft(id)?;
         if let DraftStatus::Published(version) = status {
             return Err(BoundaryError::AlreadyPublished {
@@ -606,7 +608,7 @@ impl App {
         }
         let changes = to_changes(&d.draft)?;
         self.publish_changes(
-            &d.draft.author,
+            by,
             &d.draft.reason,
             d.draft.effective_date.as_deref(),
             &changes,

@@ -449,11 +449,32 @@ async fn personal_fields_are_full_only_for_the_grid_s_staff_and_admins_and_each_
     let (_, v) = ask(&st, Some(&admin), "GET", &uri, None).await;
     assert_eq!(v["phone"], "13912345678");
     assert_eq!(v["id_number"], "11010519491231002X");
-    // Staff of another grid may not read it at all; the district file
-    // shows it masked to the map's readers.
+    // Staff of another grid may not read it at all, nor find it in the
+    // district file, which carries their own grid's households only (and
+    // none to a command center); an admin's shows every one, masked.
     let (s, _) = ask(&st, Some(&other), "GET", &uri, None).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     let (_, d) = ask(&st, Some(&other), "GET", "/district.json", None).await;
+    let snap = st.current();
+    let in_grid = |code: &str| {
+        snap.assignment
+            .households
+            .iter()
+            .filter(|h| h.grid().map(|g| snap.district.area(g).code.as_str()) == Some(code))
+            .count()
+    };
+    let theirs = d["households"].as_array().unwrap().len();
+    assert_eq!(theirs, in_grid(&f.other));
+    assert!(theirs < snap.district.households.len());
+    assert!(!d.to_string().contains("139****5678"));
+    let wall = token_for(&st, "wall", Role::CommandCenter, &[], None);
+    let (_, d) = ask(&st, Some(&wall), "GET", "/district.json", None).await;
+    assert_eq!(d["households"].as_array().unwrap().len(), 0);
+    let (_, d) = ask(&st, Some(&admin), "GET", "/district.json", None).await;
+    assert_eq!(
+        d["households"].as_array().unwrap().len(),
+        snap.district.households.len()
+    );
     let h = &d["households"][f.household[0] - 1];
     assert_eq!(h["phone"], "139****5678");
     assert_eq!(h["head_name"], "王*");

@@ -67,7 +67,7 @@ fn ring(lon: f64, lat: f64, r: f64, n: usize) -> String {
 
 fn draft(geometry: &str) -> Vec<u8> {
     format!(
-        r#"{{"author":"t","reason":"corpus","changes":[{{"code":"370402005001001","geometry":{geometry}}}]}}"#
+        r#"{{"reason":"corpus","changes":[{{"code":"370402005001001","geometry":{geometry}}}]}}"#
     )
     .into_bytes()
 }
@@ -316,7 +316,7 @@ fn corpus(st: &Arc<AppState>) -> Vec<(&'static str, String, &'static str, Vec<u8
         "POST",
         "/versions/999999/rollback",
         json,
-        br#"{"author":"x","reason":"y"}"#.to_vec(),
+        br#"{"reason":"y"}"#.to_vec(),
     );
     add(
         "POST",

@@ -19,7 +19,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::auth::Caller;
 use super::error::ApiError;
+use gridgov_spatial::access::Role;
 
 fn etag(v: i64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{v}\"")).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
@@ -42,6 +44,61 @@ async fn blocking<T: Send + 'static>(
     Ok(tokio::task::spawn_blocking(f)
         .await
         .map_err(ApiError::internal)??)
+}
+
+/// The signed-in user, who is the author of what they send: a body's
+/// `author`, when given, must be them.
+fn sign(caller: &Caller, given: &str) -> Result<String, ApiError> {
+    let me = &caller.principal.user;
+    let given = given.trim();
+    if !given.is_empty() && given != me {
+        return Err(ApiError::unprocessable(
+            "author",
+            format!("the author is the signed-in user ({me}), not {given:?}: leave author out"),
+        ));
+    }
+    Ok(me.clone())
+}
+
+/// An effective date in the past rewrites what `as_of` answers: only an
+/// admin may set one, with a reason, and it is audited.
+async fn check_backdate(
+    st: &Arc<AppState>,
+    caller: &Caller,
+    date: Option<&str>,
+    reason: &str,
+    object: &str,
+) -> Result<(), ApiError> {
+    use gridgov_spatial::time::{CHINA_OFFSET_S, local_date, parse_date};
+    // A date that does not parse is the application's to report.
+    let Some(Ok(d)) = date.map(parse_date) else {
+        return Ok(());
+    };
+    if d >= local_date(st.app.now(), CHINA_OFFSET_S) {
+        return Ok(());
+    }
+    if caller.principal.role != Role::Admin {
+        let mut e = ApiError::with_status(
+            StatusCode::FORBIDDEN,
+            format!(
+                "effective_date {d} is in the past: only an admin may backdate boundaries (it changes what as_of answers for past dates)"
+            ),
+        );
+        e.field = Some("effective_date".into());
+        return Err(e);
+    }
+    if reason.trim().is_empty() {
+        return Err(ApiError::unprocessable(
+            "reason",
+            "a backdated change needs a reason",
+        ));
+    }
+    super::auth::record(
+        st,
+        vec![caller.audit("backdate", object, format!("effective {d}: {reason}"))],
+    )
+    .await;
+    Ok(())
 }
 
 fn status_name(s: DraftStatus) -> (&'static str, Option<i64>) {
@@ -68,8 +125,18 @@ fn status_name(s: DraftStatus) -> (&'static str, Option<i64>) {
 )]
 pub async fn create_draft(
     State(st): State<Arc<AppState>>,
-    JsonBody(draft): JsonBody<DraftIn>,
+    caller: Caller,
+    JsonBody(mut draft): JsonBody<DraftIn>,
 ) -> Result<Response, ApiError> {
+    draft.author = sign(&caller, &draft.author)?;
+    check_backdate(
+        &st,
+        &caller,
+        draft.effective_date.as_deref(),
+        &draft.reason,
+        "draft",
+    )
+    .await?;
     let app = st.app.clone();
     let stored = blocking(move || app.create_draft(draft)).await?;
     let id = stored.id.clone();
@@ -203,11 +270,24 @@ pub async fn preview_draft(
 )]
 pub async fn publish_draft(
     State(st): State<Arc<AppState>>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let app = st.app.clone();
     let id2 = id.clone();
-    let info = blocking(move || app.publish_draft(&id2)).await?;
+    let (d, _) = blocking(move || app.draft(&id2)).await?;
+    check_backdate(
+        &st,
+        &caller,
+        d.draft.effective_date.as_deref(),
+        &d.draft.reason,
+        &format!("draft {id}"),
+    )
+    .await?;
+    let app = st.app.clone();
+    let id2 = id.clone();
+    let by = caller.principal.user.clone();
+    let info = blocking(move || app.publish_draft(&id2, &by)).await?;
     Ok(axum::Json(json!({"draft": id, "published": info})))
 }
 
@@ -251,6 +331,7 @@ pub async fn get_grid(
 #[serde(deny_unknown_fields)]
 pub struct GridPut {
     geometry: Value,
+    #[serde(default)]
     author: String,
     reason: String,
     #[serde(default)]
@@ -282,10 +363,12 @@ pub struct GridPut {
 )]
 pub async fn put_grid(
     State(st): State<Arc<AppState>>,
+    caller: Caller,
     Path(code): Path<String>,
     headers: HeaderMap,
     JsonBody(put): JsonBody<GridPut>,
 ) -> Result<Response, ApiError> {
+    let author = sign(&caller, &put.author)?;
     let Some(tag) = headers.get(header::IF_MATCH) else {
         return Err(ApiError {
             status: StatusCode::PRECONDITION_REQUIRED,
@@ -298,6 +381,14 @@ pub async fn put_grid(
     let base = parse_etag(tag).ok_or_else(|| {
         ApiError::bad_request("If-Match", "If-Match is not an ETag from this service")
     })?;
+    check_backdate(
+        &st,
+        &caller,
+        put.effective_date.as_deref(),
+        &put.reason,
+        &format!("grid {code}"),
+    )
+    .await?;
     let app = st.app.clone();
     let info = blocking(move || {
         app.publish_grid(
@@ -305,7 +396,7 @@ pub async fn put_grid(
             base,
             put.geometry,
             put.name,
-            &put.author,
+            &author,
             &put.reason,
             put.effective_date.as_deref(),
         )
@@ -392,6 +483,7 @@ pub async fn grid_history(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RollbackIn {
+    #[serde(default)]
     author: String,
     reason: String,
     #[serde(default)]
@@ -420,12 +512,21 @@ pub struct RollbackIn {
 )]
 pub async fn rollback(
     State(st): State<Arc<AppState>>,
+    caller: Caller,
     Path(n): Path<i64>,
     JsonBody(rb): JsonBody<RollbackIn>,
 ) -> Result<axum::Json<Value>, ApiError> {
+    let author = sign(&caller, &rb.author)?;
+    check_backdate(
+        &st,
+        &caller,
+        rb.effective_date.as_deref(),
+        &rb.reason,
+        &format!("version {n}"),
+    )
+    .await?;
     let app = st.app.clone();
-    let info =
-        blocking(move || app.rollback(n, &rb.author, &rb.reason, rb.effective_date.as_deref()))
-            .await?;
+    let info = blocking(move || app.rollback(n, &author, &rb.reason, rb.effective_date.as_deref()))
+        .await?;
     Ok(axum::Json(json!({"published": info})))
 }

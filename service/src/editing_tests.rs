@@ -18,6 +18,7 @@ on_both_backends!(
     put_needs_the_current_etag,
     a_change_that_adds_an_overlap_is_validated_and_refused,
     bad_drafts_are_400_naming_the_field,
+    a_version_is_authored_by_whoever_publishes_it_and_only_admins_backdate,
     a_publish_on_one_replica_reaches_the_other_and_a_stale_base_is_refused,
     tiles_change_the_moment_a_boundary_is_published,
 );
@@ -93,7 +94,7 @@ async fn a_draft_is_validated_previewed_and_published_then_history_and_rollback_
         "POST",
         "/drafts",
         &[],
-        Some(json!({"author": "planner-1", "reason": "road widening", "changes": m.changes})),
+        Some(json!({"reason": "road widening", "changes": m.changes})),
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
@@ -137,7 +138,7 @@ async fn a_draft_is_validated_previewed_and_published_then_history_and_rollback_
     let (_, _, v) = call(&st, "GET", "/versions", &[], None).await;
     let vs = v["versions"].as_array().unwrap();
     assert_eq!(vs.len(), 2);
-    assert_eq!(vs[1]["author"], "planner-1");
+    assert_eq!(vs[1]["author"], "tester", "the signed-in user");
     assert_eq!(vs[1]["reason"], "road widening");
     let (_, _, v) = call(&st, "GET", &format!("/grids/{}/history", m.to), &[], None).await;
     assert_eq!(v["features"].as_array().unwrap().len(), 2);
@@ -148,7 +149,7 @@ async fn a_draft_is_validated_previewed_and_published_then_history_and_rollback_
         "POST",
         "/versions/1/rollback",
         &[],
-        Some(json!({"author": "planner-2", "reason": "undo"})),
+        Some(json!({"reason": "undo"})),
     )
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
@@ -169,7 +170,7 @@ async fn of_two_planners_publishing_from_the_same_version_one_wins_and_the_other
 ) {
     let st = fresh("race", b);
     let m = a_move(&st);
-    let body = json!({"author": "a", "reason": "r", "changes": m.changes});
+    let body = json!({"reason": "r", "changes": m.changes});
     let (_, _, d1) = call(&st, "POST", "/drafts", &[], Some(body.clone())).await;
     let (_, _, d2) = call(&st, "POST", "/drafts", &[], Some(body)).await;
     let u1 = format!("/drafts/{}/publish", d1["id"].as_str().unwrap());
@@ -210,7 +211,7 @@ async fn put_needs_the_current_etag(b: Backend) {
     assert_eq!(s, StatusCode::OK);
     let tag = h[header::ETAG].to_str().unwrap().to_string();
     assert_eq!(tag, "\"1\"");
-    let body = json!({"geometry": f["geometry"], "author": "a", "reason": "same boundary, new staff list"});
+    let body = json!({"geometry": f["geometry"], "reason": "same boundary, new staff list"});
     let (s, _, v) = call(
         &st,
         "PUT",
@@ -252,7 +253,7 @@ async fn a_change_that_adds_an_overlap_is_validated_and_refused(b: Backend) {
         "POST",
         "/drafts",
         &[],
-        Some(json!({"author": "a", "reason": "r", "changes": [grown]})),
+        Some(json!({"reason": "r", "changes": [grown]})),
     )
     .await;
     let id = d["id"].as_str().unwrap();
@@ -276,36 +277,29 @@ async fn bad_drafts_are_400_naming_the_field(b: Backend) {
     let st = fresh("bad", b);
     let sq = json!({"type": "Polygon", "coordinates": [[[117.55, 34.86], [117.56, 34.86], [117.56, 34.87], [117.55, 34.86]]]});
     let cases = [
+        (json!({"reason": "r", "changes": []}), "changes"),
         (
-            json!({"author": "", "reason": "r", "changes": [{"code": "370402005001001", "geometry": sq}]}),
-            "author",
-        ),
-        (
-            json!({"author": "a", "reason": "r", "changes": []}),
-            "changes",
-        ),
-        (
-            json!({"author": "a", "reason": "r", "effective_date": "next week", "changes": [{"code": "370402005001001", "geometry": sq}]}),
+            json!({"reason": "r", "effective_date": "next week", "changes": [{"code": "370402005001001", "geometry": sq}]}),
             "effective_date",
         ),
         (
-            json!({"author": "a", "reason": "r", "changes": [{"code": "370402005001001", "geometry": {"type": "Polygon", "coordinates": [[[34.86, 117.55], [34.87, 117.56], [34.86, 117.56], [34.86, 117.55]]]}}]}),
+            json!({"reason": "r", "changes": [{"code": "370402005001001", "geometry": {"type": "Polygon", "coordinates": [[[34.86, 117.55], [34.87, 117.56], [34.86, 117.56], [34.86, 117.55]]]}}]}),
             "changes[0].geometry",
         ),
         (
-            json!({"author": "a", "reason": "r", "changes": [{"code": "370402005001001", "geometry": {"type": "Polygon", "coordinates": [[[117.55, 34.86], [117.56, 34.86], [117.56, 34.87]]]}}]}),
+            json!({"reason": "r", "changes": [{"code": "370402005001001", "geometry": {"type": "Polygon", "coordinates": [[[117.55, 34.86], [117.56, 34.86], [117.56, 34.87]]]}}]}),
             "changes[0].geometry",
         ),
         (
-            json!({"author": "a", "reason": "r", "changes": [{"code": "370402005001001"}]}),
+            json!({"reason": "r", "changes": [{"code": "370402005001001"}]}),
             "changes[0]",
         ),
         (
-            json!({"author": "a", "reason": "r", "changes": [{"code": "999", "geometry": sq}]}),
+            json!({"reason": "r", "changes": [{"code": "999", "geometry": sq}]}),
             "changes",
         ),
         (
-            json!({"author": "a", "reason": "r", "changes": [{"code": "370402005001001", "geometry": sq, "colour": "red"}]}),
+            json!({"reason": "r", "changes": [{"code": "370402005001001", "geometry": sq, "colour": "red"}]}),
             "body",
         ),
     ];
@@ -314,6 +308,11 @@ async fn bad_drafts_are_400_naming_the_field(b: Backend) {
         assert_eq!(s, StatusCode::BAD_REQUEST, "{body}: {v}");
         assert_eq!(v["field"], field, "{body}: {v}");
     }
+    // Nobody writes in another's name.
+    let body = json!({"author": "admin", "reason": "r", "changes": [{"code": "370402005001001", "geometry": sq}]});
+    let (s, _, v) = call(&st, "POST", "/drafts", &[], Some(body)).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["field"], "author", "{v}");
     let (s, _, _) = call(&st, "GET", "/drafts/nope", &[], None).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
     let (s, _, _) = call(
@@ -321,7 +320,7 @@ async fn bad_drafts_are_400_naming_the_field(b: Backend) {
         "POST",
         "/versions/99/rollback",
         &[],
-        Some(json!({"author": "a", "reason": "r"})),
+        Some(json!({"reason": "r"})),
     )
     .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
@@ -371,7 +370,7 @@ async fn a_publish_on_one_replica_reaches_the_other_and_a_stale_base_is_refused(
     };
     let m = a_move(&one);
     assert_eq!(grid_at(&two, m.at, None).await, m.from);
-    let body = json!({"author": "a", "reason": "r", "changes": m.changes});
+    let body = json!({"reason": "r", "changes": m.changes});
     // Both planners start from version 1, one on each replica.
     let (_, _, d) = call(&one, "POST", "/drafts", &[], Some(body.clone())).await;
     let (_, _, d2) = call(&two, "POST", "/drafts", &[], Some(body)).await;
@@ -419,7 +418,7 @@ async fn tiles_change_the_moment_a_boundary_is_published(b: Backend) {
     let t = gridgov_tiles::TileId::containing(m.at.0, m.at.1, 15);
     let uri = format!("/tiles/grids/{}/{}/{}.mvt", t.z, t.x, t.y);
     let (tag1, before) = tile_bytes(&st, &uri).await;
-    let body = json!({"author": "a", "reason": "r", "changes": m.changes});
+    let body = json!({"reason": "r", "changes": m.changes});
     let (_, _, d) = call(&st, "POST", "/drafts", &[], Some(body)).await;
     let u = format!("/drafts/{}/publish", d["id"].as_str().unwrap());
     let (s, _, v) = call(&st, "POST", &u, &[], None).await;
@@ -449,4 +448,63 @@ async fn tiles_change_the_moment_a_boundary_is_published(b: Backend) {
         .find(|f| gridgov_tiles::mvt::properties(l, f)["code"] == m.building)
         .unwrap();
     assert_eq!(gridgov_tiles::mvt::properties(l, f)["grid"], m.to);
+}
+
+async fn a_version_is_authored_by_whoever_publishes_it_and_only_admins_backdate(b: Backend) {
+    use gridgov_spatial::access::Role;
+    let st = fresh("authors", b);
+    let planner = crate::test_support::token_for(&st, "zhang-planner", Role::Planner, &[], None);
+    let as_planner = [("authorization", format!("Bearer {planner}"))];
+    let m = a_move(&st);
+    let (s, _, v) = call(
+        &st,
+        "POST",
+        "/drafts",
+        &as_planner,
+        Some(json!({"reason": "road widening", "changes": m.changes})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["draft"]["author"], "zhang-planner");
+    let id = v["id"].as_str().unwrap().to_string();
+    // The admin publishes it: the version is theirs.
+    let (s, _, v) = call(&st, "POST", &format!("/drafts/{id}/publish"), &[], None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (_, _, v) = call(&st, "GET", "/versions", &[], None).await;
+    assert_eq!(v["versions"][1]["author"], "tester");
+    // A planner may not set a date in the past; an admin may, with a
+    // reason, and it is audited.
+    let back = json!({"reason": "correcting the record", "effective_date": "2020-01-01", "changes": m.changes});
+    let (s, _, v) = call(&st, "POST", "/drafts", &as_planner, Some(back.clone())).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    assert_eq!(v["field"], "effective_date", "{v}");
+    assert!(
+        v["detail"].as_str().unwrap().contains("only an admin"),
+        "{v}"
+    );
+    let (s, _, v) = call(
+        &st,
+        "POST",
+        "/versions/1/rollback",
+        &as_planner,
+        Some(json!({"reason": "r", "effective_date": "2021-05-01"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+    let (s, _, v) = call(&st, "POST", "/drafts", &[], Some(back)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let store = st.app.store.clone();
+    let log = tokio::task::spawn_blocking(move || {
+        store.audit_log(&gridgov_app::accounts::AuditQuery::default())
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert!(
+        log.iter().any(|r| r.entry.action == "backdate"
+            && r.entry.user == "tester"
+            && r.entry.detail.contains("2020-01-01")
+            && r.entry.detail.contains("correcting the record")),
+        "{log:?}"
+    );
 }

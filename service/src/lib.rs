@@ -156,7 +156,7 @@ async fn health(
     get,
     path = "/district.json",
     tag = "service",
-    summary = "The whole district (households masked; incidents the caller may read)",
+    summary = "The whole district (households the caller may read, masked; incidents the caller may read)",
     responses(
         (status = 200, description = "the district; ETag its data version", body = serde_json::Value, content_type = "application/json"),
         (status = 304, description = "not modified"),
@@ -182,7 +182,10 @@ async fn district_json(
         },
         Access::Read,
     );
-    let tag = if every {
+    // Households go only to those who may read them: grid staff get
+    // their grids', admins all (masked either way).
+    let all_households = caller.may(&Thing::Household { grid: None }, Access::Read);
+    let tag = if every && all_households {
         format!("\"{}\"", snap.data_version)
     } else {
         format!("\"{}-{}\"", snap.data_version, caller.principal.user)
@@ -195,7 +198,7 @@ async fn district_json(
         return Ok(StatusCode::NOT_MODIFIED.into_response());
     }
     // Households' personal fields are masked: nobody is entitled to them
-    // over this endpoint.
+    // in full over this endpoint.
     let p = caller.principal.clone();
     let body = tokio::task::spawn_blocking(move || {
         let mut d = gridgov_spatial::mask::masked_district(&snap.district);
@@ -218,6 +221,19 @@ async fn district_json(
                 .collect();
             let mut k = keep.iter();
             d.incidents.retain(|_| *k.next().unwrap_or(&false));
+        }
+        if !all_households {
+            let keep: Vec<bool> = snap
+                .assignment
+                .households
+                .iter()
+                .map(|h| {
+                    let grid = h.grid().map(|g| snap.district.area(g).code.as_str());
+                    allows(&p, &Thing::Household { grid }, Access::Read)
+                })
+                .collect();
+            let mut k = keep.iter();
+            d.households.retain(|_| *k.next().unwrap_or(&false));
         }
         serde_json::to_vec(&d)
     })
