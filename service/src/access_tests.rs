@@ -1058,6 +1058,23 @@ async fn a_resident_reads_the_cases_they_filed_and_no_others(b: Backend) {
     assert_eq!(s, StatusCode::CREATED, "{v}");
     let id = v["id"].as_i64().unwrap();
     assert_eq!(v["incident"]["filed_by"], "resident");
+    // When and how a resident's report came is the service's to say: a
+    // case "filed" years ago (and so long overdue) is refused.
+    for (field, extra) in [
+        (
+            "reported_at",
+            json!({"reported_at": "2020-01-01T00:00:00Z"}),
+        ),
+        ("source", json!({"source": "hotline_12345"})),
+    ] {
+        let mut body = json!({"lon": c.x(), "lat": c.y(), "category": "road"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let (s, v) = ask(&st, Some(&me), "POST", "/incidents", Some(body)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["field"], field, "{v}");
+    }
     let (s, v) = ask(&st, Some(&me), "GET", &format!("/incidents/{id}"), None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["incident"]["description"], "路灯不亮");

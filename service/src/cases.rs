@@ -148,6 +148,28 @@ pub async fn file(
     caller: Caller,
     JsonBody(report): JsonBody<NewReport>,
 ) -> Result<Response, ApiError> {
+    // A resident's report is received now, through the web: the time and
+    // channel are the service's to record (staff entering a hotline call
+    // or a patrol's note say when and how it came).
+    if caller.principal.role == gridgov_spatial::access::Role::Public {
+        for (field, given) in [
+            ("reported_at", report.reported_at.is_some()),
+            (
+                "source",
+                report
+                    .source
+                    .as_deref()
+                    .is_some_and(|s| !s.is_empty() && s != "web"),
+            ),
+        ] {
+            if given {
+                return Err(ApiError::unprocessable(
+                    field,
+                    format!("{field} is set by the service for residents' reports: leave it out"),
+                ));
+            }
+        }
+    }
     let st2 = st.clone();
     let who = caller.principal.user.clone();
     let (id, view, at, dups) =
