@@ -419,6 +419,7 @@ on_both_backends!(
     every_documented_route_is_served_by_the_router,
     a_resident_reads_the_cases_they_filed_and_no_others,
     open311_shows_the_public_no_descriptions_and_the_district_file_only_one_s_incidents,
+    a_write_with_the_cookie_from_another_site_or_as_a_form_is_refused,
 );
 
 async fn personal_fields_are_full_only_for_the_grid_s_staff_and_admins_and_each_full_read_is_audited(
@@ -1121,4 +1122,113 @@ async fn a_resident_reads_the_cases_they_filed_and_no_others(b: Backend) {
             .iter()
             .all(|x| x.get("filed_by").is_none())
     );
+}
+
+async fn a_write_with_the_cookie_from_another_site_or_as_a_form_is_refused(b: Backend) {
+    let st = fresh("csrf", b);
+    let f = fixture(&st);
+    let token = token_for(&st, "li", Role::GridStaff, &[&f.mine], None);
+    let cookie = format!("gridgov_token={token}");
+    let c = geo::Centroid::centroid(&st.current().district.areas[0].boundary).unwrap();
+    let report = json!({"lon": c.x(), "lat": c.y(), "category": "road"}).to_string();
+    let send = |method: &str, uri: &str, headers: &[(&str, &str)], body: &str| {
+        let mut r = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::HOST, "gridgov.example")
+            .header(header::COOKIE, &cookie);
+        for (k, v) in headers {
+            r = r.header(*k, *v);
+        }
+        let r = r.body(Body::from(body.to_owned())).unwrap();
+        let st = st.clone();
+        async move {
+            let r = app(st).oneshot(r).await.unwrap();
+            let status = r.status();
+            let b = r.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8_lossy(&b).into_owned())
+        }
+    };
+    let before = st.current().district.incidents.len();
+    let json_type = ("content-type", "application/json");
+    let cases: [(&str, String, Vec<(&str, &str)>, &str); 5] = [
+        // What another site's page can make a browser send.
+        (
+            "POST",
+            "/incidents".into(),
+            vec![
+                ("origin", "https://evil.example"),
+                ("content-type", "text/plain"),
+            ],
+            &report,
+        ),
+        (
+            "POST",
+            "/incidents".into(),
+            vec![
+                ("sec-fetch-site", "cross-site"),
+                ("content-type", "application/x-www-form-urlencoded"),
+            ],
+            "lon=1&lat=2",
+        ),
+        (
+            "PUT",
+            format!("/households/{}", f.household[0]),
+            vec![("origin", "https://evil.example"), json_type],
+            r#"{"phone": null}"#,
+        ),
+        // Even from the service's own page, not as a form.
+        (
+            "POST",
+            "/incidents".into(),
+            vec![
+                ("origin", "https://gridgov.example"),
+                ("content-type", "text/plain"),
+            ],
+            &report,
+        ),
+        // And not from a client that says nothing of where it is.
+        ("POST", "/incidents".into(), vec![json_type], &report),
+    ];
+    for (method, uri, headers, body) in &cases {
+        let (s, text) = send(method, uri, headers, body).await;
+        assert_eq!(
+            s,
+            StatusCode::FORBIDDEN,
+            "{method} {uri} {headers:?}: {text}"
+        );
+        assert!(text.contains("cookie"), "{text}");
+    }
+    assert_eq!(
+        st.current().district.incidents.len(),
+        before,
+        "nothing was filed"
+    );
+    // The service's own page, with JSON, files it.
+    let (s, text) = send(
+        "POST",
+        "/incidents",
+        &[("sec-fetch-site", "same-origin"), json_type],
+        &report,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{text}");
+    let (s, text) = send(
+        "POST",
+        "/incidents",
+        &[("origin", "https://gridgov.example"), json_type],
+        &report,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{text}");
+    // A bearer token is not the browser's to send: no origin needed.
+    let (s, v) = ask(
+        &st,
+        Some(&token),
+        "POST",
+        "/incidents",
+        Some(serde_json::from_str(&report).unwrap()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
 }

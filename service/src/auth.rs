@@ -345,6 +345,88 @@ async fn resolve(st: &Arc<AppState>, token: String) -> Result<(TokenRecord, User
     }
 }
 
+/// A write signed in by the cookie must come from the service's own pages
+/// (or an origin named by `--cors-origin`) and carry a body a plain HTML
+/// form cannot send: browsers attach the cookie to cross-site form posts
+/// (older ones even with `SameSite`), so this is what stops another site
+/// from filing or editing in a signed-in user's name. Bearer tokens are
+/// never sent by a browser on its own and need no such check.
+///
+/// ```
+/// use axum::http::{HeaderMap, Method};
+/// use gridgov_service::auth::same_origin_write;
+/// let mut h = HeaderMap::new();
+/// h.insert("host", "gridgov.example".parse().unwrap());
+/// h.insert("origin", "https://evil.example".parse().unwrap());
+/// assert!(same_origin_write(&Method::POST, &h, &[]).is_err());
+/// h.insert("origin", "https://gridgov.example".parse().unwrap());
+/// h.insert("content-type", "application/json".parse().unwrap());
+/// h.insert("content-length", "2".parse().unwrap());
+/// assert!(same_origin_write(&Method::POST, &h, &[]).is_ok());
+/// assert!(same_origin_write(&Method::GET, &HeaderMap::new(), &[]).is_ok());
+/// ```
+pub fn same_origin_write(method: &Method, h: &HeaderMap, allowed: &[String]) -> Result<(), String> {
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return Ok(());
+    }
+    let text = |name: header::HeaderName| h.get(name).and_then(|v| v.to_str().ok());
+    let host = text(header::HOST).unwrap_or_default();
+    let origin = text(header::ORIGIN);
+    let own = |o: &str| {
+        o.split_once("://")
+            .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host))
+            || allowed
+                .iter()
+                .any(|a| a == "*" || a.eq_ignore_ascii_case(o))
+    };
+    match (
+        h.get("sec-fetch-site").and_then(|v| v.to_str().ok()),
+        origin,
+    ) {
+        (Some("same-origin"), _) => {}
+        (_, Some(o)) if own(o) => {}
+        (_, Some(o)) => {
+            return Err(format!(
+                "a write from {o} with the sign-in cookie is refused: only the service's own pages (or an origin given with --cors-origin) may write with it; programs use a bearer token"
+            ));
+        }
+        (Some(site), None) => {
+            return Err(format!(
+                "a {site} write with the sign-in cookie is refused: only the service's own pages may write with it"
+            ));
+        }
+        (None, None) => {
+            return Err(
+                "a write with the sign-in cookie needs an Origin header (browsers send one); programs use a bearer token".into(),
+            );
+        }
+    }
+    let has_body = text(header::CONTENT_LENGTH).is_some_and(|n| n.trim() != "0")
+        || h.contains_key(header::TRANSFER_ENCODING);
+    let ct = text(header::CONTENT_TYPE)
+        .unwrap_or_default()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    let form = matches!(
+        ct.as_str(),
+        "text/plain" | "application/x-www-form-urlencoded" | "multipart/form-data"
+    );
+    if form || (ct.is_empty() && has_body) {
+        return Err(format!(
+            "a write with the sign-in cookie must send JSON (or the data's own type), not {}",
+            if ct.is_empty() {
+                "a body without a type"
+            } else {
+                ct.as_str()
+            }
+        ));
+    }
+    Ok(())
+}
+
 /// The middleware (see the module).
 pub async fn layer(
     State(st): State<Arc<AppState>>,
@@ -376,6 +458,15 @@ pub async fn layer(
                 return r;
             }
         }
+    }
+    if from_cookie
+        && caller.token.is_some()
+        && let Err(why) =
+            same_origin_write(req.method(), req.headers(), &st.config.guard.cors_origins)
+    {
+        let mut e = ApiError::with_status(StatusCode::FORBIDDEN, why);
+        e.title = "cross-site request refused";
+        return e.into_response();
     }
     let g = &st.config.guard;
     if let Some(id) = &caller.token
