@@ -187,6 +187,9 @@ pub enum AccountError {
         "{0:?} is not a user name: use 1 to 64 letters, digits, `.`, `_`, `-` or `@`, no spaces"
     )]
     BadName(String),
+    /// A name kept for nobody in particular.
+    #[error("{0:?} is a reserved name (it stands for nobody in particular); choose another")]
+    Reserved(String),
     /// A password too short or too long.
     #[error("a password must have {MIN_PASSWORD} to {MAX_PASSWORD} characters")]
     BadPassword,
@@ -289,8 +292,30 @@ pub fn token_digest(token: &str) -> String {
     hex(&blake2::Blake2b256::digest(token.as_bytes()))
 }
 
+/// Names no account may take: they stand for nobody in particular in
+/// logs and answers (an account named `anonymous` would be handed every
+/// anonymous caller's cases).
+pub const RESERVED_NAMES: [&str; 6] = [
+    "anonymous",
+    "nobody",
+    "system",
+    "public",
+    "everyone",
+    "gridgov",
+];
+
 /// Checks a user name.
+///
+/// ```
+/// use gridgov_app::accounts::check_name;
+/// assert!(check_name("li.wei").is_ok());
+/// assert!(check_name("Anonymous").is_err());
+/// assert!(check_name("two words").is_err());
+/// ```
 pub fn check_name(name: &str) -> Result<(), AccountError> {
+    if RESERVED_NAMES.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+        return Err(AccountError::Reserved(name.to_owned()));
+    }
     let ok = !name.is_empty()
         && name.chars().count() <= 64
         && name

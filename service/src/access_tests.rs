@@ -778,18 +778,32 @@ async fn password_guessing_is_throttled_per_name_and_per_address(b: Backend) {
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
-    // Ten failures as one name, from ten addresses: each refused plainly.
-    for i in 0..10 {
-        let ip = format!("10.9.0.{i}");
-        let s = attempt(&st, Some(&ip), "victim", "a wrong guess").await;
+    // Ten failures as one name from one address: each refused plainly.
+    for _ in 0..10 {
+        let s = attempt(&st, Some("10.9.0.1"), "victim", "a wrong guess").await;
         assert_eq!(s, StatusCode::UNAUTHORIZED);
     }
-    // Then the name is held back, even with the right password…
-    let s = attempt(&st, Some("10.9.1.1"), "victim", "the right password").await;
+    // Then the name is held back there, even with the right password…
+    let s = attempt(&st, Some("10.9.0.1"), "victim", "the right password").await;
     assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
-    // …while other names are not.
-    let s = attempt(&st, Some("10.9.1.1"), "someone", "a wrong guess").await;
+    // …but not at the user's own machine, nor for other names.
+    let s = attempt(&st, Some("10.9.1.1"), "victim", "the right password").await;
+    assert_eq!(s, StatusCode::OK);
+    let s = attempt(&st, Some("10.9.0.1"), "someone", "a wrong guess").await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // Names that stand for nobody in particular cannot be taken.
+    for name in ["anonymous", "Anonymous", "system"] {
+        let (s, v) = ask(
+            &st,
+            Some(&admin),
+            "POST",
+            "/users",
+            Some(json!({"name": name, "role": "public", "password": "the right password"})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(v["detail"].as_str().unwrap().contains("reserved"), "{v}");
+    }
     // One address gets twenty attempts at once, whatever the names.
     let mut last = StatusCode::OK;
     for i in 0..21 {

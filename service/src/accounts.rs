@@ -62,7 +62,7 @@ pub async fn login(
     let throttled = caller
         .client
         .and_then(|ip| st.limiter.check_login_from(ip).err())
-        .or_else(|| st.limiter.name_held(&name));
+        .or_else(|| st.limiter.name_held(&name, caller.client));
     if let Some(wait) = throttled {
         record(&st, vec![who.audit("login_failed", "/login", "throttled")]).await;
         return Ok(too_many(
@@ -108,7 +108,7 @@ pub async fn login(
             Ok(resp)
         }
         Err(AccountError::BadLogin) => {
-            st.limiter.failed_login(&name);
+            st.limiter.failed_login(&name, caller.client);
             record(&st, vec![who.audit("login_failed", "/login", "")]).await;
             Err(AccountError::BadLogin.into())
         }

@@ -261,6 +261,7 @@ impl From<AccountError> for ApiError {
     fn from(e: AccountError) -> Self {
         match e {
             AccountError::BadName(_)
+            | AccountError::Reserved(_)
             | AccountError::BadPassword
             | AccountError::BadAssignment(_) => ApiError::unprocessable("body", e.to_string()),
             AccountError::Exists(_) => ApiError::conflict(e.to_string()),

@@ -145,27 +145,38 @@ impl Limiter {
         check(self.login_from.as_ref(), &ip, &self.clock)
     }
 
-    /// How long sign-ins as `name` are held back, if they are: its failed
-    /// attempts used the bucket up.
-    pub fn name_held(&self, name: &str) -> Option<Duration> {
-        let until = self.locked.get(name)?;
+    /// How long sign-ins as `name` from `ip` are held back, if they are:
+    /// the failures from there used its bucket up. Failures elsewhere do
+    /// not count: a guesser at one address cannot lock the user out of
+    /// their own machine.
+    pub fn name_held(&self, name: &str, ip: Option<IpAddr>) -> Option<Duration> {
+        let until = self.locked.get(&name_key(name, ip))?;
         until.checked_duration_since(Instant::now())
     }
 
-    /// A failed sign-in as `name`: counted, and the name held back once
-    /// the failures use its bucket up.
-    pub fn failed_login(&self, name: &str) {
+    /// A failed sign-in as `name` from `ip`: counted, and that pair held
+    /// back once its failures use the bucket up.
+    pub fn failed_login(&self, name: &str, ip: Option<IpAddr>) {
         let Some(l) = &self.login_as else { return };
         if l.len() > KEYS_KEPT {
             l.retain_recent();
         }
-        let wait = match l.check_key(&name.to_owned()) {
+        let key = name_key(name, ip);
+        let wait = match l.check_key(&key) {
             Ok(s) if s.remaining_burst_capacity() > 0 => return,
             // The last one: held until the next is earned.
             Ok(s) => s.quota().replenish_interval(),
             Err(not) => not.wait_time_from(self.clock.now()),
         };
-        self.locked.insert(name.to_owned(), Instant::now() + wait);
+        self.locked.insert(key, Instant::now() + wait);
+    }
+}
+
+/// The key of a (name, address) pair.
+fn name_key(name: &str, ip: Option<IpAddr>) -> String {
+    match ip {
+        Some(ip) => format!("{name}\u{0}{ip}"),
+        None => name.to_owned(),
     }
 }
 
@@ -357,15 +368,21 @@ mod tests {
     }
 
     #[test]
-    fn a_name_is_held_back_once_its_failures_use_the_bucket_up() {
+    fn a_name_is_held_back_from_an_address_once_its_failures_there_use_the_bucket_up() {
         let l = Limiter::new(&Guard::default());
+        let (there, home): (IpAddr, IpAddr) = (
+            "203.0.113.9".parse().unwrap(),
+            "192.168.1.20".parse().unwrap(),
+        );
         for _ in 0..gridgov_app::accounts::LOGIN_NAME_BURST as usize - 1 {
-            l.failed_login("victim");
-            assert_eq!(l.name_held("victim"), None);
+            l.failed_login("victim", Some(there));
+            assert_eq!(l.name_held("victim", Some(there)), None);
         }
-        l.failed_login("victim");
-        let held = l.name_held("victim").unwrap();
+        l.failed_login("victim", Some(there));
+        let held = l.name_held("victim", Some(there)).unwrap();
         assert!(held > Duration::from_secs(50) && held <= Duration::from_secs(60));
-        assert_eq!(l.name_held("someone"), None);
+        assert_eq!(l.name_held("someone", Some(there)), None);
+        // The user at their own machine is not held back.
+        assert_eq!(l.name_held("victim", Some(home)), None);
     }
 }
