@@ -605,6 +605,23 @@ mod near_tests {
     use super::*;
 
     #[test]
+    fn no_more_than_a_few_past_snapshots_are_kept_however_many_dates_are_asked() {
+        let d = gridgov_spatial::sample::district(&gridgov_spatial::sample::SampleSpec::default());
+        let m = ReadModel::new(Snapshot::build(d, HashMap::new(), 100), 1);
+        for v in 1..40 {
+            let s = m
+                .past(v, |cur| {
+                    Ok::<_, ()>(Snapshot::build(cur.district.clone(), HashMap::new(), v))
+                })
+                .unwrap();
+            assert_eq!(s.version, v);
+        }
+        m.history.run_pending_tasks();
+        assert!(m.history.entry_count() <= HISTORY_SNAPSHOTS as u64);
+        assert!(m.history.entry_count() > 0);
+    }
+
+    #[test]
     fn a_pin_moved_within_its_grid_is_found_where_it_went_not_where_it_was() {
         let s = Snapshot::build(
             gridgov_spatial::sample::district(&gridgov_spatial::sample::SampleSpec::default()),

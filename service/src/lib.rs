@@ -82,7 +82,13 @@ pub struct AppState {
     pub tokens: auth::TokenCache,
     /// The API document, made with the router.
     pub openapi: std::sync::OnceLock<utoipa::openapi::OpenApi>,
+    /// Turns for batch lookups ([`BATCHES_AT_ONCE`] at a time): each holds
+    /// its body and its answer in memory.
+    pub batches: Arc<tokio::sync::Semaphore>,
 }
+
+/// Batch lookups worked on at once; more wait their turn.
+pub const BATCHES_AT_ONCE: usize = 2;
 
 impl AppState {
     /// State over the application `app`.
@@ -94,6 +100,7 @@ impl AppState {
             config,
             tokens: auth::TokenCache::default(),
             openapi: std::sync::OnceLock::new(),
+            batches: Arc::new(tokio::sync::Semaphore::new(BATCHES_AT_ONCE)),
         }
     }
 

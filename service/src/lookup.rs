@@ -182,26 +182,71 @@ struct BatchPoint {
     lat: f64,
 }
 
+/// One point's answer in a batch.
+#[derive(serde::Serialize)]
+struct Row<'a> {
+    id: Option<&'a String>,
+    lon: f64,
+    lat: f64,
+    grid: Option<String>,
+    community: Option<String>,
+    street: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nearest_grid: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    distance_m: Option<f64>,
+}
+/// A batch's answer.
+#[derive(serde::Serialize)]
+struct Out<'a> {
+    count: usize,
+    results: Vec<Row<'a>>,
+}
+
+/// What a batch reads of a FeatureCollection: each feature's id and
+/// point, nothing else (properties are skipped as they are read, so a
+/// big body is not held twice as a JSON tree).
+#[derive(Deserialize)]
+struct BatchCollection {
+    features: Vec<BatchFeature>,
+}
+
+#[derive(Deserialize)]
+struct BatchFeature {
+    #[serde(default)]
+    id: Option<Value>,
+    #[serde(default)]
+    geometry: Option<BatchGeometry>,
+}
+
+#[derive(Deserialize)]
+struct BatchGeometry {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    coordinates: Value,
+}
+
 fn parse_geojson_points(body: &[u8], crs: Crs) -> Result<Vec<BatchPoint>, ApiError> {
-    let v: Value = serde_json::from_slice(body)
-        .map_err(|e| ApiError::bad_request("body", format!("not JSON: {e}")))?;
-    let features = match v.get("features").and_then(Value::as_array) {
-        Some(f) => f.clone(),
-        None => {
-            return Err(ApiError::bad_request(
+    let fc: BatchCollection = serde_json::from_slice(body).map_err(|e| {
+        if e.is_syntax() || e.is_eof() {
+            ApiError::bad_request("body", format!("not JSON: {e}"))
+        } else {
+            ApiError::bad_request(
                 "body",
-                "expected a GeoJSON FeatureCollection of Points",
-            ));
+                format!("expected a GeoJSON FeatureCollection of Points: {e}"),
+            )
         }
-    };
-    features
-        .iter()
+    })?;
+    fc.features
+        .into_iter()
         .enumerate()
         .map(|(i, f)| {
             let c = f
-                .pointer("/geometry/coordinates")
-                .and_then(Value::as_array)
-                .filter(|_| f.pointer("/geometry/type").and_then(Value::as_str) == Some("Point"))
+                .geometry
+                .as_ref()
+                .filter(|g| g.kind == "Point")
+                .and_then(|g| g.coordinates.as_array())
                 .ok_or_else(|| {
                     ApiError::bad_request(
                         format!("features[{i}]"),
@@ -220,9 +265,8 @@ fn parse_geojson_points(body: &[u8], crs: Crs) -> Result<Vec<BatchPoint>, ApiErr
             let (lon, lat) = crs.to_wgs84(lon, lat).map_err(|e| {
                 ApiError::bad_request(format!("features[{i}]"), format!("feature {i}: {e}"))
             })?;
-            let id = f
-                .get("id")
-                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+            let id =
+                f.id.map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
             Ok(BatchPoint { id, lon, lat })
         })
         .collect()
@@ -333,27 +377,65 @@ pub async fn batch(
             "send a GeoJSON FeatureCollection (application/geo+json) or CSV (text/csv)",
         ));
     }
+    // Batches take memory in proportion to their body: so many at a time,
+    // the others wait their turn (within the request's time limit).
+    let _turn = st
+        .batches
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(ApiError::internal)?;
     let snap = st.current();
     tokio::task::spawn_blocking(move || {
-        let pts = if csv { parse_csv_points(&body, crs)? } else { parse_geojson_points(&body, crs)? };
+        let pts = if csv {
+            parse_csv_points(&body, crs)?
+        } else {
+            parse_geojson_points(&body, crs)?
+        };
         let coords: Vec<[f64; 2]> = pts.iter().map(|p| [p.lon, p.lat]).collect();
         let located = snap.grids.locate_many(&coords, 2);
         let results: Vec<(Option<&String>, [f64; 2], Placement)> = pts
             .iter()
             .zip(located)
-            .map(|(p, g)| (p.id.as_ref(), [p.lon, p.lat], g.map_or_else(|| place_point(&snap.grids, p.lon, p.lat), Placement::Inside)))
+            .map(|(p, g)| {
+                (
+                    p.id.as_ref(),
+                    [p.lon, p.lat],
+                    g.map_or_else(|| place_point(&snap.grids, p.lon, p.lat), Placement::Inside),
+                )
+            })
             .collect();
         let code_at = |p: Placement, level: Level| -> Option<String> {
             let g = p.grid()?;
-            snap.district.chain(g).into_iter().find(|&a| snap.district.area(a).level == level).map(|a| snap.district.area(a).code.clone())
+            snap.district
+                .chain(g)
+                .into_iter()
+                .find(|&a| snap.district.area(a).level == level)
+                .map(|a| snap.district.area(a).code.clone())
         };
         if csv {
             let mut w = csv::Writer::from_writer(Vec::new());
             let io = |e: csv::Error| ApiError::internal(e);
-            w.write_record(["id", "lon", "lat", "grid", "community", "street", "nearest_grid", "distance_m"]).map_err(io)?;
+            w.write_record([
+                "id",
+                "lon",
+                "lat",
+                "grid",
+                "community",
+                "street",
+                "nearest_grid",
+                "distance_m",
+            ])
+            .map_err(io)?;
             for (id, [lon, lat], p) in &results {
                 let (nearest, dist) = match p {
-                    Placement::Outside { nearest, distance_m } => (snap.district.area(*nearest).code.clone(), format!("{distance_m:.1}")),
+                    Placement::Outside {
+                        nearest,
+                        distance_m,
+                    } => (
+                        snap.district.area(*nearest).code.clone(),
+                        format!("{distance_m:.1}"),
+                    ),
                     _ => (String::new(), String::new()),
                 };
                 w.write_record([
@@ -370,24 +452,48 @@ pub async fn batch(
             }
             let out = w.into_inner().map_err(|e| ApiError::internal(e.error()))?;
             let mut r = out.into_response();
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            );
             return Ok(r);
         }
-        let rows: Vec<Value> = results
+        let rows: Vec<Row<'_>> = results
             .iter()
             .map(|(id, [lon, lat], p)| {
-                let mut v = json!({
-                    "id": id, "lon": lon, "lat": lat,
-                    "grid": code_at(*p, Level::Grid), "community": code_at(*p, Level::Community), "street": code_at(*p, Level::Street),
-                });
-                if let Placement::Outside { nearest, distance_m } = p {
-                    v["nearest_grid"] = json!(snap.district.area(*nearest).code);
-                    v["distance_m"] = json!((distance_m * 10.0).round() / 10.0);
+                let (nearest_grid, distance_m) = match p {
+                    Placement::Outside {
+                        nearest,
+                        distance_m,
+                    } => (
+                        Some(snap.district.area(*nearest).code.as_str()),
+                        Some((distance_m * 10.0).round() / 10.0),
+                    ),
+                    _ => (None, None),
+                };
+                Row {
+                    id: *id,
+                    lon: *lon,
+                    lat: *lat,
+                    grid: code_at(*p, Level::Grid),
+                    community: code_at(*p, Level::Community),
+                    street: code_at(*p, Level::Street),
+                    nearest_grid,
+                    distance_m,
                 }
-                v
             })
             .collect();
-        Ok(axum::Json(json!({"count": rows.len(), "results": rows})).into_response())
+        let out = serde_json::to_vec(&Out {
+            count: rows.len(),
+            results: rows,
+        })
+        .map_err(ApiError::internal)?;
+        let mut r = out.into_response();
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        Ok(r)
     })
     .await
     .map_err(ApiError::internal)?
