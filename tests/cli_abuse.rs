@@ -271,3 +271,63 @@ fn two_forty_thousand_vertex_drafts_are_checked_while_others_are_answered() {
     }
     assert!(worst < Duration::from_secs(1), "/health took {worst:?}");
 }
+
+/// The most memory process `pid` has held (`VmHWM`), in MB.
+fn peak_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM")).unwrap();
+    line.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse::<f64>()
+        .unwrap()
+        / 1024.0
+}
+
+#[test]
+fn six_big_batch_lookups_at_once_take_memory_for_two() {
+    use crate::cli_serve::request;
+    let dir = tmp_dir("big-batches");
+    let db = dir.join("t.gpkg");
+    let server = Server::start(s(&db));
+    let features: Vec<serde_json::Value> = (0..30_000)
+        .map(|i| {
+            serde_json::json!({
+                "type": "Feature", "id": i, "properties": {"note": "a field nobody reads"},
+                "geometry": {"type": "Point", "coordinates": [117.526 + f64::from(i % 997) * 1e-6, 34.866 + f64::from(i % 991) * 1e-6]},
+            })
+        })
+        .collect();
+    let body = serde_json::json!({"type": "FeatureCollection", "features": features}).to_string();
+    assert!(body.len() > 4_000_000, "{} bytes", body.len());
+    let before = peak_mb(server.pid());
+    let batches: Vec<_> = (0..6)
+        .map(|_| {
+            let (addr, body) = (server.addr.clone(), body.clone());
+            std::thread::spawn(move || {
+                request(
+                    &addr,
+                    "POST",
+                    "/lookup/batch",
+                    &[("Content-Type", "application/geo+json")],
+                    &body,
+                )
+                .unwrap()
+            })
+        })
+        .collect();
+    for b in batches {
+        let (status, _, text) = b.join().unwrap();
+        assert_eq!(status, 200, "{text:.300}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["count"], 30_000);
+        assert!(
+            v["results"][5]["grid"].is_string(),
+            "{:.300}",
+            v["results"][5]
+        );
+    }
+    let grew = peak_mb(server.pid()) - before;
+    // Six bodies of 4 MB are in memory at once; their work two at a time.
+    assert!(grew < 250.0, "peak memory grew by {grew:.0} MB");
+}
