@@ -331,3 +331,60 @@ fn six_big_batch_lookups_at_once_take_memory_for_two() {
     // Six bodies of 4 MB are in memory at once; their work two at a time.
     assert!(grew < 250.0, "peak memory grew by {grew:.0} MB");
 }
+
+#[test]
+fn a_store_is_its_owner_s_alone_and_a_damaged_one_is_refused_and_reported() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::Command;
+    let dir = tmp_dir("damaged");
+    let db = dir.join("t.gpkg");
+    let server = Server::start(s(&db));
+    for f in [db.clone(), dir.join("t.gpkg-wal")] {
+        let mode = std::fs::metadata(&f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}: {mode:o}", f.display());
+    }
+    server.stop();
+    let check = |db: &std::path::Path| {
+        let out = Command::new(env!("CARGO_BIN_EXE_gridgov"))
+            .args(["check", "--db", s(db)])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = check(&db);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("no damage"), "{text}");
+    // A store readable by others (copied, or from an older version) is
+    // tightened when opened.
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let server = Server::start(s(&db));
+    server.stop();
+    assert_eq!(
+        std::fs::metadata(&db).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    // Damage in the middle of the file: `check` lists it, and the service
+    // will not open it (so nothing more is written to it).
+    let n = std::fs::metadata(&db).unwrap().len();
+    let mut f = std::fs::OpenOptions::new().write(true).open(&db).unwrap();
+    std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(n / 2)).unwrap();
+    f.write_all(&[0xff; 8192]).unwrap();
+    drop(f);
+    let (code, text) = check(&db);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("damaged") && text.contains("page"), "{text}");
+    let out = Command::new(env!("CARGO_BIN_EXE_gridgov"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--db", s(&db)])
+        .args([
+            "--seed",
+            s(&crate::util::repo().join("data/sample-district.json")),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("damaged") && err.contains("backup"), "{err}");
+}

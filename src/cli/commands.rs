@@ -106,6 +106,7 @@ pub fn run(cli: Cli) -> CliResult {
             limit,
         } => cmd_lookup(&db, at.as_deref(), &crs, address.as_deref(), limit),
         Command::Validate { db } => cmd_validate(&db),
+        Command::Check { db } => cmd_check(&db.to_string_lossy()),
         Command::Render(args) => super::render::run(&args),
         Command::Report(args) => super::report::run(&args),
         #[cfg(feature = "window")]
@@ -349,6 +350,22 @@ fn cmd_stats(db: &DbArgs, level: Option<&str>) -> CliResult {
         )
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn cmd_check(db: &str) -> CliResult {
+    let problems = gridgov_storage::check(db)
+        .map_err(|e| e.to_string())
+        .input()?;
+    if problems.is_empty() {
+        println!("{db}: no damage found");
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{db}: damaged ({} problems):", problems.len());
+    for p in problems.iter().take(100) {
+        println!("  {p}");
+    }
+    println!("Restore it from a backup; gridgov serve refuses to open it.");
+    Ok(ExitCode::from(1))
 }
 
 fn cmd_validate(db: &DbArgs) -> CliResult {

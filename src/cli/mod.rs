@@ -214,6 +214,14 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         limit: usize,
     },
+    /// Check a store's file for damage (SQLite's integrity check of every
+    /// page and index; for PostGIS, that the database answers); exits 1
+    /// when it is damaged.
+    Check {
+        /// The store: a GeoPackage file or a `postgres://` URL.
+        #[arg(long, value_name = "FILE|URL", default_value = gridgov_storage::DEFAULT_GPKG)]
+        db: PathBuf,
+    },
     /// Check the grid topology and the placement of everything; exits 1 on errors.
     Validate {
         /// The store.

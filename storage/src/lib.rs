@@ -212,6 +212,59 @@ pub fn open(db: &str, seed: &Path, now: Timestamp) -> Result<Opened, StorageErro
     }
 }
 
+/// Checks the store `db` names for damage without opening it for use:
+/// a GeoPackage gets SQLite's full `PRAGMA integrity_check` (every page,
+/// and every index against its table); a PostGIS database is asked
+/// whether it answers (PostgreSQL checks its own pages). The damage
+/// found, one line each; empty when it is sound.
+pub fn check(db: &str) -> Result<Vec<String>, StorageError> {
+    match Target::parse(db) {
+        Target::GeoPackage(path) => {
+            if !path.exists() {
+                return Err(StorageError::Io {
+                    path: path.clone(),
+                    source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such store"),
+                });
+            }
+            let conn = rusqlite::Connection::open_with_flags(
+                &path,
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+            )
+            .map_err(|e| StorageError::Corrupt(format!("{}: {e}", path.display())))?;
+            let mut st = match conn.prepare("PRAGMA integrity_check") {
+                Ok(st) => st,
+                Err(e) => return Ok(vec![e.to_string()]),
+            };
+            let rows = st.query_map([], |r| r.get::<_, String>(0));
+            let mut out = Vec::new();
+            match rows {
+                Ok(rows) => {
+                    for r in rows {
+                        match r {
+                            Ok(text) => out.extend(
+                                text.lines()
+                                    .filter(|l| *l != "ok" && !l.starts_with("***"))
+                                    .map(str::to_owned),
+                            ),
+                            Err(e) => out.push(e.to_string()),
+                        }
+                    }
+                }
+                Err(e) => out.push(e.to_string()),
+            }
+            Ok(out)
+        }
+        Target::Postgres(url) => {
+            PgStore::ping(&url)?;
+            Ok(Vec::new())
+        }
+        Target::DistrictFile(p) => Err(StorageError::Exists(format!(
+            "{}: a district file is not a store; name a .gpkg file or a postgres:// URL",
+            p.display()
+        ))),
+    }
+}
+
 /// Reads a district from what `db` names: a district file as it is, an
 /// existing GeoPackage as it is (even one an earlier gridgov wrote), or
 /// a PostGIS database (created from `seed` at `now` when empty).

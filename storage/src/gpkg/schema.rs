@@ -86,11 +86,81 @@ fn register_functions(conn: &Connection) -> rusqlite::Result<()> {
 
 /// Opens a connection with the pragmas and functions gridgov relies on.
 pub fn open(path: &Path) -> Result<Connection, StorageError> {
+    private(path)?;
     let conn = Connection::open(path).map_err(sql_err("open"))?;
     conn.execute_batch("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=5000;")
         .map_err(sql_err("pragmas"))?;
+    let problems = quick_check(&conn)?;
+    if !problems.is_empty() {
+        return Err(StorageError::Corrupt(format!(
+            "{}: the file is damaged ({}); it is not opened, so nothing more is written to it. Restore it from a backup (gridgov check --db FILE lists the damage)",
+            path.display(),
+            problems
+                .iter()
+                .take(3)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
+        )));
+    }
     register_functions(&conn).map_err(sql_err("register functions"))?;
     Ok(conn)
+}
+
+/// SQLite's `PRAGMA quick_check`: the damage it finds (empty when the
+/// file is sound). It reads every page once, without checking that
+/// indexes match their tables.
+pub fn quick_check(conn: &Connection) -> Result<Vec<String>, StorageError> {
+    let mut st = conn
+        .prepare("PRAGMA quick_check")
+        .map_err(sql_err("quick_check"))?;
+    let rows = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(sql_err("quick_check"))?;
+    let mut out = Vec::new();
+    for r in rows {
+        let text = r.map_err(sql_err("quick_check"))?;
+        out.extend(
+            text.lines()
+                .filter(|l| *l != "ok" && !l.starts_with("***"))
+                .map(str::to_owned),
+        );
+    }
+    Ok(out)
+}
+
+/// The store holds argon2 hashes, token digests and personal data: it
+/// and its journal files are for the service's user only (0600). A store
+/// left readable by others (made by an older version, or copied) is
+/// tightened when opened.
+fn private(path: &Path) -> Result<(), StorageError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut files = vec![path.to_path_buf()];
+        for ext in ["-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(ext);
+            files.push(p.into());
+        }
+        for f in files {
+            let Ok(meta) = std::fs::metadata(&f) else {
+                continue;
+            };
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).map_err(
+                    |source| StorageError::Io {
+                        path: f.clone(),
+                        source,
+                    },
+                )?;
+                tracing::info!(file = %f.display(), "made readable by its owner only (0600)");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 const CORE_DDL: &str = r#"
@@ -417,6 +487,14 @@ pub fn create(path: &Path, d: &District, now: Timestamp) -> Result<(), StorageEr
     }
     let tmp = path.with_extension(format!("gpkg.creating-{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
+    // Created for its owner only; SQLite gives its journals the same mode.
+    {
+        let mut o = std::fs::OpenOptions::new();
+        o.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+        o.open(&tmp).map_err(io)?;
+    }
     {
         let mut conn = Connection::open(&tmp).map_err(sql_err("create"))?;
         // Bulk load with rollback journaling, then switch to WAL.
@@ -436,7 +514,23 @@ pub fn create(path: &Path, d: &District, now: Timestamp) -> Result<(), StorageEr
         conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA journal_mode=WAL;")
             .map_err(sql_err("pragmas"))?;
     }
-    std::fs::rename(&tmp, path).map_err(io)
+    // On disk before it takes the name, and the name on disk after.
+    std::fs::File::open(&tmp)
+        .and_then(|f| f.sync_all())
+        .map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(io)?;
+    #[cfg(unix)]
+    if let Some(dir) = path.parent() {
+        let dir = if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        };
+        std::fs::File::open(dir)
+            .and_then(|f| f.sync_all())
+            .map_err(io)?;
+    }
+    Ok(())
 }
 
 fn multi_polygon(blob: Option<Vec<u8>>, what: &str) -> Result<MultiPolygon<f64>, StorageError> {

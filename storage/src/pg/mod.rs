@@ -114,6 +114,17 @@ fn pool(url: &str) -> Result<Pool, StorageError> {
 }
 
 impl PgStore {
+    /// Connects to `url` once and asks the database to answer.
+    pub fn ping(url: &str) -> Result<(), StorageError> {
+        let mut config: postgres::Config = url.parse().map_err(pg("read the URL"))?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(10));
+        }
+        let mut c = config.connect(NoTls).map_err(pg("connect"))?;
+        c.simple_query("SELECT 1").map_err(pg("query"))?;
+        Ok(())
+    }
+
     /// Connects to `url` (`postgres://user:password@host:port/db`) and
     /// creates gridgov's tables from `seed` (a district JSON file) when the
     /// database has none yet, its boundaries published as version 1 at
