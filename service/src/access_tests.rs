@@ -420,6 +420,7 @@ on_both_backends!(
     a_resident_reads_the_cases_they_filed_and_no_others,
     open311_shows_the_public_no_descriptions_and_the_district_file_only_one_s_incidents,
     a_write_with_the_cookie_from_another_site_or_as_a_form_is_refused,
+    personal_answers_are_never_cached_the_page_has_a_policy_and_tiles_stay_home,
 );
 
 async fn personal_fields_are_full_only_for_the_grid_s_staff_and_admins_and_each_full_read_is_audited(
@@ -1245,4 +1246,64 @@ async fn a_write_with_the_cookie_from_another_site_or_as_a_form_is_refused(b: Ba
     )
     .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
+}
+
+async fn personal_answers_are_never_cached_the_page_has_a_policy_and_tiles_stay_home(b: Backend) {
+    let st = fresh("headers", b);
+    let f = fixture(&st);
+    let token = token_for(&st, "li", Role::GridStaff, &[&f.mine], None);
+    let get = |uri: String, token: Option<String>| {
+        let mut r = Request::get(uri).header(header::ORIGIN, "https://elsewhere.example");
+        if let Some(t) = token {
+            r = r.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let st = st.clone();
+        async move {
+            let r = app(st)
+                .oneshot(r.body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let (status, headers) = (r.status(), r.headers().clone());
+            let b = r.into_body().collect().await.unwrap().to_bytes();
+            (status, headers, String::from_utf8_lossy(&b).into_owned())
+        }
+    };
+    for uri in [
+        format!("/households/{}", f.household[0]),
+        "/households".to_string(),
+        format!("/incidents/{}", f.incident[0]),
+        "/district.json".to_string(),
+        "/me".to_string(),
+    ] {
+        let (s, h, body) = get(uri.clone(), Some(token.clone())).await;
+        assert!(s.is_success(), "{uri}: {s} {body}");
+        assert_eq!(h[header::CACHE_CONTROL], "no-store", "{uri}");
+    }
+    // The web map's page carries its policy.
+    let (s, h, _) = get("/?f=html".into(), None).await;
+    assert_eq!(s, StatusCode::OK);
+    let csp = h[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self' 'sha256-") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    // Tiles are not offered to other sites unless --cors-origin says so.
+    let (s, h, _) = get(tile_uri(&st, "plan", "png"), Some(token.clone())).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        !h.contains_key(header::ACCESS_CONTROL_ALLOW_ORIGIN),
+        "{h:?}"
+    );
+    assert_ne!(
+        h.get(header::CACHE_CONTROL).map(|v| v.to_str().unwrap()),
+        Some("no-store")
+    );
+    // /health tells anonymous callers it is up, not where its store is.
+    let (_, _, anon) = get("/health".into(), None).await;
+    let v: Value = serde_json::from_str(&anon).unwrap();
+    assert_eq!(v["status"], "ok");
+    assert!(v.get("store").is_none() && v["version"].is_i64(), "{v}");
+    let (_, _, staff) = get("/health".into(), Some(token)).await;
+    let v: Value = serde_json::from_str(&staff).unwrap();
+    assert!(v["store"].is_string(), "{v}");
 }

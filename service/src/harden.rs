@@ -257,7 +257,11 @@ pub async fn guard(State(st): State<Arc<AppState>>, req: Request<Body>, next: Ne
     }
     // Kept for the log (both are cheap to clone: the URI shares its bytes).
     let (method, uri) = (req.method().clone(), req.uri().clone());
-    let r = as_problem(next.run(req).await, g.timeout).await;
+    let mut r = as_problem(next.run(req).await, g.timeout).await;
+    if personal(uri.path()) {
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     // The one place internal errors are logged: with the request they
     // failed, never in the answer.
     if let Some(c) = r.extensions().get::<super::error::InternalCause>() {
@@ -265,6 +269,33 @@ pub async fn guard(State(st): State<Arc<AppState>>, req: Request<Body>, next: Ne
         tracing::error!(%method, %path, status = r.status().as_u16(), cause = %c.0, "internal error");
     }
     r
+}
+
+/// Answers that may carry personal data (households, cases, accounts,
+/// the audit log, the district file): kept by no cache, shared or not.
+///
+/// ```
+/// use gridgov_service::harden::personal;
+/// assert!(personal("/households/3"));
+/// assert!(!personal("/tiles/14/13620/6470.mvt"));
+/// ```
+pub fn personal(path: &str) -> bool {
+    const PREFIXES: [&str; 13] = [
+        "/households",
+        "/units",
+        "/incidents",
+        "/district.json",
+        "/me",
+        "/users",
+        "/tokens",
+        "/audit",
+        "/login",
+        "/reports",
+        "/report",
+        "/collections/incidents",
+        "/open311",
+    ];
+    PREFIXES.iter().any(|p| path.starts_with(p))
 }
 
 /// CORS for the configured origins; `None` when there are none (then

@@ -145,15 +145,20 @@ pub(crate) fn comma_list(s: Option<&str>) -> Vec<String> {
 )]
 async fn health(
     axum::extract::State(st): axum::extract::State<Arc<AppState>>,
+    caller: auth::Caller,
 ) -> impl IntoResponse {
     let snap = st.current();
-    axum::Json(serde_json::json!({
+    let mut v = serde_json::json!({
         "status": "ok",
-        "store": st.app.store.describe(),
-        "grids": snap.district.grids().count(),
         "version": snap.version,
         "data_version": snap.data_version,
-    }))
+    });
+    // Where the store is and how big the district is are for staff.
+    if caller.token.is_some() {
+        v["store"] = serde_json::json!(st.app.store.describe());
+        v["grids"] = serde_json::json!(snap.district.grids().count());
+    }
+    axum::Json(v)
 }
 
 /// `GET /district.json`: the whole district at the current version (the

@@ -69,6 +69,11 @@ fn etags() -> &'static [String] {
     })
 }
 
+/// The web map's content security policy: its own scripts (and the one
+/// inline import map, by its hash), styles, images and workers, no
+/// plugins, no framing, and no calls but to this service.
+pub const CSP: &str = "default-src 'self'; script-src 'self' 'sha256-VrSZXtT8S4xijeBUoUclCSxl4t/YtcVTGCDR2T/9RMs='; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; worker-src 'self' blob:; child-src 'self' blob:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
 fn serve(i: usize, headers: &HeaderMap) -> Response {
     let a = &ASSETS[i];
     let tag = &etags()[i];
@@ -95,6 +100,12 @@ fn serve(i: usize, headers: &HeaderMap) -> Response {
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
     );
+    if a.content_type.starts_with("text/html") {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
     r
 }
 
@@ -224,5 +235,29 @@ mod tests {
         assert_eq!(wants_html(&HeaderMap::new(), None), Ok(false));
         assert_eq!(wants_html(&HeaderMap::new(), Some("html")), Ok(true));
         assert!(wants_html(&HeaderMap::new(), Some("xml")).is_err());
+    }
+}
+
+#[cfg(test)]
+mod csp_tests {
+    use sha2::Digest;
+
+    #[test]
+    fn the_policy_allows_the_page_s_import_map_and_no_other_inline_script() {
+        let page = std::str::from_utf8(super::ASSETS[0].body).unwrap();
+        let open = "<script type=\"importmap\">";
+        let start = page.find(open).unwrap() + open.len();
+        let end = start + page[start..].find("</script>").unwrap();
+        let hash = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            sha2::Sha256::digest(page[start..end].as_bytes()),
+        );
+        assert!(
+            super::CSP.contains(&format!("'sha256-{hash}'")),
+            "web/index.html's import map changed: its hash is now sha256-{hash}"
+        );
+        // Every other script is a file of the service's own.
+        assert_eq!(page.matches("<script").count(), 2);
+        assert!(page.contains("<script type=\"module\" src=\"/web/app.js\">"));
     }
 }
