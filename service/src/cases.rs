@@ -146,7 +146,23 @@ pub fn file_report(
 pub async fn file(
     State(st): State<Arc<AppState>>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     JsonBody(report): JsonBody<NewReport>,
+) -> Response {
+    let who = caller.principal.user.clone();
+    let st2 = st.clone();
+    super::idempotency::once(&st2, &who, &headers, "incidents", async move {
+        file_once(st, caller, report)
+            .await
+            .unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
+}
+
+async fn file_once(
+    st: Arc<AppState>,
+    caller: Caller,
+    report: NewReport,
 ) -> Result<Response, ApiError> {
     // A resident's report is received now, through the web: the time and
     // channel are the service's to record (staff entering a hotline call

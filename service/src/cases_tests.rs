@@ -20,6 +20,8 @@ on_both_backends!(
     overdue_cases_are_listed_and_escalate_by_the_deadline_clock,
     open311_clients_file_and_track_cases,
     a_csv_import_is_all_or_nothing_and_the_maps_follow,
+    a_retried_report_with_its_idempotency_key_is_filed_once,
+    anonymous_filing_is_limited_per_address_and_shown_only_roughly_placed,
 );
 
 /// A point inside grid `i` (by the index's own answer) and that grid's code.
@@ -603,4 +605,96 @@ async fn a_csv_import_is_all_or_nothing_and_the_maps_follow(b: Backend) {
         before + 2,
         "nothing of the bad file"
     );
+}
+
+async fn a_retried_report_with_its_idempotency_key_is_filed_once(b: Backend) {
+    let st = fresh("idempotent", b);
+    let (p, _) = point_in_grid(&st, 3);
+    let body = json!({"lon": p[0], "lat": p[1], "category": "road", "description": "井盖缺失"});
+    let before = st.current().district.incidents.len();
+    let key = [("idempotency-key", "report-7f3a".to_string())];
+    let (s1, h1, v1) = call(&st, "POST", "/incidents", &key, Some(body.clone())).await;
+    assert_eq!(s1, StatusCode::CREATED, "{v1}");
+    assert!(h1.get("idempotent-replayed").is_none());
+    // The answer was lost; the client sends it again, twice at once.
+    let (a, b2) = tokio::join!(
+        call(&st, "POST", "/incidents", &key, Some(body.clone())),
+        call(&st, "POST", "/incidents", &key, Some(body.clone())),
+    );
+    for (s, h, v) in [a, b2] {
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(v["id"], v1["id"], "the first answer");
+        assert_eq!(h["idempotent-replayed"], "true");
+        assert_eq!(
+            h[axum::http::header::LOCATION],
+            h1[axum::http::header::LOCATION]
+        );
+    }
+    assert_eq!(st.current().district.incidents.len(), before + 1);
+    // Another key is another report; a bad key is refused.
+    let other = [("idempotency-key", "report-7f3b".to_string())];
+    let (s, _, v) = call(&st, "POST", "/incidents", &other, Some(body.clone())).await;
+    assert_eq!(s, StatusCode::CREATED);
+    assert_ne!(v["id"], v1["id"]);
+    let long = [("idempotency-key", "k".repeat(300))];
+    let (s, _, v) = call(&st, "POST", "/incidents", &long, Some(body)).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(st.current().district.incidents.len(), before + 2);
+}
+
+/// An Open311 request from `ip` without signing in.
+async fn anonymous(
+    st: &Arc<AppState>,
+    ip: &str,
+    method: &str,
+    uri: &str,
+    body: &str,
+) -> (StatusCode, Value) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap();
+    let addr: std::net::SocketAddr = format!("{ip}:40000").parse().unwrap();
+    req.extensions_mut()
+        .insert(axum::extract::ConnectInfo(addr));
+    let r = super::app(st.clone()).oneshot(req).await.unwrap();
+    let s = r.status();
+    let b = r.into_body().collect().await.unwrap().to_bytes();
+    (s, serde_json::from_slice(&b).unwrap_or(Value::Null))
+}
+
+async fn anonymous_filing_is_limited_per_address_and_shown_only_roughly_placed(b: Backend) {
+    let st = fresh("anon_311", b);
+    let (p, _) = point_in_grid(&st, 5);
+    let body = format!("service_code=environment&lat={}&long={}", p[1], p[0]);
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        let (s, v) = anonymous(&st, "10.7.0.1", "POST", "/open311/v2/requests.json", &body).await;
+        assert_eq!(s, StatusCode::CREATED, "filing {i}: {v}");
+        ids.push(v[0]["service_request_id"].as_str().unwrap().to_string());
+    }
+    let (s, v) = anonymous(&st, "10.7.0.1", "POST", "/open311/v2/requests.json", &body).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS, "{v}");
+    assert!(
+        v[0]["description"].as_str().unwrap().contains("sign in"),
+        "{v}"
+    );
+    // Another address is not held back.
+    let (s, _) = anonymous(&st, "10.7.0.2", "POST", "/open311/v2/requests.json", &body).await;
+    assert_eq!(s, StatusCode::CREATED);
+    // The public sees where to a hundred metres; staff exactly.
+    let uri = format!("/open311/v2/requests/{}.json", ids[0]);
+    let (_, public) = anonymous(&st, "10.7.0.3", "GET", &uri, "").await;
+    let (_, _, staff) = call(&st, "GET", &uri, &[], None).await;
+    let (pl, sl) = (
+        public[0]["lat"].as_f64().unwrap(),
+        staff[0]["lat"].as_f64().unwrap(),
+    );
+    assert_eq!(sl, p[1]);
+    assert_eq!(pl, (p[1] * 1000.0).round() / 1000.0);
+    assert!((pl - sl).abs() < 0.0006 && pl != sl, "{pl} {sl}");
 }

@@ -81,6 +81,7 @@ pub struct Limiter {
     ip: Option<Keyed<IpAddr>>,
     token: Option<Keyed<String>>,
     login_from: Option<Keyed<IpAddr>>,
+    filing_from: Option<Keyed<IpAddr>>,
     login_as: Option<KeyedInfo<String>>,
     /// Names whose failures used their bucket up, until when.
     locked: moka::sync::Cache<String, Instant>,
@@ -120,6 +121,8 @@ impl Limiter {
             token: q.map(RateLimiter::keyed),
             login_from: quota(1.0 / LOGIN_ADDRESS_EVERY_S, LOGIN_ADDRESS_BURST)
                 .map(RateLimiter::keyed),
+            filing_from: quota(1.0 / ANONYMOUS_FILING_EVERY_S, ANONYMOUS_FILING_BURST)
+                .map(RateLimiter::keyed),
             login_as: quota(1.0 / LOGIN_NAME_EVERY_S, LOGIN_NAME_BURST)
                 .map(|q| RateLimiter::keyed(q).with_middleware::<StateInformationMiddleware>()),
             locked: moka::sync::Cache::builder()
@@ -138,6 +141,11 @@ impl Limiter {
     /// A request with the token whose public id is `id`.
     pub fn check_token(&self, id: &str) -> Result<(), Duration> {
         check(self.token.as_ref(), &id.to_owned(), &self.clock)
+    }
+
+    /// An anonymous report filed from `ip` (Open311 without signing in).
+    pub fn check_filing_from(&self, ip: IpAddr) -> Result<(), Duration> {
+        check(self.filing_from.as_ref(), &ip, &self.clock)
     }
 
     /// A sign-in attempt from `ip`.
@@ -270,6 +278,13 @@ pub async fn guard(State(st): State<Arc<AppState>>, req: Request<Body>, next: Ne
     }
     r
 }
+
+/// Anonymous reports one address may file: this many at once, then one
+/// every [`ANONYMOUS_FILING_EVERY_S`] seconds (signed-in users are held
+/// only to the general rate).
+pub const ANONYMOUS_FILING_BURST: f64 = 5.0;
+/// See [`ANONYMOUS_FILING_BURST`].
+pub const ANONYMOUS_FILING_EVERY_S: f64 = 60.0;
 
 /// Answers that may carry personal data (households, cases, accounts,
 /// the audit log, the district file): kept by no cache, shared or not.

@@ -17,6 +17,7 @@ pub mod extract;
 mod features;
 pub mod harden;
 mod households;
+mod idempotency;
 mod lookup;
 mod open311;
 mod openapi;
@@ -85,6 +86,8 @@ pub struct AppState {
     /// Turns for batch lookups ([`BATCHES_AT_ONCE`] at a time): each holds
     /// its body and its answer in memory.
     pub batches: Arc<tokio::sync::Semaphore>,
+    /// First answers by `Idempotency-Key`.
+    replays: idempotency::Replays,
 }
 
 /// Batch lookups worked on at once; more wait their turn.
@@ -101,6 +104,7 @@ impl AppState {
             tokens: auth::TokenCache::default(),
             openapi: std::sync::OnceLock::new(),
             batches: Arc::new(tokio::sync::Semaphore::new(BATCHES_AT_ONCE)),
+            replays: idempotency::Replays::default(),
         }
     }
 

@@ -176,6 +176,33 @@ pub async fn post_request(
             );
         }
     };
+    if !caller.signed_in()
+        && let Some(wait) = caller
+            .client
+            .and_then(|ip| st.limiter.check_filing_from(ip).err())
+    {
+        let mut r = error(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "this address has filed {} reports without signing in; the next may be filed in {:.0} s (or sign in)",
+                super::harden::ANONYMOUS_FILING_BURST,
+                wait.as_secs_f64().ceil()
+            ),
+        );
+        if let Ok(v) =
+            axum::http::HeaderValue::from_str(&format!("{}", wait.as_secs_f64().ceil().max(1.0)))
+        {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return r;
+    }
+    let who = if caller.signed_in() {
+        caller.principal.user.clone()
+    } else {
+        caller.client.map_or_else(String::new, |c| c.to_string())
+    };
+    let st3 = st.clone();
+    super::idempotency::once(&st3, &who, &headers, "open311", async move {
     let r = async {
         let Some(code) = input.service_code.filter(|c| !c.trim().is_empty()) else {
             return Err(ApiError::bad_request(
@@ -223,10 +250,18 @@ pub async fn post_request(
         }
         Err(f) => failure(f),
     }
+    })
+    .await
 }
 
 fn open311_status(s: IncidentStatus) -> &'static str {
     if s.is_open() { "open" } else { "closed" }
+}
+
+/// A coordinate to three decimals (about 110 m of latitude, 90 m of
+/// longitude here): enough to see the street, not the door.
+fn coarse(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
 }
 
 /// A request as Open311 shows it. What the resident said and the notes
@@ -281,8 +316,10 @@ fn request_json(
         "address": "",
         "address_id": null,
         "zipcode": null,
-        "lat": x.location.y(),
-        "long": x.location.x(),
+        // Exactly where, to those who may read the case; to a hundred
+        // metres or so (three decimals) to everyone else.
+        "lat": if full { x.location.y() } else { coarse(x.location.y()) },
+        "long": if full { x.location.x() } else { coarse(x.location.x()) },
         "media_url": null,
         "extended_attributes": {
             "gridgov": {
