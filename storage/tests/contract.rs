@@ -459,3 +459,84 @@ fn the_district_comes_back_as_it_was_stored(store: &dyn Store) {
     }
     assert!(!store.describe().contains("password"));
 }
+
+/// One case with one step, and one audit line.
+fn one_case_and_one_audit_line(store: &dyn Store) -> i64 {
+    let x = Incident {
+        status: IncidentStatus::Reported,
+        ..district(&SampleSpec::default()).incidents[0].clone()
+    };
+    let id = store.add_incidents(std::slice::from_ref(&x)).unwrap()[0];
+    let e = CaseState::reported(x.reported_at)
+        .step(&Action::Accept, "a", t(1), "")
+        .unwrap();
+    store
+        .append_steps(&[Append {
+            case: id,
+            expected_seq: 0,
+            event: e,
+            location: None,
+        }])
+        .unwrap();
+    store
+        .append_audit(&[AuditEntry {
+            at: t(2),
+            user: "li".into(),
+            action: "read".into(),
+            object: "/households/1".into(),
+            detail: String::new(),
+            client: None,
+        }])
+        .unwrap();
+    id
+}
+
+#[test]
+fn the_history_and_the_audit_log_refuse_changes_in_the_geopackage() {
+    let (dir, store) = gpkg("append_only");
+    let id = one_case_and_one_audit_line(store.as_ref());
+    let conn = rusqlite::Connection::open(dir.path().join("t.gpkg")).unwrap();
+    for sql in [
+        "UPDATE case_events SET actor = 'someone else'",
+        "DELETE FROM case_events",
+        "UPDATE audit_log SET detail = 'nothing happened'",
+        "DELETE FROM audit_log",
+    ] {
+        let e = conn.execute(sql, []).unwrap_err();
+        assert!(e.to_string().contains("append-only"), "{sql}: {e}");
+    }
+    assert_eq!(store.steps(Some(id)).unwrap().len(), 1);
+    assert_eq!(store.audit_log(&AuditQuery::default()).unwrap().len(), 1);
+}
+
+#[test]
+fn the_history_and_the_audit_log_refuse_changes_and_truncation_in_postgis() {
+    let Some(cluster) = gridgov_storage::testing::cluster() else {
+        return;
+    };
+    let url = gridgov_storage::testing::fresh_database(&cluster, "append_only");
+    gridgov_storage::save_district(&url, &district(&SampleSpec::default()), now()).unwrap();
+    let store = gridgov_storage::open(&url, std::path::Path::new("/nonexistent"), now())
+        .unwrap()
+        .store;
+    let id = one_case_and_one_audit_line(store.as_ref());
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    for sql in [
+        "UPDATE case_events SET actor = 'someone else'",
+        "DELETE FROM case_events",
+        "TRUNCATE case_events",
+        "TRUNCATE incidents CASCADE",
+        "UPDATE audit_log SET detail = 'nothing happened'",
+        "DELETE FROM audit_log",
+        "TRUNCATE audit_log",
+    ] {
+        let e = c.batch_execute(sql).unwrap_err();
+        let text = e
+            .as_db_error()
+            .map(|d| d.message().to_owned())
+            .unwrap_or_default();
+        assert!(text.contains("append-only"), "{sql}: {e:?}");
+    }
+    assert_eq!(store.steps(Some(id)).unwrap().len(), 1);
+    assert_eq!(store.audit_log(&AuditQuery::default()).unwrap().len(), 1);
+}

@@ -52,7 +52,10 @@ pub fn ensure_schema(c: &mut Client) -> Result<(), StorageError> {
          CREATE INDEX IF NOT EXISTS audit_log_user ON audit_log(\"user\", id);
          DROP TRIGGER IF EXISTS audit_log_append_only ON audit_log;
          CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log
-           FOR EACH ROW EXECUTE FUNCTION gridgov_append_only();",
+           FOR EACH ROW EXECUTE FUNCTION gridgov_append_only();
+         DROP TRIGGER IF EXISTS audit_log_no_truncate ON audit_log;
+         CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+           FOR EACH STATEMENT EXECUTE FUNCTION gridgov_append_only();",
     )
     .map_err(pg("create account tables"))?;
     tx.commit().map_err(pg("commit account tables"))

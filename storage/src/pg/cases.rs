@@ -1,6 +1,6 @@
 //! Cases in PostgreSQL: the same tables and rules as the GeoPackage
-//! ([`crate::gpkg::cases`]). `case_events` is append-only (a trigger refuses
-//! updates and deletes); a batch of steps is one transaction that locks
+//! ([`crate::gpkg::cases`]). `case_events` is append-only (triggers refuse
+//! updates, deletes and `TRUNCATE`); a batch of steps is one transaction that locks
 //! the cases' rows (`FOR UPDATE`) before checking where each case is, so
 //! replicas writing at once serialise per case.
 
@@ -38,7 +38,10 @@ pub fn ensure_schema(c: &mut Client) -> Result<(), StorageError> {
            $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$;
          DROP TRIGGER IF EXISTS case_events_append_only ON case_events;
          CREATE TRIGGER case_events_append_only BEFORE UPDATE OR DELETE ON case_events
-           FOR EACH ROW EXECUTE FUNCTION gridgov_append_only();",
+           FOR EACH ROW EXECUTE FUNCTION gridgov_append_only();
+         DROP TRIGGER IF EXISTS case_events_no_truncate ON case_events;
+         CREATE TRIGGER case_events_no_truncate BEFORE TRUNCATE ON case_events
+           FOR EACH STATEMENT EXECUTE FUNCTION gridgov_append_only();",
     )
     .map_err(pg("create case tables"))?;
     tx.commit().map_err(pg("commit case tables"))
