@@ -310,6 +310,7 @@ pub struct ReportQuery {
 )]
 pub async fn report(
     State(st): State<Arc<AppState>>,
+    caller: super::auth::Caller,
     Path(name): Path<String>,
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
@@ -335,7 +336,24 @@ pub async fn report(
         o.hotspots.cancel = cancel;
         let snap = st.current();
         let book = Book::read(st.app.store.as_ref())?;
-        let r = build(&snap, &book, &st.app.rules.deadlines, p, now, &o)?;
+        let mut r = build(&snap, &book, &st.app.rules.deadlines, p, now, &o)?;
+        // Counts are for everyone who reads reports; the overdue list
+        // names cases, so each caller sees only those they may read.
+        r.overdue.retain(|row| {
+            let assignee = book
+                .cases
+                .binary_search_by_key(&row.id, |c| c.id)
+                .ok()
+                .and_then(|i| book.cases[i].state.assignee.as_ref());
+            caller.may(
+                &gridgov_spatial::access::Thing::Incident {
+                    grid: row.grid.as_ref().map(|g| g.code.as_str()),
+                    assignee,
+                    filed_by: None,
+                },
+                gridgov_spatial::access::Access::Read,
+            )
+        });
         Ok(if as_html {
             html::page(&r, &snap).into_bytes()
         } else {

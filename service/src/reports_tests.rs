@@ -157,6 +157,43 @@ async fn counts_hot_spots_and_reports_follow_cases_filed_and_closed(b: Backend) 
         .collect();
     assert!(overdue.contains(&ids[1]) && overdue.contains(&ids[2]));
     assert!(!overdue.contains(&ids[0]), "closed cases are never overdue");
+    // Another grid's staff read the same counts, but only their own
+    // grid's cases in the overdue list.
+    let snap = st.current();
+    let other = snap
+        .district
+        .grids()
+        .map(|g| snap.district.area(g).code.clone())
+        .find(|c| *c != code)
+        .unwrap();
+    let staff = super::test_support::token_for(
+        &st,
+        "zhao",
+        gridgov_spatial::access::Role::GridStaff,
+        &[&other],
+        None,
+    );
+    let (_, _, theirs) = call(
+        &st,
+        "GET",
+        &format!("/reports/{week}?now=2026-12-20T09:00:00%2B08:00&permutations=99"),
+        &[("authorization", format!("Bearer {staff}"))],
+        None,
+    )
+    .await;
+    let rows = theirs["overdue"].as_array().unwrap();
+    assert!(
+        rows.len() < overdue.len(),
+        "{} of {}",
+        rows.len(),
+        overdue.len()
+    );
+    assert!(
+        rows.iter().all(|o| o["grid"]["code"] == other.as_str()),
+        "{rows:?}"
+    );
+    assert!(!rows.iter().any(|o| o["id"] == ids[1]));
+    assert_eq!(theirs["totals"], later["totals"]);
 
     // As the HTML page.
     let (s, ct, page) = raw(
