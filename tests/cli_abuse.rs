@@ -388,3 +388,32 @@ fn a_store_is_its_owner_s_alone_and_a_damaged_one_is_refused_and_reported() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("damaged") && err.contains("backup"), "{err}");
 }
+
+#[test]
+fn an_overlong_address_or_head_is_refused_as_a_problem() {
+    let dir = tmp_dir("long-head");
+    let db = dir.join("t.gpkg");
+    let server = Server::start(s(&db));
+    let ask = |head: String| {
+        let mut c = TcpStream::connect(&server.addr).unwrap();
+        c.write_all(head.as_bytes()).unwrap();
+        closed_within(&mut c, Duration::from_secs(10)).expect("answered and closed")
+    };
+    let long_uri = format!(
+        "GET /lookup?address={} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "a".repeat(9000)
+    );
+    let text = ask(long_uri);
+    assert!(text.starts_with("HTTP/1.1 414"), "{text:.200}");
+    assert!(
+        text.contains("application/problem+json") && text.contains("at most 8192"),
+        "{text}"
+    );
+    let big_header = format!(
+        "GET /health HTTP/1.1\r\nHost: x\r\nX-Filler: {}\r\nConnection: close\r\n\r\n",
+        "b".repeat(40_000)
+    );
+    let text = ask(big_header);
+    assert!(text.starts_with("HTTP/1.1 431"), "{text:.200}");
+    assert!(text.contains("application/problem+json"), "{text}");
+}

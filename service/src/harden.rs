@@ -263,6 +263,30 @@ pub async fn guard(State(st): State<Arc<AppState>>, req: Request<Body>, next: Ne
             wait,
         );
     }
+    // Heads past our limits get problem+json here; hyper itself refuses
+    // only far larger ones (over 100 headers or 400 KB), without a body.
+    let uri_len = req.uri().to_string().len();
+    if uri_len > MAX_URI {
+        return ApiError::with_status(
+            StatusCode::URI_TOO_LONG,
+            format!(
+                "the address is {uri_len} bytes; at most {MAX_URI} (send long input in a body)"
+            ),
+        )
+        .into_response();
+    }
+    let head: usize = req
+        .headers()
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum();
+    if head > MAX_HEADERS_BYTES {
+        return ApiError::with_status(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            format!("the request's headers are {head} bytes; at most {MAX_HEADERS_BYTES}"),
+        )
+        .into_response();
+    }
     // Kept for the log (both are cheap to clone: the URI shares its bytes).
     let (method, uri) = (req.method().clone(), req.uri().clone());
     let mut r = as_problem(next.run(req).await, g.timeout).await;
@@ -278,6 +302,11 @@ pub async fn guard(State(st): State<Arc<AppState>>, req: Request<Body>, next: Ne
     }
     r
 }
+
+/// The longest request target (path and query) accepted, in bytes.
+pub const MAX_URI: usize = 8 * 1024;
+/// The most header bytes one request may carry.
+pub const MAX_HEADERS_BYTES: usize = 32 * 1024;
 
 /// Anonymous reports one address may file: this many at once, then one
 /// every [`ANONYMOUS_FILING_EVERY_S`] seconds (signed-in users are held
