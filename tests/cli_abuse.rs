@@ -328,6 +328,20 @@ fn six_big_batch_lookups_at_once_take_memory_for_two() {
         );
     }
     let grew = peak_mb(server.pid()) - before;
+    // More points than a batch takes: refused, naming the limit.
+    let many: String = std::iter::once("lon,lat\n".to_string())
+        .chain((0..100_001).map(|_| "117.526,34.866\n".to_string()))
+        .collect();
+    let (status, _, text) = request(
+        &server.addr,
+        "POST",
+        "/lookup/batch",
+        &[("Content-Type", "text/csv")],
+        &many,
+    )
+    .unwrap();
+    assert_eq!(status, 400, "{text:.300}");
+    assert!(text.contains("at most 100000"), "{text:.300}");
     // Six bodies of 4 MB are in memory at once; their work two at a time.
     assert!(grew < 250.0, "peak memory grew by {grew:.0} MB");
 }

@@ -182,6 +182,9 @@ struct BatchPoint {
     lat: f64,
 }
 
+/// The most points one batch lookup takes.
+pub const MAX_BATCH_POINTS: usize = 100_000;
+
 /// One point's answer in a batch.
 #[derive(serde::Serialize)]
 struct Row<'a> {
@@ -392,6 +395,15 @@ pub async fn batch(
         } else {
             parse_geojson_points(&body, crs)?
         };
+        if pts.len() > MAX_BATCH_POINTS {
+            return Err(ApiError::bad_request(
+                "body",
+                format!(
+                    "{} points; a batch takes at most {MAX_BATCH_POINTS}: split it",
+                    pts.len()
+                ),
+            ));
+        }
         let coords: Vec<[f64; 2]> = pts.iter().map(|p| [p.lon, p.lat]).collect();
         let located = snap.grids.locate_many(&coords, 2);
         let results: Vec<(Option<&String>, [f64; 2], Placement)> = pts
