@@ -1139,6 +1139,9 @@ async fn a_resident_reads_the_cases_they_filed_and_no_others(b: Backend) {
     );
 }
 
+/// A forged write: method, path, headers and body.
+type Forged<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, &'a str);
+
 async fn a_write_with_the_cookie_from_another_site_or_as_a_form_is_refused(b: Backend) {
     let st = fresh("csrf", b);
     let f = fixture(&st);
@@ -1166,7 +1169,7 @@ async fn a_write_with_the_cookie_from_another_site_or_as_a_form_is_refused(b: Ba
     };
     let before = st.current().district.incidents.len();
     let json_type = ("content-type", "application/json");
-    let cases: [(&str, String, Vec<(&str, &str)>, &str); 5] = [
+    let cases: [Forged<'_>; 5] = [
         // What another site's page can make a browser send.
         (
             "POST",

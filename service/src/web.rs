@@ -250,7 +250,7 @@ mod csp_tests {
         let end = start + page[start..].find("</script>").unwrap();
         let hash = base64::Engine::encode(
             &base64::engine::general_purpose::STANDARD,
-            sha2::Sha256::digest(page[start..end].as_bytes()),
+            sha2::Sha256::digest(&page.as_bytes()[start..end]),
         );
         assert!(
             super::CSP.contains(&format!("'sha256-{hash}'")),
