@@ -13,6 +13,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use geo::MultiPolygon;
+use gridgov_spatial::cancel::{Cancel, Cancelled};
 use gridgov_spatial::{
     Area, AreaId, ChangeError, District, GridChange, GridIndex, GridKind, Impact, Level, Problem,
     Severity, ValidationOptions, apply_changes, assign, impact, validate,
@@ -73,6 +74,9 @@ pub enum BoundaryError {
     /// A rollback to the boundaries in force now.
     #[error("the current boundaries are those of version {0}")]
     NothingToRollBack(i64),
+    /// Stopped: the answer was no longer wanted.
+    #[error(transparent)]
+    Cancelled(#[from] Cancelled),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -334,8 +338,15 @@ fn problem_key(p: &Problem) -> (String, Vec<String>) {
 }
 
 /// Validation of the district after the change, and which errors it adds.
-fn check(before: &Snapshot, after: &District) -> (Vec<Problem>, Vec<Problem>) {
-    let opts = ValidationOptions::default();
+fn check(
+    before: &Snapshot,
+    after: &District,
+    cancel: &Cancel,
+) -> Result<(Vec<Problem>, Vec<Problem>), BoundaryError> {
+    let opts = ValidationOptions {
+        cancel: cancel.clone(),
+        ..ValidationOptions::default()
+    };
     let a_after = assign(after, &GridIndex::new(after));
     let problems = validate(after, &a_after, &opts);
     let old: BTreeSet<(String, Vec<String>)> =
@@ -349,7 +360,9 @@ fn check(before: &Snapshot, after: &District) -> (Vec<Problem>, Vec<Problem>) {
         .filter(|p| p.severity == Severity::Error && !old.contains(&problem_key(p)))
         .cloned()
         .collect();
-    (problems, added)
+    // What was found before a stop is not everything: it is not an answer.
+    cancel.check()?;
+    Ok((problems, added))
 }
 
 /// The errors a change of the grids `codes` adds, as [`check`] finds
@@ -364,7 +377,10 @@ fn added_errors(
     codes: &BTreeSet<String>,
 ) -> Vec<Problem> {
     if after.grids().next().is_none() {
-        return check(before, after).1;
+        // Nobody stops this check: it cannot come back cancelled.
+        return check(before, after, &Cancel::never())
+            .map(|c| c.1)
+            .unwrap_or_default();
     }
     let d0 = &before.district;
     let ids = |d: &District| -> Vec<AreaId> {
@@ -569,12 +585,13 @@ impl App {
     }
 
     /// Every problem after a draft's change, and which errors it adds.
-    pub fn validate_draft(&self, id: &str) -> Result<Validation, BoundaryError> {
+    pub fn validate_draft(&self, id: &str, cancel: &Cancel) -> Result<Validation, BoundaryError> {
         let (d, _) = self.draft(id)?;
         let changes = to_changes(&d.draft)?;
         let snap = self.current();
         let after = apply_changes(&snap.district, &changes).map_err(|e| change_error(&e))?;
-        let (problems, added) = check(&snap, &after);
+        cancel.check()?;
+        let (problems, added) = check(&snap, &after, cancel)?;
         Ok(Validation {
             problems,
             added,
@@ -583,12 +600,16 @@ impl App {
     }
 
     /// What a draft moves from which grid to which.
-    pub fn preview_draft(&self, id: &str) -> Result<Preview, BoundaryError> {
+    pub fn preview_draft(&self, id: &str, cancel: &Cancel) -> Result<Preview, BoundaryError> {
         let (d, _) = self.draft(id)?;
         let changes = to_changes(&d.draft)?;
         let snap = self.current();
         let after = apply_changes(&snap.district, &changes).map_err(|e| change_error(&e))?;
-        let aa = assign(&after, &GridIndex::new(&after));
+        cancel.check()?;
+        let grids = GridIndex::new(&after);
+        cancel.check()?;
+        let aa = assign(&after, &grids);
+        cancel.check()?;
         Ok(Preview {
             draft: d.id.clone(),
             impact: impact(&snap.district, &snap.assignment, &after, &aa),
@@ -907,6 +928,19 @@ mod tests {
     }
 
     #[test]
+    fn a_check_whose_request_ended_stops_and_is_not_an_answer() {
+        let d = gridgov_spatial::sample::district(&gridgov_spatial::sample::SampleSpec::default());
+        let snap = Snapshot::build(d.clone(), std::collections::HashMap::new(), 1);
+        let ended = Cancel::new();
+        ended.cancel();
+        assert!(matches!(
+            check(&snap, &d, &ended),
+            Err(BoundaryError::Cancelled(_))
+        ));
+        assert!(check(&snap, &d, &Cancel::never()).is_ok());
+    }
+
+    #[test]
     fn errors_found_around_the_changed_grids_are_those_a_whole_validation_adds() {
         let snap = Snapshot::build(
             gridgov_spatial::sample::district(&gridgov_spatial::sample::SampleSpec::default()),
@@ -924,7 +958,7 @@ mod tests {
                 let placed = assign(&after, &GridIndex::new(&after));
                 let codes = [change.code.clone()].into_iter().collect();
                 let near = added_errors(&snap, &after, &placed, &codes);
-                let all = check(&snap, &after).1;
+                let all = check(&snap, &after, &Cancel::never()).unwrap().1;
                 assert_eq!(
                     keys(&near),
                     keys(&all),

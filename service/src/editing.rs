@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::Caller;
+use super::cases::cancellable;
 use super::error::ApiError;
 use gridgov_spatial::access::Role;
 
@@ -201,7 +202,7 @@ pub async fn validate_draft(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let app = st.app.clone();
-    let v = blocking(move || app.validate_draft(&id)).await?;
+    let v = cancellable(move |cancel| Ok(app.validate_draft(&id, &cancel)?)).await?;
     let mut fc =
         serde_json::to_value(to_feature_collection(&v.problems)).map_err(ApiError::internal)?;
     let count = |s: Severity| v.problems.iter().filter(|p| p.severity == s).count();
@@ -243,7 +244,7 @@ pub async fn preview_draft(
     Path(id): Path<String>,
 ) -> Result<axum::Json<Value>, ApiError> {
     let app = st.app.clone();
-    let p = blocking(move || app.preview_draft(&id)).await?;
+    let p = cancellable(move |cancel| Ok(app.preview_draft(&id, &cancel)?)).await?;
     Ok(axum::Json(
         json!({"draft": p.draft, "impact": p.impact, "outdated": p.outdated}),
     ))

@@ -210,6 +210,10 @@ impl From<BoundaryError> for ApiError {
                 detail,
                 ..ApiError::default()
             },
+            BoundaryError::Cancelled(_) => ApiError::with_status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the request ended before the check finished",
+            ),
             BoundaryError::Store(s) => ApiError::internal(s),
         }
     }

@@ -133,6 +133,10 @@ pub struct ValidationOptions {
     pub sliver_width_m: f64,
     /// Households a basic grid should serve.
     pub household_band: (usize, usize),
+    /// Raised when the answer is no longer wanted: the checks stop where
+    /// they are (what was found so far is returned, and the caller, who
+    /// raised it, knows it is not everything).
+    pub cancel: crate::cancel::Cancel,
 }
 
 impl Default for ValidationOptions {
@@ -141,6 +145,7 @@ impl Default for ValidationOptions {
             area_tolerance_m2: 1.0,
             sliver_width_m: 1.0,
             household_band: (300, 500),
+            cancel: crate::cancel::Cancel::never(),
         }
     }
 }
@@ -210,8 +215,15 @@ impl Ctx<'_> {
         });
     }
 
+    fn stopped(&self) -> bool {
+        self.opts.cancel.check().is_err()
+    }
+
     fn polygons(&mut self) {
         for i in 0..self.d.areas.len() {
+            if self.stopped() {
+                return;
+            }
             let m = self.polygon(AreaId(i as u32), true);
             self.metric.push(m);
         }
@@ -391,6 +403,9 @@ impl Ctx<'_> {
     fn siblings(&mut self) {
         let families = self.families();
         for (i, kids) in families.iter().enumerate() {
+            if self.stopped() {
+                return;
+            }
             let parent = if i == self.d.areas.len() {
                 AreaId(u32::MAX)
             } else {
@@ -415,6 +430,9 @@ impl Ctx<'_> {
             // Overlaps among siblings of the same kind (exclusive grids lie
             // over basic ones by design).
             for (x, &a) in kids.iter().enumerate() {
+                if self.stopped() {
+                    return;
+                }
                 for &b in &kids[x + 1..] {
                     if d.area(a).kind != d.area(b).kind || !(wanted(a) || wanted(b)) {
                         continue;
