@@ -196,3 +196,55 @@ fn bad_features_are_reported_by_id_and_the_good_ones_imported() {
     );
     assert!(mentions("G6", "at least 4"), "{problems:?}");
 }
+
+/// Every number of a WKT text, in order.
+fn wkt_numbers(wkt: &str) -> Vec<f64> {
+    wkt.split(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | 'e' | 'E' | '+')))
+        .filter(|t| t.chars().any(|c| c.is_ascii_digit()))
+        .map(|t| t.parse::<f64>().unwrap())
+        .collect()
+}
+
+#[test]
+fn every_vertex_of_a_real_layer_is_read_exactly_as_gdal_reads_it() {
+    let layer = shared_data().join("helsinki/grids/pienalueet.geojson");
+    let dir = tmp_dir("exact");
+    let csv = dir.join("gdal.csv");
+    // GDAL's reading, printed with 17 significant digits (enough to give
+    // back every double exactly).
+    let out = std::process::Command::new("ogr2ogr")
+        .args(["-f", "CSV", s(&csv), s(&layer), "-lco", "GEOMETRY=AS_WKT"])
+        .args(["--config", "OGR_WKT_PRECISION", "17"])
+        .output()
+        .expect("ogr2ogr (gdal-bin) is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut gdal = Vec::new();
+    let mut rows = csv::Reader::from_path(&csv).unwrap();
+    for r in rows.records() {
+        gdal.extend(wkt_numbers(&r.unwrap()[0]));
+    }
+    // gridgov's reading, through the function its import and assign use.
+    let text = std::fs::read_to_string(&layer).unwrap();
+    let ours: Vec<f64> = gridgov_app::import::layers::polygons_from_geojson(&text)
+        .unwrap()
+        .iter()
+        .flat_map(|mp| mp.0.iter())
+        .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+        .flat_map(|r| r.0.iter().flat_map(|c| [c.x, c.y]))
+        .collect();
+    assert!(gdal.len() > 10_000, "{} numbers", gdal.len());
+    assert_eq!(ours.len(), gdal.len());
+    let off: Vec<(usize, f64, f64)> = ours
+        .iter()
+        .zip(&gdal)
+        .enumerate()
+        .filter(|(_, (a, b))| a.to_bits() != b.to_bits())
+        .map(|(i, (a, b))| (i, *a, *b))
+        .take(5)
+        .collect();
+    assert!(off.is_empty(), "read differently from GDAL: {off:?}");
+}

@@ -49,6 +49,7 @@ on_both_backends!(
     lookup_by_address_ranks_candidates,
     batch_lookup_takes_geojson_and_csv,
     bad_batches_are_4xx_never_5xx,
+    the_same_border_points_as_csv_and_as_geojson_get_the_same_grids,
     the_summary_counts_per_level,
     unknown_paths_are_problem_json_404,
     vector_tiles_decode_with_every_layer_clipped_and_wound_by_the_spec,
@@ -387,6 +388,61 @@ async fn batch_lookup_takes_geojson_and_csv(b: Backend) {
     let lines: Vec<String> = r.text().lines().map(str::to_string).collect();
     assert_eq!(lines.len(), 3);
     assert!(lines[1].starts_with("x1,") && lines[1].contains(",370402005"));
+}
+
+async fn the_same_border_points_as_csv_and_as_geojson_get_the_same_grids(b: Backend) {
+    // Vertices and edge midpoints of the grids: every one on a border,
+    // where a coordinate read one ulp off can change the answer.
+    let snap = state(b).current();
+    let mut pts: Vec<[f64; 2]> = Vec::new();
+    for g in snap.district.grids() {
+        for p in &snap.district.area(g).boundary.0 {
+            for w in p.exterior().0.windows(2).step_by(7) {
+                pts.push([w[0].x, w[0].y]);
+                pts.push([f64::midpoint(w[0].x, w[1].x), f64::midpoint(w[0].y, w[1].y)]);
+            }
+        }
+    }
+    pts.truncate(600);
+    let csv: String = std::iter::once("id,lon,lat\n".to_string())
+        .chain(
+            pts.iter()
+                .enumerate()
+                .map(|(i, [x, y])| format!("{i},{x},{y}\n")),
+        )
+        .collect();
+    let features: Vec<Value> = pts
+        .iter()
+        .enumerate()
+        .map(|(i, p)| serde_json::json!({"type": "Feature", "id": i.to_string(), "geometry": {"type": "Point", "coordinates": p}}))
+        .collect();
+    let fc = serde_json::json!({"type": "FeatureCollection", "features": features}).to_string();
+    let r = post(b, "/lookup/batch", "text/csv", csv).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let from_csv: Vec<String> = r
+        .text()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(3).unwrap_or_default().to_string())
+        .collect();
+    let r = post(b, "/lookup/batch", "application/geo+json", fc).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    let from_json: Vec<String> = r.json()["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["grid"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(from_csv.len(), pts.len());
+    assert_eq!(from_csv, from_json);
+    // And each is the grid the index gives the exact coordinates.
+    for (i, [x, y]) in pts.iter().enumerate() {
+        let g = snap
+            .grids
+            .locate(*x, *y)
+            .map(|g| snap.district.area(g).code.clone());
+        assert_eq!(from_json[i], g.unwrap_or_default(), "point {i}");
+    }
 }
 
 async fn bad_batches_are_4xx_never_5xx(b: Backend) {
