@@ -9,6 +9,7 @@ use clap::Parser;
 use gridgov::cli;
 
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let args = cli::Cli::parse();
     match cli::run(args) {
         Ok(code) => code,
@@ -22,4 +23,24 @@ fn main() -> ExitCode {
             e.exit_code()
         }
     }
+}
+
+/// A reader that stops early (`gridgov validate --json | head`) closes
+/// the pipe; printing to it then fails. That is the reader's choice, not
+/// an error of ours: end at once and quietly, with the status a shell
+/// gives a program stopped by SIGPIPE (128 + 13), as other tools do.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if text.starts_with("failed printing to stdout") && text.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }

@@ -27,3 +27,36 @@ fn the_validate_table_ends_with_the_totals() {
         "{last}"
     );
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_the_output_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    // A district whose counts are far more than a pipe holds.
+    let dir = crate::util::tmp_dir("closed-pipe");
+    let d = dir.join("d.json");
+    let made = gridgov(&["sample", "--scale", "10", "--out", crate::util::s(&d)]);
+    assert_eq!(made.code, 0, "{}", made.stderr);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gridgov"))
+        .args(["stats", "--json", "--db"])
+        .arg(&d)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Read a little, then close the pipe, as `| head -c 100` does.
+    let mut out = child.stdout.take().unwrap();
+    let mut first = [0u8; 100];
+    out.read_exact(&mut first).unwrap();
+    drop(out);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(err.is_empty(), "{err}");
+    assert_eq!(status.code(), Some(141), "{status:?}");
+}
