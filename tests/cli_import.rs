@@ -248,3 +248,36 @@ fn every_vertex_of_a_real_layer_is_read_exactly_as_gdal_reads_it() {
         .collect();
     assert!(off.is_empty(), "read differently from GDAL: {off:?}");
 }
+
+#[test]
+fn a_layer_of_grids_alone_imports_and_validates_without_parents() {
+    let dir = tmp_dir("grids-only");
+    let out = dir.join("d.json");
+    let r = gridgov(&[
+        "import",
+        "--mapping",
+        s(&repo().join("examples/grids-only.mapping.json")),
+        "--dir",
+        s(&shared_data().join("helsinki/grids")),
+        "--out",
+        s(&out),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = gridgov(&["validate", "--json", "--db", s(&out)]);
+    let problems = v.json();
+    let kinds: Vec<&str> = problems["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["properties"]["kind"].as_str().unwrap())
+        .collect();
+    assert!(!kinds.is_empty());
+    assert!(!kinds.contains(&"bad_parent"), "{kinds:?}");
+    // What is left are the layer's own faults, as GEOS finds them too:
+    // three self-intersecting grids, and slivers between neighbours.
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "invalid_polygon").count(),
+        3,
+        "{kinds:?}"
+    );
+}

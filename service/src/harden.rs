@@ -290,6 +290,19 @@ pub async fn guard(State(st): State<Arc<AppState>>, req: Request<Body>, next: Ne
     // Kept for the log (both are cheap to clone: the URI shares its bytes).
     let (method, uri) = (req.method().clone(), req.uri().clone());
     let mut r = as_problem(next.run(req).await, g.timeout).await;
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        // Whichever extractor refused it, say what the limit is and how to
+        // change it.
+        let mut e = ApiError::with_status(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the body is over this service's limit of {} bytes (`gridgov serve --body-limit`): split it, or ask the operator to raise the limit",
+                st.config.body_limit
+            ),
+        );
+        e.title = "Payload too large";
+        r = e.into_response();
+    }
     if personal(uri.path()) {
         r.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

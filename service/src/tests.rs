@@ -472,10 +472,12 @@ async fn bad_batches_are_4xx_never_5xx(b: Backend) {
         None,
     );
     let big = "lon,lat\n".to_string() + &"117.5,34.8\n".repeat(10_000);
-    assert_problem(
-        &post(b, "/lookup/batch", "text/csv", big).await,
-        StatusCode::PAYLOAD_TOO_LARGE,
-        None,
+    let r = post(b, "/lookup/batch", "text/csv", big).await;
+    assert_problem(&r, StatusCode::PAYLOAD_TOO_LARGE, None);
+    assert!(
+        r.text().contains("65536 bytes") && r.text().contains("--body-limit"),
+        "{}",
+        r.text()
     );
 }
 

@@ -322,16 +322,37 @@ impl Ctx<'_> {
         })
     }
 
+    /// The levels the district has.
+    fn levels(&self) -> Vec<Level> {
+        [Level::Street, Level::Community, Level::Grid]
+            .into_iter()
+            .filter(|l| self.d.areas.iter().any(|x| x.level == *l))
+            .collect()
+    }
+
     fn parents(&mut self) {
+        let levels = self.levels();
         for i in 0..self.d.areas.len() {
-            self.parent(AreaId(i as u32));
+            self.parent(AreaId(i as u32), &levels);
         }
     }
 
-    fn parent(&mut self, id: AreaId) {
+    /// Checks `id`'s parent; `levels` are the levels the district has.
+    fn parent(&mut self, id: AreaId, levels: &[Level]) {
         {
             let a = self.d.area(id);
-            let ok = match (a.level.parent(), a.parent) {
+            // Districts may have fewer levels (just grids; communities and
+            // grids): a parent is the nearest level above that the district
+            // has, and an area of the top level it has has none.
+            let present = |l: Level| levels.contains(&l);
+            let mut want = a.level.parent();
+            while let Some(l) = want {
+                if present(l) {
+                    break;
+                }
+                want = l.parent();
+            }
+            let ok = match (want, a.parent) {
                 (None, None) => true,
                 (None, Some(_)) | (Some(_), None) => false,
                 (Some(want), Some(p)) => self
@@ -702,8 +723,9 @@ pub fn validate_around(
         let m = ctx.polygon(x, focus.contains(&x));
         ctx.metric[x.index()] = m;
     }
+    let levels = ctx.levels();
     for &x in &focus {
-        ctx.parent(x);
+        ctx.parent(x, &levels);
     }
     for &g in &groups {
         let parent = if g == n {
@@ -740,4 +762,68 @@ pub fn validate(d: &District, a: &Assignment, opts: &ValidationOptions) -> Vec<P
     let mut out = ctx.out;
     out.sort_by_key(|p| p.severity);
     out
+}
+
+#[cfg(test)]
+mod level_tests {
+    use super::*;
+    use crate::{Area, GridIndex, assign, sample};
+
+    fn bad_parents(d: &District) -> usize {
+        let a = assign(d, &GridIndex::new(d));
+        validate(d, &a, &ValidationOptions::default())
+            .iter()
+            .filter(|p| p.kind == ProblemKind::BadParent)
+            .count()
+    }
+
+    /// The sample with only the levels `keep`, parents re-linked to the
+    /// nearest level kept.
+    fn only(keep: &[Level]) -> District {
+        let d = sample::district(&sample::SampleSpec::default());
+        let mut out = District::new("levels");
+        let mut new_id = vec![None; d.areas.len()];
+        for (i, a) in d.areas.iter().enumerate() {
+            if keep.contains(&a.level) {
+                new_id[i] = Some(out.add_area(Area {
+                    parent: None,
+                    ..a.clone()
+                }));
+            }
+        }
+        for (i, a) in d.areas.iter().enumerate() {
+            let Some(me) = new_id[i] else { continue };
+            let mut p = a.parent;
+            while let Some(q) = p {
+                if let Some(n) = new_id[q.index()] {
+                    out.areas[me.index()].parent = Some(n);
+                    break;
+                }
+                p = d.area(q).parent;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_district_of_grids_alone_or_of_communities_and_grids_has_no_bad_parents() {
+        assert_eq!(bad_parents(&only(&[Level::Grid])), 0);
+        assert_eq!(bad_parents(&only(&[Level::Community, Level::Grid])), 0);
+        assert_eq!(bad_parents(&only(&[Level::Street, Level::Grid])), 0);
+        assert_eq!(
+            bad_parents(&only(&[Level::Street, Level::Community, Level::Grid])),
+            0
+        );
+        // With communities present, a grid hung straight from a street is
+        // still wrong.
+        let mut d = only(&[Level::Street, Level::Community, Level::Grid]);
+        let street = d
+            .areas
+            .iter()
+            .position(|a| a.level == Level::Street)
+            .unwrap();
+        let grid = d.areas.iter().position(|a| a.level == Level::Grid).unwrap();
+        d.areas[grid].parent = Some(AreaId(street as u32));
+        assert_eq!(bad_parents(&d), 1);
+    }
 }
