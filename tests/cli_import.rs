@@ -281,3 +281,36 @@ fn a_layer_of_grids_alone_imports_and_validates_without_parents() {
         "{kinds:?}"
     );
 }
+
+#[test]
+fn a_layer_in_utm_is_refused_naming_the_likely_system_not_imported_empty() {
+    let dir = tmp_dir("utm-layer");
+    // GDAL writes the Helsinki grids in UTM zone 35N.
+    let out = std::process::Command::new("ogr2ogr")
+        .args(["-f", "GeoJSON", "-t_srs", "EPSG:32635"])
+        .arg(dir.join("pienalueet.geojson"))
+        .arg(shared_data().join("helsinki/grids/pienalueet.geojson"))
+        .output()
+        .expect("ogr2ogr (gdal-bin) is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r = gridgov(&[
+        "import",
+        "--mapping",
+        s(&repo().join("examples/grids-only.mapping.json")),
+        "--dir",
+        s(&dir),
+        "--out",
+        s(&dir.join("d.json")),
+    ]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("not longitude/latitude") && r.stderr.contains("UTM"),
+        "{}",
+        r.stderr
+    );
+    assert!(!dir.join("d.json").exists(), "nothing is written");
+}

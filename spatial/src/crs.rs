@@ -246,6 +246,43 @@ pub fn bd09_to_gcj02(lon: f64, lat: f64) -> (f64, f64) {
     (glon, glat)
 }
 
+/// What coordinates that are not longitude/latitude most likely are, from
+/// their ranges: a hint for the person whose layer it is (the file alone
+/// cannot say for certain).
+///
+/// ```
+/// use gridgov_spatial::crs::guess_projected;
+/// // Zaozhuang in CGCS2000 3° Gauss-Krüger zone 39, with the zone prefix.
+/// assert!(guess_projected(39_550_000.0, 3_860_000.0).contains("EPSG:4527"));
+/// assert!(guess_projected(551_000.0, 4_181_000.0).contains("UTM"));
+/// assert!(guess_projected(13_083_000.0, 4_145_000.0).contains("EPSG:3857"));
+/// ```
+pub fn guess_projected(x: f64, y: f64) -> String {
+    let zone = (x / 1e6).floor();
+    if (25e6..46e6).contains(&x) && (0.0..1e7).contains(&y) {
+        // 3° zones 25–45 are EPSG:4513–4533.
+        let z = zone as i64;
+        return format!(
+            "they look like CGCS2000 3-degree Gauss-Krüger metres with the zone number in front (zone {z}, EPSG:{})",
+            4513 + z - 25
+        );
+    }
+    if (13e6..24e6).contains(&x) && (0.0..1e7).contains(&y) {
+        let z = zone as i64;
+        return format!(
+            "they look like Web Mercator metres (EPSG:3857), or CGCS2000 6-degree Gauss-Krüger with the zone number in front (zone {z}, EPSG:{})",
+            4491 + z - 13
+        );
+    }
+    if (100_000.0..1_000_000.0).contains(&x) && (0.0..10_000_000.0).contains(&y) {
+        return "they look like UTM metres (EPSG:326xx north, 327xx south) or CGCS2000 Gauss-Krüger without the zone number (EPSG:4534–4554)".into();
+    }
+    if x.abs() <= 20_037_508.35 && y.abs() <= 20_048_966.11 {
+        return "they look like metres of a projected system (Web Mercator is EPSG:3857)".into();
+    }
+    "they are too large for any system on Earth".into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -215,6 +215,8 @@ fn read_level(
         }
     };
     let mut seen: HashMap<String, usize> = HashMap::new();
+    let (mut with_geometry, mut not_lon_lat_count) = (0usize, 0usize);
+    let mut not_lon_lat: Option<(f64, f64)> = None;
     for (i, f) in fc.features.iter().enumerate() {
         let empty = serde_json::Map::new();
         let props = f.properties.as_ref().unwrap_or(&empty);
@@ -292,10 +294,15 @@ fn read_level(
                 .push(format!("{what} ({code}): no geometry; skipped"));
             continue;
         };
+        with_geometry += 1;
         let boundary =
             match to_multi_polygon(geom, &mut report.problems, &format!("{what} ({code})")) {
                 Ok(b) => b,
                 Err(e) => {
+                    if e.contains("is not a longitude/latitude") {
+                        not_lon_lat.get_or_insert_with(|| first_position(geom));
+                        not_lon_lat_count += 1;
+                    }
                     report
                         .problems
                         .push(format!("{what} ({code}): {e}; skipped"));
@@ -318,8 +325,43 @@ fn read_level(
             boundary,
         });
     }
+    // A layer in another coordinate system is not a layer of bad
+    // features: say what it most likely is, and import nothing.
+    if with_geometry > 0 && not_lon_lat_count * 2 > with_geometry {
+        let (x, y) = not_lon_lat.unwrap_or_default();
+        return Err(format!(
+            "the {} layer{}: {not_lon_lat_count} of its {with_geometry} features have coordinates that are not longitude/latitude (the first: {x}, {y}); {}. Convert it to WGS 84 first (e.g. ogr2ogr -t_srs EPSG:4326 out.geojson in.shp)",
+            level.as_str(),
+            m.file
+                .as_deref()
+                .map(|f| format!(" {f}"))
+                .unwrap_or_default(),
+            gridgov_spatial::crs::guess_projected(x, y)
+        ));
+    }
     report.areas.insert(level.as_str().to_string(), out.len());
     Ok(out)
+}
+
+/// The first position of a geometry (for messages).
+fn first_position(g: &geojson::Geometry) -> (f64, f64) {
+    let p = match &g.value {
+        geojson::GeometryValue::Polygon { coordinates } => {
+            coordinates.first().and_then(|r| r.first())
+        }
+        geojson::GeometryValue::MultiPolygon { coordinates } => coordinates
+            .first()
+            .and_then(|p| p.first())
+            .and_then(|r| r.first()),
+        _ => None,
+    };
+    p.map_or((0.0, 0.0), |p| {
+        let s = p.as_slice();
+        (
+            s.first().copied().unwrap_or(0.0),
+            s.get(1).copied().unwrap_or(0.0),
+        )
+    })
 }
 
 /// Reads all layers of a mapping into a district's areas; `read` gives
