@@ -37,14 +37,22 @@ fn lookup_at_a_building_gives_its_grid_chain_staff_and_border_distance() {
 }
 
 #[test]
-fn lookup_in_gcj02_and_bd09_finds_the_same_grid_as_wgs84() {
+fn lookup_in_gcj02_bd09_gauss_kruger_utm_and_web_mercator_finds_the_same_grid_as_wgs84() {
     let d = sample();
     let c = d.buildings[100].footprint.centroid().unwrap();
     let want =
         gridgov(&["lookup", "--at", &format!("{},{}", c.x(), c.y()), "--json"]).json()["chain"][0]
             ["code"]
             .clone();
-    for crs in [Crs::Gcj02, Crs::Bd09] {
+    for crs in [
+        Crs::Gcj02,
+        Crs::Bd09,
+        Crs::Epsg(4527),
+        Crs::Epsg(4547),
+        Crs::Epsg(4509),
+        Crs::Epsg(32650),
+        Crs::Epsg(3857),
+    ] {
         let (x, y) = crs.from_wgs84(c.x(), c.y());
         let r = gridgov(&[
             "lookup",
@@ -57,6 +65,18 @@ fn lookup_in_gcj02_and_bd09_finds_the_same_grid_as_wgs84() {
         assert_eq!(r.code, 0, "{}", r.stderr);
         assert_eq!(r.json()["chain"][0]["code"], want, "{crs}");
     }
+    // A point PROJ put in CGCS2000 3° Gauss-Krüger zone 39 (pyproj, from
+    // 117.526, 34.866).
+    let r = gridgov(&[
+        "lookup",
+        "--at",
+        "39548095.961,3859853.237",
+        "--crs",
+        "EPSG:4527",
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["chain"][0]["code"], "370402005001004");
 }
 
 #[test]

@@ -50,6 +50,7 @@ on_both_backends!(
     batch_lookup_takes_geojson_and_csv,
     bad_batches_are_4xx_never_5xx,
     the_same_border_points_as_csv_and_as_geojson_get_the_same_grids,
+    a_batch_in_utm_metres_gets_the_grids_of_the_same_points_in_lon_lat,
     the_summary_counts_per_level,
     unknown_paths_are_problem_json_404,
     vector_tiles_decode_with_every_layer_clipped_and_wound_by_the_spec,
@@ -443,6 +444,46 @@ async fn the_same_border_points_as_csv_and_as_geojson_get_the_same_grids(b: Back
             .map(|g| snap.district.area(g).code.clone());
         assert_eq!(from_json[i], g.unwrap_or_default(), "point {i}");
     }
+}
+
+async fn a_batch_in_utm_metres_gets_the_grids_of_the_same_points_in_lon_lat(b: Backend) {
+    let snap = state(b).current();
+    let utm = gridgov_spatial::Crs::Epsg(32650);
+    let pts: Vec<(f64, f64)> = snap
+        .district
+        .buildings
+        .iter()
+        .step_by(9)
+        .filter_map(|x| geo::Centroid::centroid(&x.footprint).map(|c| (c.x(), c.y())))
+        .collect();
+    let rows = |f: &dyn Fn(f64, f64) -> (f64, f64)| -> String {
+        std::iter::once("x,y\n".to_string())
+            .chain(pts.iter().map(|&(lon, lat)| {
+                let (x, y) = f(lon, lat);
+                format!("{x},{y}\n")
+            }))
+            .collect()
+    };
+    let grids = |r: Reply| -> Vec<String> {
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+        r.text()
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').nth(3).unwrap().to_string())
+            .collect()
+    };
+    let plain = grids(post(b, "/lookup/batch", "text/csv", rows(&|x, y| (x, y))).await);
+    let metres = grids(
+        post(
+            b,
+            "/lookup/batch?crs=EPSG:32650",
+            "text/csv",
+            rows(&|x, y| utm.from_wgs84(x, y)),
+        )
+        .await,
+    );
+    assert!(pts.len() > 30 && plain.iter().all(|g| !g.is_empty()));
+    assert_eq!(plain, metres);
 }
 
 async fn bad_batches_are_4xx_never_5xx(b: Backend) {

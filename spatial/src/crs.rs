@@ -37,20 +37,42 @@ pub enum CrsError {
         lat: f64,
     },
     /// Unknown name of a coordinate system.
-    #[error("unknown coordinate system {0:?}: use wgs84, cgcs2000, gcj02 or bd09")]
+    #[error(
+        "unknown coordinate system {0:?}: use wgs84, cgcs2000, gcj02, bd09 or an EPSG code (epsg:4547, epsg:32650, epsg:3857, …)"
+    )]
     UnknownCrs(String),
+    /// Projected coordinates that are not numbers, or that the system
+    /// cannot take back to longitude/latitude.
+    #[error("{x}, {y} is not a point of {crs}")]
+    NotInSystem {
+        /// The system.
+        crs: String,
+        /// As given.
+        x: f64,
+        /// As given.
+        y: f64,
+    },
 }
 
-/// A geographic coordinate system that input may come in.
+/// A coordinate system that input may come in: longitude/latitude (WGS
+/// 84, CGCS2000, GCJ-02, BD-09) or any projected system by its EPSG code
+/// (CGCS2000 Gauss-Krüger zones, UTM, Web Mercator, …), converted with
+/// proj4rs from the definitions of `crs-definitions`. CGCS2000 and WGS 84
+/// are taken as one (they differ by centimetres).
 ///
 /// ```
 /// use gridgov_spatial::Crs;
 /// assert_eq!("gcj-02".parse::<Crs>().unwrap(), Crs::Gcj02);
 /// assert_eq!("EPSG:4490".parse::<Crs>().unwrap(), Crs::Wgs84);
+/// assert_eq!("epsg:4547".parse::<Crs>().unwrap(), Crs::Epsg(4547));
 /// assert!("utm".parse::<Crs>().is_err());
+/// assert!("epsg:1".parse::<Crs>().is_err());
+/// // A point in CGCS2000 3° Gauss-Krüger zone 39 (with its prefix).
+/// let (lon, lat) = Crs::Epsg(4527).to_wgs84(39_545_695.0, 3_862_271.0).unwrap();
+/// assert!((lon - 117.5).abs() < 1e-3 && (lat - 34.88).abs() < 1e-2);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(try_from = "String", into = "String")]
 pub enum Crs {
     /// WGS 84 or CGCS2000 (EPSG:4326 / EPSG:4490).
     #[default]
@@ -59,6 +81,53 @@ pub enum Crs {
     Gcj02,
     /// BD-09 (Baidu).
     Bd09,
+    /// A projected system by its EPSG code.
+    Epsg(u16),
+}
+
+impl TryFrom<String> for Crs {
+    type Error = CrsError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<Crs> for String {
+    fn from(c: Crs) -> String {
+        c.to_string()
+    }
+}
+
+/// The proj4rs definition of EPSG `code`, made once.
+fn projection(code: u16) -> Option<std::sync::Arc<proj4rs::Proj>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, LazyLock, RwLock};
+    type Made = RwLock<HashMap<u16, Option<Arc<proj4rs::Proj>>>>;
+    static MADE: LazyLock<Made> = LazyLock::new(Default::default);
+    if let Some(p) = MADE
+        .read()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .get(&code)
+    {
+        return p.clone();
+    }
+    let p = proj4rs::Proj::from_epsg_code(code).ok().map(Arc::new);
+    MADE.write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .insert(code, p.clone());
+    p
+}
+
+/// WGS 84 longitude/latitude, for proj4rs.
+fn wgs84() -> std::sync::Arc<proj4rs::Proj> {
+    use std::sync::{Arc, LazyLock};
+    static P: LazyLock<Arc<proj4rs::Proj>> = LazyLock::new(|| {
+        Arc::new(
+            proj4rs::Proj::from_proj_string("+proj=longlat +ellps=WGS84 +datum=WGS84 +no_defs")
+                .unwrap_or_else(|e| unreachable!("the WGS 84 definition is fixed: {e}")),
+        )
+    });
+    P.clone()
 }
 
 impl std::str::FromStr for Crs {
@@ -75,18 +144,28 @@ impl std::str::FromStr for Crs {
             }
             "gcj02" | "gcj" | "mars" | "amap" | "gaode" | "tencent" => Ok(Crs::Gcj02),
             "bd09" | "bd09ll" | "baidu" => Ok(Crs::Bd09),
-            _ => Err(CrsError::UnknownCrs(s.to_string())),
+            _ => {
+                let code = k
+                    .strip_prefix("epsg:")
+                    .or_else(|| k.strip_prefix("urn:ogc:def:crs:epsg::"))
+                    .unwrap_or(&k);
+                match code.parse::<u16>() {
+                    Ok(c) if projection(c).is_some() => Ok(Crs::Epsg(c)),
+                    _ => Err(CrsError::UnknownCrs(s.to_string())),
+                }
+            }
         }
     }
 }
 
 impl std::fmt::Display for Crs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Crs::Wgs84 => "wgs84",
-            Crs::Gcj02 => "gcj02",
-            Crs::Bd09 => "bd09",
-        })
+        match self {
+            Crs::Wgs84 => f.write_str("wgs84"),
+            Crs::Gcj02 => f.write_str("gcj02"),
+            Crs::Bd09 => f.write_str("bd09"),
+            Crs::Epsg(c) => write!(f, "epsg:{c}"),
+        }
     }
 }
 
@@ -112,6 +191,27 @@ pub fn check_lon_lat(lon: f64, lat: f64) -> Result<(), CrsError> {
 impl Crs {
     /// Converts a point in this system to WGS 84, checking the input.
     pub fn to_wgs84(self, lon: f64, lat: f64) -> Result<(f64, f64), CrsError> {
+        if let Crs::Epsg(code) = self {
+            let (x, y) = (lon, lat);
+            let bad = || CrsError::NotInSystem {
+                crs: self.to_string(),
+                x,
+                y,
+            };
+            let from = projection(code).ok_or_else(bad)?;
+            if !x.is_finite() || !y.is_finite() {
+                return Err(bad());
+            }
+            let mut p = if from.is_latlong() {
+                (x.to_radians(), y.to_radians(), 0.0)
+            } else {
+                (x, y, 0.0)
+            };
+            proj4rs::transform::transform(&from, &wgs84(), &mut p).map_err(|_| bad())?;
+            let (lon, lat) = (p.0.to_degrees(), p.1.to_degrees());
+            check_lon_lat(lon, lat).map_err(|_| bad())?;
+            return Ok((lon, lat));
+        }
         check_lon_lat(lon, lat)?;
         Ok(match self {
             Crs::Wgs84 => (lon, lat),
@@ -120,11 +220,26 @@ impl Crs {
                 let (glon, glat) = bd09_to_gcj02(lon, lat);
                 gcj02_to_wgs84(glon, glat)
             }
+            Crs::Epsg(_) => unreachable!("handled above"),
         })
     }
 
     /// Converts a WGS 84 point into this system.
     pub fn from_wgs84(self, lon: f64, lat: f64) -> (f64, f64) {
+        if let Crs::Epsg(code) = self {
+            let Some(to) = projection(code) else {
+                return (f64::NAN, f64::NAN);
+            };
+            let mut p = (lon.to_radians(), lat.to_radians(), 0.0);
+            if proj4rs::transform::transform(&wgs84(), &to, &mut p).is_err() {
+                return (f64::NAN, f64::NAN);
+            }
+            return if to.is_latlong() {
+                (p.0.to_degrees(), p.1.to_degrees())
+            } else {
+                (p.0, p.1)
+            };
+        }
         match self {
             Crs::Wgs84 => (lon, lat),
             Crs::Gcj02 => wgs84_to_gcj02(lon, lat),
@@ -132,6 +247,7 @@ impl Crs {
                 let (glon, glat) = wgs84_to_gcj02(lon, lat);
                 gcj02_to_bd09(glon, glat)
             }
+            Crs::Epsg(_) => unreachable!("handled above"),
         }
     }
 }

@@ -204,7 +204,9 @@ pub enum Command {
             conflicts_with = "address"
         )]
         at: Option<String>,
-        /// Coordinate system of --at: wgs84 (= cgcs2000), gcj02 or bd09.
+        /// Coordinate system of --at: wgs84 (= cgcs2000), gcj02, bd09, or a
+        /// projected system by EPSG code (epsg:4527 for CGCS2000 3° Gauss-Krüger
+        /// zone 39, epsg:32650 for UTM 50N, epsg:3857, …), whose --at is X,Y in metres.
         #[arg(long, default_value = "wgs84")]
         crs: String,
         /// An address, Chinese or OSM style.
