@@ -283,12 +283,14 @@ fn a_layer_of_grids_alone_imports_and_validates_without_parents() {
 }
 
 #[test]
-fn a_layer_in_utm_is_refused_naming_the_likely_system_not_imported_empty() {
+fn a_layer_in_utm_imports_as_its_original_and_without_its_crs_is_refused() {
     let dir = tmp_dir("utm-layer");
-    // GDAL writes the Helsinki grids in UTM zone 35N.
+    // GDAL writes the Helsinki grids in UTM zone 35N, naming the system
+    // in the file's `crs` member.
+    let utm = dir.join("pienalueet.geojson");
     let out = std::process::Command::new("ogr2ogr")
         .args(["-f", "GeoJSON", "-t_srs", "EPSG:32635"])
-        .arg(dir.join("pienalueet.geojson"))
+        .arg(&utm)
         .arg(shared_data().join("helsinki/grids/pienalueet.geojson"))
         .output()
         .expect("ogr2ogr (gdal-bin) is installed");
@@ -297,20 +299,64 @@ fn a_layer_in_utm_is_refused_naming_the_likely_system_not_imported_empty() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let r = gridgov(&[
-        "import",
-        "--mapping",
-        s(&repo().join("examples/grids-only.mapping.json")),
-        "--dir",
-        s(&dir),
-        "--out",
-        s(&dir.join("d.json")),
-    ]);
+    let import = |from: &std::path::Path, to: &std::path::Path| {
+        gridgov(&[
+            "import",
+            "--mapping",
+            s(&repo().join("examples/grids-only.mapping.json")),
+            "--dir",
+            s(from),
+            "--out",
+            s(to),
+        ])
+    };
+    let (a, b) = (dir.join("utm.json"), dir.join("lonlat.json"));
+    let r = import(&dir, &a);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = import(&shared_data().join("helsinki/grids"), &b);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let read = |p: &std::path::Path| -> gridgov_spatial::District {
+        serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let (du, dl) = (read(&a), read(&b));
+    assert_eq!(du.areas.len(), dl.areas.len());
+    for (x, y) in du.areas.iter().zip(dl.areas.iter()) {
+        assert_eq!(x.code, y.code);
+        let cx: Vec<_> = x
+            .boundary
+            .0
+            .iter()
+            .flat_map(|p| p.exterior().0.iter())
+            .collect();
+        let cy: Vec<_> = y
+            .boundary
+            .0
+            .iter()
+            .flat_map(|p| p.exterior().0.iter())
+            .collect();
+        assert_eq!(cx.len(), cy.len(), "{}", x.code);
+        for (p, q) in cx.iter().zip(&cy) {
+            // A millimetre is about 1e-8 degrees here.
+            assert!(
+                (p.x - q.x).abs() < 2e-8 && (p.y - q.y).abs() < 1e-8,
+                "{}: {p:?} {q:?}",
+                x.code
+            );
+        }
+    }
+    // The same file without its `crs` member cannot be read as lon/lat:
+    // refused, naming what it most likely is, and nothing written.
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&utm).unwrap()).unwrap();
+    v.as_object_mut().unwrap().remove("crs");
+    std::fs::write(&utm, v.to_string()).unwrap();
+    let c = dir.join("none.json");
+    let r = import(&dir, &c);
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
     assert!(
         r.stderr.contains("not longitude/latitude") && r.stderr.contains("UTM"),
         "{}",
         r.stderr
     );
-    assert!(!dir.join("d.json").exists(), "nothing is written");
+    assert!(!c.exists(), "nothing is written");
 }

@@ -100,6 +100,17 @@ pub fn to_multi_polygon(
     problems: &mut Vec<String>,
     what: &str,
 ) -> Result<MultiPolygon<f64>, String> {
+    to_multi_polygon_in(g, gridgov_spatial::Crs::Wgs84, problems, what)
+}
+
+/// [`to_multi_polygon`] for a geometry whose coordinates are in `crs`,
+/// converted to longitude/latitude as they are read.
+pub fn to_multi_polygon_in(
+    g: &geojson::Geometry,
+    crs: gridgov_spatial::Crs,
+    problems: &mut Vec<String>,
+    what: &str,
+) -> Result<MultiPolygon<f64>, String> {
     let polys: Vec<&Vec<Vec<geojson::Position>>> = match &g.value {
         geojson::GeometryValue::Polygon { coordinates } => vec![coordinates],
         geojson::GeometryValue::MultiPolygon { coordinates } => coordinates.iter().collect(),
@@ -120,6 +131,12 @@ pub fn to_multi_polygon(
                     return Err(format!(
                         "polygon {pi} ring {ri} position {ci} has fewer than 2 numbers"
                     ));
+                };
+                let (x, y) = match crs {
+                    gridgov_spatial::Crs::Wgs84 => (x, y),
+                    other => other
+                        .to_wgs84(x, y)
+                        .map_err(|e| format!("polygon {pi} ring {ri} position {ci}: {e}"))?,
                 };
                 if !x.is_finite()
                     || !y.is_finite()
@@ -181,6 +198,31 @@ fn read_layer(name: &str, read: ReadFile<'_>) -> Result<geojson::FeatureCollecti
         .map_err(|e| format!("{name}: not a GeoJSON FeatureCollection: {e}"))
 }
 
+/// The coordinate system a layer's (pre-RFC 7946) `crs` member names;
+/// longitude/latitude when it has none.
+///
+/// ```
+/// use gridgov_app::import::layers::layer_crs;
+/// let fc: geojson::FeatureCollection = r#"{"type": "FeatureCollection", "features": [],
+///   "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32635"}}}"#.parse().unwrap();
+/// assert_eq!(layer_crs(&fc).unwrap(), gridgov_spatial::Crs::Epsg(32635));
+/// ```
+pub fn layer_crs(fc: &geojson::FeatureCollection) -> Result<gridgov_spatial::Crs, String> {
+    let name = fc
+        .foreign_members
+        .as_ref()
+        .and_then(|m| m.get("crs"))
+        .and_then(|c| c.pointer("/properties/name"))
+        .and_then(serde_json::Value::as_str);
+    match name {
+        None => Ok(gridgov_spatial::Crs::Wgs84),
+        Some(n) if n.to_ascii_uppercase().ends_with("CRS84") => Ok(gridgov_spatial::Crs::Wgs84),
+        Some(n) => n
+            .parse()
+            .map_err(|e: gridgov_spatial::CrsError| format!("the layer's crs {n:?}: {e}")),
+    }
+}
+
 struct Raw {
     code: String,
     name: String,
@@ -214,6 +256,7 @@ fn read_level(
             ));
         }
     };
+    let crs = layer_crs(fc)?;
     let mut seen: HashMap<String, usize> = HashMap::new();
     let (mut with_geometry, mut not_lon_lat_count) = (0usize, 0usize);
     let mut not_lon_lat: Option<(f64, f64)> = None;
@@ -296,7 +339,8 @@ fn read_level(
         };
         with_geometry += 1;
         let boundary =
-            match to_multi_polygon(geom, &mut report.problems, &format!("{what} ({code})")) {
+            match to_multi_polygon_in(geom, crs, &mut report.problems, &format!("{what} ({code})"))
+            {
                 Ok(b) => b,
                 Err(e) => {
                     if e.contains("is not a longitude/latitude") {
