@@ -263,6 +263,13 @@ fn a_layer_of_grids_alone_imports_and_validates_without_parents() {
         s(&out),
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    // The import tells what validate will find, as it goes.
+    assert!(
+        r.stdout.contains("3 invalid_polygon; worst: grid "),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains(" sliver; worst: "), "{}", r.stdout);
     let v = gridgov(&["validate", "--json", "--db", s(&out)]);
     let problems = v.json();
     let kinds: Vec<&str> = problems["features"]

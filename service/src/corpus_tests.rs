@@ -435,13 +435,20 @@ async fn a_request_past_its_time_limit_is_abandoned_with_503(b: Backend) {
     let st = super::test_support::guarded(
         "timeout",
         super::harden::Guard {
-            timeout: std::time::Duration::from_nanos(1),
+            timeout: std::time::Duration::from_millis(100),
             ..Default::default()
         },
         b,
     );
-    // Counting runs on the blocking pool, so it cannot answer at once.
-    let (s, ct, text) = send(&st, "GET", "/stats/incidents", "", Vec::new()).await;
+    // A hot-spot question of many seconds, against a tenth of a second.
+    let (s, ct, text) = send(
+        &st,
+        "GET",
+        "/hotspots?period=2026-11&method=lattice&cell_m=150&permutations=99999&weeks=8",
+        "",
+        Vec::new(),
+    )
+    .await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{text}");
     assert!(ct.starts_with("application/problem+json"));
     assert!(text.contains("longer than"));

@@ -160,6 +160,45 @@ pub fn cmd_import(
     }
     d.attribution = attribution.join("; ");
     gridgov_storage::save_district(&out.to_string_lossy(), &d, SystemClock.now())?;
+    // What `validate` finds in what was imported, told now rather than
+    // discovered later: per kind, how many and the worst.
+    let placed = gridgov_spatial::assign(&d, &gridgov_spatial::GridIndex::new(&d));
+    let found =
+        gridgov_spatial::validate(&d, &placed, &gridgov_spatial::ValidationOptions::default());
+    let mut topology: std::collections::BTreeMap<
+        String,
+        (usize, Option<&gridgov_spatial::Problem>),
+    > = std::collections::BTreeMap::new();
+    for p in &found {
+        let kind = serde_json::to_value(p.kind)?
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let e = topology.entry(kind).or_insert((0, None));
+        e.0 += 1;
+        if e.1
+            .is_none_or(|w| p.area_m2.unwrap_or(0.0) > w.area_m2.unwrap_or(0.0))
+        {
+            e.1 = Some(p);
+        }
+    }
+    report.insert(
+        "topology".into(),
+        topology
+            .iter()
+            .map(|(k, (n, w))| {
+                (
+                    k.clone(),
+                    serde_json::json!({
+                        "count": n,
+                        "worst": w.map(|w| w.message.clone()),
+                        "worst_m2": w.and_then(|w| w.area_m2),
+                    }),
+                )
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into(),
+    );
     report.insert(
         "district".into(),
         serde_json::json!({
@@ -181,6 +220,17 @@ pub fn cmd_import(
             println!("  {problems} features repaired or skipped");
             for p in l["problems"].as_array().into_iter().flatten().take(10) {
                 println!("  - {}", p.as_str().unwrap_or_default());
+            }
+        }
+        if topology.is_empty() {
+            println!("topology: no overlaps, gaps, slivers or invalid polygons");
+        } else {
+            println!("topology (gridgov validate lists every one):");
+            for (k, (n, w)) in &topology {
+                println!(
+                    "  {n} {k}; worst: {}",
+                    w.map(|w| w.message.as_str()).unwrap_or_default()
+                );
             }
         }
         for r in &osm_reports {
