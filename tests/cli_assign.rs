@@ -72,3 +72,43 @@ fn a_points_file_of_the_wrong_length_is_a_clear_error() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("not a multiple of 16"), "{}", r.stderr);
 }
+
+#[test]
+fn a_file_that_is_not_raw_lon_lat_pairs_is_refused_not_placed_nowhere() {
+    let dir = tmp_dir("assign-not-points");
+    let r = gridgov(&[
+        "bench-data",
+        "--workload",
+        "district",
+        "--points",
+        "10",
+        "--out",
+        s(&dir),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // A gzip of a CSV, cut to a multiple of 16 bytes.
+    let mut gz = Vec::new();
+    {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(&mut gz, flate2::Compression::default());
+        for i in 0..500 {
+            writeln!(e, "{i},117.5{i},34.8{i}").unwrap();
+        }
+        e.finish().unwrap();
+    }
+    gz.truncate(gz.len() / 16 * 16);
+    std::fs::write(dir.join("points.csv.gz"), &gz).unwrap();
+    let r = gridgov(&[
+        "assign",
+        "--grids",
+        s(&dir.join("grids.geojson")),
+        "--points",
+        s(&dir.join("points.csv.gz")),
+    ]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("not a longitude/latitude") && r.stderr.contains("/lookup/batch"),
+        "{}",
+        r.stderr
+    );
+}

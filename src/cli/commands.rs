@@ -384,7 +384,7 @@ fn read_points(path: &Path) -> Result<Vec<[f64; 2]>, CliError> {
             bytes.len()
         )));
     }
-    Ok(bytes
+    let pts: Vec<[f64; 2]> = bytes
         .chunks_exact(16)
         .map(|c| {
             let mut a = [0u8; 8];
@@ -393,7 +393,22 @@ fn read_points(path: &Path) -> Result<Vec<[f64; 2]>, CliError> {
             b.copy_from_slice(&c[8..]);
             [f64::from_le_bytes(a), f64::from_le_bytes(b)]
         })
-        .collect())
+        .collect();
+    // Any file of the right length reads as numbers: a CSV, a gzip or a
+    // picture would "place" nothing and exit 0. Refuse what is not
+    // longitude/latitude.
+    if let Some(i) = pts
+        .iter()
+        .position(|[x, y]| gridgov_spatial::crs::check_lon_lat(*x, *y).is_err())
+    {
+        return Err(CliError::input(format!(
+            "{}: pair {i} ({}, {}) is not a longitude/latitude: --points is a file of raw little-endian f64 lon,lat pairs (as `gridgov bench-data` writes); for a CSV or GeoJSON of points use POST /lookup/batch",
+            path.display(),
+            pts[i][0],
+            pts[i][1]
+        )));
+    }
+    Ok(pts)
 }
 
 fn cmd_assign(grids: &Path, points: &Path, threads: usize, repeat: usize) -> CliResult {
