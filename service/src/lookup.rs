@@ -24,7 +24,8 @@ pub struct LookupQuery {
     lon: Option<String>,
     /// Latitude.
     lat: Option<String>,
-    /// `wgs84` (= `cgcs2000`, default), `gcj02` or `bd09`.
+    /// `wgs84` (= `cgcs2000`, default), `gcj02`, `bd09`, or a projected
+    /// system by EPSG code (`epsg:4527`, `epsg:32650`, …; then lon/lat are X/Y).
     crs: Option<String>,
     /// An address instead of a point.
     address: Option<String>,
@@ -332,7 +333,8 @@ fn parse_csv_points(body: &[u8], crs: Crs) -> Result<Vec<BatchPoint>, ApiError> 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct BatchQuery {
-    /// The coordinates' system: `wgs84` (default), `gcj02` or `bd09`.
+    /// The coordinates' system: `wgs84` (default), `gcj02`, `bd09`, or a
+    /// projected system by EPSG code (`epsg:4547`, `epsg:32650`, …).
     crs: Option<String>,
 }
 
