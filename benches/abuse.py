@@ -81,13 +81,6 @@ class Server:
                     return int(line.split()[1]) / 1024
         return 0.0
 
-    def hwm_mb(self):
-        with open(f"/proc/{self.proc.pid}/status") as f:
-            for line in f:
-                if line.startswith("VmHWM"):
-                    return int(line.split()[1]) / 1024
-        return 0.0
-
     def cpu_s(self):
         with open(f"/proc/{self.proc.pid}/stat") as f:
             rest = f.read().rsplit(")", 1)[1].split()

@@ -197,6 +197,20 @@ fn bad_features_are_reported_by_id_and_the_good_ones_imported() {
     assert!(mentions("G6", "at least 4"), "{problems:?}");
 }
 
+/// Runs GDAL's `ogr2ogr` (gdal-bin, which `.ci/run` installs): it must
+/// be there and succeed.
+fn ogr2ogr(args: &[&str]) {
+    let out = std::process::Command::new("ogr2ogr")
+        .args(args)
+        .output()
+        .expect("ogr2ogr (gdal-bin) is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Every number of a WKT text, in order.
 fn wkt_numbers(wkt: &str) -> Vec<f64> {
     wkt.split(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '-' | 'e' | 'E' | '+')))
@@ -212,16 +226,17 @@ fn every_vertex_of_a_real_layer_is_read_exactly_as_gdal_reads_it() {
     let csv = dir.join("gdal.csv");
     // GDAL's reading, printed with 17 significant digits (enough to give
     // back every double exactly).
-    let out = std::process::Command::new("ogr2ogr")
-        .args(["-f", "CSV", s(&csv), s(&layer), "-lco", "GEOMETRY=AS_WKT"])
-        .args(["--config", "OGR_WKT_PRECISION", "17"])
-        .output()
-        .expect("ogr2ogr (gdal-bin) is installed");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    ogr2ogr(&[
+        "-f",
+        "CSV",
+        s(&csv),
+        s(&layer),
+        "-lco",
+        "GEOMETRY=AS_WKT",
+        "--config",
+        "OGR_WKT_PRECISION",
+        "17",
+    ]);
     let mut gdal = Vec::new();
     let mut rows = csv::Reader::from_path(&csv).unwrap();
     for r in rows.records() {
@@ -295,17 +310,15 @@ fn a_layer_in_utm_imports_as_its_original_and_without_its_crs_is_refused() {
     // GDAL writes the Helsinki grids in UTM zone 35N, naming the system
     // in the file's `crs` member.
     let utm = dir.join("pienalueet.geojson");
-    let out = std::process::Command::new("ogr2ogr")
-        .args(["-f", "GeoJSON", "-t_srs", "EPSG:32635"])
-        .arg(&utm)
-        .arg(shared_data().join("helsinki/grids/pienalueet.geojson"))
-        .output()
-        .expect("ogr2ogr (gdal-bin) is installed");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let original = shared_data().join("helsinki/grids/pienalueet.geojson");
+    ogr2ogr(&[
+        "-f",
+        "GeoJSON",
+        "-t_srs",
+        "EPSG:32635",
+        s(&utm),
+        s(&original),
+    ]);
     let import = |from: &std::path::Path, to: &std::path::Path| {
         gridgov(&[
             "import",

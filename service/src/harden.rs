@@ -265,7 +265,9 @@ pub async fn guard(State(st): State<Arc<AppState>>, req: Request<Body>, next: Ne
     }
     // Heads past our limits get problem+json here; hyper itself refuses
     // only far larger ones (over 100 headers or 400 KB), without a body.
-    let uri_len = req.uri().to_string().len();
+    // The request target as sent: origin-form has only path and query.
+    let uri_len = req.uri().path_and_query().map_or(0, |p| p.as_str().len())
+        + req.uri().authority().map_or(0, |a| a.as_str().len());
     if uri_len > MAX_URI {
         return ApiError::with_status(
             StatusCode::URI_TOO_LONG,
