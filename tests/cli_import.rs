@@ -137,7 +137,7 @@ fn a_malformed_geojson_layer_is_a_clear_error_naming_the_file() {
     ]);
     assert_eq!(r.code, 2);
     assert!(
-        r.stderr.contains("grids.geojson") && r.stderr.contains("not a GeoJSON FeatureCollection"),
+        r.stderr.contains("grids.geojson") && r.stderr.contains("not a valid GeoJSON file"),
         "{}",
         r.stderr
     );
@@ -379,4 +379,305 @@ fn a_layer_in_utm_imports_as_its_original_and_without_its_crs_is_refused() {
         r.stderr
     );
     assert!(!c.exists(), "nothing is written");
+}
+
+/// The Helsinki grids moved into China (+90° longitude, −30° latitude: on
+/// 3° Gauss-Krüger zone 38, central meridian 114°E), with ASCII field
+/// names a Shapefile keeps and Chinese grid names — a layer as a
+/// natural-resources bureau would hand it over, derived from real data.
+fn china_layer(dir: &std::path::Path) -> std::path::PathBuf {
+    let text =
+        std::fs::read_to_string(shared_data().join("helsinki/grids/pienalueet.geojson")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let shift = |ring: &serde_json::Value| -> serde_json::Value {
+        ring.as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                serde_json::json!([p[0].as_f64().unwrap() + 90.0, p[1].as_f64().unwrap() - 30.0])
+            })
+            .collect()
+    };
+    let features: Vec<serde_json::Value> = v["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let g = &f["geometry"];
+            let coords: serde_json::Value = match g["type"].as_str().unwrap() {
+                "Polygon" => g["coordinates"].as_array().unwrap().iter().map(shift).collect(),
+                _ => g["coordinates"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| p.as_array().unwrap().iter().map(shift).collect::<Vec<_>>())
+                    .collect(),
+            };
+            let p = &f["properties"];
+            serde_json::json!({
+                "type": "Feature",
+                "properties": {
+                    "sub": p["osaalue_tunnus"],
+                    "code": p["tunnus"],
+                    "name_zh": format!("振兴街道{}社区第{}网格", p["osaalue_tunnus"].as_str().unwrap(), p["tunnus"].as_str().unwrap()),
+                },
+                "geometry": {"type": g["type"], "coordinates": coords},
+            })
+        })
+        .collect();
+    let out = dir.join("china.geojson");
+    std::fs::write(
+        &out,
+        serde_json::json!({"type": "FeatureCollection", "features": features}).to_string(),
+    )
+    .unwrap();
+    out
+}
+
+fn import_grids(
+    dir: &std::path::Path,
+    file: &str,
+    extra: &[&str],
+) -> (crate::util::Run, gridgov_spatial::District) {
+    let mapping = dir.join(format!("{file}.mapping.json"));
+    std::fs::write(
+        &mapping,
+        serde_json::json!({"grids": {"file": file, "id": "{sub}-{code}", "name": "{name_zh}"}})
+            .to_string(),
+    )
+    .unwrap();
+    let out = dir.join(format!("{file}.district.json"));
+    let mut args = vec!["import", "--mapping", s(&mapping), "--out", s(&out)];
+    args.extend_from_slice(extra);
+    let r = gridgov(&args);
+    let d = if r.code == 0 {
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap()
+    } else {
+        gridgov_spatial::District::new("failed")
+    };
+    (r, d)
+}
+
+/// Asserts two districts have the same grids, names and vertices (within
+/// `tol` degrees), and place 20,000 seeded points alike wherever a point is
+/// more than a centimetre from every border.
+fn assert_same_grids(a: &gridgov_spatial::District, b: &gridgov_spatial::District, tol: f64) {
+    assert_eq!(a.areas.len(), b.areas.len());
+    for (x, y) in a.areas.iter().zip(b.areas.iter()) {
+        assert_eq!((&x.code, &x.name), (&y.code, &y.name));
+        let rings = |d: &gridgov_spatial::Area| -> Vec<Vec<(f64, f64)>> {
+            d.boundary
+                .0
+                .iter()
+                .flat_map(|p| std::iter::once(p.exterior()).chain(p.interiors()))
+                .map(|r| r.0.iter().map(|c| (c.x, c.y)).collect())
+                .collect()
+        };
+        let (rx, ry) = (rings(x), rings(y));
+        assert_eq!(rx.len(), ry.len(), "{}", x.code);
+        let near =
+            |p: &(f64, f64), q: &(f64, f64)| (p.0 - q.0).abs() <= tol && (p.1 - q.1).abs() <= tol;
+        for (r, q) in rx.iter().zip(&ry) {
+            assert_eq!(r.len(), q.len(), "{}", x.code);
+            // A Shapefile's outer rings run clockwise: GDAL may have
+            // reversed a ring, keeping its first vertex.
+            let same = r.iter().zip(q).all(|(a, b)| near(a, b));
+            let reversed = r.iter().zip(q.iter().rev()).all(|(a, b)| near(a, b));
+            assert!(
+                same || reversed,
+                "{}: {:?}… vs {:?}…",
+                x.code,
+                &r[..2],
+                &q[..2]
+            );
+        }
+    }
+    let (ia, ib) = (
+        gridgov_spatial::GridIndex::new(a),
+        gridgov_spatial::GridIndex::new(b),
+    );
+    let mut rng = gridgov_spatial::Rng::new(16);
+    let (mut compared, mut inside) = (0, 0);
+    for _ in 0..20_000 {
+        let (lon, lat) = (114.85 + rng.f64() * 0.3, 30.05 + rng.f64() * 0.25);
+        if ia
+            .nearest_border(lon, lat)
+            .is_some_and(|n| n.distance_m < 0.01)
+        {
+            continue;
+        }
+        let code = |d: &gridgov_spatial::District, g: Option<gridgov_spatial::AreaId>| {
+            g.map(|g| d.area(g).code.clone())
+        };
+        assert_eq!(
+            code(a, ia.locate(lon, lat)),
+            code(b, ib.locate(lon, lat)),
+            "{lon},{lat}"
+        );
+        compared += 1;
+        inside += usize::from(ia.locate(lon, lat).is_some());
+    }
+    assert!(compared > 19_000 && inside > 5_000, "{compared} {inside}");
+}
+
+#[test]
+fn a_gbk_shapefile_in_cgcs2000_gauss_kruger_written_by_gdal_imports_and_answers_like_its_geojson() {
+    let dir = tmp_dir("shp-gk");
+    let geojson = china_layer(&dir);
+    // GDAL writes it in EPSG:4547 (CGCS2000 / 3-degree Gauss-Kruger CM
+    // 114E, ESRI WKT in the .prj) with GBK attributes (.cpg says so).
+    ogr2ogr(&[
+        "-f",
+        "ESRI Shapefile",
+        "-t_srs",
+        "EPSG:4547",
+        "-lco",
+        "ENCODING=GBK",
+        s(&dir.join("grids.shp")),
+        s(&geojson),
+    ]);
+    assert_eq!(
+        std::fs::read_to_string(dir.join("grids.cpg"))
+            .unwrap()
+            .trim(),
+        "GBK"
+    );
+    let dbf = std::fs::read(dir.join("grids.dbf")).unwrap();
+    assert!(
+        std::str::from_utf8(&dbf).is_err(),
+        "the attributes really are GBK"
+    );
+    let (r0, original) = import_grids(&dir, "china.geojson", &[]);
+    assert_eq!(r0.code, 0, "{}", r0.stderr);
+    let (r, shp) = import_grids(&dir, "grids.shp", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("read as Shapefile")
+            && r.stdout.contains("GBK")
+            && r.stdout.contains("epsg:4547"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(shp.areas.len(), 404);
+    assert!(shp.areas.iter().any(|a| a.name == "振兴街道420社区第3网格"));
+    // Projected and back: within 1e-8° (about a millimetre).
+    assert_same_grids(&original, &shp, 1e-8);
+
+    // The same file without its .prj is refused with the likely system,
+    // and imports with --crs.
+    std::fs::remove_file(dir.join("grids.prj")).unwrap();
+    let (r, _) = import_grids(&dir, "grids.shp", &[]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stderr.contains("not longitude/latitude") && r.stderr.contains("--crs"),
+        "{}",
+        r.stderr
+    );
+    let (r, again) = import_grids(&dir, "grids.shp", &["--crs", "epsg:4547"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_same_grids(&original, &again, 1e-8);
+
+    // With a zone-prefixed system (EPSG:4526, 3° zone 38 with "38" in
+    // front of the easting) and without a .cpg: GBK is recognised.
+    ogr2ogr(&[
+        "-f",
+        "ESRI Shapefile",
+        "-t_srs",
+        "EPSG:4526",
+        "-lco",
+        "ENCODING=GBK",
+        s(&dir.join("zoned.shp")),
+        s(&geojson),
+    ]);
+    std::fs::remove_file(dir.join("zoned.cpg")).unwrap();
+    let (r, zoned) = import_grids(&dir, "zoned.shp", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("read as GBK"), "{}", r.stdout);
+    assert_same_grids(&original, &zoned, 1e-8);
+}
+
+#[test]
+fn kml_kmz_and_geopackage_layers_written_by_gdal_import_like_their_geojson() {
+    let dir = tmp_dir("kml-gpkg");
+    let geojson = china_layer(&dir);
+    let (r0, original) = import_grids(&dir, "china.geojson", &[]);
+    assert_eq!(r0.code, 0, "{}", r0.stderr);
+    // GeoPackage in lon/lat: binary doubles, bit-exact.
+    ogr2ogr(&[
+        "-f",
+        "GPKG",
+        s(&dir.join("grids.gpkg")),
+        s(&geojson),
+        "-nln",
+        "wangge",
+    ]);
+    let (r, gpkg) = import_grids(&dir, "grids.gpkg", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_same_grids(&original, &gpkg, 0.0);
+    // GeoPackage in CGCS2000 Gauss-Krüger: the SRS table names EPSG:4547.
+    ogr2ogr(&[
+        "-f",
+        "GPKG",
+        "-t_srs",
+        "EPSG:4547",
+        s(&dir.join("gk.gpkg")),
+        s(&geojson),
+    ]);
+    let (r, gk) = import_grids(&dir, "gk.gpkg", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("epsg:4547"), "{}", r.stdout);
+    assert_same_grids(&original, &gk, 1e-8);
+    // KML (GDAL writes 15 significant digits: within 1e-12°) and the
+    // same zipped as KMZ.
+    ogr2ogr(&["-f", "KML", s(&dir.join("grids.kml")), s(&geojson)]);
+    let (r, kml) = import_grids(&dir, "grids.kml", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_same_grids(&original, &kml, 1e-12);
+    // A KMZ: that KML zipped as doc.kml.
+    {
+        let f = std::fs::File::create(dir.join("grids.kmz")).unwrap();
+        let mut z = zip::ZipWriter::new(f);
+        z.start_file("doc.kml", zip::write::SimpleFileOptions::default())
+            .unwrap();
+        std::io::Write::write_all(&mut z, &std::fs::read(dir.join("grids.kml")).unwrap()).unwrap();
+        z.finish().unwrap();
+    }
+    let (r, kmz) = import_grids(&dir, "grids.kmz", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_same_grids(&original, &kmz, 1e-12);
+    // GDAL's LIBKML driver writes a KMZ whose doc.kml links one file per
+    // layer; it leaves out the 3 self-intersecting grids.
+    ogr2ogr(&["-f", "LIBKML", s(&dir.join("libkml.kmz")), s(&geojson)]);
+    let (r, lib) = import_grids(&dir, "libkml.kmz", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(lib.grids().count(), 401);
+    for a in &lib.areas {
+        let o = original.areas.iter().find(|o| o.code == a.code).unwrap();
+        assert_eq!((&o.name, o.boundary.0.len()), (&a.name, a.boundary.0.len()));
+    }
+}
+
+#[test]
+fn a_layer_file_of_an_unknown_or_broken_format_is_refused_naming_the_file() {
+    let dir = tmp_dir("bad-format");
+    std::fs::write(dir.join("grids.dxf"), "0\nSECTION\n").unwrap();
+    let (r, _) = import_grids(&dir, "grids.dxf", &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("grids.dxf") && r.stderr.contains(".shp"),
+        "{}",
+        r.stderr
+    );
+    std::fs::write(dir.join("grids.kml"), "<kml><Placemark><Polygon>").unwrap();
+    let (r, _) = import_grids(&dir, "grids.kml", &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("grids.kml") && r.stderr.contains("KML"),
+        "{}",
+        r.stderr
+    );
+    std::fs::write(dir.join("grids.shp"), "not a shapefile").unwrap();
+    let (r, _) = import_grids(&dir, "grids.shp", &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("grids.shp"), "{}", r.stderr);
 }

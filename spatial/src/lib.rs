@@ -30,6 +30,7 @@ pub use model::{
 pub use rng::Rng;
 pub use time::{Date, Timestamp};
 pub mod crs;
+pub mod crs_wkt;
 pub mod geodesy;
 pub mod index;
 

@@ -69,14 +69,18 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Import {
             mapping,
             dir,
+            crs,
             osm,
             name,
             out,
             json,
             quiet,
         } => super::import::cmd_import(
-            mapping.as_deref(),
-            dir.as_deref(),
+            &super::import::LayerSource {
+                mapping: mapping.as_deref(),
+                dir: dir.as_deref(),
+                crs: crs.as_deref(),
+            },
             &osm,
             &name,
             &out,

@@ -88,16 +88,27 @@ pub fn cmd_import_incidents(
     }
 }
 
+/// Where `gridgov import` reads grid layers from.
+#[derive(Clone, Copy)]
+pub struct LayerSource<'a> {
+    /// The mapping file.
+    pub mapping: Option<&'a Path>,
+    /// The directory of the layer files (default: the mapping's).
+    pub dir: Option<&'a Path>,
+    /// The coordinate system of layers that declare none.
+    pub crs: Option<&'a str>,
+}
+
 /// `gridgov import`.
 pub fn cmd_import(
-    mapping: Option<&Path>,
-    dir: Option<&Path>,
+    src: &LayerSource<'_>,
     osm: &[PathBuf],
     name: &str,
     out: &Path,
     json: bool,
     quiet: bool,
 ) -> CliResult {
+    let LayerSource { mapping, dir, crs } = *src;
     if mapping.is_none() && osm.is_empty() {
         return Err(CliError::input(
             "import needs --mapping FILE (grid layers) and/or --osm FILE.osm.pbf",
@@ -120,16 +131,26 @@ pub fn cmd_import(
         let text = std::fs::read_to_string(m)
             .map_err(|e| format!("{}: {e}", m.display()))
             .input()?;
-        let mapping: layers::Mapping = serde_json::from_str(&text)
+        let mut mapping: layers::Mapping = serde_json::from_str(&text)
             .map_err(|e| format!("{}: {e}", m.display()))
             .input()?;
+        if let Some(c) = crs {
+            mapping.crs = Some(c.to_string());
+        }
         let dir = dir.map_or_else(
             || m.parent().unwrap_or(Path::new(".")).to_path_buf(),
             Path::to_path_buf,
         );
-        let read = |name: &str| {
-            let p = dir.join(name);
-            std::fs::read_to_string(&p).map_err(|e| format!("{}: {e}", p.display()))
+        let read = |name: &str, layer: Option<&str>| {
+            let l =
+                gridgov_formats::read_layer(&dir.join(name), layer).map_err(|e| e.to_string())?;
+            let mut notes = vec![format!("read as {}", l.format)];
+            notes.extend(l.notes);
+            Ok(layers::SourceLayer {
+                features: l.features,
+                crs: l.crs,
+                notes,
+            })
         };
         let r = layers::import_layers(&mapping, &read, &mut d).input()?;
         report.insert("layers".into(), serde_json::to_value(&r)?);
@@ -216,6 +237,9 @@ pub fn cmd_import(
     } else {
         if let Some(l) = report.get("layers") {
             println!("grid layers: {}", l["areas"]);
+            for n in l["notes"].as_array().into_iter().flatten() {
+                println!("  {}", n.as_str().unwrap_or_default());
+            }
             let problems = l["problems"].as_array().map_or(0, Vec::len);
             println!("  {problems} features repaired or skipped");
             for p in l["problems"].as_array().into_iter().flatten().take(10) {

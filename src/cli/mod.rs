@@ -151,6 +151,12 @@ pub enum Command {
         /// Directory the mapping's layer files are in (default: the mapping's own).
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
+        /// The coordinate system of layers whose file declares none (no
+        /// .prj, no GeoJSON "crs"): wgs84, cgcs2000, gcj02, bd09 or an
+        /// EPSG code (epsg:4547, epsg:32650, …). A layer's "crs" in the
+        /// mapping wins over both.
+        #[arg(long, value_name = "CRS")]
+        crs: Option<String>,
         /// OpenStreetMap extracts (.osm.pbf) for buildings, entrances, merchants, cameras.
         #[arg(long, value_name = "FILE")]
         osm: Vec<PathBuf>,

@@ -40,6 +40,13 @@ pub struct LayerMapping {
     /// Template of the grid kind (`basic`/`exclusive`), grids only.
     #[serde(default)]
     pub kind: Option<String>,
+    /// The coordinate system of the layer's coordinates (`epsg:4547`,
+    /// `gcj02`, …), when the file does not say or says wrong.
+    #[serde(default)]
+    pub crs: Option<String>,
+    /// Which table of a GeoPackage, or folder of a KML.
+    #[serde(default)]
+    pub layer: Option<String>,
 }
 
 /// A mapping of layers to levels.
@@ -54,6 +61,10 @@ pub struct Mapping {
     pub communities: Option<LayerMapping>,
     /// Grids (required).
     pub grids: LayerMapping,
+    /// The coordinate system of every layer that names none of its own
+    /// and whose file declares none (`gridgov import --crs`).
+    #[serde(default)]
+    pub crs: Option<String>,
 }
 
 /// What an import of layers found.
@@ -63,6 +74,9 @@ pub struct LayerReport {
     pub areas: BTreeMap<String, usize>,
     /// Features skipped or repaired, each with the reason and the feature.
     pub problems: Vec<String>,
+    /// How each file was read: its format's notes and the coordinate
+    /// system used.
+    pub notes: Vec<String>,
 }
 
 /// Fills `{prop}` placeholders from a feature's properties.
@@ -189,37 +203,40 @@ pub fn polygons_from_geojson(text: &str) -> Result<Vec<MultiPolygon<f64>>, Strin
         .collect()
 }
 
-/// Reads the text of a layer file the mapping names.
-pub type ReadFile<'a> = &'a dyn Fn(&str) -> Result<String, String>;
-
-fn read_layer(name: &str, read: ReadFile<'_>) -> Result<geojson::FeatureCollection, String> {
-    let text = read(name)?;
-    text.parse::<geojson::FeatureCollection>()
-        .map_err(|e| format!("{name}: not a GeoJSON FeatureCollection: {e}"))
+/// A layer file as read: its features (coordinates as the file has them)
+/// and the coordinate system the file declares, if it does.
+#[derive(Debug, Clone)]
+pub struct SourceLayer {
+    /// The features.
+    pub features: geojson::FeatureCollection,
+    /// What the file says its coordinates are.
+    pub crs: Option<gridgov_spatial::Crs>,
+    /// How it was read (format, encoding, …).
+    pub notes: Vec<String>,
 }
 
-/// The coordinate system a layer's (pre-RFC 7946) `crs` member names;
-/// longitude/latitude when it has none.
-///
-/// ```
-/// use gridgov_app::import::layers::layer_crs;
-/// let fc: geojson::FeatureCollection = r#"{"type": "FeatureCollection", "features": [],
-///   "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::32635"}}}"#.parse().unwrap();
-/// assert_eq!(layer_crs(&fc).unwrap(), gridgov_spatial::Crs::Epsg(32635));
-/// ```
-pub fn layer_crs(fc: &geojson::FeatureCollection) -> Result<gridgov_spatial::Crs, String> {
-    let name = fc
-        .foreign_members
-        .as_ref()
-        .and_then(|m| m.get("crs"))
-        .and_then(|c| c.pointer("/properties/name"))
-        .and_then(serde_json::Value::as_str);
-    match name {
-        None => Ok(gridgov_spatial::Crs::Wgs84),
-        Some(n) if n.to_ascii_uppercase().ends_with("CRS84") => Ok(gridgov_spatial::Crs::Wgs84),
-        Some(n) => n
-            .parse()
-            .map_err(|e: gridgov_spatial::CrsError| format!("the layer's crs {n:?}: {e}")),
+/// Reads a layer file the mapping names (and the table or folder in it).
+pub type ReadFile<'a> = &'a dyn Fn(&str, Option<&str>) -> Result<SourceLayer, String>;
+
+/// The coordinate system of a layer: the mapping's for the layer, else
+/// the file's own, else the mapping's default, else longitude/latitude.
+fn resolve_crs(
+    m: &LayerMapping,
+    default: Option<&str>,
+    file: Option<gridgov_spatial::Crs>,
+) -> Result<(gridgov_spatial::Crs, &'static str), String> {
+    let parse = |c: &str| {
+        c.parse::<gridgov_spatial::Crs>()
+            .map_err(|e| format!("\"crs\": {e}"))
+    };
+    match (&m.crs, file, default) {
+        (Some(c), _, _) => Ok((parse(c)?, "from the mapping")),
+        (None, Some(f), _) => Ok((f, "declared by the file")),
+        (None, None, Some(d)) => Ok((parse(d)?, "given with --crs")),
+        (None, None, None) => Ok((
+            gridgov_spatial::Crs::Wgs84,
+            "assumed (the file declares none)",
+        )),
     }
 }
 
@@ -234,19 +251,23 @@ struct Raw {
 fn read_level(
     m: &LayerMapping,
     read: ReadFile<'_>,
+    default_crs: Option<&str>,
     level: Level,
-    grid_fc: Option<&geojson::FeatureCollection>,
+    grid_layer: Option<&SourceLayer>,
     report: &mut LayerReport,
 ) -> Result<Vec<Raw>, String> {
     let mut out: Vec<Raw> = Vec::new();
     let owned;
-    let (fc, derived) = match (&m.file, &m.from) {
+    let (layer, derived) = match (&m.file, &m.from) {
+        (Some(_), None) if level == Level::Grid && grid_layer.is_some() => {
+            (grid_layer.ok_or("the grid layer")?, false)
+        }
         (Some(f), None) => {
-            owned = read_layer(f, read)?;
+            owned = read(f, m.layer.as_deref())?;
             (&owned, false)
         }
         (None, Some(from)) if from == "grids" => (
-            grid_fc.ok_or("\"from\": \"grids\" needs the grid layer")?,
+            grid_layer.ok_or("\"from\": \"grids\" needs the grid layer")?,
             true,
         ),
         _ => {
@@ -256,7 +277,20 @@ fn read_level(
             ));
         }
     };
-    let crs = layer_crs(fc)?;
+    let fc = &layer.features;
+    let (crs, why) = resolve_crs(m, default_crs, layer.crs)?;
+    if !derived {
+        let name = m.file.as_deref().unwrap_or("");
+        for n in &layer.notes {
+            report
+                .notes
+                .push(format!("{} layer {name}: {n}", level.as_str()));
+        }
+        report.notes.push(format!(
+            "{} layer {name}: coordinates in {crs} ({why})",
+            level.as_str()
+        ));
+    }
     let mut seen: HashMap<String, usize> = HashMap::new();
     let (mut with_geometry, mut not_lon_lat_count) = (0usize, 0usize);
     let mut not_lon_lat: Option<(f64, f64)> = None;
@@ -374,7 +408,7 @@ fn read_level(
     if with_geometry > 0 && not_lon_lat_count * 2 > with_geometry {
         let (x, y) = not_lon_lat.unwrap_or_default();
         return Err(format!(
-            "the {} layer{}: {not_lon_lat_count} of its {with_geometry} features have coordinates that are not longitude/latitude (the first: {x}, {y}); {}. Convert it to WGS 84 first (e.g. ogr2ogr -t_srs EPSG:4326 out.geojson in.shp)",
+            "the {} layer{}: {not_lon_lat_count} of its {with_geometry} features have coordinates that are not longitude/latitude (the first: {x}, {y}); {}. Say which system they are in: `gridgov import --crs epsg:CODE`, or \"crs\" in the mapping",
             level.as_str(),
             m.file
                 .as_deref()
@@ -416,21 +450,39 @@ pub fn import_layers(
     d: &mut District,
 ) -> Result<LayerReport, String> {
     let mut report = LayerReport::default();
-    let grid_fc = match &m.grids.file {
-        Some(f) => read_layer(f, read)?,
+    let grid_layer = match &m.grids.file {
+        Some(f) => read(f, m.grids.layer.as_deref())?,
         None => return Err("the grid layer needs a \"file\"".into()),
     };
-    let grids = read_level(&m.grids, read, Level::Grid, Some(&grid_fc), &mut report)?;
+    let dc = m.crs.as_deref();
+    let grids = read_level(
+        &m.grids,
+        read,
+        dc,
+        Level::Grid,
+        Some(&grid_layer),
+        &mut report,
+    )?;
     let communities = m
         .communities
         .as_ref()
-        .map(|c| read_level(c, read, Level::Community, Some(&grid_fc), &mut report))
+        .map(|c| {
+            read_level(
+                c,
+                read,
+                dc,
+                Level::Community,
+                Some(&grid_layer),
+                &mut report,
+            )
+        })
         .transpose()?;
     let streets = m
         .streets
         .as_ref()
-        .map(|s| read_level(s, read, Level::Street, Some(&grid_fc), &mut report))
+        .map(|s| read_level(s, read, dc, Level::Street, Some(&grid_layer), &mut report))
         .transpose()?;
+    let grid_fc = &grid_layer.features;
     // Street of each grid, when streets come from the grid layer: used to
     // give communities their parent.
     let grid_street: HashMap<String, String> = match &m.streets {

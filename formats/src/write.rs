@@ -1,0 +1,264 @@
+//! Tables of answers written out: CSV (RFC 4180 quoting, a UTF-8 BOM so
+//! Excel opens Chinese text right), XLSX, GeoJSON (one Point feature per
+//! row), GeoPackage (a point table GDAL and QGIS open). Rows without a
+//! point are written all the same, with no geometry.
+
+use std::path::Path;
+
+use crate::{Format, FormatError};
+
+/// One cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Text.
+    Text(String),
+    /// A number.
+    Number(f64),
+    /// Yes or no.
+    Bool(bool),
+    /// Nothing.
+    Empty,
+}
+
+impl Value {
+    fn text(&self) -> String {
+        match self {
+            Value::Text(s) => s.clone(),
+            Value::Number(x) => format!("{x}"),
+            Value::Bool(b) => b.to_string(),
+            Value::Empty => String::new(),
+        }
+    }
+    fn json(&self) -> serde_json::Value {
+        match self {
+            Value::Text(s) => s.clone().into(),
+            Value::Number(x) => crate::number_value(*x),
+            Value::Bool(b) => (*b).into(),
+            Value::Empty => serde_json::Value::Null,
+        }
+    }
+}
+
+/// A row: its cells, and its point (longitude/latitude) if it has one.
+pub type Row = (Vec<Value>, Option<(f64, f64)>);
+
+/// A table to write: a header, rows of cells, and each row's point
+/// (longitude/latitude, WGS 84) if it has one.
+#[derive(Debug, Clone, Default)]
+pub struct Table {
+    /// Column names.
+    pub header: Vec<String>,
+    /// Rows, each as long as the header.
+    pub rows: Vec<Row>,
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> FormatError + '_ {
+    move |e| FormatError::io(path, e)
+}
+
+fn csv_file(path: &Path, t: &Table) -> Result<(), FormatError> {
+    let f = std::fs::File::create(path).map_err(io(path))?;
+    let mut w = std::io::BufWriter::new(f);
+    std::io::Write::write_all(&mut w, "\u{feff}".as_bytes()).map_err(io(path))?;
+    let mut c = csv::Writer::from_writer(w);
+    let e = |e: csv::Error| FormatError::invalid(path, Format::Csv, e);
+    c.write_record(&t.header).map_err(e)?;
+    for (row, _) in &t.rows {
+        c.write_record(row.iter().map(Value::text)).map_err(e)?;
+    }
+    c.flush().map_err(io(path))
+}
+
+fn xlsx_file(path: &Path, t: &Table) -> Result<(), FormatError> {
+    let e = |e: rust_xlsxwriter::XlsxError| FormatError::invalid(path, Format::Xlsx, e);
+    if t.rows.len() >= 1_048_576 {
+        return Err(FormatError::invalid(
+            path,
+            Format::Xlsx,
+            format!(
+                "{} rows: a worksheet holds at most 1,048,575; write CSV",
+                t.rows.len()
+            ),
+        ));
+    }
+    let mut wb = rust_xlsxwriter::Workbook::new();
+    let ws = wb.add_worksheet();
+    for (c, h) in t.header.iter().enumerate() {
+        ws.write_string(0, c as u16, h).map_err(e)?;
+    }
+    for (r, (row, _)) in t.rows.iter().enumerate() {
+        let r = r as u32 + 1;
+        for (c, v) in row.iter().enumerate() {
+            let c = c as u16;
+            match v {
+                Value::Text(s) => ws.write_string(r, c, s).map(|_| ()),
+                Value::Number(x) => ws.write_number(r, c, *x).map(|_| ()),
+                Value::Bool(b) => ws.write_boolean(r, c, *b).map(|_| ()),
+                Value::Empty => Ok(()),
+            }
+            .map_err(e)?;
+        }
+    }
+    ws.set_freeze_panes(1, 0).map_err(e)?;
+    wb.save(path).map_err(e)
+}
+
+fn geojson_file(path: &Path, t: &Table) -> Result<(), FormatError> {
+    let features: Vec<serde_json::Value> = t
+        .rows
+        .iter()
+        .map(|(row, p)| {
+            let props: serde_json::Map<String, serde_json::Value> = t
+                .header
+                .iter()
+                .cloned()
+                .zip(row.iter().map(Value::json))
+                .collect();
+            serde_json::json!({
+                "type": "Feature",
+                "properties": props,
+                "geometry": p.map(|(x, y)| serde_json::json!({"type": "Point", "coordinates": [x, y]})),
+            })
+        })
+        .collect();
+    let fc = serde_json::json!({"type": "FeatureCollection", "features": features});
+    let f = std::fs::File::create(path).map_err(io(path))?;
+    serde_json::to_writer(std::io::BufWriter::new(f), &fc)
+        .map_err(|e| FormatError::invalid(path, Format::GeoJson, e))
+}
+
+/// A GeoPackage point blob: the `GP` header (little-endian, SRS 4326, no
+/// envelope) and ISO WKB.
+fn point_blob(x: f64, y: f64) -> Vec<u8> {
+    let mut b = Vec::with_capacity(29);
+    b.extend_from_slice(b"GP\x00\x01");
+    b.extend_from_slice(&4326i32.to_le_bytes());
+    b.push(1);
+    b.extend_from_slice(&1u32.to_le_bytes());
+    b.extend_from_slice(&x.to_le_bytes());
+    b.extend_from_slice(&y.to_le_bytes());
+    b
+}
+
+fn gpkg_file(path: &Path, t: &Table) -> Result<(), FormatError> {
+    let e = |e: rusqlite::Error| FormatError::invalid(path, Format::GeoPackage, e);
+    if path.exists() {
+        std::fs::remove_file(path).map_err(io(path))?;
+    }
+    let mut db = rusqlite::Connection::open(path).map_err(e)?;
+    let table = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .filter(|s| !s.is_empty())
+        .unwrap_or("answers")
+        .to_string();
+    let q = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let kinds: Vec<&str> = (0..t.header.len())
+        .map(|c| {
+            let vals = t
+                .rows
+                .iter()
+                .map(|(r, _)| r.get(c))
+                .filter(|v| !matches!(v, Some(Value::Empty) | None));
+            let mut vals = vals.peekable();
+            if vals.peek().is_none() {
+                "TEXT"
+            } else if vals.clone().all(|v| matches!(v, Some(Value::Number(_)))) {
+                "REAL"
+            } else if vals.all(|v| matches!(v, Some(Value::Bool(_)))) {
+                "BOOLEAN"
+            } else {
+                "TEXT"
+            }
+        })
+        .collect();
+    let cols: Vec<String> = t
+        .header
+        .iter()
+        .zip(&kinds)
+        .map(|(h, k)| format!("{} {k}", q(h)))
+        .collect();
+    let tx = db.transaction().map_err(e)?;
+    tx.execute_batch(&format!(
+        "PRAGMA application_id = 1196444487; PRAGMA user_version = 10300;
+         CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY, organization TEXT NOT NULL, organization_coordsys_id INTEGER NOT NULL, definition TEXT NOT NULL, description TEXT);
+         INSERT INTO gpkg_spatial_ref_sys VALUES
+           ('Undefined cartesian SRS', -1, 'NONE', -1, 'undefined', NULL),
+           ('Undefined geographic SRS', 0, 'NONE', 0, 'undefined', NULL),
+           ('WGS 84 geodetic', 4326, 'EPSG', 4326, 'GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,298.257223563,AUTHORITY[\"EPSG\",\"7030\"]],AUTHORITY[\"EPSG\",\"6326\"]],PRIMEM[\"Greenwich\",0,AUTHORITY[\"EPSG\",\"8901\"]],UNIT[\"degree\",0.0174532925199433,AUTHORITY[\"EPSG\",\"9122\"]],AUTHORITY[\"EPSG\",\"4326\"]]', NULL);
+         CREATE TABLE gpkg_contents (table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT UNIQUE, description TEXT DEFAULT '', last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')), min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER);
+         CREATE TABLE gpkg_geometry_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL, geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL, CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name));
+         CREATE TABLE {} (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom POINT{}{});",
+        q(&table),
+        if cols.is_empty() { "" } else { ", " },
+        cols.join(", ")
+    ))
+    .map_err(e)?;
+    tx.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) VALUES (?1, 'features', ?1, 4326)",
+        [&table],
+    )
+    .map_err(e)?;
+    tx.execute(
+        "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', 'POINT', 4326, 0, 0)",
+        [&table],
+    )
+    .map_err(e)?;
+    {
+        let marks: Vec<String> = (0..=t.header.len())
+            .map(|i| format!("?{}", i + 1))
+            .collect();
+        let names: Vec<String> = std::iter::once("geom".to_string())
+            .chain(t.header.iter().map(|h| q(h)))
+            .collect();
+        let mut ins = tx
+            .prepare(&format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                q(&table),
+                names.join(", "),
+                marks.join(", ")
+            ))
+            .map_err(e)?;
+        for (row, p) in &t.rows {
+            let mut vals: Vec<rusqlite::types::Value> =
+                vec![p.map_or(rusqlite::types::Value::Null, |(x, y)| {
+                    rusqlite::types::Value::Blob(point_blob(x, y))
+                })];
+            vals.extend(row.iter().map(|v| match v {
+                Value::Text(s) => rusqlite::types::Value::Text(s.clone()),
+                Value::Number(x) => rusqlite::types::Value::Real(*x),
+                Value::Bool(b) => rusqlite::types::Value::Integer(i64::from(*b)),
+                Value::Empty => rusqlite::types::Value::Null,
+            }));
+            ins.execute(rusqlite::params_from_iter(vals)).map_err(e)?;
+        }
+    }
+    tx.commit().map_err(e)
+}
+
+/// Writes a table in the format its file name says.
+///
+/// ```
+/// use gridgov_formats::{Table, Value, write_rows};
+/// let dir = tempfile::tempdir().unwrap();
+/// let t = Table {
+///     header: vec!["名称".into(), "grid".into()],
+///     rows: vec![(vec![Value::Text("张三, 李四".into()), Value::Text("G1".into())], Some((117.5, 34.8)))],
+/// };
+/// write_rows(&dir.path().join("out.csv"), &t).unwrap();
+/// let text = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
+/// assert_eq!(text, "\u{feff}名称,grid\n\"张三, 李四\",G1\n");
+/// ```
+pub fn write_rows(path: &Path, t: &Table) -> Result<(), FormatError> {
+    match Format::of(path)? {
+        Format::Csv => csv_file(path, t),
+        Format::Xlsx => xlsx_file(path, t),
+        Format::GeoJson => geojson_file(path, t),
+        Format::GeoPackage => gpkg_file(path, t),
+        other => Err(FormatError::invalid(
+            path,
+            other,
+            "gridgov writes answers as .csv, .xlsx, .geojson or .gpkg",
+        )),
+    }
+}
