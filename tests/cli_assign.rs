@@ -112,3 +112,328 @@ fn a_file_that_is_not_raw_lon_lat_pairs_is_refused_not_placed_nowhere() {
         r.stderr
     );
 }
+
+/// Seeded points over the sample district (and a margin outside it), with
+/// the grid each is in as the spatial core answers in-process.
+fn sample_points(n: usize) -> Vec<(f64, f64, Option<String>)> {
+    let d = crate::util::sample();
+    let idx = gridgov_spatial::GridIndex::new(&d);
+    let mut rng = gridgov_spatial::Rng::new(7);
+    let bb = geo::BoundingRect::bounding_rect(&geo::MultiPolygon::new(
+        d.grids()
+            .flat_map(|g| d.area(g).boundary.0.clone())
+            .collect(),
+    ))
+    .unwrap();
+    // The grids' box and a tenth more on each side.
+    let (w, h) = (bb.width() * 1.2, bb.height() * 1.2);
+    let (x0, y0) = (
+        bb.min().x - bb.width() * 0.1,
+        bb.min().y - bb.height() * 0.1,
+    );
+    (0..n)
+        .map(|_| {
+            let (lon, lat) = (x0 + rng.f64() * w, y0 + rng.f64() * h);
+            let g = idx.locate(lon, lat).map(|g| d.area(g).code.clone());
+            (lon, lat, g)
+        })
+        .collect()
+}
+
+fn read_csv(p: &std::path::Path) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(p).unwrap();
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    r.records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect()
+}
+
+fn col(header: &[String], name: &str) -> usize {
+    header
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("{name} in {header:?}"))
+}
+
+#[test]
+fn a_csv_with_quoted_fields_gets_one_answer_per_row_and_bad_rows_are_written_with_their_reason() {
+    let dir = tmp_dir("assign-csv");
+    let pts = sample_points(2_000);
+    let mut w = csv::Writer::from_path(dir.join("list.csv")).unwrap();
+    w.write_record(["编号", "住户", "备注", "经度", "纬度"])
+        .unwrap();
+    for (i, (lon, lat, _)) in pts.iter().enumerate() {
+        w.write_record([
+            i.to_string(),
+            format!("张{i}, 李{i}"),
+            format!("第一行\n第二行 \"引号\" {i}"),
+            lon.to_string(),
+            lat.to_string(),
+        ])
+        .unwrap();
+    }
+    // Rows that cannot be placed: no coordinates, not a number, swapped.
+    w.write_record(["a", "无坐标", "", "", ""]).unwrap();
+    w.write_record(["b", "坏数", "", "117.5x", "34.86"])
+        .unwrap();
+    w.write_record(["c", "颠倒", "", "34.86", "117.55"])
+        .unwrap();
+    w.flush().unwrap();
+    drop(w);
+    let sample = crate::util::repo().join("data/sample-district.json");
+    let out = dir.join("answers.csv");
+    let r = gridgov(&[
+        "assign",
+        s(&dir.join("list.csv")),
+        "--db",
+        s(&sample),
+        "--out",
+        s(&out),
+        "--quiet",
+        "--lang",
+        "en",
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(
+        (v["rows"].as_u64(), v["failed"].as_u64()),
+        (Some(2_003), Some(3)),
+        "{v}"
+    );
+    // Each bad row is named by its line (the header is line 1, and every
+    // good row spans two lines).
+    let lines: Vec<u64> = v["failures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [4_002, 4_003, 4_004]);
+    assert!(
+        r.stderr
+            .contains("list.csv:4003: X \"117.5x\" is not a number"),
+        "{}",
+        r.stderr
+    );
+    let rows = read_csv(&out);
+    let (h, body) = rows.split_first().unwrap();
+    assert_eq!(body.len(), 2_003);
+    let (grid, status, reason) = (col(h, "grid_code"), col(h, "status"), col(h, "reason"));
+    for (i, ((lon, lat, g), row)) in pts.iter().zip(body).enumerate() {
+        // The row's own fields come back exactly, quotes, commas and
+        // line breaks included.
+        assert_eq!(
+            row[..5],
+            [
+                i.to_string(),
+                format!("张{i}, 李{i}"),
+                format!("第一行\n第二行 \"引号\" {i}"),
+                lon.to_string(),
+                lat.to_string()
+            ]
+        );
+        assert_eq!(row[grid], g.clone().unwrap_or_default(), "{lon},{lat}");
+        assert_eq!(row[status], if g.is_some() { "placed" } else { "outside" });
+    }
+    assert_eq!(body[2_000][status], "failed");
+    assert_eq!(body[2_000][reason], "no coordinates");
+    assert!(
+        body[2_002][reason].contains("out of range"),
+        "{:?}",
+        body[2_002]
+    );
+    assert!(pts.iter().filter(|p| p.2.is_some()).count() > 1_000);
+}
+
+#[test]
+fn an_xlsx_written_by_gdal_round_trips_and_a_utm_file_is_assigned_without_conversion() {
+    let dir = tmp_dir("assign-xlsx");
+    let pts = sample_points(500);
+    let mut w = csv::Writer::from_path(dir.join("in.csv")).unwrap();
+    w.write_record(["id", "name", "lon", "lat"]).unwrap();
+    for (i, (lon, lat, _)) in pts.iter().enumerate() {
+        w.write_record([
+            format!("P{i}"),
+            format!("王{i}, \"户主\""),
+            lon.to_string(),
+            lat.to_string(),
+        ])
+        .unwrap();
+    }
+    drop(w);
+    // GDAL writes the workbook (numbers as numbers) and a Shapefile of the
+    // same points in UTM zone 50N.
+    let gdal = |args: &[&str]| {
+        let o = std::process::Command::new("ogr2ogr")
+            .args(args)
+            .output()
+            .expect("ogr2ogr (gdal-bin)");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    gdal(&[
+        "-f",
+        "XLSX",
+        s(&dir.join("in.xlsx")),
+        s(&dir.join("in.csv")),
+        "-oo",
+        "AUTODETECT_TYPE=YES",
+        "-nln",
+        "名单",
+    ]);
+    gdal(&[
+        "-f",
+        "ESRI Shapefile",
+        s(&dir.join("utm.shp")),
+        s(&dir.join("in.csv")),
+        "-oo",
+        "X_POSSIBLE_NAMES=lon",
+        "-oo",
+        "Y_POSSIBLE_NAMES=lat",
+        "-s_srs",
+        "EPSG:4326",
+        "-t_srs",
+        "EPSG:32650",
+    ]);
+    let sample = crate::util::repo().join("data/sample-district.json");
+    let run = |input: &str, out: &str| {
+        let r = gridgov(&[
+            "assign",
+            s(&dir.join(input)),
+            "--db",
+            s(&sample),
+            "--out",
+            s(&dir.join(out)),
+            "--quiet",
+            "--json",
+        ]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.json()
+    };
+    let v = run("in.xlsx", "out.xlsx");
+    assert_eq!(v["failed"], 0, "{v}");
+    // Read the answers back with the workbook reader.
+    let mut wb: calamine::Xlsx<_> = calamine::open_workbook(dir.join("out.xlsx")).unwrap();
+    let range = calamine::Reader::worksheet_range_at(&mut wb, 0)
+        .unwrap()
+        .unwrap();
+    let rows: Vec<Vec<String>> = range
+        .rows()
+        .map(|r| r.iter().map(ToString::to_string).collect())
+        .collect();
+    let (h, body) = rows.split_first().unwrap();
+    assert_eq!(body.len(), 500);
+    let grid = col(h, "网格编码");
+    for (i, ((_, _, g), row)) in pts.iter().zip(body).enumerate() {
+        assert_eq!(
+            (row[0].as_str(), row[1].as_str()),
+            (
+                format!("P{i}").as_str(),
+                format!("王{i}, \"户主\"").as_str()
+            )
+        );
+        assert_eq!(row[grid], g.clone().unwrap_or_default());
+    }
+    // The UTM Shapefile: its .prj says EPSG:32650 and the answers are the
+    // same grids (the points are far from borders by more than the
+    // round trip's millimetre, or on the same side of them).
+    let v = run("utm.shp", "utm.csv");
+    assert_eq!(
+        (v["crs"].as_str(), v["failed"].as_u64()),
+        (Some("epsg:32650"), Some(0)),
+        "{v}"
+    );
+    let rows = read_csv(&dir.join("utm.csv"));
+    let (h, body) = rows.split_first().unwrap();
+    let (grid, id) = (col(h, "网格编码"), col(h, "id"));
+    for row in body {
+        let i: usize = row[id].trim_start_matches('P').parse().unwrap();
+        assert_eq!(row[grid], pts[i].2.clone().unwrap_or_default(), "{row:?}");
+    }
+    // And a CSV of UTM eastings/northings, named columns and --crs.
+    let mut w = csv::Writer::from_path(dir.join("xy.csv")).unwrap();
+    w.write_record(["点号", "东坐标", "北坐标"]).unwrap();
+    for (i, (lon, lat, _)) in pts.iter().enumerate() {
+        let (x, y) = gridgov_spatial::Crs::Epsg(32650).from_wgs84(*lon, *lat);
+        w.write_record([i.to_string(), format!("{x:.3}"), format!("{y:.3}")])
+            .unwrap();
+    }
+    drop(w);
+    let r = gridgov(&[
+        "assign",
+        s(&dir.join("xy.csv")),
+        "--db",
+        s(&sample),
+        "--x",
+        "东坐标",
+        "--y",
+        "北坐标",
+        "--id",
+        "点号",
+        "--crs",
+        "epsg:32650",
+        "--out",
+        s(&dir.join("xy.out.csv")),
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let rows = read_csv(&dir.join("xy.out.csv"));
+    let grid = col(&rows[0], "网格编码");
+    let agree = rows[1..]
+        .iter()
+        .zip(&pts)
+        .filter(|(row, p)| row[grid] == p.2.clone().unwrap_or_default())
+        .count();
+    // Coordinates cut to millimetres may cross a border only when within a
+    // millimetre of it.
+    assert!(agree >= 499, "{agree} of 500");
+}
+
+#[test]
+fn split_by_grid_writes_one_file_per_grid_holding_exactly_its_rows() {
+    let dir = tmp_dir("assign-split");
+    let pts = sample_points(800);
+    let mut w = csv::Writer::from_path(dir.join("list.csv")).unwrap();
+    w.write_record(["lon", "lat"]).unwrap();
+    for (lon, lat, _) in &pts {
+        w.write_record([lon.to_string(), lat.to_string()]).unwrap();
+    }
+    drop(w);
+    let sample = crate::util::repo().join("data/sample-district.json");
+    let out = dir.join("by-grid");
+    let r = gridgov(&[
+        "assign",
+        s(&dir.join("list.csv")),
+        "--db",
+        s(&sample),
+        "--split-by",
+        "grid",
+        "--out-dir",
+        s(&out),
+        "--out",
+        "x.csv",
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let mut total = 0;
+    for e in std::fs::read_dir(&out).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_stem().unwrap().to_str().unwrap().to_string();
+        let rows = read_csv(&p);
+        let grid = col(&rows[0], "网格编码");
+        for row in &rows[1..] {
+            let want = if name == "未落格" {
+                String::new()
+            } else {
+                name.clone()
+            };
+            assert_eq!(row[grid], want);
+        }
+        total += rows.len() - 1;
+    }
+    assert_eq!(total, 800);
+    let outside = pts.iter().filter(|p| p.2.is_none()).count();
+    assert!(outside > 0 && read_csv(&out.join("未落格.csv")).len() - 1 == outside);
+}

@@ -119,12 +119,13 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Tokens(c) => super::users::tokens(c),
         Command::Audit(a) => super::users::audit(&a),
         Command::Stats { db, level } => cmd_stats(&db, level.as_deref()),
-        Command::Assign {
-            grids,
-            points,
-            threads,
-            repeat,
-        } => cmd_assign(&grids, &points, threads, repeat),
+        Command::Assign(a) => match (&a.input, &a.grids, &a.points) {
+            (Some(input), None, None) => super::assign::cmd_assign_file(&a, input),
+            (None, Some(grids), Some(points)) => cmd_assign(grids, points, a.threads, a.repeat),
+            _ => Err(CliError::input(
+                "assign FILE [--out FILE] answers a list of points; the benchmark form is assign --grids FILE --points FILE",
+            )),
+        },
         Command::BenchData {
             workload,
             points,

@@ -1,6 +1,7 @@
 //! Command-line interface.
 
 mod address;
+mod assign;
 mod commands;
 mod error;
 mod import;
@@ -245,21 +246,12 @@ pub enum Command {
         #[arg(long)]
         level: Option<String>,
     },
-    /// Assign points from a file to grids and report the rate (benchmarks).
-    Assign {
-        /// Grids as a GeoJSON FeatureCollection of (multi)polygons.
-        #[arg(long, value_name = "FILE")]
-        grids: PathBuf,
-        /// Points as little-endian f64 pairs (lon, lat).
-        #[arg(long, value_name = "FILE")]
-        points: PathBuf,
-        /// Threads.
-        #[arg(long, default_value_t = 2)]
-        threads: usize,
-        /// Repetitions; the best is reported.
-        #[arg(long, default_value_t = 5)]
-        repeat: usize,
-    },
+    /// One answer per row of a list of points or addresses (CSV, XLSX,
+    /// GeoJSON, Shapefile, GeoPackage, KML): grid, community, street,
+    /// distance to the border, outside/on-border flags; rows that cannot
+    /// be placed are written with the reason. With --grids and --points
+    /// instead: the assignment benchmark.
+    Assign(assign::AssignArgs),
     /// Open the one-screen window: pan, zoom, rotate, tilt, layers, the
     /// heatmap's period and category, click a grid for its chain, staff and
     /// counts; follows new versions of the store or service.
