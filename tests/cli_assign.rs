@@ -107,7 +107,7 @@ fn a_file_that_is_not_raw_lon_lat_pairs_is_refused_not_placed_nowhere() {
     ]);
     assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
     assert!(
-        r.stderr.contains("not a longitude/latitude") && r.stderr.contains("/lookup/batch"),
+        r.stderr.contains("not a longitude/latitude") && r.stderr.contains("gridgov assign FILE"),
         "{}",
         r.stderr
     );

@@ -260,12 +260,6 @@ fn corpus(st: &Arc<AppState>) -> Vec<(&'static str, String, &'static str, Vec<u8
     add(
         "POST",
         "/lookup/batch",
-        "text/csv",
-        b"lon,lat\nNaN,1\n".to_vec(),
-    );
-    add(
-        "POST",
-        "/lookup/batch",
         "application/xml",
         b"<points/>".to_vec(),
     );

@@ -181,6 +181,20 @@ struct BatchPoint {
     id: Option<String>,
     lon: f64,
     lat: f64,
+    /// Why this row has no point: answered as a row with `error`, never
+    /// failing the others.
+    error: Option<String>,
+}
+
+impl BatchPoint {
+    fn failed(id: Option<String>, error: String) -> Self {
+        BatchPoint {
+            id,
+            lon: f64::NAN,
+            lat: f64::NAN,
+            error: Some(error),
+        }
+    }
 }
 
 /// The most points one batch lookup takes.
@@ -199,11 +213,18 @@ struct Row<'a> {
     nearest_grid: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     distance_m: Option<f64>,
+    /// Why the row has no answer (no coordinates, not a number, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
 }
+/// A batch point's id, point, placement and error.
+type Answered<'a> = (Option<&'a String>, [f64; 2], Placement, Option<&'a str>);
+
 /// A batch's answer.
 #[derive(serde::Serialize)]
 struct Out<'a> {
     count: usize,
+    failed: usize,
     results: Vec<Row<'a>>,
 }
 
@@ -242,38 +263,38 @@ fn parse_geojson_points(body: &[u8], crs: Crs) -> Result<Vec<BatchPoint>, ApiErr
             )
         }
     })?;
-    fc.features
+    Ok(fc
+        .features
         .into_iter()
         .enumerate()
         .map(|(i, f)| {
-            let c = f
+            let id =
+                f.id.map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
+            let Some(c) = f
                 .geometry
                 .as_ref()
                 .filter(|g| g.kind == "Point")
                 .and_then(|g| g.coordinates.as_array())
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        format!("features[{i}]"),
-                        format!("feature {i} is not a Point"),
-                    )
-                })?;
+            else {
+                return BatchPoint::failed(id, format!("feature {i} is not a Point"));
+            };
             let (Some(lon), Some(lat)) = (
                 c.first().and_then(Value::as_f64),
                 c.get(1).and_then(Value::as_f64),
             ) else {
-                return Err(ApiError::bad_request(
-                    format!("features[{i}]"),
-                    format!("feature {i}: coordinates are not numbers"),
-                ));
+                return BatchPoint::failed(id, format!("feature {i}: coordinates are not numbers"));
             };
-            let (lon, lat) = crs.to_wgs84(lon, lat).map_err(|e| {
-                ApiError::bad_request(format!("features[{i}]"), format!("feature {i}: {e}"))
-            })?;
-            let id =
-                f.id.map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string));
-            Ok(BatchPoint { id, lon, lat })
+            match crs.to_wgs84(lon, lat) {
+                Ok((lon, lat)) => BatchPoint {
+                    id,
+                    lon,
+                    lat,
+                    error: None,
+                },
+                Err(e) => BatchPoint::failed(id, format!("feature {i}: {e}")),
+            }
         })
-        .collect()
+        .collect())
 }
 
 fn parse_csv_points(body: &[u8], crs: Crs) -> Result<Vec<BatchPoint>, ApiError> {
@@ -304,29 +325,33 @@ fn parse_csv_points(body: &[u8], crs: Crs) -> Result<Vec<BatchPoint>, ApiError> 
         ApiError::bad_request("body", "CSV header needs a lat (or latitude, y) column")
     })?;
     let id_c = col(&["id"]);
-    rows.iter()
+    Ok(rows
+        .iter()
         .map(|r| {
             let row = r.line;
             let cell = |c: usize| r.fields.get(c).map_or("", |s| s.trim());
-            let num = |c: usize, what: &str| {
-                cell(c).parse::<f64>().ok().ok_or_else(|| {
-                    ApiError::bad_request(
-                        format!("line {row}"),
-                        format!("line {row}: {what} {:?} is not a number", cell(c)),
-                    )
-                })
+            let id = id_c.map(|c| cell(c).to_string());
+            let num = |c: usize, what: &str| match cell(c) {
+                "" => Err(format!("line {row}: no {what}")),
+                v => v
+                    .parse::<f64>()
+                    .map_err(|_| format!("line {row}: {what} {v:?} is not a number")),
             };
-            let (lon, lat) = (num(lon_c, "lon")?, num(lat_c, "lat")?);
-            let (lon, lat) = crs.to_wgs84(lon, lat).map_err(|e| {
-                ApiError::bad_request(format!("line {row}"), format!("line {row}: {e}"))
-            })?;
-            Ok(BatchPoint {
-                id: id_c.map(|c| cell(c).to_string()),
-                lon,
-                lat,
-            })
+            let lonlat = num(lon_c, "lon").and_then(|lon| Ok((lon, num(lat_c, "lat")?)));
+            match lonlat.and_then(|(lon, lat)| {
+                crs.to_wgs84(lon, lat)
+                    .map_err(|e| format!("line {row}: {e}"))
+            }) {
+                Ok((lon, lat)) => BatchPoint {
+                    id,
+                    lon,
+                    lat,
+                    error: None,
+                },
+                Err(e) => BatchPoint::failed(id, e),
+            }
         })
-        .collect()
+        .collect())
 }
 
 /// Query of `POST /lookup/batch`.
@@ -340,6 +365,8 @@ pub struct BatchQuery {
 
 /// `POST /lookup/batch`: a GeoJSON FeatureCollection of points or a CSV with
 /// `lon,lat[,id]` columns; answers each point's grid (JSON, or CSV for CSV).
+/// A row that cannot be read (no coordinates, not a number, not a Point,
+/// out of range) is answered with its `error`; the others in full.
 #[utoipa::path(
     post,
     path = "/lookup/batch",
@@ -408,17 +435,19 @@ pub async fn batch(
         }
         let coords: Vec<[f64; 2]> = pts.iter().map(|p| [p.lon, p.lat]).collect();
         let located = snap.grids.locate_many(&coords, 2);
-        let results: Vec<(Option<&String>, [f64; 2], Placement)> = pts
+        let results: Vec<Answered<'_>> = pts
             .iter()
             .zip(located)
             .map(|(p, g)| {
-                (
-                    p.id.as_ref(),
-                    [p.lon, p.lat],
-                    g.map_or_else(|| place_point(&snap.grids, p.lon, p.lat), Placement::Inside),
-                )
+                let placed = if p.error.is_some() {
+                    Placement::Unplaced
+                } else {
+                    g.map_or_else(|| place_point(&snap.grids, p.lon, p.lat), Placement::Inside)
+                };
+                (p.id.as_ref(), [p.lon, p.lat], placed, p.error.as_deref())
             })
             .collect();
+        let failed = pts.iter().filter(|p| p.error.is_some()).count();
         let code_at = |p: Placement, level: Level| -> Option<String> {
             let g = p.grid()?;
             snap.district
@@ -439,9 +468,10 @@ pub async fn batch(
                 "street",
                 "nearest_grid",
                 "distance_m",
+                "error",
             ])
             .map_err(io)?;
-            for (id, [lon, lat], p) in &results {
+            for (id, [lon, lat], p, err) in &results {
                 let (nearest, dist) = match p {
                     Placement::Outside {
                         nearest,
@@ -452,15 +482,23 @@ pub async fn batch(
                     ),
                     _ => (String::new(), String::new()),
                 };
+                let coord = |x: f64| {
+                    if x.is_nan() {
+                        String::new()
+                    } else {
+                        x.to_string()
+                    }
+                };
                 w.write_record([
                     id.map_or("", |s| s.as_str()).to_owned(),
-                    lon.to_string(),
-                    lat.to_string(),
+                    coord(*lon),
+                    coord(*lat),
                     code_at(*p, Level::Grid).unwrap_or_default(),
                     code_at(*p, Level::Community).unwrap_or_default(),
                     code_at(*p, Level::Street).unwrap_or_default(),
                     nearest,
                     dist,
+                    err.unwrap_or_default().to_owned(),
                 ])
                 .map_err(io)?;
             }
@@ -474,7 +512,7 @@ pub async fn batch(
         }
         let rows: Vec<Row<'_>> = results
             .iter()
-            .map(|(id, [lon, lat], p)| {
+            .map(|(id, [lon, lat], p, err)| {
                 let (nearest_grid, distance_m) = match p {
                     Placement::Outside {
                         nearest,
@@ -494,11 +532,13 @@ pub async fn batch(
                     street: code_at(*p, Level::Street),
                     nearest_grid,
                     distance_m,
+                    error: *err,
                 }
             })
             .collect();
         let out = serde_json::to_vec(&Out {
             count: rows.len(),
+            failed,
             results: rows,
         })
         .map_err(ApiError::internal)?;

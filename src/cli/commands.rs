@@ -407,7 +407,7 @@ fn read_points(path: &Path) -> Result<Vec<[f64; 2]>, CliError> {
         .position(|[x, y]| gridgov_spatial::crs::check_lon_lat(*x, *y).is_err())
     {
         return Err(CliError::input(format!(
-            "{}: pair {i} ({}, {}) is not a longitude/latitude: --points is a file of raw little-endian f64 lon,lat pairs (as `gridgov bench-data` writes); for a CSV or GeoJSON of points use POST /lookup/batch",
+            "{}: pair {i} ({}, {}) is not a longitude/latitude: --points is a file of raw little-endian f64 lon,lat pairs (as `gridgov bench-data` writes); for a CSV, XLSX, GeoJSON or Shapefile of points use `gridgov assign FILE` (or POST /lookup/batch)",
             path.display(),
             pts[i][0],
             pts[i][1]
