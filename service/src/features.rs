@@ -1,6 +1,8 @@
 //! OGC API – Features, Part 1 (core): landing page, conformance,
 //! collections, items with `bbox`, `limit`, `offset` (`next` links) and
-//! `datetime` (incidents), and single items.
+//! `datetime` (incidents), and single items; Part 2 (coordinate systems):
+//! `crs` and `bbox-crs` on items, each collection's `crs` list and
+//! `storageCrs`, the `Content-Crs` header.
 
 use gridgov_spatial::access::{Access, Principal, Thing, allows};
 use std::sync::Arc;
@@ -16,6 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::error::ApiError;
+use super::ogc_crs::{self, OgcCrs};
 use super::{AppState, Snapshot};
 
 /// The collections served, with their titles.
@@ -33,13 +36,26 @@ pub const COLLECTIONS: [(&str, &str); 8] = [
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 10_000;
 
-fn geojson_response(v: &Value) -> Response {
+fn geojson_response(v: &Value, crs: &OgcCrs) -> Response {
     let mut r = axum::Json(v).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/geo+json"),
     );
+    if let Ok(h) = HeaderValue::from_str(&format!("<{}>", crs.uri())) {
+        r.headers_mut().insert("content-crs", h);
+    }
     r
+}
+
+/// A feature's geometry in `crs` (it is stored in CRS84).
+fn in_crs(mut f: Value, crs: &OgcCrs) -> Value {
+    if *crs != OgcCrs::CRS84
+        && let Some(c) = f.pointer_mut("/geometry/coordinates")
+    {
+        ogc_crs::convert_coordinates(c, &|x, y| crs.project(x, y));
+    }
+    f
 }
 
 /// The base URL for links: the request's `Host`, else the configured one.
@@ -86,7 +102,8 @@ pub async fn conformance() -> axum::Json<Value> {
         "conformsTo": [
             "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
             "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
-            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30"
+            "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+            "http://www.opengis.net/spec/ogcapi-features-2/1.0/conf/crs"
         ]
     }))
 }
@@ -109,7 +126,8 @@ fn collection_json(b: &str, snap: &Snapshot, id: &str, title: &str) -> Value {
         "title": title,
         "extent": extent,
         "itemType": "feature",
-        "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+        "crs": ogc_crs::offered(f64::midpoint(bbox[0], bbox[2]), f64::midpoint(bbox[1], bbox[3])).iter().map(OgcCrs::uri).collect::<Vec<_>>(),
+        "storageCrs": ogc_crs::CRS84,
         "links": [
             {"href": format!("{b}/collections/{id}"), "rel": "self", "type": "application/json"},
             {"href": format!("{b}/collections/{id}/items"), "rel": "items", "type": "application/geo+json", "title": title}
@@ -188,6 +206,62 @@ pub struct ItemsQuery {
     offset: Option<String>,
     /// An instant, a date (its whole day in Beijing) or an interval `a/b` with `..` for open ends (incidents).
     datetime: Option<String>,
+    /// The coordinate system of the answer (a URI from the collection's
+    /// `crs` list; default CRS84), in its axis order.
+    crs: Option<String>,
+    /// The coordinate system of `bbox` (default CRS84), in its axis order.
+    #[serde(rename = "bbox-crs")]
+    #[param(rename = "bbox-crs")]
+    bbox_crs: Option<String>,
+}
+
+/// Query parameters of `/items/{id}`.
+#[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ItemQuery {
+    /// The coordinate system of the answer (default CRS84).
+    crs: Option<String>,
+}
+
+/// Parses `bbox` given in `crs` (its axis order) as a longitude/latitude
+/// box: the box of its edges, each converted at 16 points.
+fn parse_bbox_in(s: &str, crs: &OgcCrs) -> Result<Rect<f64>, ApiError> {
+    if *crs == OgcCrs::CRS84 {
+        return parse_bbox(s);
+    }
+    let bad =
+        |why: &str| ApiError::bad_request("bbox", format!("bbox {s:?} in {}: {why}", crs.uri()));
+    let v: Vec<f64> = s
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| bad("expected four numbers"))?;
+    let [a0, b0, a1, b1] = v[..] else {
+        return Err(bad("expected four numbers"));
+    };
+    if !(v.iter().all(|x| x.is_finite()) && a0 <= a1 && b0 <= b1) {
+        return Err(bad("needs the lower corner first"));
+    }
+    let (mut lo, mut hi) = (
+        (f64::INFINITY, f64::INFINITY),
+        (f64::NEG_INFINITY, f64::NEG_INFINITY),
+    );
+    for i in 0..=16 {
+        let t = f64::from(i) / 16.0;
+        for (a, b) in [
+            (a0 + (a1 - a0) * t, b0),
+            (a0 + (a1 - a0) * t, b1),
+            (a0, b0 + (b1 - b0) * t),
+            (a1, b0 + (b1 - b0) * t),
+        ] {
+            let (lon, lat) = crs
+                .unproject(a, b)
+                .ok_or_else(|| bad("a corner is not a point of the system"))?;
+            lo = (lo.0.min(lon), lo.1.min(lat));
+            hi = (hi.0.max(lon), hi.1.max(lat));
+        }
+    }
+    Ok(Rect::new(lo, hi))
 }
 
 /// Parses `bbox=minx,miny,maxx,maxy`.
@@ -480,7 +554,19 @@ pub async fn items(
     Query(q): Query<ItemsQuery>,
 ) -> Result<Response, ApiError> {
     check_collection(&id)?;
-    let bbox = q.bbox.as_deref().map(parse_bbox).transpose()?;
+    let crs = q
+        .crs
+        .as_deref()
+        .map_or(Ok(OgcCrs::CRS84), |c| OgcCrs::parse("crs", c))?;
+    let bbox_crs = q
+        .bbox_crs
+        .as_deref()
+        .map_or(Ok(OgcCrs::CRS84), |c| OgcCrs::parse("bbox-crs", c))?;
+    let bbox = q
+        .bbox
+        .as_deref()
+        .map(|b| parse_bbox_in(b, &bbox_crs))
+        .transpose()?;
     let limit = parse_count(q.limit.as_ref(), "limit", DEFAULT_LIMIT, MAX_LIMIT)?;
     let offset = parse_count(q.offset.as_ref(), "offset", 0, usize::MAX)?;
     let time = q.datetime.as_deref().map(parse_datetime).transpose()?;
@@ -498,7 +584,7 @@ pub async fn items(
                 continue;
             }
             if matched >= offset && features.len() < limit {
-                features.extend(feature(&snap, &id, n));
+                features.extend(feature(&snap, &id, n).map(|f| in_crs(f, &crs)));
             }
             matched += 1;
         }
@@ -508,6 +594,12 @@ pub async fn items(
         }
         if let Some(s) = &q.datetime {
             params.push(format!("datetime={}", s.replace('+', "%2B")));
+        }
+        if q.bbox_crs.is_some() {
+            params.push(format!("bbox-crs={}", bbox_crs.uri()));
+        }
+        if q.crs.is_some() {
+            params.push(format!("crs={}", crs.uri()));
         }
         params.push(format!("limit={limit}"));
         let link = |off: usize| format!("{b}/collections/{id}/items?{}&offset={off}", params.join("&"));
@@ -529,7 +621,7 @@ pub async fn items(
     })
     .await
     .map_err(ApiError::internal)?;
-    Ok(geojson_response(&body))
+    Ok(geojson_response(&body, &crs))
 }
 
 /// `GET /collections/{id}/items/{fid}`.
@@ -541,6 +633,7 @@ pub async fn items(
     params(
         ("collectionId" = String, Path, description = "the collection"),
         ("featureId" = String, Path, description = "the feature id (or a grid or building code)"),
+        ItemQuery,
     ),
     responses(
         (status = 200, description = "the feature", body = serde_json::Value, content_type = "application/geo+json"),
@@ -554,8 +647,13 @@ pub async fn item(
     caller: super::auth::Caller,
     headers: HeaderMap,
     Path((id, fid)): Path<(String, String)>,
+    Query(q): Query<ItemQuery>,
 ) -> Result<Response, ApiError> {
     check_collection(&id)?;
+    let crs = q
+        .crs
+        .as_deref()
+        .map_or(Ok(OgcCrs::CRS84), |c| OgcCrs::parse("crs", c))?;
     let snap = st.current();
     let n = match id.as_str() {
         "streets" | "communities" | "grids" => {
@@ -582,13 +680,14 @@ pub async fn item(
     }
     let mut f = n
         .and_then(|n| feature(&snap, &id, n))
+        .map(|f| in_crs(f, &crs))
         .ok_or_else(|| ApiError::not_found(format!("no feature {fid:?} in collection {id:?}")))?;
     let b = base(&st, &headers);
     f["links"] = json!([
         {"href": format!("{b}/collections/{id}/items/{fid}"), "rel": "self", "type": "application/geo+json"},
         {"href": format!("{b}/collections/{id}"), "rel": "collection", "type": "application/json"}
     ]);
-    Ok(geojson_response(&f))
+    Ok(geojson_response(&f, &crs))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ pub mod harden;
 mod households;
 mod idempotency;
 mod lookup;
+mod ogc_crs;
 mod open311;
 mod openapi;
 mod reports;

@@ -41,6 +41,7 @@ on_both_backends!(
     collections_list_every_layer_with_its_extent,
     items_page_with_next_links_until_every_feature_is_seen,
     a_bbox_keeps_only_the_features_inside_it,
+    items_come_in_the_crs_asked_for_in_its_axis_order_and_bbox_crs_selects_alike,
     datetime_filters_incidents_by_time_with_offsets,
     a_single_item_is_found_by_id_and_a_missing_one_is_404,
     bad_items_parameters_are_400_naming_the_parameter,
@@ -67,6 +68,7 @@ on_both_backends!(
 struct Reply {
     status: StatusCode,
     content_type: String,
+    content_crs: String,
     body: Vec<u8>,
 }
 
@@ -91,10 +93,16 @@ async fn send(b: Backend, req: Request<Body>) -> Reply {
         .get(header::CONTENT_TYPE)
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default();
+    let content_crs = r
+        .headers()
+        .get("content-crs")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
     let body = r.into_body().collect().await.unwrap().to_bytes().to_vec();
     Reply {
         status,
         content_type,
+        content_crs,
         body,
     }
 }
@@ -176,6 +184,130 @@ async fn collections_list_every_layer_with_its_extent(b: Backend) {
         &get(b, "/collections/roads").await,
         StatusCode::NOT_FOUND,
         None,
+    );
+}
+
+async fn items_come_in_the_crs_asked_for_in_its_axis_order_and_bbox_crs_selects_alike(b: Backend) {
+    let epsg = |c: u16| format!("http://www.opengis.net/def/crs/EPSG/0/{c}");
+    let c = get(b, "/collections/buildings").await.json();
+    assert_eq!(c["storageCrs"], super::ogc_crs::CRS84);
+    let offered: Vec<&str> = c["crs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    // The sample is in Zaozhuang: UTM 50N, Gauss-Krüger 3° zone 39 and
+    // 6° zone 20, with and without the zone number.
+    for code in [4326, 4490, 3857, 32650, 4527, 4548, 4498, 4509] {
+        assert!(
+            offered.contains(&epsg(code).as_str()),
+            "{code}: {offered:?}"
+        );
+    }
+    assert!(
+        get(b, "/conformance")
+            .await
+            .text()
+            .contains("ogcapi-features-2/1.0/conf/crs")
+    );
+    let plain = get(b, "/collections/buildings/items?limit=3").await;
+    assert_eq!(plain.content_crs, format!("<{}>", super::ogc_crs::CRS84));
+    let gk = get(
+        b,
+        &format!("/collections/buildings/items?limit=3&crs={}", epsg(4548)),
+    )
+    .await;
+    assert_eq!(gk.status, StatusCode::OK, "{}", gk.text());
+    assert_eq!(gk.content_crs, format!("<{}>", epsg(4548)));
+    let (p, g) = (plain.json(), gk.json());
+    let sys = super::ogc_crs::OgcCrs::epsg(4548).unwrap();
+    for i in 0..3 {
+        let ll = &p["features"][i]["geometry"]["coordinates"][0][0][0];
+        let ne = &g["features"][i]["geometry"]["coordinates"][0][0][0];
+        let (n, e) = sys.project(ll[0].as_f64().unwrap(), ll[1].as_f64().unwrap());
+        // Northing first, as EPSG defines the Gauss-Krüger axes.
+        assert!(ne[0].as_f64().unwrap() > 3_800_000.0, "{ne}");
+        assert!(
+            (ne[0].as_f64().unwrap() - n).abs() < 1e-6
+                && (ne[1].as_f64().unwrap() - e).abs() < 1e-6
+        );
+    }
+    assert!(
+        g["links"][0]["href"].as_str().unwrap().contains("crs=http"),
+        "{}",
+        g["links"]
+    );
+    // EPSG:4326 is latitude first.
+    let lat_first = get(
+        b,
+        &format!("/collections/units/items?limit=1&crs={}", epsg(4326)),
+    )
+    .await
+    .json();
+    let ll = get(b, "/collections/units/items?limit=1").await.json();
+    assert_eq!(
+        lat_first["features"][0]["geometry"]["coordinates"][0],
+        ll["features"][0]["geometry"]["coordinates"][1]
+    );
+    // A CRS84 box and the same box in Web Mercator (a lon/lat rectangle
+    // is a rectangle there) select the same buildings.
+    let merc = gridgov_spatial::Crs::Epsg(3857);
+    let (x0, y0) = merc.from_wgs84(117.52, 34.855);
+    let (x1, y1) = merc.from_wgs84(117.56, 34.875);
+    let a = get(
+        b,
+        "/collections/buildings/items?bbox=117.52,34.855,117.56,34.875&limit=1",
+    )
+    .await
+    .json();
+    let m = get(
+        b,
+        &format!(
+            "/collections/buildings/items?bbox={x0},{y0},{x1},{y1}&bbox-crs={}&limit=1",
+            epsg(3857)
+        ),
+    )
+    .await;
+    assert_eq!(m.status, StatusCode::OK, "{}", m.text());
+    let m = m.json();
+    assert!(a["numberMatched"].as_u64().unwrap() > 10);
+    assert_eq!(a["numberMatched"], m["numberMatched"]);
+    assert!(
+        m["links"][0]["href"]
+            .as_str()
+            .unwrap()
+            .contains("bbox-crs="),
+        "{}",
+        m["links"]
+    );
+    // Systems not offered are refused, naming the parameter.
+    assert_problem(
+        &get(b, "/collections/buildings/items?crs=EPSG:27700").await,
+        StatusCode::BAD_REQUEST,
+        Some("crs"),
+    );
+    assert_problem(
+        &get(
+            b,
+            "/collections/buildings/items?bbox=1,2,3,4&bbox-crs=urn:x",
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        Some("bbox-crs"),
+    );
+    let one = get(
+        b,
+        &format!(
+            "/collections/grids/items/{}?crs={}",
+            p["features"][0]["properties"]["grid"].as_str().unwrap(),
+            epsg(32650)
+        ),
+    )
+    .await;
+    assert_eq!(
+        (one.status, one.content_crs.as_str()),
+        (StatusCode::OK, format!("<{}>", epsg(32650)).as_str())
     );
 }
 
