@@ -462,9 +462,17 @@ fn import_grids(
 /// `tol` degrees), and place 20,000 seeded points alike wherever a point is
 /// more than a centimetre from every border.
 fn assert_same_grids(a: &gridgov_spatial::District, b: &gridgov_spatial::District, tol: f64) {
-    assert_eq!(a.areas.len(), b.areas.len());
-    for (x, y) in a.areas.iter().zip(b.areas.iter()) {
-        assert_eq!((&x.code, &x.name), (&y.code, &y.name));
+    let grids = |d: &gridgov_spatial::District| -> Vec<gridgov_spatial::Area> {
+        d.grids().map(|g| d.area(g).clone()).collect()
+    };
+    let (ga, gb) = (grids(a), grids(b));
+    assert_eq!(ga.len(), gb.len());
+    for y in &gb {
+        let x = ga
+            .iter()
+            .find(|x| x.code == y.code)
+            .unwrap_or_else(|| panic!("{}", y.code));
+        assert_eq!(&x.name, &y.name);
         let rings = |d: &gridgov_spatial::Area| -> Vec<Vec<(f64, f64)>> {
             d.boundary
                 .0
@@ -497,9 +505,16 @@ fn assert_same_grids(a: &gridgov_spatial::District, b: &gridgov_spatial::Distric
         gridgov_spatial::GridIndex::new(b),
     );
     let mut rng = gridgov_spatial::Rng::new(16);
+    let bb = geo::BoundingRect::bounding_rect(&geo::MultiPolygon::new(
+        ga.iter().flat_map(|g| g.boundary.0.clone()).collect(),
+    ))
+    .unwrap();
     let (mut compared, mut inside) = (0, 0);
     for _ in 0..20_000 {
-        let (lon, lat) = (114.85 + rng.f64() * 0.3, 30.05 + rng.f64() * 0.25);
+        let (lon, lat) = (
+            bb.min().x + rng.f64() * bb.width(),
+            bb.min().y + rng.f64() * bb.height(),
+        );
         if ia
             .nearest_border(lon, lat)
             .is_some_and(|n| n.distance_m < 0.01)
@@ -680,4 +695,81 @@ fn a_layer_file_of_an_unknown_or_broken_format_is_refused_naming_the_file() {
     let (r, _) = import_grids(&dir, "grids.shp", &[]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("grids.shp"), "{}", r.stderr);
+}
+
+#[test]
+fn the_districts_grids_exported_as_shapefile_geopackage_kml_and_geojson_are_read_alike_by_gdal_and_by_gridgov()
+ {
+    let dir = tmp_dir("export");
+    let sample = repo().join("data/sample-district.json");
+    let original: gridgov_spatial::District =
+        serde_json::from_str(&std::fs::read_to_string(&sample).unwrap()).unwrap();
+    for (file, crs, extra, tol, gdal_srs) in [
+        (
+            "grids.shp",
+            "epsg:4527",
+            &["--encoding", "gbk"][..],
+            1e-8,
+            "Gauss-Kruger zone 39",
+        ),
+        (
+            "grids.gpkg",
+            "epsg:4548",
+            &[][..],
+            1e-8,
+            "Gauss-Kruger CM 117E",
+        ),
+        ("grids.kml", "wgs84", &[][..], 0.0, "WGS 84"),
+        ("grids.geojson", "epsg:32650", &[][..], 1e-8, "UTM zone 50N"),
+    ] {
+        let out = dir.join(file);
+        let mut args = vec!["export", "--db", s(&sample), "--out", s(&out), "--crs", crs];
+        args.extend_from_slice(extra);
+        let r = gridgov(&args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        // GDAL reads the file, its system and its Chinese names.
+        let o = std::process::Command::new("ogrinfo")
+            .args(["-ro", "-al", s(&out)])
+            .output()
+            .unwrap();
+        let info = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            info.contains("Feature Count: 52") && info.contains(gdal_srs),
+            "{file}: {}",
+            &info[..info.len().min(3000)]
+        );
+        assert!(info.contains("辛庄第1网格"), "{file}: names");
+        // And gridgov reads it back as the same grids.
+        std::fs::write(
+            dir.join("m.json"),
+            serde_json::json!({"grids": {"file": file, "id": "{code}", "name": "{name}", "kind": "{kind}"}})
+                .to_string(),
+        )
+        .unwrap();
+        let back = dir.join(format!("{file}.json"));
+        let r = gridgov(&[
+            "import",
+            "--mapping",
+            s(&dir.join("m.json")),
+            "--out",
+            s(&back),
+            "--quiet",
+        ]);
+        assert_eq!(r.code, 0, "{file}: {}", r.stderr);
+        let d: gridgov_spatial::District =
+            serde_json::from_str(&std::fs::read_to_string(&back).unwrap()).unwrap();
+        assert_same_grids(&original, &d, tol);
+    }
+    // KML is WGS 84 by definition: another system is refused.
+    let r = gridgov(&[
+        "export",
+        "--db",
+        s(&sample),
+        "--out",
+        s(&dir.join("x.kml")),
+        "--crs",
+        "epsg:4527",
+    ]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("KML"), "{}", r.stderr);
 }

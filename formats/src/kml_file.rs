@@ -50,7 +50,7 @@ fn feature(p: Placemark) -> Result<geojson::Feature, String> {
         None => None,
         Some(g) => {
             let g = geo_types::Geometry::<f64>::try_from(g).map_err(|e| e.to_string())?;
-            Some(geojson::Geometry::from(&g))
+            Some(geojson::Geometry::from(&polygons_as_one(g)))
         }
     };
     Ok(geojson::Feature {
@@ -60,6 +60,31 @@ fn feature(p: Placemark) -> Result<geojson::Feature, String> {
         properties: Some(props),
         foreign_members: None,
     })
+}
+
+/// A KML MultiGeometry of polygons is a multipolygon (GDAL writes a
+/// MultiPolygon so); other collections stay as they are.
+fn polygons_as_one(g: geo_types::Geometry<f64>) -> geo_types::Geometry<f64> {
+    use geo_types::Geometry as G;
+    match g {
+        G::GeometryCollection(c)
+            if !c.0.is_empty()
+                && c.0
+                    .iter()
+                    .all(|m| matches!(m, G::Polygon(_) | G::MultiPolygon(_))) =>
+        {
+            let mut polys = Vec::new();
+            for m in c.0 {
+                match m {
+                    G::Polygon(p) => polys.push(p),
+                    G::MultiPolygon(mp) => polys.extend(mp.0),
+                    _ => {}
+                }
+            }
+            G::MultiPolygon(geo_types::MultiPolygon::new(polys))
+        }
+        other => other,
+    }
 }
 
 /// Collects placemarks, with the name of the folder or document each is in.

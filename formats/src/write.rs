@@ -127,20 +127,44 @@ fn geojson_file(path: &Path, t: &Table) -> Result<(), FormatError> {
         .map_err(|e| FormatError::invalid(path, Format::GeoJson, e))
 }
 
-/// A GeoPackage point blob: the `GP` header (little-endian, SRS 4326, no
-/// envelope) and ISO WKB.
-fn point_blob(x: f64, y: f64) -> Vec<u8> {
-    let mut b = Vec::with_capacity(29);
+/// A GeoPackage geometry blob: the `GP` header (little-endian, the SRS,
+/// no envelope) and ISO WKB.
+pub(crate) fn gpkg_blob(srs: i32, g: &geo::Geometry<f64>) -> Vec<u8> {
+    let mut b = Vec::with_capacity(64);
     b.extend_from_slice(b"GP\x00\x01");
-    b.extend_from_slice(&4326i32.to_le_bytes());
-    b.push(1);
-    b.extend_from_slice(&1u32.to_le_bytes());
-    b.extend_from_slice(&x.to_le_bytes());
-    b.extend_from_slice(&y.to_le_bytes());
+    b.extend_from_slice(&srs.to_le_bytes());
+    // Writing into a Vec cannot fail.
+    let _ = wkb::writer::write_geometry(
+        &mut b,
+        g,
+        &wkb::writer::WriteOptions {
+            endianness: wkb::Endianness::LittleEndian,
+        },
+    );
     b
 }
 
+/// The WKT of a GeoPackage's WGS 84 row.
+const WGS84_WKT: &str = "GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,298.257223563,AUTHORITY[\"EPSG\",\"7030\"]],AUTHORITY[\"EPSG\",\"6326\"]],PRIMEM[\"Greenwich\",0,AUTHORITY[\"EPSG\",\"8901\"]],UNIT[\"degree\",0.0174532925199433,AUTHORITY[\"EPSG\",\"9122\"]],AUTHORITY[\"EPSG\",\"4326\"]]";
+
 fn gpkg_file(path: &Path, t: &Table) -> Result<(), FormatError> {
+    let geoms: Vec<Option<Vec<u8>>> = t
+        .rows
+        .iter()
+        .map(|(_, p)| p.map(|(x, y)| gpkg_blob(4326, &geo::Geometry::Point(geo::Point::new(x, y)))))
+        .collect();
+    gpkg_table(path, t, &geoms, "POINT", (4326, WGS84_WKT))
+}
+
+/// Writes a GeoPackage of one feature table: the attributes of `t`, one
+/// geometry blob per row, in the SRS given by its EPSG code and WKT.
+pub(crate) fn gpkg_table(
+    path: &Path,
+    t: &Table,
+    geoms: &[Option<Vec<u8>>],
+    geom_type: &str,
+    (srs, srs_wkt): (i32, &str),
+) -> Result<(), FormatError> {
     let e = |e: rusqlite::Error| FormatError::invalid(path, Format::GeoPackage, e);
     if path.exists() {
         std::fs::remove_file(path).map_err(io(path))?;
@@ -185,23 +209,31 @@ fn gpkg_file(path: &Path, t: &Table) -> Result<(), FormatError> {
          INSERT INTO gpkg_spatial_ref_sys VALUES
            ('Undefined cartesian SRS', -1, 'NONE', -1, 'undefined', NULL),
            ('Undefined geographic SRS', 0, 'NONE', 0, 'undefined', NULL),
-           ('WGS 84 geodetic', 4326, 'EPSG', 4326, 'GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,298.257223563,AUTHORITY[\"EPSG\",\"7030\"]],AUTHORITY[\"EPSG\",\"6326\"]],PRIMEM[\"Greenwich\",0,AUTHORITY[\"EPSG\",\"8901\"]],UNIT[\"degree\",0.0174532925199433,AUTHORITY[\"EPSG\",\"9122\"]],AUTHORITY[\"EPSG\",\"4326\"]]', NULL);
+           ('WGS 84 geodetic', 4326, 'EPSG', 4326, '{}', NULL);
          CREATE TABLE gpkg_contents (table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL, identifier TEXT UNIQUE, description TEXT DEFAULT '', last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')), min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER);
          CREATE TABLE gpkg_geometry_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL, geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL, CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name));
-         CREATE TABLE {} (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom POINT{}{});",
+         CREATE TABLE {} (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom {geom_type}{}{});",
+        WGS84_WKT.replace('\'', "''"),
         q(&table),
         if cols.is_empty() { "" } else { ", " },
         cols.join(", ")
     ))
     .map_err(e)?;
+    if srs != 4326 {
+        tx.execute(
+            "INSERT INTO gpkg_spatial_ref_sys VALUES (?1, ?2, 'EPSG', ?2, ?3, NULL)",
+            rusqlite::params![format!("EPSG:{srs}"), srs, srs_wkt],
+        )
+        .map_err(e)?;
+    }
     tx.execute(
-        "INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) VALUES (?1, 'features', ?1, 4326)",
-        [&table],
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, srs_id) VALUES (?1, 'features', ?1, ?2)",
+        rusqlite::params![&table, srs],
     )
     .map_err(e)?;
     tx.execute(
-        "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', 'POINT', 4326, 0, 0)",
-        [&table],
+        "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', ?2, ?3, 0, 0)",
+        rusqlite::params![&table, geom_type, srs],
     )
     .map_err(e)?;
     {
@@ -219,11 +251,11 @@ fn gpkg_file(path: &Path, t: &Table) -> Result<(), FormatError> {
                 marks.join(", ")
             ))
             .map_err(e)?;
-        for (row, p) in &t.rows {
-            let mut vals: Vec<rusqlite::types::Value> =
-                vec![p.map_or(rusqlite::types::Value::Null, |(x, y)| {
-                    rusqlite::types::Value::Blob(point_blob(x, y))
-                })];
+        for ((row, _), g) in t.rows.iter().zip(geoms) {
+            let mut vals: Vec<rusqlite::types::Value> = vec![
+                g.clone()
+                    .map_or(rusqlite::types::Value::Null, rusqlite::types::Value::Blob),
+            ];
             vals.extend(row.iter().map(|v| match v {
                 Value::Text(s) => rusqlite::types::Value::Text(s.clone()),
                 Value::Number(x) => rusqlite::types::Value::Real(*x),

@@ -119,6 +119,13 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Tokens(c) => super::users::tokens(c),
         Command::Audit(a) => super::users::audit(&a),
         Command::Stats { db, level } => cmd_stats(&db, level.as_deref()),
+        Command::Export {
+            db,
+            out,
+            level,
+            crs,
+            encoding,
+        } => cmd_export(&db, &out, &level, &crs, encoding.as_deref()),
         Command::Assign(a) => match (&a.input, &a.grids, &a.points) {
             (Some(input), None, None) => super::assign::cmd_assign_file(&a, input),
             (None, Some(grids), Some(points)) => cmd_assign(grids, points, a.threads, a.repeat),
@@ -288,6 +295,61 @@ fn cmd_lookup(
     Err(CliError::input(
         "lookup needs --at LON,LAT or --address TEXT",
     ))
+}
+
+fn cmd_export(
+    db: &DbArgs,
+    out: &Path,
+    level: &str,
+    crs: &str,
+    encoding: Option<&str>,
+) -> CliResult {
+    let levels: &[Level] = match level {
+        "grid" => &[Level::Grid],
+        "community" => &[Level::Community],
+        "street" => &[Level::Street],
+        "all" => &[Level::Street, Level::Community, Level::Grid],
+        other => {
+            return Err(CliError::input(format!(
+                "--level {other:?}: use grid, community, street or all"
+            )));
+        }
+    };
+    let crs: Crs = crs.parse().input()?;
+    let d = load(db)?;
+    let mut layer = gridgov_formats::AreaLayer {
+        header: ["code", "name", "level", "kind", "parent"]
+            .map(String::from)
+            .to_vec(),
+        rows: Vec::new(),
+    };
+    for &l in levels {
+        for id in d.areas_at(l) {
+            let a = d.area(id);
+            if a.boundary.0.is_empty() {
+                continue;
+            }
+            layer.rows.push((
+                vec![
+                    a.code.clone(),
+                    a.name.clone(),
+                    a.level.as_str().to_string(),
+                    a.kind.map_or(String::new(), |k| k.as_str().to_string()),
+                    a.parent.map_or(String::new(), |p| d.area(p).code.clone()),
+                ],
+                a.boundary.clone(),
+            ));
+        }
+    }
+    gridgov_formats::write_layer(out, &layer, crs, encoding)
+        .map_err(|e| e.to_string())
+        .input()?;
+    println!(
+        "wrote {} areas to {} in {crs}",
+        layer.rows.len(),
+        out.display()
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_stats(db: &DbArgs, level: Option<&str>) -> CliResult {

@@ -237,6 +237,26 @@ pub enum Command {
         #[command(flatten)]
         db: DbArgs,
     },
+    /// Write the district's areas for another GIS: GeoJSON, Shapefile
+    /// (.prj, .cpg), GeoPackage or KML, in any coordinate system.
+    Export {
+        /// The store.
+        #[command(flatten)]
+        db: DbArgs,
+        /// The file: .geojson, .shp, .gpkg or .kml.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// Which areas: grid (default), community, street or all.
+        #[arg(long, default_value = "grid")]
+        level: String,
+        /// The coordinate system to write (epsg:4547, epsg:32650, …;
+        /// default wgs84).
+        #[arg(long, value_name = "CRS", default_value = "wgs84")]
+        crs: String,
+        /// A Shapefile's attribute encoding: utf-8 (default) or gbk.
+        #[arg(long, value_name = "ENCODING")]
+        encoding: Option<String>,
+    },
     /// Counts per grid, community and street.
     Stats {
         /// The store.
