@@ -609,6 +609,33 @@ fn a_gbk_shapefile_in_cgcs2000_gauss_kruger_written_by_gdal_imports_and_answers_
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("read as GBK"), "{}", r.stdout);
     assert_same_grids(&original, &zoned, 1e-8);
+
+    // The same Shapefile zipped, as it comes by mail, in a folder.
+    {
+        let f = std::fs::File::create(dir.join("mailed.zip")).unwrap();
+        let mut z = zip::ZipWriter::new(f);
+        for ext in ["shp", "shx", "dbf", "prj"] {
+            z.start_file(
+                format!("网格/zoned.{ext}"),
+                zip::write::SimpleFileOptions::default(),
+            )
+            .unwrap();
+            std::io::Write::write_all(
+                &mut z,
+                &std::fs::read(dir.join(format!("zoned.{ext}"))).unwrap(),
+            )
+            .unwrap();
+        }
+        z.finish().unwrap();
+    }
+    let (r, mailed) = import_grids(&dir, "mailed.zip", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("网格/zoned.shp in the zip"),
+        "{}",
+        r.stdout
+    );
+    assert_same_grids(&original, &mailed, 1e-8);
 }
 
 #[test]

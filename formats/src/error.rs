@@ -17,7 +17,7 @@ pub enum FormatError {
     },
     /// Its name does not say a format gridgov reads.
     #[error(
-        "{path}: unknown format; gridgov reads .geojson/.json, .shp (with .dbf, .prj, .cpg), .kml, .kmz, .gpkg, .csv and .xlsx"
+        "{path}: unknown format; gridgov reads .geojson/.json, .shp (with .dbf, .prj, .cpg) or a .zip of one, .kml, .kmz, .gpkg, .csv and .xlsx"
     )]
     Unknown {
         /// The file.

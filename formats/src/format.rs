@@ -11,6 +11,9 @@ pub enum Format {
     GeoJson,
     /// ESRI Shapefile (`.shp` with `.dbf`, `.shx`, `.prj`, `.cpg`).
     Shapefile,
+    /// A zipped Shapefile (`.zip` holding `.shp`, `.dbf`, …), as
+    /// Shapefiles are sent by mail.
+    ShapefileZip,
     /// KML (`.kml`).
     Kml,
     /// Zipped KML (`.kmz`).
@@ -41,6 +44,7 @@ impl Format {
         Ok(match ext.as_str() {
             "geojson" | "json" => Format::GeoJson,
             "shp" => Format::Shapefile,
+            "zip" => Format::ShapefileZip,
             "kml" => Format::Kml,
             "kmz" => Format::Kmz,
             "gpkg" => Format::GeoPackage,
@@ -60,6 +64,7 @@ impl std::fmt::Display for Format {
         f.write_str(match self {
             Format::GeoJson => "GeoJSON",
             Format::Shapefile => "Shapefile",
+            Format::ShapefileZip => "zipped Shapefile",
             Format::Kml => "KML",
             Format::Kmz => "KMZ",
             Format::GeoPackage => "GeoPackage",

@@ -67,6 +67,7 @@ pub fn read_layer(path: &Path, layer: Option<&str>) -> Result<Layer, FormatError
     match format {
         Format::GeoJson => geojson_file::read(path),
         Format::Shapefile => shp::read(path),
+        Format::ShapefileZip => shp::read_zip(path, layer),
         Format::Kml | Format::Kmz => kml_file::read(path, format, layer),
         Format::GeoPackage => gpkg::read(path, layer),
         Format::Csv | Format::Xlsx => Err(FormatError::NotALayer {

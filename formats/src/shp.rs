@@ -167,6 +167,80 @@ pub(crate) fn read(path: &Path) -> Result<Layer, FormatError> {
     })
 }
 
+/// Reads a Shapefile out of a zip: the one `.shp` in it (or the one
+/// `layer` names), with its sidecar files, unpacked to a temporary
+/// directory that is removed after.
+pub(crate) fn read_zip(path: &Path, layer: Option<&str>) -> Result<Layer, FormatError> {
+    use std::io::Read;
+    let bad = |e: &dyn std::fmt::Display| FormatError::invalid(path, Format::ShapefileZip, e);
+    let f = File::open(path).map_err(|e| FormatError::io(path, e))?;
+    let mut z = zip::ZipArchive::new(f).map_err(|e| bad(&e))?;
+    let names: Vec<String> = z
+        .file_names()
+        .filter_map(|n| n.ok().map(std::borrow::Cow::into_owned))
+        .collect();
+    let stem = |n: &str| {
+        Path::new(n)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    let shps: Vec<&String> = names
+        .iter()
+        .filter(|n| n.to_ascii_lowercase().ends_with(".shp") && !n.starts_with("__MACOSX"))
+        .collect();
+    let shp = match (layer, shps.as_slice()) {
+        (Some(l), _) => {
+            shps.iter()
+                .find(|n| stem(n) == l)
+                .copied()
+                .ok_or_else(|| FormatError::Layer {
+                    path: path.to_path_buf(),
+                    message: format!("no {l}.shp in it; it holds {shps:?}"),
+                })?
+        }
+        (None, [one]) => *one,
+        (None, []) => return Err(bad(&"it holds no .shp")),
+        (None, many) => {
+            return Err(FormatError::Layer {
+                path: path.to_path_buf(),
+                message: format!(
+                    "it holds {} Shapefiles ({many:?}); name one (\"layer\" in the mapping, --layer)",
+                    many.len()
+                ),
+            });
+        }
+    };
+    let base = shp[..shp.len() - 4].to_string();
+    let dir = tempfile::tempdir().map_err(|e| FormatError::io(path, e))?;
+    for n in &names {
+        let lower = n.to_ascii_lowercase();
+        let Some(ext) = ["shp", "shx", "dbf", "prj", "cpg"].iter().find(|e| {
+            n.len() == base.len() + 4 && n.starts_with(&base) && lower.ends_with(&format!(".{e}"))
+        }) else {
+            continue;
+        };
+        let mut bytes = Vec::new();
+        z.by_name(n)
+            .map_err(|e| bad(&e))?
+            .read_to_end(&mut bytes)
+            .map_err(|e| bad(&format!("{n}: {e}")))?;
+        let out = dir.path().join(format!("layer.{ext}"));
+        std::fs::write(&out, bytes).map_err(|e| FormatError::io(&out, e))?;
+    }
+    let mut l = read(&dir.path().join("layer.shp")).map_err(|e| match e {
+        FormatError::Io { source, .. } => FormatError::Io {
+            path: path.to_path_buf(),
+            source,
+        },
+        other => bad(&other),
+    })?;
+    l.format = Format::ShapefileZip;
+    l.notes.insert(0, format!("{shp} in the zip"));
+    Ok(l)
+}
+
 fn has_replacement(f: &geojson::Feature) -> bool {
     f.properties.as_ref().is_some_and(|p| {
         p.values()
