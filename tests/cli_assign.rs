@@ -437,3 +437,34 @@ fn split_by_grid_writes_one_file_per_grid_holding_exactly_its_rows() {
     let outside = pts.iter().filter(|p| p.2.is_none()).count();
     assert!(outside > 0 && read_csv(&out.join("未落格.csv")).len() - 1 == outside);
 }
+
+#[test]
+fn a_gbk_csv_from_excel_is_read_as_gbk_and_answered_in_utf8() {
+    let dir = tmp_dir("assign-gbk");
+    let utf8 = "编号,住户,经度,纬度\r\n1,\"张三, 李四\",117.5265,34.8717\r\n2,王五,,\r\n";
+    std::fs::write(dir.join("utf8.csv"), utf8).unwrap();
+    let out = std::process::Command::new("iconv")
+        .args(["-f", "UTF-8", "-t", "GBK", s(&dir.join("utf8.csv"))])
+        .output()
+        .expect("iconv");
+    assert!(out.status.success());
+    assert!(std::str::from_utf8(&out.stdout).is_err(), "really GBK");
+    std::fs::write(dir.join("gbk.csv"), &out.stdout).unwrap();
+    let sample = crate::util::repo().join("data/sample-district.json");
+    let r = gridgov(&[
+        "assign",
+        s(&dir.join("gbk.csv")),
+        "--db",
+        s(&sample),
+        "--out",
+        s(&dir.join("out.csv")),
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("read as GBK"), "{}", r.stdout);
+    let rows = read_csv(&dir.join("out.csv"));
+    assert_eq!(rows[0][..4], ["编号", "住户", "经度", "纬度"]);
+    assert_eq!(rows[1][1], "张三, 李四");
+    assert_eq!(rows[1][col(&rows[0], "状态")], "已落格");
+    assert_eq!(rows[2][col(&rows[0], "原因")], "no coordinates");
+}

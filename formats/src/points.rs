@@ -4,8 +4,9 @@
 //! bad row is reported and written back, never aborting the rest.
 //!
 //! CSV is read with the `csv` crate (RFC 4180 quoting, a UTF-8 BOM, CRLF)
-//! and streamed; a CSV that is not UTF-8 is read as GBK (what Excel in
-//! Chinese writes). A workbook's cells are read by calamine, numbers as
+//! and streamed from the file; a CSV whose first 64 KB are not UTF-8 is
+//! read as GBK (what Excel in Chinese writes), and a field that is not
+//! UTF-8 further on as well. A workbook's cells are read by calamine, numbers as
 //! the doubles stored.
 
 use std::path::Path;
@@ -181,54 +182,68 @@ fn row_of(
     }
 }
 
+/// A CSV field's text: UTF-8, else GBK.
+fn field_text(b: &[u8], gbk: bool) -> String {
+    match (gbk, std::str::from_utf8(b)) {
+        (false, Ok(s)) => s.to_string(),
+        _ => encoding_rs::GBK
+            .decode_without_bom_handling(b)
+            .0
+            .into_owned(),
+    }
+}
+
 fn csv_points(path: &Path, cols: &PointColumns) -> Result<Points, FormatError> {
-    let bytes = std::fs::read(path).map_err(|e| FormatError::io(path, e))?;
-    if bytes.starts_with(&[0x1f, 0x8b]) {
+    use std::io::{BufRead, BufReader};
+    let f = std::fs::File::open(path).map_err(|e| FormatError::io(path, e))?;
+    let size = f.metadata().map_or(0, |m| m.len());
+    let mut r = BufReader::with_capacity(1 << 16, f);
+    // The first 64 KB decide: gzip, the encoding, the delimiter, and an
+    // estimate of the rows for the progress bar; the rest is streamed.
+    let head = r.fill_buf().map_err(|e| FormatError::io(path, e))?.to_vec();
+    if head.starts_with(&[0x1f, 0x8b]) {
         return Err(FormatError::invalid(
             path,
             Format::Csv,
             "it is gzip-compressed: unpack it first (gunzip)",
         ));
     }
-    let mut notes = Vec::new();
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let (t, _, bad) = encoding_rs::GBK.decode(e.as_bytes());
-            if bad {
-                return Err(FormatError::invalid(
-                    path,
-                    Format::Csv,
-                    "it is neither UTF-8 nor GBK text",
-                ));
-            }
-            notes.push("not UTF-8: read as GBK".into());
-            t.into_owned()
-        }
+    let gbk = match std::str::from_utf8(&head) {
+        Ok(_) => false,
+        // A character cut at the end of the first block is still UTF-8.
+        Err(e) => e.error_len().is_some(),
     };
+    let mut notes = Vec::new();
+    if gbk {
+        notes.push("not UTF-8: read as GBK".into());
+    }
+    let first_line = head.split(|&b| b == b'\n').next().unwrap_or_default();
     let delim = if path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("tsv"))
-        || text
-            .lines()
-            .next()
-            .is_some_and(|l| l.contains('\t') && !l.contains(','))
+        || (first_line.contains(&b'\t') && !first_line.contains(&b','))
     {
         b'\t'
     } else {
         b','
     };
-    let size_hint = text.bytes().filter(|&b| b == b'\n').count() + 1;
+    let lines_in_head = (head.split(|&b| b == b'\n').count() - 1).max(1);
+    let size_hint = (size as f64 / head.len().max(1) as f64 * lines_in_head as f64) as usize;
     let rd = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .delimiter(delim)
-        .from_reader(std::io::Cursor::new(text.into_bytes()));
-    let mut records = rd.into_records();
+        .from_reader(r);
+    let mut records = rd.into_byte_records();
     let header: Vec<String> = match records.next() {
         Some(Ok(r)) => r
             .iter()
-            .map(|s| s.trim_start_matches('\u{feff}').trim().to_string())
+            .map(|s| {
+                field_text(s, gbk)
+                    .trim_start_matches('\u{feff}')
+                    .trim()
+                    .to_string()
+            })
             .collect(),
         Some(Err(e)) => return Err(FormatError::invalid(path, Format::Csv, e)),
         None => return Err(FormatError::invalid(path, Format::Csv, "it is empty")),
@@ -236,12 +251,12 @@ fn csv_points(path: &Path, cols: &PointColumns) -> Result<Points, FormatError> {
     let c = columns(&header, cols, path)?;
     let p = path.to_path_buf();
     let rows = records.filter_map(move |r| match r {
-        Ok(r) if r.iter().all(|f| f.trim().is_empty()) => None,
+        Ok(r) if r.iter().all(|f| f.trim_ascii().is_empty()) => None,
         Ok(r) => {
             let line = r.position().map_or(0, |p| p.line() as usize);
             Some(Ok(row_of(
                 line,
-                r.iter().map(str::to_string).collect(),
+                r.iter().map(|f| field_text(f, gbk)).collect(),
                 None,
                 &c,
             )))
