@@ -86,7 +86,7 @@ pub struct AssignArgs {
 
 /// The words of the added columns, per language.
 struct Words {
-    header: [&'static str; 11],
+    header: [&'static str; 12],
     address_header: [&'static str; 4],
     placed: &'static str,
     outside: &'static str,
@@ -107,6 +107,7 @@ const ZH: Words = Words {
         "WGS84经度",
         "WGS84纬度",
         "状态",
+        "原因",
     ],
     address_header: ["匹配地址", "置信度", "楼栋", "单元"],
     placed: "已落格",
@@ -128,6 +129,7 @@ const EN: Words = Words {
         "wgs84_lon",
         "wgs84_lat",
         "status",
+        "reason",
     ],
     address_header: ["matched_address", "confidence", "building", "unit"],
     placed: "placed",
@@ -154,7 +156,7 @@ fn name_at(chain: &[gridgov_spatial::AreaSummary], level: Level) -> Value {
 }
 
 fn failed(w: &Words, address: bool, reason: String) -> Answer {
-    let mut cells = vec![Value::Empty; w.header.len() - 1];
+    let mut cells = vec![Value::Empty; w.header.len() - 2];
     if address {
         cells.splice(0..0, std::iter::repeat_n(Value::Empty, 4));
     }
@@ -334,14 +336,6 @@ pub fn cmd_assign_file(a: &AssignArgs, input: &Path) -> CliResult {
         header.extend(w.address_header.iter().map(|s| (*s).to_string()));
     }
     header.extend(w.header.iter().map(|s| (*s).to_string()));
-    header.push(
-        if w.placed == ZH.placed {
-            "原因"
-        } else {
-            "reason"
-        }
-        .to_string(),
-    );
     let bar = if a.quiet {
         indicatif::ProgressBar::hidden()
     } else {
