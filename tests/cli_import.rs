@@ -800,3 +800,160 @@ fn the_districts_grids_exported_as_shapefile_geopackage_kml_and_geojson_are_read
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("KML"), "{}", r.stderr);
 }
+
+#[test]
+fn osm_roads_and_place_names_are_read_as_gdal_reads_them() {
+    let dir = tmp_dir("osm-basemap");
+    let v = import_helsinki(&dir);
+    let osm = &v["osm"][0];
+    let d: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("helsinki.json")).unwrap()).unwrap();
+    let basemap = d["basemap"].as_array().expect("a base map").clone();
+    // GDAL's OSM driver on the same extract: its `lines` layer holds every
+    // way with a `highway` tag, its `points` layer the place nodes.
+    let lines = dir.join("lines.csv");
+    let pbf = shared_data().join("helsinki/Helsinki.osm.pbf");
+    ogr2ogr(&[
+        "-f",
+        "CSV",
+        s(&lines),
+        s(&pbf),
+        "lines",
+        "-lco",
+        "GEOMETRY=AS_WKT",
+    ]);
+    let not_roads = [
+        "",
+        "proposed",
+        "construction",
+        "abandoned",
+        "platform",
+        "raceway",
+        "bus_stop",
+        "elevator",
+    ];
+    // (way id, class) → vertices, from GDAL (7 decimals, OSM's own precision).
+    let mut want: std::collections::BTreeMap<String, (String, String, Vec<f64>)> =
+        std::collections::BTreeMap::new();
+    for row in csv::Reader::from_path(&lines).unwrap().deserialize() {
+        let row: std::collections::HashMap<String, String> = row.unwrap();
+        let class = row["highway"].clone();
+        if not_roads.contains(&class.as_str()) || row["other_tags"].contains("\"area\"=>\"yes\"") {
+            continue;
+        }
+        // Our name prefers name:zh; Helsinki's ways have none but say so.
+        assert!(!row["other_tags"].contains("name:zh"), "{row:?}");
+        want.insert(
+            row["osm_id"].clone(),
+            (class, row["name"].clone(), wkt_numbers(&row["WKT"])),
+        );
+    }
+    let mut got: std::collections::BTreeMap<String, (String, String, Vec<f64>)> =
+        std::collections::BTreeMap::new();
+    for f in basemap.iter().filter(|f| f["kind"] == "road") {
+        let id = f["source"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("osm:way/")
+            .to_string();
+        let coords: Vec<f64> = f["shape"]["line"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| [c[0].as_f64().unwrap(), c[1].as_f64().unwrap()])
+            .map(|x| (x * 1e7).round() / 1e7)
+            .collect();
+        let prev = got.insert(
+            id.clone(),
+            (
+                f["class"].as_str().unwrap().into(),
+                f["name"].as_str().unwrap().into(),
+                coords,
+            ),
+        );
+        assert!(
+            prev.is_none(),
+            "way {id} is whole in the extract, so one part"
+        );
+    }
+    assert_eq!(got.len(), want.len());
+    assert_eq!(got.len() as u64, osm["roads"].as_u64().unwrap());
+    for (id, w) in &want {
+        let g = got
+            .get(id)
+            .unwrap_or_else(|| panic!("way {id} ({w:?}) missing"));
+        assert_eq!(g, w, "way {id}");
+    }
+    let named = got.values().filter(|(_, n, _)| !n.is_empty()).count();
+    assert_eq!(named as u64, osm["named_roads"].as_u64().unwrap());
+    assert!(
+        got.values()
+            .any(|(c, n, _)| n == "Mannerheimintie" && c == "primary")
+    );
+
+    // Place names: GDAL's points with a `place` tag and a name.
+    let points = dir.join("points.csv");
+    ogr2ogr(&[
+        "-f",
+        "CSV",
+        s(&points),
+        s(&pbf),
+        "points",
+        "-lco",
+        "GEOMETRY=AS_WKT",
+    ]);
+    let places = [
+        "city",
+        "town",
+        "district",
+        "suburb",
+        "quarter",
+        "neighbourhood",
+        "village",
+        "hamlet",
+        "isolated_dwelling",
+        "locality",
+        "square",
+        "island",
+    ];
+    let mut want_places = Vec::new();
+    for row in csv::Reader::from_path(&points).unwrap().deserialize() {
+        let row: std::collections::HashMap<String, String> = row.unwrap();
+        let tags = &row["other_tags"];
+        let Some(class) = places.iter().find(|p| row["place"] == **p) else {
+            continue;
+        };
+        // name:zh wins over name, as on the map.
+        let zh = tags
+            .split("\",\"")
+            .find_map(|kv| kv.trim_matches('"').strip_prefix("name:zh\"=>\""))
+            .map(|v| v.trim_end_matches('"').to_string());
+        let name = zh.unwrap_or_else(|| row["name"].clone());
+        if !name.is_empty() {
+            want_places.push((row["osm_id"].clone(), (*class).to_string(), name));
+        }
+    }
+    let mut got_places: Vec<(String, String, String)> = basemap
+        .iter()
+        .filter(|f| f["kind"] == "place")
+        .map(|f| {
+            (
+                f["source"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("osm:node/")
+                    .to_string(),
+                f["class"].as_str().unwrap().to_string(),
+                f["name"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    want_places.sort();
+    got_places.sort();
+    assert_eq!(got_places, want_places);
+    assert!(
+        got_places.iter().any(|p| p.2 == "赫爾辛基"),
+        "Helsinki's name:zh"
+    );
+    assert!(got_places.iter().any(|p| p.2 == "Kluuvi"));
+}

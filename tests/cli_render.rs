@@ -70,7 +70,7 @@ fn bad_render_options_exit_2_naming_the_option_and_write_nothing() {
     for (args, says) in [
         (vec!["--size", "big"], "--size"),
         (vec!["--size", "0x100"], "--size"),
-        (vec!["--layers", "grids,roads"], "roads"),
+        (vec!["--layers", "grids,rivers"], "rivers"),
         (vec!["--grid", "nope"], "nope"),
         (vec!["--from", "March"], "--from"),
         (vec!["--tilt", "80"], "--tilt"),

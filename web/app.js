@@ -65,6 +65,7 @@ const state = {
 const LAYER_GROUPS = [
   { id: "plan", label: "Plan map (basemap)", layers: ["plan"], on: true },
   { id: "grids", label: "Grids", layers: ["grids-fill", "grids-line"], on: true },
+  { id: "roads", label: "Roads and water (over the heatmap)", layers: ["water-fill", "water-line", "roads-line"], on: false },
   { id: "buildings", label: "Buildings", layers: ["buildings"], on: true },
   { id: "units", label: "Units (stairwells)", layers: ["units"], on: false },
   { id: "merchants", label: "Merchants", layers: ["merchants"], on: true },
@@ -72,7 +73,7 @@ const LAYER_GROUPS = [
   { id: "incidents", label: "Incidents", layers: ["incidents", "incident-counts"], on: false },
   { id: "heatmap", label: "Incident heatmap", layers: ["heat"], on: true },
 ];
-const CLICKABLE = ["incidents", "incident-counts", "cameras", "merchants", "units", "buildings", "grids-fill"];
+const CLICKABLE = ["incidents", "incident-counts", "cameras", "merchants", "units", "roads-line", "buildings", "grids-fill"];
 
 function heatQuery() {
   const p = new URLSearchParams();
@@ -114,6 +115,21 @@ function style(tj) {
       {
         id: "grids-fill", type: "fill", source: "gg", "source-layer": "grids", layout: { visibility: vis("grids") },
         paint: { "fill-color": "#3b6ea5", "fill-opacity": 0.04 },
+      },
+      {
+        id: "water-fill", type: "fill", source: "gg", "source-layer": "water", filter: ["==", ["geometry-type"], "Polygon"],
+        layout: { visibility: vis("roads") }, paint: { "fill-color": "#a8cce8", "fill-opacity": 0.8 },
+      },
+      {
+        id: "water-line", type: "line", source: "gg", "source-layer": "water", filter: ["==", ["geometry-type"], "LineString"],
+        layout: { visibility: vis("roads") }, paint: { "line-color": "#7fb1d9", "line-width": 2 },
+      },
+      {
+        id: "roads-line", type: "line", source: "gg", "source-layer": "roads", layout: { visibility: vis("roads"), "line-cap": "round" },
+        paint: {
+          "line-color": ["match", ["get", "class"], ["motorway", "trunk", "primary", "secondary", "tertiary"], "#e0a526", "#8c8273"],
+          "line-width": ["interpolate", ["linear"], ["zoom"], 12, 1, 17, 4],
+        },
       },
       {
         id: "grids-line", type: "line", source: "gg", "source-layer": "grids", layout: { visibility: vis("grids") },
@@ -358,6 +374,7 @@ const TITLES = {
   grids: (p) => `${p.name} · grid`,
   buildings: (p) => p.address || `Building ${p.code}`,
   units: (p) => `Unit ${p.label}`,
+  roads: (p) => `${p.name || "Unnamed road"} · ${String(p.class).replaceAll("_", " ")}`,
   merchants: (p) => `${p.name} · merchant`,
   cameras: () => "Camera",
   incidents: (p) => (p.count ? `${p.count} incidents` : `Incident · ${String(p.category).replaceAll("_", " ")}`),

@@ -916,7 +916,7 @@ async fn bad_tile_addresses_and_parameters_are_400_naming_the_field(b: Backend) 
     );
     let tj = get(b, "/tiles.json").await.json();
     assert_eq!(tj["tilejson"], "3.0.0");
-    assert_eq!(tj["vector_layers"].as_array().unwrap().len(), 6);
+    assert_eq!(tj["vector_layers"].as_array().unwrap().len(), 9);
     assert!(
         tj["tiles"][0]
             .as_str()
@@ -1012,7 +1012,8 @@ fn plan_tiles_carry_grid_names_where_they_fit_and_only_there() {
     // z15 around 荣华里: grids are ~150 px wide, names of ~70 px fit.
     let n = changed(gridgov_tiles::TileId::new(15, 27084, 12994).unwrap());
     assert!(n > 300 && n < 256 * 256 / 5, "{n} pixels changed by labels");
-    // z11: the whole street is a few pixels; no name fits.
+    // z11: the whole street is a few pixels; no grid name fits and road
+    // names start at z13.
     let far = gridgov_tiles::TileId::containing(117.55, 34.86, 11);
     assert_eq!(changed(far), 0);
     // The name is the grid's: drawn in the font's glyphs, not boxes.

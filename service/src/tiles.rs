@@ -233,7 +233,7 @@ async fn heat_max(
     tag = "tiles",
     summary = "A map tile: vector (.mvt) per layer or all, plan map or heatmap (.png)",
     params(
-        ("layer" = String, Path, description = "grids, buildings, units, merchants, cameras, incidents, all, plan or heatmap"),
+        ("layer" = String, Path, description = "grids, buildings, units, merchants, cameras, incidents, roads, water, places, all, plan or heatmap"),
         ("z" = u32, Path, description = "zoom, 0–24"),
         ("x" = u32, Path, description = "column"),
         ("y" = String, Path, description = "row with .mvt or .png, e.g. 12994.mvt"),
@@ -403,12 +403,19 @@ pub async fn tilejson(
         "units" => json!({"label": "String", "households": "Number"}),
         "merchants" => json!({"name": "String", "category": "String"}),
         "cameras" => json!({"heading": "Number", "fov": "Number", "range_m": "Number"}),
+        "roads" => {
+            json!({"class": "String (OSM highway: primary, residential, footway…; through roads from z 0, streets from 13, paths from 15)", "name": "String"})
+        }
+        "water" => {
+            json!({"class": "String (water, riverbank, river, canal, stream…; lines from z 12)", "name": "String"})
+        }
+        "places" => json!({"class": "String (OSM place)", "name": "String"}),
         _ => {
             json!({"category": "String (z ≥ 15)", "source": "String (z ≥ 15)", "status": "String (z ≥ 15)", "open": "Number", "count": "Number (z < 15)"})
         }
     };
     let minzoom = |l: &str| match l {
-        "buildings" => 13,
+        "buildings" | "places" => 13,
         "units" => 16,
         "merchants" | "cameras" => 14,
         _ => 0,

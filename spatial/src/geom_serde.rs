@@ -64,3 +64,23 @@ pub mod multi_polygon {
         ))
     }
 }
+
+/// `LineString<f64>` as GeoJSON LineString coordinates `[[x, y], …]`.
+pub mod line_string {
+    use geo::{Coord, LineString};
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    /// Writes `[[x, y], …]`.
+    pub fn serialize<S: Serializer>(l: &LineString<f64>, s: S) -> Result<S::Ok, S::Error> {
+        let v: Vec<[f64; 2]> = l.0.iter().map(|c| [c.x, c.y]).collect();
+        v.serialize(s)
+    }
+
+    /// Reads `[[x, y], …]`.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<LineString<f64>, D::Error> {
+        let v = Vec::<[f64; 2]>::deserialize(d)?;
+        Ok(LineString::new(
+            v.into_iter().map(|[x, y]| Coord { x, y }).collect(),
+        ))
+    }
+}

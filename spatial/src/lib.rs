@@ -9,6 +9,7 @@
 //! and returns data.
 
 pub mod access;
+pub mod basemap;
 pub mod cancel;
 pub mod cellindex;
 pub mod geom_serde;
@@ -21,6 +22,7 @@ pub mod shape;
 pub mod synthetic;
 pub mod time;
 
+pub use basemap::{MapFeature, MapKind, MapShape};
 pub use cellindex::{CellIndex, CellIndexStats};
 pub use model::{
     Area, AreaId, Building, BuildingId, Camera, CameraId, District, GridKind, Household,

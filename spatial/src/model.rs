@@ -567,6 +567,9 @@ pub struct District {
     /// Incidents.
     #[serde(default)]
     pub incidents: Rows<Incident>,
+    /// The base map: roads, water and place names (not assigned to grids).
+    #[serde(default, skip_serializing_if = "imbl::Vector::is_empty")]
+    pub basemap: Rows<crate::MapFeature>,
 }
 
 impl District {

@@ -22,7 +22,8 @@ use crate::pip::contains_multi;
 use crate::synthetic::{Lattice, TilingSpec, district_bbox};
 use crate::{
     Area, AreaId, Building, BuildingId, Camera, District, GridKind, Household, Incident,
-    IncidentSource, IncidentStatus, Level, Merchant, Rng, Staff, StaffRole, Unit, UnitId,
+    IncidentSource, IncidentStatus, Level, MapFeature, Merchant, Rng, Staff, StaffRole, Unit,
+    UnitId,
 };
 
 /// Official code of Shizhong District, Zaozhuang.
@@ -432,6 +433,7 @@ impl Gen {
                 plan.basic.push(gid);
             }
         }
+        self.roads(&plan.lattice);
         // Three markets near main-road crossings.
         for &(c, r) in &[(3, 2), (6, 2), (9, 1)] {
             let k = plan.lattice.corner(c, r);
@@ -443,6 +445,47 @@ impl Gen {
             plan.markets.push(Coord { x: lon, y: lat });
         }
         self.streets.push(plan);
+    }
+
+    /// The street's roads, named as the buildings' addresses are: along
+    /// the lattice lines between blocks, which are the grids' borders
+    /// (grids are drawn along streets). Main roads are `primary`, the
+    /// others `secondary`. Draws nothing from the random generator.
+    fn roads(&mut self, lattice: &Lattice) {
+        let (cols, rows) = lattice.size();
+        let line = |pts: Vec<Coord<f64>>| {
+            pts.into_iter()
+                .map(|c| (round7(c.x), round7(c.y)))
+                .collect()
+        };
+        for r in 1..rows {
+            let class = if MAIN_H.contains(&r) {
+                "primary"
+            } else {
+                "secondary"
+            };
+            let mut f = MapFeature::road(
+                ROADS_H[(r - 1) % ROADS_H.len()],
+                class,
+                line(lattice.row_line(r)),
+            );
+            f.source = Some("sample".into());
+            self.d.basemap.push_back(f);
+        }
+        for c in 1..cols {
+            let class = if MAIN_V.contains(&c) {
+                "primary"
+            } else {
+                "secondary"
+            };
+            let mut f = MapFeature::road(
+                ROADS_V[(c - 1) % ROADS_V.len()],
+                class,
+                line(lattice.col_line(c)),
+            );
+            f.source = Some("sample".into());
+            self.d.basemap.push_back(f);
+        }
     }
 
     fn grid_of(&self, street: usize, c: Coord<f64>) -> Option<AreaId> {
@@ -1027,6 +1070,63 @@ mod tests {
         assert_eq!(d.merchants.len(), 1_100);
         assert_eq!(d.cameras.len(), 220);
         assert_eq!(d.incidents.len(), 5_700);
+    }
+
+    #[test]
+    fn the_sample_roads_bear_the_address_street_names_and_run_along_grid_borders() {
+        let d = district(&SampleSpec::default());
+        let roads: Vec<&MapFeature> = d.basemap.iter().collect();
+        assert_eq!(roads.len(), ROADS_H.len() + ROADS_V.len());
+        // Every street name of a building address is a road on the map.
+        let names: std::collections::HashSet<&str> =
+            roads.iter().map(|r| r.name.as_str()).collect();
+        for b in &d.buildings {
+            let street: String = b
+                .address
+                .chars()
+                .take_while(|c| *c != '号' && !c.is_ascii_digit())
+                .collect();
+            assert!(
+                names.iter().any(|n| street.contains(n)),
+                "{}: its street is not on the map",
+                b.address
+            );
+        }
+        // The roads run along the grids' borders: where two cells are
+        // one grid a road crosses it, and exclusive grids cut out of basic
+        // ones take a few vertices away.
+        let mut border: std::collections::HashSet<(u64, u64)> = std::collections::HashSet::new();
+        for g in d.grids() {
+            for p in &d.area(g).boundary.0 {
+                for c in &p.exterior().0 {
+                    border.insert((c.x.to_bits(), c.y.to_bits()));
+                }
+            }
+        }
+        let (mut on_all, mut all) = (0, 0);
+        for r in &roads {
+            let crate::MapShape::Line(l) = &r.shape else {
+                panic!("{} is not a line", r.name);
+            };
+            assert!(l.0.len() > 20);
+            let on =
+                l.0.iter()
+                    .filter(|c| border.contains(&(c.x.to_bits(), c.y.to_bits())))
+                    .count();
+            assert!(
+                on * 2 >= l.0.len(),
+                "{}: {on} of {} on a border",
+                r.name,
+                l.0.len()
+            );
+            on_all += on;
+            all += l.0.len();
+        }
+        assert!(
+            on_all * 100 >= all * 85,
+            "{on_all} of {all} road vertices on a border"
+        );
+        assert_eq!(roads.iter().filter(|r| r.class == "primary").count(), 4);
     }
 
     #[test]

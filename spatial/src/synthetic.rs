@@ -182,6 +182,45 @@ impl Lattice {
         self.corner[r][c]
     }
 
+    /// The line between cell rows `r - 1` and `r` (`r` in `0..=rows`),
+    /// west to east, vertex for vertex as the blocks' borders have it.
+    ///
+    /// ```
+    /// use gridgov_spatial::synthetic::{Lattice, TilingSpec};
+    /// let l = Lattice::new(&TilingSpec { cols: 3, rows: 2, vertices_per_side: 4, ..TilingSpec::default() }, 1);
+    /// let line = l.row_line(1);
+    /// assert_eq!(line.len(), 3 * 4 + 1);
+    /// assert_eq!((line[0], line[12]), (l.corner(0, 1), l.corner(3, 1)));
+    /// ```
+    pub fn row_line(&self, r: usize) -> Vec<Coord<f64>> {
+        let mut line = Vec::new();
+        for c in 0..self.cols {
+            line.push(self.corner[r][c]);
+            line.extend(&self.h[r][c]);
+        }
+        line.push(self.corner[r][self.cols]);
+        line
+    }
+
+    /// The line between cell columns `c - 1` and `c` (`c` in `0..=cols`),
+    /// south to north.
+    ///
+    /// ```
+    /// use gridgov_spatial::synthetic::{Lattice, TilingSpec};
+    /// let l = Lattice::new(&TilingSpec { cols: 3, rows: 2, vertices_per_side: 4, ..TilingSpec::default() }, 1);
+    /// let line = l.col_line(2);
+    /// assert_eq!((line[0], line[8]), (l.corner(2, 0), l.corner(2, 2)));
+    /// ```
+    pub fn col_line(&self, c: usize) -> Vec<Coord<f64>> {
+        let mut line = Vec::new();
+        for r in 0..self.rows {
+            line.push(self.corner[r][c]);
+            line.extend(&self.v[r][c]);
+        }
+        line.push(self.corner[self.rows][c]);
+        line
+    }
+
     /// The middle point of the side going north from corner `(c, r)`: a
     /// point on the border between cells `(c - 1, r)` and `(c, r)`.
     pub fn mid_vertical_side(&self, c: usize, r: usize) -> Coord<f64> {

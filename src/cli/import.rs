@@ -269,6 +269,10 @@ pub fn cmd_import(
                 r.cut_at_edge,
                 r.broken_rings
             );
+            println!(
+                "  base map: {} roads ({} named), {} waterways, {} water areas, {} place names",
+                r.roads, r.named_roads, r.waterways, r.water_areas, r.places
+            );
         }
         println!(
             "wrote {}: {} areas ({} grids), {} buildings",

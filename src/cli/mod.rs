@@ -158,7 +158,7 @@ pub enum Command {
         /// mapping wins over both.
         #[arg(long, value_name = "CRS")]
         crs: Option<String>,
-        /// OpenStreetMap extracts (.osm.pbf) for buildings, entrances, merchants, cameras.
+        /// OpenStreetMap extracts (.osm.pbf) for buildings, entrances, merchants, cameras and the base map (roads, water, place names).
         #[arg(long, value_name = "FILE")]
         osm: Vec<PathBuf>,
         /// District name.

@@ -21,10 +21,11 @@ pub struct RenderArgs {
     /// Image size, WIDTHxHEIGHT.
     #[arg(long, default_value = "3840x2160")]
     size: String,
-    /// Layers: grids, buildings, merchants, cameras, labels, blindspots
-    /// (buildings coloured by the share no camera sees; the panel then
-    /// shows camera coverage per grid).
-    #[arg(long, default_value = "grids,buildings,merchants,cameras,labels")]
+    /// Layers: grids, buildings, merchants, cameras, labels, roads (the
+    /// base map: roads and water), blindspots (buildings coloured by the
+    /// share no camera sees; the panel then shows camera coverage per
+    /// grid).
+    #[arg(long, default_value = "grids,buildings,merchants,cameras,labels,roads")]
     layers: String,
     /// Draw the incident heatmap.
     #[arg(long)]

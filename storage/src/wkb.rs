@@ -10,6 +10,7 @@
 use geo::{MultiPolygon, Point};
 use geo_traits::to_geo::{ToGeoGeometry, ToGeoPoint};
 use geo_traits::{GeometryTrait, GeometryType};
+use gridgov_spatial::MapShape;
 use wkb::Endianness;
 use wkb::writer::WriteOptions;
 
@@ -197,14 +198,59 @@ pub fn envelope(b: &[u8]) -> Result<Option<[f64; 4]>, WkbError> {
     if let Ok(p) = read_point(b) {
         return Ok(Some([p.x(), p.x(), p.y(), p.y()]));
     }
-    let mp = read_multi_polygon(b)?;
-    Ok(mp_envelope(&mp))
+    let (start, _, _) = parse_header(b)?;
+    let g = parse(&b[start..])?.to_geometry();
+    Ok(geo::BoundingRect::bounding_rect(&g).map(|r| [r.min().x, r.max().x, r.min().y, r.max().y]))
+}
+
+fn shape_geometry(s: &MapShape) -> geo::Geometry<f64> {
+    match s {
+        MapShape::Line(l) => geo::Geometry::LineString(l.clone()),
+        MapShape::Area(mp) => geo::Geometry::MultiPolygon(mp.clone()),
+        MapShape::Point(p) => geo::Geometry::Point(*p),
+    }
+}
+
+/// Encodes a base-map shape (line, multipolygon or point) with its
+/// envelope.
+pub fn shape_blob(s: &MapShape) -> Vec<u8> {
+    let g = shape_geometry(s);
+    let env =
+        geo::BoundingRect::bounding_rect(&g).map(|r| [r.min().x, r.max().x, r.min().y, r.max().y]);
+    let mut out = Vec::new();
+    header(&mut out, env, env.is_none());
+    out.extend_from_slice(&to_wkb(&g));
+    out
+}
+
+/// PostGIS extended WKB of a base-map shape in EPSG:4326.
+pub fn shape_ewkb(s: &MapShape) -> Vec<u8> {
+    ewkb_4326(&to_wkb(&shape_geometry(s)))
+}
+
+/// Decodes plain WKB holding a line, a (multi)polygon or a point.
+pub fn read_shape_wkb(b: &[u8]) -> Result<MapShape, WkbError> {
+    match parse(b)?.to_geometry() {
+        geo::Geometry::LineString(l) => Ok(MapShape::Line(l)),
+        geo::Geometry::MultiPolygon(mp) => Ok(MapShape::Area(mp)),
+        geo::Geometry::Polygon(p) => Ok(MapShape::Area(MultiPolygon::new(vec![p]))),
+        geo::Geometry::Point(p) => Ok(MapShape::Point(p)),
+        _ => Err(WkbError::Wkb(
+            "expected a LineString, (Multi)Polygon or Point".into(),
+        )),
+    }
+}
+
+/// Decodes a blob holding a base-map shape.
+pub fn read_shape(b: &[u8]) -> Result<MapShape, WkbError> {
+    let (start, _, _) = parse_header(b)?;
+    read_shape_wkb(&b[start..])
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use geo::polygon;
+    use geo::{line_string, polygon};
 
     #[test]
     fn points_and_multipolygons_round_trip() {
@@ -226,6 +272,28 @@ mod tests {
             read_multi_polygon(&multi_polygon_blob(&empty)).unwrap(),
             empty
         );
+    }
+
+    #[test]
+    fn base_map_lines_areas_and_points_round_trip_with_their_envelope() {
+        let line =
+            MapShape::Line(line_string![(x: 1.0, y: 2.0), (x: 3.0, y: -1.0), (x: 2.0, y: 5.0)]);
+        let b = shape_blob(&line);
+        assert_eq!(read_shape(&b).unwrap(), line);
+        assert_eq!(envelope(&b).unwrap(), Some([1.0, 3.0, -1.0, 5.0]));
+        let area = MapShape::Area(MultiPolygon::new(vec![
+            polygon![(x: 0.0, y: 0.0), (x: 1.0, y: 0.0), (x: 0.0, y: 1.0), (x: 0.0, y: 0.0)],
+        ]));
+        assert_eq!(read_shape(&shape_blob(&area)).unwrap(), area);
+        let pt = MapShape::Point(Point::new(117.5, 34.8));
+        assert_eq!(read_shape(&shape_blob(&pt)).unwrap(), pt);
+        let e = shape_ewkb(&line);
+        assert_eq!(u32::from_le_bytes([e[1], e[2], e[3], e[4]]), 0x2000_0002);
+        // A line's blob without an envelope in its header still has one.
+        let mut bare = b[..8].to_vec();
+        bare[3] = 1;
+        bare.extend_from_slice(&b[40..]);
+        assert_eq!(envelope(&bare).unwrap(), Some([1.0, 3.0, -1.0, 5.0]));
     }
 
     #[test]

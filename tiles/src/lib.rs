@@ -3,6 +3,7 @@
 //! kernel density estimate) that is the reference for the GPU viewer.
 //! No I/O, no async: data in, bytes out.
 
+pub mod basemap;
 pub mod clip;
 pub mod colormap;
 pub mod kde;

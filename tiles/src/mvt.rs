@@ -405,6 +405,51 @@ impl LayerBuilder {
         self.push_feature(id, GeomType::Polygon);
     }
 
+    /// Adds a (multi)line in tile units; repeated points are dropped and
+    /// parts shorter than two points left out; nothing is added when no
+    /// part is left.
+    ///
+    /// ```
+    /// use gridgov_tiles::mvt::{LayerBuilder, decode, encode, geometry};
+    /// let mut l = LayerBuilder::new("roads", 4096);
+    /// l.add_lines(3, &[vec![[0, 0], [0, 0], [10, 5], [20, 5]], vec![[7, 7]]], &[("name", "振兴街".into())]);
+    /// let t = decode(&encode(vec![l])).unwrap();
+    /// assert_eq!(t.layers[0].features[0].r#type, Some(2));
+    /// assert_eq!(geometry(&t.layers[0].features[0]).unwrap(), vec![vec![[0, 0], [10, 5], [20, 5]]]);
+    /// ```
+    pub fn add_lines(&mut self, id: u64, lines: &[Vec<[i32; 2]>], props: &[(&str, Prop)]) {
+        self.geom.clear();
+        let mut cursor = [0i32, 0i32];
+        for line in lines {
+            let r = &mut self.ring;
+            r.clear();
+            for p in line {
+                if r.last() != Some(p) {
+                    r.push(*p);
+                }
+            }
+            if r.len() < 2 {
+                continue;
+            }
+            let g = &mut self.geom;
+            g.push(command(1, 1));
+            g.push(zigzag(r[0][0] - cursor[0]));
+            g.push(zigzag(r[0][1] - cursor[1]));
+            cursor = r[0];
+            g.push(command(2, (r.len() - 1) as u32));
+            for p in &r[1..] {
+                g.push(zigzag(p[0] - cursor[0]));
+                g.push(zigzag(p[1] - cursor[1]));
+                cursor = *p;
+            }
+        }
+        if self.geom.is_empty() {
+            return;
+        }
+        self.tags(props);
+        self.push_feature(id, GeomType::LineString);
+    }
+
     /// Adds a point in tile units.
     pub fn add_point(&mut self, id: u64, p: [i32; 2], props: &[(&str, Prop)]) {
         self.tags(props);

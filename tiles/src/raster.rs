@@ -5,6 +5,7 @@
 use gridgov_spatial::GridKind;
 use tiny_skia::{Color, FillRule, Paint, PathBuilder, Pixmap, Stroke, Transform};
 
+use crate::basemap::Rank;
 use crate::colormap::shade;
 use crate::kde::RasterSpec;
 use crate::label::LabelFont;
@@ -166,6 +167,7 @@ impl TileSource {
                 pm.fill_path(&p, &fill, FillRule::EvenOdd, id, None);
             }
         }
+        self.draw_basemap(pm, q, z, scale, &px);
         if z >= 14 {
             let stroke = Stroke {
                 width: if z >= 17 { 0.8 } else { 0.5 },
@@ -237,6 +239,106 @@ impl TileSource {
         }
     }
 
+    /// Water, then roads (a grey casing under a white or yellow fill, the
+    /// widest on top), under the buildings and the grid borders.
+    fn draw_basemap(
+        &self,
+        pm: &mut Pixmap,
+        q: [f64; 4],
+        z: u8,
+        scale: f64,
+        px: &dyn Fn([f64; 2]) -> (f32, f32),
+    ) {
+        let base = &self.base;
+        let id = Transform::identity();
+        let water = rgba(0xa8, 0xcc, 0xe8, 0xff);
+        for i in base.areas_in(q) {
+            let mut pb = PathBuilder::new();
+            for rings in &base.areas[i].polys {
+                for r in rings {
+                    for (k, p) in r.iter().enumerate() {
+                        let (x, y) = px(*p);
+                        if k == 0 {
+                            pb.move_to(x, y);
+                        } else {
+                            pb.line_to(x, y);
+                        }
+                    }
+                    pb.close();
+                }
+            }
+            if let Some(p) = pb.finish() {
+                pm.fill_path(&p, &water, FillRule::EvenOdd, id, None);
+            }
+        }
+        // Pixels per ground metre here.
+        let per_m = scale / crate::tile::ground_scale(f64::midpoint(q[1], q[3]));
+        let lines = base.lines_in(q, z);
+        let path = |i: usize| {
+            let mut pb = PathBuilder::new();
+            for (k, p) in base.lines[i].pts.iter().enumerate() {
+                let (x, y) = px(*p);
+                if k == 0 {
+                    pb.move_to(x, y);
+                } else {
+                    pb.line_to(x, y);
+                }
+            }
+            pb.finish()
+        };
+        let width = |r: Rank| {
+            let least = match r {
+                Rank::Major => 2.2,
+                Rank::Street => 1.4,
+                Rank::Minor => 0.7,
+                Rank::Waterway => 1.2,
+            };
+            ((r.width_m() * per_m) as f32).clamp(least, 40.0)
+        };
+        let stroke = |w: f32| Stroke {
+            width: w,
+            line_cap: tiny_skia::LineCap::Round,
+            line_join: tiny_skia::LineJoin::Round,
+            ..Stroke::default()
+        };
+        for &i in lines
+            .iter()
+            .filter(|&&i| base.lines[i].rank == Rank::Waterway)
+        {
+            if let Some(p) = path(i) {
+                let w = width(Rank::Waterway);
+                pm.stroke_path(&p, &water, &stroke(w), id, None);
+            }
+        }
+        let roads: Vec<usize> = lines
+            .into_iter()
+            .filter(|&i| base.lines[i].rank != Rank::Waterway)
+            .collect();
+        for &i in &roads {
+            if let Some(p) = path(i) {
+                let w = width(base.lines[i].rank);
+                pm.stroke_path(
+                    &p,
+                    &rgba(0xb5, 0xad, 0xa0, 0xff),
+                    &stroke(w + 1.6),
+                    id,
+                    None,
+                );
+            }
+        }
+        for &i in &roads {
+            let r = base.lines[i].rank;
+            let fill = if r == Rank::Major {
+                rgba(0xfc, 0xe8, 0xa8, 0xff)
+            } else {
+                rgba(0xff, 0xff, 0xff, 0xff)
+            };
+            if let Some(p) = path(i) {
+                pm.stroke_path(&p, &fill, &stroke(width(r)), id, None);
+            }
+        }
+    }
+
     /// The whole district on one image `width` pixels wide: the plan map
     /// with the incident heatmap over it, coloured from zero to its own
     /// peak (for reports). The height follows the district's shape.
@@ -298,6 +400,7 @@ impl TileSource {
         let [x0, y0, x1, y1] = t.bounds();
         let scale = f64::from(size) / (x1 - x0);
         let px_size = size / 256.0 * if t.z >= 16 { 14.0 } else { 12.0 };
+        self.draw_basemap_labels(pm, t, font, px_size * 0.9);
         // Labels reach at most this far beyond the tile.
         let reach = 200.0 / scale;
         for i in self.grids_in([x0 - reach, y0 - reach, x1 + reach, y1 + reach]) {
@@ -318,6 +421,93 @@ impl TileSource {
                 _ => [0x1f, 0x33, 0x4d, 0xff],
             };
             font.draw(pm, name, c, px_size, fill, [0xff, 0xff, 0xff, 0xd0]);
+        }
+    }
+
+    /// Road names halfway along each named road long enough to hold
+    /// them (along a road running north–south the characters stack
+    /// downwards, as Chinese maps write them), and place names. Each name
+    /// has a fixed place, so one crossing a tile edge is drawn in both
+    /// tiles alike; a road whose name already stands within one and a
+    /// half label lengths on an earlier part of the same road is left
+    /// unnamed.
+    fn draw_basemap_labels(&self, pm: &mut Pixmap, t: TileId, font: &LabelFont, px_size: f32) {
+        let size = pm.width() as f32;
+        let [x0, y0, x1, y1] = t.bounds();
+        let scale = f64::from(size) / (x1 - x0);
+        let reach = 320.0 / scale;
+        let q = [x0 - reach, y0 - reach, x1 + reach, y1 + reach];
+        let base = &self.base;
+        let to_px = |p: [f64; 2]| (((p[0] - x0) * scale) as f32, ((y1 - p[1]) * scale) as f32);
+        let inside = |at: [f64; 2], hw: f64, hh: f64| {
+            at[0] + hw >= x0 && at[0] - hw <= x1 && at[1] + hh >= y0 && at[1] - hh <= y1
+        };
+        // Roads that can carry their name here: (index, place, angle,
+        // label length); the place is the first whose clearance holds half
+        // the name, else the clearest.
+        let named: Vec<(usize, [f64; 2], f64, f64)> = base
+            .lines_in(q, t.z)
+            .into_iter()
+            .filter(|&i| t.z >= base.lines[i].rank.name_zoom())
+            .filter_map(|i| {
+                let line = &base.lines[i];
+                let n = line.name.chars().count() as f64;
+                let (w, _) = font.measure(&line.name, px_size);
+                let label_len = f64::from(w).max(n * f64::from(px_size)) / scale;
+                if line.length < label_len + 24.0 / scale {
+                    return None;
+                }
+                let need = label_len / 2.0 + 6.0 / scale;
+                let place = line
+                    .labels
+                    .iter()
+                    .find(|p| p.clearance >= need)
+                    .or_else(|| {
+                        line.labels
+                            .iter()
+                            .max_by(|a, b| a.clearance.total_cmp(&b.clearance))
+                    })?;
+                Some((i, place.at, place.angle, label_len))
+            })
+            .collect();
+        let fill = [0x4a, 0x43, 0x3a, 0xff];
+        let halo = [0xff, 0xff, 0xff, 0xe0];
+        for &(i, at, angle, label_len) in &named {
+            let name = &base.lines[i].name;
+            let crowded = named.iter().any(|&(j, other, _, _)| {
+                j < i
+                    && base.lines[j].name == *name
+                    && (other[0] - at[0]).hypot(other[1] - at[1]) < 1.5 * label_len
+            });
+            if crowded || !inside(at, label_len, label_len) {
+                continue;
+            }
+            let c = to_px(at);
+            if angle.abs() <= std::f64::consts::FRAC_PI_4 {
+                font.draw(pm, name, c, px_size, fill, halo);
+            } else {
+                let chars: Vec<String> = name.chars().map(String::from).collect();
+                let step = px_size * 1.05;
+                let top = c.1 - step * (chars.len() as f32 - 1.0) / 2.0;
+                for (k, ch) in chars.iter().enumerate() {
+                    font.draw(pm, ch, (c.0, top + step * k as f32), px_size, fill, halo);
+                }
+            }
+        }
+        let place_px = px_size * 1.15;
+        for i in base.places_in(q, t.z) {
+            let p = &base.places[i];
+            let (w, h) = font.measure(&p.name, place_px);
+            if inside(p.xy, f64::from(w) / scale, f64::from(h) / scale) {
+                font.draw(
+                    pm,
+                    &p.name,
+                    to_px(p.xy),
+                    place_px,
+                    [0x5b, 0x3a, 0x6e, 0xff],
+                    [0xff, 0xff, 0xff, 0xd0],
+                );
+            }
         }
     }
 

@@ -47,6 +47,29 @@ pub fn simplify_ring(ring: &[[f64; 2]], tolerance: f64) -> Vec<[f64; 2]> {
     if out.len() < 3 { Vec::new() } else { out }
 }
 
+/// Simplifies an open polyline, keeping both ends.
+///
+/// ```
+/// use gridgov_tiles::simplify::simplify_line;
+/// let l = vec![[0.0, 0.0], [5.0, 0.01], [10.0, 0.0], [10.0, 10.0]];
+/// assert_eq!(simplify_line(&l, 0.5), vec![[0.0, 0.0], [10.0, 0.0], [10.0, 10.0]]);
+/// ```
+pub fn simplify_line(line: &[[f64; 2]], tolerance: f64) -> Vec<[f64; 2]> {
+    let n = line.len();
+    if n < 3 || tolerance <= 0.0 {
+        return line.to_vec();
+    }
+    let mut keep = vec![false; n];
+    keep[0] = true;
+    keep[n - 1] = true;
+    rdp(line, 0, n - 1, tolerance * tolerance, &mut keep);
+    line.iter()
+        .zip(&keep)
+        .filter(|(_, k)| **k)
+        .map(|(p, _)| *p)
+        .collect()
+}
+
 fn dist2(a: [f64; 2], b: [f64; 2]) -> f64 {
     (a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2)
 }

@@ -12,6 +12,7 @@ use gridgov_spatial::{AreaStats, Assignment, District, GridKind, time};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{AABB, RTree};
 
+use crate::basemap::{BaseLayers, TileFrame};
 use crate::clip::clip_polygon;
 use crate::kde::{Density, RasterSpec, kde};
 use crate::mvt::{LayerBuilder, Prop, encode};
@@ -26,17 +27,21 @@ pub const BUFFER: u32 = 64;
 /// From this zoom on incidents are single points; below, counts per cell.
 pub const INCIDENT_POINT_ZOOM: u8 = 15;
 
-/// The layers of the vector tiles, in drawing order.
-pub const LAYERS: [&str; 6] = [
+/// The layers of the vector tiles: the district's, then the base map's
+/// (roads, water, place names; see [`crate::basemap`]).
+pub const LAYERS: [&str; 9] = [
     "grids",
     "buildings",
     "units",
     "merchants",
     "cameras",
     "incidents",
+    "roads",
+    "water",
+    "places",
 ];
 
-type Polys = Vec<Vec<Vec<[f64; 2]>>>;
+pub(crate) type Polys = Vec<Vec<Vec<[f64; 2]>>>;
 
 pub(crate) struct PolyFeature {
     pub(crate) polys: Polys,
@@ -46,8 +51,8 @@ pub(crate) struct PolyFeature {
     pub(crate) label: Option<(String, [f64; 2])>,
 }
 
-type Boxed = GeomWithData<Rectangle<[f64; 2]>, usize>;
-type Pt = GeomWithData<[f64; 2], usize>;
+pub(crate) type Boxed = GeomWithData<Rectangle<[f64; 2]>, usize>;
+pub(crate) type Pt = GeomWithData<[f64; 2], usize>;
 
 pub(crate) struct PointLayer {
     tree: RTree<Pt>,
@@ -155,6 +160,7 @@ pub struct TileSource {
     pub(crate) units: Arc<PointLayer>,
     pub(crate) merchants: Arc<PointLayer>,
     pub(crate) cameras: Arc<PointLayer>,
+    pub(crate) base: Arc<BaseLayers>,
     incidents: Incidents,
     /// Open incidents per grid feature (in the order of `grids`).
     grid_open: Vec<i64>,
@@ -176,12 +182,13 @@ pub struct TileLayers {
     units: Arc<PointLayer>,
     merchants: Arc<PointLayer>,
     cameras: Arc<PointLayer>,
+    base: Arc<BaseLayers>,
     grid_households: Arc<Vec<u32>>,
     bounds: [f64; 4],
     bounds_lonlat: [f64; 4],
 }
 
-fn project_polys(mp: &geo::MultiPolygon<f64>) -> (Polys, [f64; 4]) {
+pub(crate) fn project_polys(mp: &geo::MultiPolygon<f64>) -> (Polys, [f64; 4]) {
     let mut bb = [
         f64::INFINITY,
         f64::INFINITY,
@@ -208,7 +215,7 @@ fn project_polys(mp: &geo::MultiPolygon<f64>) -> (Polys, [f64; 4]) {
     (polys, bb)
 }
 
-fn boxes(items: &[[f64; 4]]) -> RTree<Boxed> {
+pub(crate) fn boxes(items: &[[f64; 4]]) -> RTree<Boxed> {
     RTree::bulk_load(
         items
             .iter()
@@ -220,7 +227,7 @@ fn boxes(items: &[[f64; 4]]) -> RTree<Boxed> {
 }
 
 /// The items whose boxes meet `b`, in index order (deterministic tiles).
-fn boxes_in(tree: &RTree<Boxed>, b: [f64; 4]) -> Vec<usize> {
+pub(crate) fn boxes_in(tree: &RTree<Boxed>, b: [f64; 4]) -> Vec<usize> {
     let mut v: Vec<usize> = tree
         .locate_in_envelope_intersecting(&AABB::from_corners([b[0], b[1]], [b[2], b[3]]))
         .map(|g| g.data)
@@ -229,7 +236,7 @@ fn boxes_in(tree: &RTree<Boxed>, b: [f64; 4]) -> Vec<usize> {
     v
 }
 
-fn points(xy: &[[f64; 2]]) -> RTree<Pt> {
+pub(crate) fn points(xy: &[[f64; 2]]) -> RTree<Pt> {
     RTree::bulk_load(
         xy.iter()
             .enumerate()
@@ -458,6 +465,7 @@ impl TileSource {
             units: Arc::new(units),
             merchants: Arc::new(merchants),
             cameras: Arc::new(cameras),
+            base: Arc::new(BaseLayers::new(d)),
             grid_households: Arc::new(grid_households),
             bounds,
             bounds_lonlat: [w, s, e, n],
@@ -475,6 +483,7 @@ impl TileSource {
             units: self.units.clone(),
             merchants: self.merchants.clone(),
             cameras: self.cameras.clone(),
+            base: self.base.clone(),
             grid_households: self.grid_households.clone(),
             bounds: self.bounds,
             bounds_lonlat: self.bounds_lonlat,
@@ -514,6 +523,7 @@ impl TileSource {
             units: l.units,
             merchants: l.merchants,
             cameras: l.cameras,
+            base: l.base,
             incidents: incidents_of(d, a),
             grid_open: grid_open(d, stats),
             grid_households: l.grid_households,
@@ -844,6 +854,16 @@ impl TileSource {
                 "merchants" if t.z >= 14 => add_points(&mut l, &self.merchants, q, to_tile),
                 "cameras" if t.z >= 14 => add_points(&mut l, &self.cameras, q, to_tile),
                 "incidents" => self.add_incidents(&mut l, t, q, to_tile),
+                "roads" | "water" | "places" => {
+                    let frame = TileFrame {
+                        t,
+                        q,
+                        to_tile: &to_tile,
+                        clip: (lo, hi),
+                        polys: &tile_polys,
+                    };
+                    self.base.add_to_mvt(name, &mut l, &frame);
+                }
                 _ => {}
             }
             out.push(l);

@@ -26,6 +26,8 @@ pub struct Layers {
     pub labels: bool,
     /// Buildings coloured by the share of their footprint no camera sees.
     pub blind_spots: bool,
+    /// The base map: roads and water.
+    pub roads: bool,
 }
 
 impl Default for Layers {
@@ -37,19 +39,21 @@ impl Default for Layers {
             cameras: true,
             labels: true,
             blind_spots: false,
+            roads: true,
         }
     }
 }
 
 impl Layers {
     /// Parses a comma-separated list (`grids,buildings,merchants,cameras,
-    /// labels,blindspots`); unknown names are an error naming them.
+    /// labels,blindspots,roads`); unknown names are an error naming them.
     ///
     /// ```
     /// use gridgov_viewer::Layers;
     /// let l = Layers::parse("grids,cameras").unwrap();
     /// assert!(l.grids && l.cameras && !l.buildings);
-    /// assert!(Layers::parse("grids,roads").is_err());
+    /// assert!(Layers::parse("grids,roads").unwrap().roads);
+    /// assert!(Layers::parse("grids,rivers").is_err());
     /// ```
     pub fn parse(s: &str) -> Result<Self, String> {
         let mut l = Layers {
@@ -59,6 +63,7 @@ impl Layers {
             cameras: false,
             labels: false,
             blind_spots: false,
+            roads: false,
         };
         for name in s.split(',').map(str::trim).filter(|x| !x.is_empty()) {
             match name {
@@ -68,9 +73,10 @@ impl Layers {
                 "cameras" => l.cameras = true,
                 "labels" => l.labels = true,
                 "blindspots" => l.blind_spots = true,
+                "roads" => l.roads = true,
                 other => {
                     return Err(format!(
-                        "unknown layer {other:?}: use grids, buildings, merchants, cameras, labels, blindspots"
+                        "unknown layer {other:?}: use grids, buildings, merchants, cameras, labels, blindspots, roads"
                     ));
                 }
             }
@@ -299,6 +305,9 @@ impl Scene {
                 coverage: None,
             });
         }
+        if layers.roads {
+            s.add_basemap(d);
+        }
         let coverage = layers
             .blind_spots
             .then(|| gridgov_spatial::camera_coverage(d, a, 1.0));
@@ -377,6 +386,56 @@ impl Scene {
             }
         }
         s
+    }
+
+    /// Water areas and waterways, then roads (a casing under a fill, the
+    /// widest on top), over the grid fills and under the buildings.
+    fn add_basemap(&mut self, d: &District) {
+        use gridgov_spatial::{MapKind, MapShape};
+        let water = [0xa8, 0xcc, 0xe8, 0xff];
+        let mut roads: Vec<(u8, Vec<[f32; 2]>)> = Vec::new();
+        for f in &d.basemap {
+            match &f.shape {
+                MapShape::Area(mp) => {
+                    for p in &mp.0 {
+                        let rings: Vec<Vec<[f32; 2]>> = std::iter::once(p.exterior())
+                            .chain(p.interiors())
+                            .map(|r| r.0.iter().map(|c| self.project(c.x, c.y)).collect())
+                            .collect();
+                        self.fills.fill(&rings, water);
+                    }
+                }
+                MapShape::Line(l) => {
+                    let pts: Vec<[f32; 2]> = l.0.iter().map(|c| self.project(c.x, c.y)).collect();
+                    if f.kind == MapKind::Water {
+                        self.fills.stroke(&pts, 8.0, false, water);
+                    } else {
+                        // 0: paths, 1: streets, 2: through roads.
+                        let rank = if f.is_major() {
+                            2
+                        } else {
+                            u8::from(!f.is_minor())
+                        };
+                        roads.push((rank, pts));
+                    }
+                }
+                MapShape::Point(_) => {}
+            }
+        }
+        roads.sort_by_key(|r| r.0);
+        let width = |rank: u8| [3.0, 9.0, 16.0][usize::from(rank)];
+        for (rank, pts) in &roads {
+            self.fills
+                .stroke(pts, width(*rank) + 3.0, false, [0xb5, 0xad, 0xa0, 0xff]);
+        }
+        for (rank, pts) in &roads {
+            let fill = if *rank == 2 {
+                [0xfc, 0xe8, 0xa8, 0xff]
+            } else {
+                [0xff, 0xff, 0xff, 0xff]
+            };
+            self.fills.stroke(pts, width(*rank), false, fill);
+        }
     }
 
     /// The grid under a scene point, by the spatial index's precedence

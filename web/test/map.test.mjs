@@ -135,6 +135,43 @@ test("clicking a grid on a phone-sized screen opens its info card with counts", 
   await page.close();
 });
 
+test("the roads layer shows the sample's streets and clicking one names it", async () => {
+  const { page, errors } = await openMap(browser.context, server.url + "/");
+  assert.equal(await page.isChecked("#layer-roads"), false, "off at first");
+  await page.check("#layer-roads");
+  assert.equal(await page.evaluate(() => window.gridgov.map.getLayoutProperty("roads-line", "visibility")), "visible");
+  await page.evaluate(() => window.gridgov.map.jumpTo({ center: [117.55, 34.86], zoom: 15 }));
+  await idle(page);
+  const names = await page.evaluate(() =>
+    [...new Set(window.gridgov.map.queryRenderedFeatures({ layers: ["roads-line"] }).map((f) => f.properties.name))].sort());
+  assert.ok(names.includes("龙山路") && names.includes("青檀路"), `roads drawn: ${names}`);
+  // Click exactly on a drawn road: the card is titled with its name.
+  // Shops and cameras line the main roads and take clicks first: hide them.
+  await page.uncheck("#layer-merchants");
+  await page.uncheck("#layer-cameras");
+  await idle(page);
+  // (The vertex of 龙山路 nearest the middle of the map, clear of the panel.)
+  const p = await page.evaluate(() => {
+    const m = window.gridgov.map;
+    const c = m.getCanvas();
+    const mid = { x: c.clientWidth / 2, y: c.clientHeight / 2 };
+    const pts = m.queryRenderedFeatures({ layers: ["roads-line"] })
+      .filter((f) => f.properties.name === "龙山路")
+      .flatMap((f) => (f.geometry.type === "LineString" ? f.geometry.coordinates : f.geometry.coordinates.flat()))
+      .map((ll) => m.project(ll));
+    pts.sort((a, b) => Math.hypot(a.x - mid.x, a.y - mid.y) - Math.hypot(b.x - mid.x, b.y - mid.y));
+    return { x: pts[0].x, y: pts[0].y };
+  });
+  const box = await page.locator("#map canvas").boundingBox();
+  await page.mouse.click(box.x + p.x, box.y + p.y);
+  await page.waitForSelector("#card:not([hidden])");
+  assert.match(await page.textContent("#card"), /龙山路 · primary/);
+  await page.uncheck("#layer-roads");
+  assert.equal(await page.evaluate(() => window.gridgov.map.getLayoutProperty("roads-line", "visibility")), "none");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("the heatmap follows the category filter and its legend shows real values", async () => {
   const { page, errors } = await openMap(browser.context, server.url + "/");
   const before = await page.textContent("#legend");

@@ -7,7 +7,9 @@
 use std::collections::HashMap;
 
 use geo::{BoundingRect, Centroid, Coord, LineString, MultiPolygon, Polygon};
-use gridgov_spatial::{Building, BuildingId, Camera, District, Merchant, Unit};
+use gridgov_spatial::{
+    Building, BuildingId, Camera, District, MapFeature, MapKind, MapShape, Merchant, Unit,
+};
 use osmpbf::{Element, ElementReader, RelMemberType};
 
 /// Counts and problems of one OSM import.
@@ -27,6 +29,16 @@ pub struct OsmReport {
     pub merchants: usize,
     /// Cameras imported.
     pub cameras: usize,
+    /// Roads (ways with `highway`), in parts where the extract cuts them.
+    pub roads: usize,
+    /// Roads with a name.
+    pub named_roads: usize,
+    /// Rivers, canals and streams (lines).
+    pub waterways: usize,
+    /// Lakes, ponds, reservoirs and riverbanks (areas).
+    pub water_areas: usize,
+    /// Named places (`place=*`).
+    pub places: usize,
     /// Buildings skipped because nodes are missing (cut at the extract edge).
     pub cut_at_edge: usize,
     /// Buildings skipped because their rings do not close.
@@ -147,9 +159,72 @@ fn interesting(t: &Tags) -> bool {
                 | "amenity"
                 | "man_made"
                 | "addr:housenumber"
+                | "highway"
+                | "waterway"
+                | "natural"
+                | "landuse"
+                | "place"
         )
     })
 }
+
+/// The name shown on the map: Chinese where the data has it.
+fn map_name(tags: &Tags) -> String {
+    ["name:zh", "name:zh-Hans", "name"]
+        .iter()
+        .find_map(|k| tag(tags, k))
+        .unwrap_or("")
+        .to_string()
+}
+
+/// `highway` values that are not roads on the ground.
+const NOT_ROADS: [&str; 7] = [
+    "proposed",
+    "construction",
+    "abandoned",
+    "platform",
+    "raceway",
+    "bus_stop",
+    "elevator",
+];
+
+/// A way's road class, if it is a road drawn as a line.
+fn road_class(tags: &Tags) -> Option<&str> {
+    let v = tag(tags, "highway")?;
+    (!NOT_ROADS.contains(&v) && tag(tags, "area") != Some("yes")).then_some(v)
+}
+
+/// A way's waterway class, if it is a river, canal or stream line.
+fn waterway_class(tags: &Tags) -> Option<&str> {
+    tag(tags, "waterway").filter(|v| matches!(*v, "river" | "canal" | "stream" | "drain" | "ditch"))
+}
+
+/// The class of a water area (`natural=water`, a riverbank, a reservoir).
+fn water_area_class(tags: &Tags) -> Option<&str> {
+    if tag(tags, "natural") == Some("water") {
+        return Some(tag(tags, "water").unwrap_or("water"));
+    }
+    if tag(tags, "waterway") == Some("riverbank") {
+        return Some("riverbank");
+    }
+    tag(tags, "landuse").filter(|v| matches!(*v, "reservoir" | "basin"))
+}
+
+/// Place classes kept as names on the map.
+const PLACES: [&str; 12] = [
+    "city",
+    "town",
+    "district",
+    "suburb",
+    "quarter",
+    "neighbourhood",
+    "village",
+    "hamlet",
+    "isolated_dwelling",
+    "locality",
+    "square",
+    "island",
+];
 
 /// Imports one PBF file (`name`, read from `input`) into `d`;
 /// `progress` hears how many elements were read, every 50,000.
@@ -202,7 +277,9 @@ pub fn import_pbf<R: std::io::Read + Send>(
                 }
                 Element::Relation(rel) => {
                     let t = tags_of(rel.tags());
-                    if tag(&t, "type") == Some("multipolygon") && tag(&t, "building").is_some() {
+                    if tag(&t, "type") == Some("multipolygon")
+                        && (tag(&t, "building").is_some() || water_area_class(&t).is_some())
+                    {
                         let members = rel
                             .members()
                             .filter(|m| m.member_type == RelMemberType::Way)
@@ -280,67 +357,31 @@ pub fn import_pbf<R: std::io::Read + Send>(
         }
     }
     // Buildings from multipolygon relations.
-    for (id, t, members) in &r.relations {
-        let mut outer = Vec::new();
-        let mut inner = Vec::new();
-        let mut missing = false;
-        for (role, wid) in members {
-            match r.ways.get(wid) {
-                Some(refs) if role == "inner" => inner.push(refs.clone()),
-                Some(refs) => outer.push(refs.clone()),
-                None => missing = true,
+    for (id, t, members) in r
+        .relations
+        .iter()
+        .filter(|(_, t, _)| tag(t, "building").is_some())
+    {
+        match relation_area(&r, members) {
+            Ok(area) => {
+                let refs: Vec<i64> = members
+                    .iter()
+                    .filter(|(role, _)| role != "inner")
+                    .filter_map(|(_, w)| r.ways.get(w))
+                    .flatten()
+                    .copied()
+                    .collect();
+                add_building(d, area, t, format!("osm:relation/{id}"), &refs, &mut report);
+            }
+            Err(why) => {
+                if why == RINGS_OPEN {
+                    report.broken_rings += 1;
+                } else {
+                    report.cut_at_edge += 1;
+                }
+                skip(&mut report, why, format!("relation/{id}"));
             }
         }
-        if missing {
-            report.cut_at_edge += 1;
-            skip(
-                &mut report,
-                "member way missing (cut at the extract edge)",
-                format!("relation/{id}"),
-            );
-            continue;
-        }
-        let (Some(outers), Some(inners)) = (assemble_rings(outer), assemble_rings(inner)) else {
-            report.broken_rings += 1;
-            skip(&mut report, "rings do not close", format!("relation/{id}"));
-            continue;
-        };
-        let conv =
-            |rings: &[Vec<i64>]| rings.iter().map(|x| ring(x)).collect::<Result<Vec<_>, _>>();
-        let (Ok(outers_ls), Ok(inners_ls)) = (conv(&outers), conv(&inners)) else {
-            report.cut_at_edge += 1;
-            skip(
-                &mut report,
-                "node missing (cut at the extract edge)",
-                format!("relation/{id}"),
-            );
-            continue;
-        };
-        // Each hole goes to the outer ring that contains its first point.
-        let mut polys: Vec<Polygon<f64>> = outers_ls
-            .into_iter()
-            .map(|o| Polygon::new(o, vec![]))
-            .collect();
-        for h in inners_ls {
-            let Some(c) = h.0.first().copied() else {
-                continue;
-            };
-            if let Some(p) = polys
-                .iter_mut()
-                .find(|p| gridgov_spatial::pip::contains(p, c.x, c.y))
-            {
-                p.interiors_push(h);
-            }
-        }
-        let refs: Vec<i64> = outers.concat();
-        add_building(
-            d,
-            MultiPolygon::new(polys),
-            t,
-            format!("osm:relation/{id}"),
-            &refs,
-            &mut report,
-        );
     }
     // Point features.
     let building_index: Vec<(geo::Rect<f64>, BuildingId)> = d
@@ -437,6 +478,7 @@ pub fn import_pbf<R: std::io::Read + Send>(
             report.addressed_buildings += 1;
         }
     }
+    basemap(&r, d, &mut report);
     report.units = units.len();
     report.merchants = merchants.len();
     report.cameras = cameras.len();
@@ -444,4 +486,167 @@ pub fn import_pbf<R: std::io::Read + Send>(
     d.merchants.extend(merchants);
     d.cameras.extend(cameras);
     Ok(report)
+}
+
+/// The runs of `refs` whose nodes are all in the extract (a road the
+/// extract's edge cuts keeps its parts inside).
+fn present_runs(r: &Reader, refs: &[i64]) -> Vec<LineString<f64>> {
+    let mut runs = Vec::new();
+    let mut cur: Vec<Coord<f64>> = Vec::new();
+    for id in refs {
+        if let Some(&(x, y)) = r.nodes.get(id) {
+            cur.push(Coord { x, y });
+        } else if !cur.is_empty() {
+            runs.push(std::mem::take(&mut cur));
+        }
+    }
+    runs.push(cur);
+    runs.into_iter()
+        .filter(|c| c.len() >= 2)
+        .map(LineString::new)
+        .collect()
+}
+
+/// Why a relation has no area when its rings do not close.
+const RINGS_OPEN: &str = "rings do not close";
+
+/// A multipolygon relation's area; `Err` says why it has none.
+fn relation_area(r: &Reader, members: &[(String, i64)]) -> Result<MultiPolygon<f64>, &'static str> {
+    let mut outer = Vec::new();
+    let mut inner = Vec::new();
+    for (role, wid) in members {
+        match r.ways.get(wid) {
+            Some(refs) if role == "inner" => inner.push(refs.clone()),
+            Some(refs) => outer.push(refs.clone()),
+            None => return Err("member way missing (cut at the extract edge)"),
+        }
+    }
+    let (Some(outers), Some(inners)) = (assemble_rings(outer), assemble_rings(inner)) else {
+        return Err(RINGS_OPEN);
+    };
+    let ring = |refs: &Vec<i64>| -> Option<LineString<f64>> {
+        refs.iter()
+            .map(|id| r.nodes.get(id).map(|&(x, y)| Coord { x, y }))
+            .collect::<Option<Vec<_>>>()
+            .map(LineString::new)
+    };
+    let missing = "node missing (cut at the extract edge)";
+    let mut polys: Vec<Polygon<f64>> = outers
+        .iter()
+        .map(|o| ring(o).map(|o| Polygon::new(o, vec![])).ok_or(missing))
+        .collect::<Result<_, _>>()?;
+    for h in &inners {
+        let h = ring(h).ok_or(missing)?;
+        let Some(c) = h.0.first().copied() else {
+            continue;
+        };
+        if let Some(p) = polys
+            .iter_mut()
+            .find(|p| gridgov_spatial::pip::contains(p, c.x, c.y))
+        {
+            p.interiors_push(h);
+        }
+    }
+    Ok(MultiPolygon::new(polys))
+}
+
+/// Roads, waterways, water areas and named places into the base map.
+fn basemap(r: &Reader, d: &mut District, report: &mut OsmReport) {
+    let push = |d: &mut District,
+                kind: MapKind,
+                class: &str,
+                name: String,
+                shape: MapShape,
+                source: String| {
+        d.basemap.push_back(MapFeature {
+            kind,
+            class: class.to_owned(),
+            name,
+            shape,
+            source: Some(source),
+        });
+    };
+    for (id, t) in &r.way_tags {
+        let refs = &r.ways[id];
+        let name = map_name(t);
+        let line = road_class(t)
+            .map(|c| (MapKind::Road, c))
+            .or_else(|| waterway_class(t).map(|c| (MapKind::Water, c)));
+        if let Some((kind, class)) = line {
+            for run in present_runs(r, refs) {
+                if kind == MapKind::Road {
+                    report.roads += 1;
+                    report.named_roads += usize::from(!name.is_empty());
+                } else {
+                    report.waterways += 1;
+                }
+                push(
+                    d,
+                    kind,
+                    class,
+                    name.clone(),
+                    MapShape::Line(run),
+                    format!("osm:way/{id}"),
+                );
+            }
+        } else if let Some(class) = water_area_class(t) {
+            let closed = refs.len() >= 4 && refs.first() == refs.last();
+            let ring: Option<Vec<Coord<f64>>> = refs
+                .iter()
+                .map(|n| r.nodes.get(n).map(|&(x, y)| Coord { x, y }))
+                .collect();
+            if let (true, Some(ring)) = (closed, ring) {
+                report.water_areas += 1;
+                let area = MultiPolygon::new(vec![Polygon::new(LineString::new(ring), vec![])]);
+                push(
+                    d,
+                    MapKind::Water,
+                    class,
+                    name,
+                    MapShape::Area(area),
+                    format!("osm:way/{id}"),
+                );
+            }
+        }
+    }
+    for (id, t, members) in &r.relations {
+        let Some(class) = water_area_class(t).filter(|_| tag(t, "building").is_none()) else {
+            continue;
+        };
+        match relation_area(r, members) {
+            Ok(area) => {
+                report.water_areas += 1;
+                push(
+                    d,
+                    MapKind::Water,
+                    class,
+                    map_name(t),
+                    MapShape::Area(area),
+                    format!("osm:relation/{id}"),
+                );
+            }
+            Err(why) => {
+                if report.examples.len() < 20 {
+                    report.examples.push(format!("water relation/{id}: {why}"));
+                }
+            }
+        }
+    }
+    for (id, t) in &r.node_tags {
+        let (Some(class), Some(&(x, y))) = (tag(t, "place"), r.nodes.get(id)) else {
+            continue;
+        };
+        let name = map_name(t);
+        if PLACES.contains(&class) && !name.is_empty() {
+            report.places += 1;
+            push(
+                d,
+                MapKind::Place,
+                class,
+                name,
+                MapShape::Point(geo::Point::new(x, y)),
+                format!("osm:node/{id}"),
+            );
+        }
+    }
 }

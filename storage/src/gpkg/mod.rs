@@ -51,6 +51,7 @@ impl GpkgStore {
             schema::create(path, &d, now)?;
         }
         let mut conn = schema::open(path)?;
+        schema::ensure_layers(&conn)?;
         versions::upgrade(&mut conn, now)?;
         cases::ensure_schema(&conn)?;
         accounts::ensure_schema(&conn)?;

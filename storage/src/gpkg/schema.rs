@@ -32,7 +32,7 @@ const USER_VERSION: i32 = 10_300;
 pub const SCHEMA_VERSION: &str = "1";
 
 /// Layers with geometry: (table, geometry type, description).
-pub const LAYERS: [(&str, &str, &str); 8] = [
+pub const LAYERS: [(&str, &str, &str); 9] = [
     ("streets", "MULTIPOLYGON", "Street offices (街道)"),
     ("communities", "MULTIPOLYGON", "Communities (社区)"),
     ("grids", "MULTIPOLYGON", "Grids (网格), basic and exclusive"),
@@ -48,6 +48,11 @@ pub const LAYERS: [(&str, &str, &str); 8] = [
         "incidents",
         "POINT",
         "Incidents reported by residents and staff",
+    ),
+    (
+        "basemap",
+        "GEOMETRY",
+        "Base map: roads (道路), water (水系) and place names (地名)",
     ),
 ];
 
@@ -111,15 +116,31 @@ pub fn open(path: &Path) -> Result<Connection, StorageError> {
 /// file is sound). It reads every page once, without checking that
 /// indexes match their tables.
 pub fn quick_check(conn: &Connection) -> Result<Vec<String>, StorageError> {
-    let mut st = conn
-        .prepare("PRAGMA quick_check")
-        .map_err(sql_err("quick_check"))?;
-    let rows = st
-        .query_map([], |r| r.get::<_, String>(0))
-        .map_err(sql_err("quick_check"))?;
+    // Damage where SQLite looks first stops the check itself: that is
+    // damage found too, not a failure to look.
+    let damaged = |e: rusqlite::Error| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
+            Ok(vec![e.to_string()])
+        }
+        _ => Err(sql_err("quick_check")(e)),
+    };
+    let mut st = match conn.prepare("PRAGMA quick_check") {
+        Ok(st) => st,
+        Err(e) => return damaged(e),
+    };
+    let rows = match st.query_map([], |r| r.get::<_, String>(0)) {
+        Ok(rows) => rows,
+        Err(e) => return damaged(e),
+    };
     let mut out = Vec::new();
     for r in rows {
-        let text = r.map_err(sql_err("quick_check"))?;
+        let text = match r {
+            Ok(t) => t,
+            Err(e) => {
+                out.extend(damaged(e)?);
+                break;
+            }
+        };
         out.extend(
             text.lines()
                 .filter(|l| *l != "ok" && !l.starts_with("***"))
@@ -205,6 +226,9 @@ fn layer_columns(table: &str) -> &'static str {
             "name TEXT NOT NULL, category TEXT NOT NULL, address TEXT NOT NULL DEFAULT ''"
         }
         "cameras" => "heading_deg REAL NOT NULL, fov_deg REAL NOT NULL, range_m REAL NOT NULL",
+        "basemap" => {
+            "kind TEXT NOT NULL, class TEXT NOT NULL, name TEXT NOT NULL DEFAULT '', source TEXT"
+        }
         "incidents" => {
             "reported_at TEXT NOT NULL, category TEXT NOT NULL, source TEXT NOT NULL, status TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', filed_by TEXT"
         }
@@ -232,6 +256,83 @@ INSERT INTO gpkg_extensions VALUES ('{t}', 'geom', 'gpkg_rtree_index', 'http://w
     )
 }
 
+/// Creates one feature table with its registration and R-tree index.
+fn create_layer(conn: &Connection, t: &str, gtype: &str, desc: &str) -> Result<(), StorageError> {
+    conn.execute_batch(&format!(
+        "CREATE TABLE {t} (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom {gtype}, {});",
+        layer_columns(t)
+    ))
+    .map_err(sql_err("create layer"))?;
+    conn.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) VALUES (?1, 'features', ?1, ?2, ?3)",
+        params![t, desc, SRS_WGS84],
+    )
+    .map_err(sql_err("register layer"))?;
+    conn.execute(
+        "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', ?2, ?3, 0, 0)",
+        params![t, gtype, SRS_WGS84],
+    )
+    .map_err(sql_err("register geometry column"))?;
+    conn.execute_batch(&rtree_ddl(t))
+        .map_err(sql_err("create spatial index"))
+}
+
+/// Whether the store has table `t`.
+fn has_table(conn: &Connection, t: &str) -> Result<bool, StorageError> {
+    conn.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")
+        .and_then(|mut st| st.exists([t]))
+        .map_err(sql_err("read tables"))
+}
+
+/// Adds the layers a store written by an earlier version lacks (the
+/// base map), empty: how such a store is upgraded in place.
+pub fn ensure_layers(conn: &Connection) -> Result<(), StorageError> {
+    for (t, gtype, desc) in LAYERS {
+        if !has_table(conn, t)? {
+            create_layer(conn, t, gtype, desc)?;
+        }
+    }
+    Ok(())
+}
+
+/// Replaces the base map (roads, water, place names) with `features`,
+/// in one transaction: what `gridgov import` does for a store that
+/// exists.
+pub fn replace_basemap(
+    conn: &mut Connection,
+    features: &[gridgov_spatial::MapFeature],
+) -> Result<(), StorageError> {
+    ensure_layers(conn)?;
+    let tx = conn.transaction().map_err(sql_err("begin"))?;
+    tx.execute("DELETE FROM basemap", [])
+        .map_err(sql_err("clear the base map"))?;
+    insert_basemap(&tx, features.iter())?;
+    update_extents(&tx)?;
+    tx.commit().map_err(sql_err("commit"))
+}
+
+fn insert_basemap<'a>(
+    conn: &Connection,
+    features: impl Iterator<Item = &'a gridgov_spatial::MapFeature>,
+) -> Result<(), StorageError> {
+    let e = sql_err("insert base map");
+    let mut st = conn
+        .prepare("INSERT INTO basemap (fid, geom, kind, class, name, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .map_err(&e)?;
+    for (i, f) in features.enumerate() {
+        st.execute(params![
+            i as i64 + 1,
+            wkb::shape_blob(&f.shape),
+            f.kind.as_str(),
+            f.class,
+            f.name,
+            f.source
+        ])
+        .map_err(&e)?;
+    }
+    Ok(())
+}
+
 fn create_schema(conn: &Connection) -> Result<(), StorageError> {
     conn.execute_batch(&format!(
         "PRAGMA application_id={APPLICATION_ID}; PRAGMA user_version={USER_VERSION};"
@@ -240,23 +341,7 @@ fn create_schema(conn: &Connection) -> Result<(), StorageError> {
     conn.execute_batch(CORE_DDL)
         .map_err(sql_err("create GeoPackage core tables"))?;
     for (t, gtype, desc) in LAYERS {
-        conn.execute_batch(&format!(
-            "CREATE TABLE {t} (fid INTEGER PRIMARY KEY AUTOINCREMENT, geom {gtype}, {});",
-            layer_columns(t)
-        ))
-        .map_err(sql_err("create layer"))?;
-        conn.execute(
-            "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id) VALUES (?1, 'features', ?1, ?2, ?3)",
-            params![t, desc, SRS_WGS84],
-        )
-        .map_err(sql_err("register layer"))?;
-        conn.execute(
-            "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', ?2, ?3, 0, 0)",
-            params![t, gtype, SRS_WGS84],
-        )
-        .map_err(sql_err("register geometry column"))?;
-        conn.execute_batch(&rtree_ddl(t))
-            .map_err(sql_err("create spatial index"))?;
+        create_layer(conn, t, gtype, desc)?;
     }
     conn.execute_batch(
         "CREATE TABLE households (fid INTEGER PRIMARY KEY AUTOINCREMENT, unit_fid INTEGER NOT NULL,
@@ -376,6 +461,7 @@ fn insert_district(conn: &Connection, d: &District) -> Result<(), StorageError> 
         ])
         .map_err(&e)?;
     }
+    insert_basemap(conn, d.basemap.iter())?;
     let mut st = conn
         .prepare("INSERT INTO incidents (fid, geom, reported_at, category, source, status, description, filed_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
         .map_err(&e)?;
@@ -801,7 +887,46 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
             filed_by,
         });
     }
+    if has_table(conn, "basemap")? {
+        d.basemap = load_basemap(conn)?.into();
+    }
     Ok(d)
+}
+
+fn load_basemap(conn: &Connection) -> Result<Vec<gridgov_spatial::MapFeature>, StorageError> {
+    let e = sql_err("read base map");
+    let mut st = conn
+        .prepare("SELECT fid, geom, kind, class, name, source FROM basemap ORDER BY fid")
+        .map_err(&e)?;
+    let rows = st
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<Vec<u8>>>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, Option<String>>(5)?,
+            ))
+        })
+        .map_err(&e)?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (fid, geom, kind, class, name, source) = row.map_err(&e)?;
+        let what = format!("basemap fid {fid}");
+        let b = geom.ok_or_else(|| StorageError::Corrupt(format!("{what}: no geometry")))?;
+        out.push(gridgov_spatial::MapFeature {
+            kind: kind
+                .parse()
+                .map_err(|m| StorageError::Corrupt(format!("{what}: {m}")))?,
+            class,
+            name,
+            shape: wkb::read_shape(&b)
+                .map_err(|e| StorageError::Corrupt(format!("{what}: {e}")))?,
+            source,
+        });
+    }
+    Ok(out)
 }
 
 /// A GeoPackage of the sample district as an earlier version of gridgov
@@ -869,6 +994,8 @@ mod tests {
         assert!(back.merchants == d.merchants);
         assert!(back.cameras == d.cameras);
         assert!(back.incidents == d.incidents);
+        assert!(!d.basemap.is_empty());
+        assert!(back.basemap == d.basemap);
         assert_eq!(back.name, d.name);
         // The spatial index is filled by the triggers.
         let conn = open(&path).unwrap();
@@ -880,6 +1007,34 @@ mod tests {
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[test]
+    fn a_store_from_before_the_base_map_opens_with_an_empty_one_and_takes_a_new_one() {
+        use crate::GpkgStore;
+        use gridgov_app::DistrictStore;
+        let (_dir, path, d) = sample_gpkg_before(
+            "no-basemap",
+            "DROP TABLE basemap; DROP TABLE rtree_basemap_geom;
+             DELETE FROM gpkg_geometry_columns WHERE table_name = 'basemap';
+             DELETE FROM gpkg_contents WHERE table_name = 'basemap';
+             DELETE FROM gpkg_extensions WHERE table_name = 'basemap';",
+        );
+        // Read as it is: no base map.
+        assert!(load(&open(&path).unwrap()).unwrap().basemap.is_empty());
+        let (store, created) =
+            GpkgStore::open_or_create(&path, Path::new("unused"), crate::testing::now()).unwrap();
+        assert!(!created);
+        assert!(store.load().unwrap().basemap.is_empty());
+        let mut conn = open(&path).unwrap();
+        replace_basemap(&mut conn, &d.basemap.iter().cloned().collect::<Vec<_>>()).unwrap();
+        let back = store.load().unwrap();
+        assert!(back.basemap == d.basemap);
+        assert!(back.buildings == d.buildings);
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM rtree_basemap_geom", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n as usize, d.basemap.len());
     }
 
     #[test]

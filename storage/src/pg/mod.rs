@@ -148,6 +148,7 @@ impl PgStore {
             };
             cases::ensure_schema(&mut client)?;
             accounts::ensure_schema(&mut client)?;
+            ensure_basemap(&mut client)?;
             created
         };
         Ok((
@@ -166,6 +167,26 @@ impl PgStore {
     pub fn create_in(url: &str, d: &District, now: Timestamp) -> Result<bool, StorageError> {
         let mut client = Client::connect(url, NoTls).map_err(pg("connect"))?;
         create(&mut client, d, now)
+    }
+
+    /// Replaces the base map (roads, water, place names) of the district
+    /// in the database at `url` with `features`, in one transaction.
+    pub fn replace_basemap_in(
+        url: &str,
+        features: &[gridgov_spatial::MapFeature],
+    ) -> Result<(), StorageError> {
+        let mut client = Client::connect(url, NoTls).map_err(pg("connect"))?;
+        if !exists(&mut client)? {
+            return Err(StorageError::Corrupt(
+                "that database holds no gridgov district yet".into(),
+            ));
+        }
+        ensure_basemap(&mut client)?;
+        let mut tx = client.transaction().map_err(pg("begin"))?;
+        tx.batch_execute("DELETE FROM basemap")
+            .map_err(pg("clear the base map"))?;
+        copy_basemap(&mut tx, &features.iter().collect::<Vec<_>>())?;
+        tx.commit().map_err(pg("commit"))
     }
 
     /// A connection from the pool (a broken one is replaced).
@@ -233,6 +254,45 @@ CREATE INDEX grid_history_code ON grid_history (code, version);
 CREATE TABLE drafts (id text PRIMARY KEY, created_at text NOT NULL, body text NOT NULL, status text NOT NULL,
   published_version bigint);
 ";
+
+/// The base map (roads, water, place names); created when missing, so a
+/// database from an earlier version takes one.
+const BASEMAP_DDL: &str = "
+CREATE TABLE IF NOT EXISTS basemap (fid bigint PRIMARY KEY, geom geometry(Geometry, 4326) NOT NULL,
+  kind text NOT NULL, class text NOT NULL, name text NOT NULL DEFAULT '', source text);
+CREATE INDEX IF NOT EXISTS basemap_geom ON basemap USING gist (geom);
+";
+
+/// Creates the base-map table when missing (under the schema lock).
+fn ensure_basemap(c: &mut Client) -> Result<(), StorageError> {
+    let mut tx = c.transaction().map_err(pg("begin base map"))?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&0x6361_7365_i64])
+        .map_err(pg("lock schema"))?;
+    tx.batch_execute(BASEMAP_DDL)
+        .map_err(pg("create the base map table"))?;
+    tx.commit().map_err(pg("commit base map"))
+}
+
+fn copy_basemap<C: GenericClient>(
+    c: &mut C,
+    features: &[&gridgov_spatial::MapFeature],
+) -> Result<(), StorageError> {
+    copy(
+        c,
+        "basemap",
+        "fid, geom, kind, class, name, source",
+        features.len(),
+        |i, r| {
+            let f = features[i];
+            r.num(i + 1)
+                .geom(&wkb::shape_ewkb(&f.shape))
+                .text(f.kind.as_str())
+                .text(&f.class)
+                .text(&f.name)
+                .opt(f.source.as_deref());
+        },
+    )
+}
 
 const INDEXES: &str = "
 CREATE INDEX buildings_geom ON buildings USING gist (geom);
@@ -488,6 +548,9 @@ fn create(c: &mut Client, d: &District, now: Timestamp) -> Result<bool, StorageE
                 .text(&x.description);
         },
     )?;
+    tx.batch_execute(BASEMAP_DDL)
+        .map_err(pg("create the base map table"))?;
+    copy_basemap(&mut tx, &d.basemap.iter().collect::<Vec<_>>())?;
     tx.batch_execute(INDEXES).map_err(pg("create indexes"))?;
     tx.execute(
         "INSERT INTO boundary_versions VALUES (1, 'gridgov', $1, 'initial boundaries', '1970-01-01', NULL)",
@@ -700,6 +763,32 @@ fn load(c: &mut Client) -> Result<District, StorageError> {
         },
     )?;
     d.cameras = cameras.into();
+    let has_basemap: bool = c
+        .query_one("SELECT to_regclass('basemap') IS NOT NULL", &[])
+        .map_err(pg("inspect schema"))?
+        .get(0);
+    if has_basemap {
+        let mut basemap = Vec::new();
+        each_row(
+            c,
+            "SELECT fid, ST_AsBinary(geom), kind, class, name, source FROM basemap ORDER BY fid",
+            |r| {
+                let what = format!("basemap fid {}", r.get::<_, i64>(0));
+                basemap.push(gridgov_spatial::MapFeature {
+                    shape: wkb::read_shape_wkb(r.get(1)).map_err(|e| corrupt(&what, e))?,
+                    kind: r
+                        .get::<_, &str>(2)
+                        .parse()
+                        .map_err(|e: String| corrupt(&what, e))?,
+                    class: r.get(3),
+                    name: r.get(4),
+                    source: r.get(5),
+                });
+                Ok(())
+            },
+        )?;
+        d.basemap = basemap.into();
+    }
     let mut incidents = Vec::new();
     each_row(
         c,
@@ -1255,6 +1344,7 @@ mod tests {
         assert!(back.households == d.households);
         assert!(back.merchants == d.merchants);
         assert!(back.cameras == d.cameras);
+        assert!(!d.basemap.is_empty() && back.basemap == d.basemap);
         assert!(back.incidents == d.incidents);
         assert_eq!(back.areas.len(), d.areas.len());
         for g in d.grids() {
