@@ -957,3 +957,79 @@ fn osm_roads_and_place_names_are_read_as_gdal_reads_them() {
     );
     assert!(got_places.iter().any(|p| p.2 == "Kluuvi"));
 }
+
+/// `gridgov basemap` into the store `db` (sample district already there):
+/// the base map is the extract's, read back by `read` as (kind, name)
+/// pairs; the grids are untouched.
+fn basemap_replaced_in(db: &str, read: &dyn Fn() -> Vec<(String, String)>) {
+    let before = read();
+    assert!(
+        before.iter().any(|(_, n)| n == "振兴街"),
+        "the sample's roads first"
+    );
+    let pbf = shared_data().join("osm/berlin-alexanderplatz-2020.osm.pbf");
+    let r = gridgov(&["basemap", "--db", db, "--osm", s(&pbf), "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    let after = read();
+    assert_eq!(after.len() as u64, v["features"].as_u64().unwrap());
+    assert!(
+        after
+            .iter()
+            .any(|(k, n)| k == "road" && n == "Alexanderstraße")
+    );
+    assert!(
+        !after.iter().any(|(_, n)| n == "振兴街"),
+        "the old base map is gone"
+    );
+    let water = after.iter().filter(|(k, _)| k == "water").count() as u64;
+    assert_eq!(water, v["osm"][0]["water_areas"].as_u64().unwrap());
+    // Grids and everything else as they were.
+    let r = gridgov(&["stats", "--db", db, "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json().as_array().map(Vec::len), Some(52 + 8 + 1));
+    // A file that is no extract changes nothing.
+    let r = gridgov(&["basemap", "--db", db, "--osm", "/etc/hostname"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(read().len(), after.len());
+}
+
+#[test]
+fn the_base_map_of_a_geopackage_store_is_replaced_from_an_extract_and_gdal_reads_it() {
+    let dir = tmp_dir("basemap-gpkg");
+    let db = dir.join("d.gpkg");
+    let r = gridgov(&["sample", "--out", s(&db)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let read = || {
+        let csv = dir.join("basemap.csv");
+        let _ = std::fs::remove_file(&csv);
+        ogr2ogr(&["-f", "CSV", s(&csv), s(&db), "basemap"]);
+        csv::Reader::from_path(&csv)
+            .unwrap()
+            .deserialize::<std::collections::HashMap<String, String>>()
+            .map(|r| {
+                let r = r.unwrap();
+                (r["kind"].clone(), r["name"].clone())
+            })
+            .collect()
+    };
+    basemap_replaced_in(s(&db), &read);
+}
+
+#[test]
+fn the_base_map_of_a_postgis_store_is_replaced_from_an_extract() {
+    let Some(url) = crate::util::postgis_database("basemap") else {
+        return;
+    };
+    let r = gridgov(&["sample", "--out", &url]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let read = || {
+        let mut c = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+        c.query("SELECT kind, name FROM basemap ORDER BY fid", &[])
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect()
+    };
+    basemap_replaced_in(&url, &read);
+}

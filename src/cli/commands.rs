@@ -111,6 +111,9 @@ pub fn run(cli: Cli) -> CliResult {
         } => cmd_lookup(&db, at.as_deref(), &crs, address.as_deref(), limit),
         Command::Validate { db } => cmd_validate(&db),
         Command::Check { db } => cmd_check(&db.to_string_lossy()),
+        Command::Basemap { db, osm, json } => {
+            super::import::basemap(&db.to_string_lossy(), &osm, json)
+        }
         Command::Render(args) => super::render::run(&args),
         Command::Report(args) => super::report::run(&args),
         #[cfg(feature = "window")]

@@ -284,3 +284,48 @@ pub fn cmd_import(
     }
     Ok(ExitCode::SUCCESS)
 }
+
+/// `gridgov basemap`: the base map of OSM extracts into an existing store.
+pub fn basemap(db: &str, osm: &[PathBuf], json: bool) -> CliResult {
+    let mut scratch = District::new("");
+    let mut reports = Vec::new();
+    for f in osm {
+        let file = std::fs::File::open(f)
+            .map_err(|e| format!("{}: {e}", f.display()))
+            .input()?;
+        let name = f.display().to_string();
+        reports.push(
+            osm::import_pbf(
+                &name,
+                std::io::BufReader::new(file),
+                &mut scratch,
+                &mut |_| {},
+            )
+            .input()?,
+        );
+    }
+    let features: Vec<gridgov_spatial::MapFeature> = scratch.basemap.iter().cloned().collect();
+    gridgov_storage::replace_basemap(db, &features)?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "db": db,
+                "features": features.len(),
+                "osm": reports,
+            })
+        );
+    } else {
+        for r in &reports {
+            println!(
+                "{}: {} roads ({} named), {} waterways, {} water areas, {} place names",
+                r.file, r.roads, r.named_roads, r.waterways, r.water_areas, r.places
+            );
+        }
+        println!(
+            "{db}: base map replaced ({} features); a running service shows it after its next start",
+            features.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -223,6 +223,22 @@ pub enum Command {
         #[arg(long, default_value_t = 5)]
         limit: usize,
     },
+    /// Replace the base map (roads, water, place names) of an existing
+    /// store with those of OpenStreetMap extracts; grids, buildings and
+    /// cases are left as they are. A running service shows it after its
+    /// next start.
+    Basemap {
+        /// The store: a GeoPackage (default data/gridgov.gpkg), a
+        /// `postgres://` URL or a district JSON file.
+        #[arg(long, value_name = "FILE|URL", default_value = gridgov_storage::DEFAULT_GPKG)]
+        db: PathBuf,
+        /// OpenStreetMap extracts (.osm.pbf).
+        #[arg(long, value_name = "FILE", required = true)]
+        osm: Vec<PathBuf>,
+        /// Print the counts as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check a store's file for damage (SQLite's integrity check of every
     /// page and index; for PostGIS, that the database answers); exits 1
     /// when it is damaged.

@@ -281,6 +281,30 @@ pub fn load_district(db: &str, seed: &Path, now: Timestamp) -> Result<District, 
     }
 }
 
+/// Replaces the base map (roads, water, place names) of the district in
+/// the store `db` names with `features`, in one transaction (a district
+/// file is rewritten whole, atomically). Everything else is left as it
+/// is.
+pub fn replace_basemap(
+    db: &str,
+    features: &[gridgov_spatial::MapFeature],
+) -> Result<(), StorageError> {
+    match Target::parse(db) {
+        Target::Postgres(url) => PgStore::replace_basemap_in(&url, features),
+        Target::GeoPackage(p) => {
+            if !p.exists() {
+                return Err(StorageError::Missing(p.display().to_string()));
+            }
+            gpkg::schema::replace_basemap(&mut gpkg::schema::open(&p)?, features)
+        }
+        Target::DistrictFile(p) => {
+            let mut d = district_file::load(&p)?;
+            d.basemap = features.iter().cloned().collect();
+            Ok(district_file::save(&p, &d)?)
+        }
+    }
+}
+
 /// Writes a district where `out` names: into an empty PostGIS database,
 /// a new GeoPackage (an existing store is never overwritten), or a JSON
 /// file. Files are written to a temporary file and renamed, so a crash

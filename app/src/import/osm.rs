@@ -291,6 +291,11 @@ pub fn import_pbf<R: std::io::Read + Send>(
             }
         })
         .map_err(|e| format!("{name}: {e}"))?;
+    if count == 0 {
+        return Err(format!(
+            "{name}: no OpenStreetMap data in it (not an .osm.pbf extract, or an empty one)"
+        ));
+    }
     report.elements = count;
 
     let ring = |refs: &[i64]| -> Result<LineString<f64>, i64> {
