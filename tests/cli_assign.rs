@@ -468,3 +468,128 @@ fn a_gbk_csv_from_excel_is_read_as_gbk_and_answered_in_utf8() {
     assert_eq!(rows[1][col(&rows[0], "状态")], "已落格");
     assert_eq!(rows[2][col(&rows[0], "原因")], "no coordinates");
 }
+
+#[test]
+fn a_flatgeobuf_of_points_from_gdal_is_assigned_and_the_answers_written_as_flatgeobuf_read_back_in_gdal()
+ {
+    let dir = tmp_dir("assign-fgb");
+    let pts = sample_points(300);
+    let mut w = csv::Writer::from_path(dir.join("in.csv")).unwrap();
+    w.write_record(["id", "name", "lon", "lat"]).unwrap();
+    for (i, (lon, lat, _)) in pts.iter().enumerate() {
+        w.write_record([
+            format!("P{i}"),
+            format!("李{i}"),
+            lon.to_string(),
+            lat.to_string(),
+        ])
+        .unwrap();
+    }
+    // A row with no coordinates: written back with its reason.
+    w.write_record(["P300", "无坐标", "", ""]).unwrap();
+    drop(w);
+    let o = std::process::Command::new("ogr2ogr")
+        .args([
+            "-f",
+            "FlatGeobuf",
+            s(&dir.join("pts.fgb")),
+            s(&dir.join("in.csv")),
+            "-oo",
+            "X_POSSIBLE_NAMES=lon",
+            "-oo",
+            "Y_POSSIBLE_NAMES=lat",
+            "-s_srs",
+            "EPSG:4326",
+            "-t_srs",
+            "EPSG:32650",
+        ])
+        .output()
+        .expect("ogr2ogr (gdal-bin)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let sample = crate::util::repo().join("data/sample-district.json");
+    let r = gridgov(&[
+        "assign",
+        s(&dir.join("pts.fgb")),
+        "--db",
+        s(&sample),
+        "--out",
+        s(&dir.join("out.fgb")),
+        "--quiet",
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["crs"], "epsg:32650", "{v}");
+    // GDAL reads the answers: every row, its grid, WGS 84 in the header.
+    let o = std::process::Command::new("ogr2ogr")
+        .args([
+            "-f",
+            "CSV",
+            s(&dir.join("out.csv")),
+            s(&dir.join("out.fgb")),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let info = std::process::Command::new("ogrinfo")
+        .args(["-ro", "-so", "-al", s(&dir.join("out.fgb"))])
+        .output()
+        .unwrap();
+    let info = String::from_utf8_lossy(&info.stdout);
+    assert!(info.contains("WGS 84") && info.contains("Point"), "{info}");
+    let rows = read_csv(&dir.join("out.csv"));
+    let (h, body) = rows.split_first().unwrap();
+    let (grid, id) = (col(h, "网格编码"), col(h, "id"));
+    // (GDAL leaves the row without coordinates out of its FlatGeobuf.)
+    assert_eq!(body.len(), 300);
+    for row in body {
+        let i: usize = row[id].trim_start_matches('P').parse().unwrap();
+        assert_eq!(row[grid], pts[i].2.clone().unwrap_or_default(), "{row:?}");
+    }
+    // From the CSV: a FlatGeobuf feature always has a geometry, so the row
+    // without coordinates goes, with its reason, to a CSV beside it.
+    let r = gridgov(&[
+        "assign",
+        s(&dir.join("in.csv")),
+        "--db",
+        s(&sample),
+        "--out",
+        s(&dir.join("csv.fgb")),
+        "--quiet",
+        "--json",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let side = dir.join("csv.unplaced.csv");
+    assert_eq!(
+        r.json()["files"],
+        serde_json::json!([s(&dir.join("csv.fgb")), s(&side)])
+    );
+    let o = std::process::Command::new("ogr2ogr")
+        .args([
+            "-f",
+            "CSV",
+            s(&dir.join("csv.csv")),
+            s(&dir.join("csv.fgb")),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(read_csv(&dir.join("csv.csv")).len(), 1 + 300);
+    let rows = read_csv(&side);
+    let (h, body) = rows.split_first().unwrap();
+    assert_eq!(body.len(), 1);
+    assert_eq!(body[0][col(h, "id")], "P300");
+    assert_eq!(body[0][col(h, "原因")], "no coordinates");
+    // Written again with every row placed, the side file goes.
+    let r = gridgov(&[
+        "assign",
+        s(&dir.join("pts.fgb")),
+        "--db",
+        s(&sample),
+        "--out",
+        s(&dir.join("csv.fgb")),
+        "--quiet",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!side.exists());
+}

@@ -669,6 +669,31 @@ fn kml_kmz_and_geopackage_layers_written_by_gdal_import_like_their_geojson() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("epsg:4547"), "{}", r.stdout);
     assert_same_grids(&original, &gk, 1e-8);
+    // FlatGeobuf, as GDAL writes it: in lon/lat bit-exact, and in
+    // Gauss-Krüger with its system in the header.
+    ogr2ogr(&["-f", "FlatGeobuf", s(&dir.join("grids.fgb")), s(&geojson)]);
+    let (r, fgb) = import_grids(&dir, "grids.fgb", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("read as FlatGeobuf"), "{}", r.stdout);
+    assert_same_grids(&original, &fgb, 0.0);
+    ogr2ogr(&[
+        "-f",
+        "FlatGeobuf",
+        "-t_srs",
+        "EPSG:4547",
+        s(&dir.join("gk.fgb")),
+        s(&geojson),
+    ]);
+    let (r, gk) = import_grids(&dir, "gk.fgb", &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("epsg:4547"), "{}", r.stdout);
+    assert_same_grids(&original, &gk, 1e-8);
+    // A cut-off FlatGeobuf is refused, naming the file.
+    let bytes = std::fs::read(dir.join("gk.fgb")).unwrap();
+    std::fs::write(dir.join("cut.fgb"), &bytes[..bytes.len() / 2]).unwrap();
+    let (r, _) = import_grids(&dir, "cut.fgb", &[]);
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stderr.contains("cut.fgb"), "{}", r.stderr);
     // KML (GDAL writes 15 significant digits: within 1e-12°) and the
     // same zipped as KMZ.
     ogr2ogr(&["-f", "KML", s(&dir.join("grids.kml")), s(&geojson)]);
@@ -725,7 +750,7 @@ fn a_layer_file_of_an_unknown_or_broken_format_is_refused_naming_the_file() {
 }
 
 #[test]
-fn the_districts_grids_exported_as_shapefile_geopackage_kml_and_geojson_are_read_alike_by_gdal_and_by_gridgov()
+fn the_districts_grids_exported_as_shapefile_geopackage_flatgeobuf_kml_and_geojson_are_read_alike_by_gdal_and_by_gridgov()
  {
     let dir = tmp_dir("export");
     let sample = repo().join("data/sample-district.json");
@@ -745,6 +770,13 @@ fn the_districts_grids_exported_as_shapefile_geopackage_kml_and_geojson_are_read
             &[][..],
             1e-8,
             "Gauss-Kruger CM 117E",
+        ),
+        (
+            "grids.fgb",
+            "epsg:4527",
+            &[][..],
+            1e-8,
+            "Gauss-Kruger zone 39",
         ),
         ("grids.kml", "wgs84", &[][..], 0.0, "WGS 84"),
         ("grids.geojson", "epsg:32650", &[][..], 1e-8, "UTM zone 50N"),

@@ -20,6 +20,8 @@ pub enum Format {
     Kmz,
     /// GeoPackage (`.gpkg`).
     GeoPackage,
+    /// FlatGeobuf (`.fgb`).
+    FlatGeobuf,
     /// Comma-separated values (`.csv`, `.txt`).
     Csv,
     /// Excel workbook (`.xlsx`, `.xlsm`, `.xls`, `.ods`).
@@ -48,6 +50,7 @@ impl Format {
             "kml" => Format::Kml,
             "kmz" => Format::Kmz,
             "gpkg" => Format::GeoPackage,
+            "fgb" => Format::FlatGeobuf,
             "csv" | "txt" | "tsv" => Format::Csv,
             "xlsx" | "xlsm" | "xls" | "ods" => Format::Xlsx,
             _ => {
@@ -68,6 +71,7 @@ impl std::fmt::Display for Format {
             Format::Kml => "KML",
             Format::Kmz => "KMZ",
             Format::GeoPackage => "GeoPackage",
+            Format::FlatGeobuf => "FlatGeobuf",
             Format::Csv => "CSV",
             Format::Xlsx => "spreadsheet",
         })

@@ -16,6 +16,7 @@
 //! (serde_json with `float_roundtrip`, `str::parse::<f64>`).
 
 mod error;
+mod fgb;
 mod format;
 mod geojson_file;
 mod gpkg;
@@ -70,6 +71,7 @@ pub fn read_layer(path: &Path, layer: Option<&str>) -> Result<Layer, FormatError
         Format::ShapefileZip => shp::read_zip(path, layer),
         Format::Kml | Format::Kmz => kml_file::read(path, format, layer),
         Format::GeoPackage => gpkg::read(path, layer),
+        Format::FlatGeobuf => fgb::read(path),
         Format::Csv | Format::Xlsx => Err(FormatError::NotALayer {
             path: path.to_path_buf(),
             format,

@@ -147,6 +147,105 @@ pub(crate) fn gpkg_blob(srs: i32, g: &geo::Geometry<f64>) -> Vec<u8> {
 /// The WKT of a GeoPackage's WGS 84 row.
 const WGS84_WKT: &str = "GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,298.257223563,AUTHORITY[\"EPSG\",\"7030\"]],AUTHORITY[\"EPSG\",\"6326\"]],PRIMEM[\"Greenwich\",0,AUTHORITY[\"EPSG\",\"8901\"]],UNIT[\"degree\",0.0174532925199433,AUTHORITY[\"EPSG\",\"9122\"]],AUTHORITY[\"EPSG\",\"4326\"]]";
 
+/// The FlatGeobuf kind of each column: numbers when every value given is one.
+pub(crate) fn fgb_columns(t: &Table) -> Vec<(String, crate::fgb::Column)> {
+    t.header
+        .iter()
+        .enumerate()
+        .map(|(c, h)| {
+            let mut vals = t
+                .rows
+                .iter()
+                .filter_map(|(r, _)| r.get(c))
+                .filter(|v| !matches!(v, Value::Empty))
+                .peekable();
+            let number = vals.peek().is_some() && vals.all(|v| matches!(v, Value::Number(_)));
+            let kind = if number {
+                crate::fgb::Column::Number
+            } else {
+                crate::fgb::Column::Text
+            };
+            (h.clone(), kind)
+        })
+        .collect()
+}
+
+/// A row's cells for FlatGeobuf: a number in a text column (or a yes/no)
+/// goes as its text, which `texts` holds.
+pub(crate) fn fgb_cells<'a>(
+    row: &'a [Value],
+    texts: &'a [String],
+    header: &[(String, crate::fgb::Column)],
+) -> Vec<crate::fgb::Cell<'a>> {
+    use crate::fgb::{Cell, Column};
+    row.iter()
+        .zip(texts)
+        .zip(header)
+        .map(|((v, t), (_, kind))| match (v, kind) {
+            (Value::Number(x), Column::Number) => Cell::Number(*x),
+            (Value::Empty, _) => Cell::Empty,
+            (Value::Text(s), _) => Cell::Text(s),
+            (Value::Number(_) | Value::Bool(_), _) => Cell::Text(t),
+        })
+        .collect()
+}
+
+/// The rows with a point as FlatGeobuf; a FlatGeobuf feature always has
+/// a geometry (GDAL leaves rows without one out as well), so the rows
+/// without a point go, with their reasons, to `NAME.unplaced.csv` beside
+/// it. Returns the files written.
+fn fgb_file(path: &Path, t: &Table) -> Result<Vec<std::path::PathBuf>, FormatError> {
+    let (placed, unplaced): (Vec<Row>, Vec<Row>) =
+        t.rows.iter().cloned().partition(|(_, p)| p.is_some());
+    let t = &Table {
+        header: t.header.clone(),
+        rows: placed,
+    };
+    let mut files = vec![path.to_path_buf()];
+    let side = path.with_extension("unplaced.csv");
+    if unplaced.is_empty() {
+        if side.exists() {
+            std::fs::remove_file(&side).map_err(io(&side))?;
+        }
+    } else {
+        csv_file(
+            &side,
+            &Table {
+                header: t.header.clone(),
+                rows: unplaced,
+            },
+        )?;
+        files.push(side);
+    }
+    let header = fgb_columns(t);
+    let texts: Vec<Vec<String>> = t
+        .rows
+        .iter()
+        .map(|(r, _)| r.iter().map(Value::text).collect())
+        .collect();
+    let rows: Vec<_> = t
+        .rows
+        .iter()
+        .zip(&texts)
+        .filter_map(|((r, p), tx)| {
+            p.map(|(x, y)| {
+                (
+                    fgb_cells(r, tx, &header),
+                    geo::Geometry::Point(geo::Point::new(x, y)),
+                )
+            })
+        })
+        .collect();
+    crate::fgb::write(
+        path,
+        &header,
+        &rows,
+        flatgeobuf::GeometryType::Point,
+        (4326, WGS84_WKT),
+    )?;
+    Ok(files)
+}
+
 fn gpkg_file(path: &Path, t: &Table) -> Result<(), FormatError> {
     let geoms: Vec<Option<Vec<u8>>> = t
         .rows
@@ -281,16 +380,18 @@ pub(crate) fn gpkg_table(
 /// let text = std::fs::read_to_string(dir.path().join("out.csv")).unwrap();
 /// assert_eq!(text, "\u{feff}名称,grid\n\"张三, 李四\",G1\n");
 /// ```
-pub fn write_rows(path: &Path, t: &Table) -> Result<(), FormatError> {
+pub fn write_rows(path: &Path, t: &Table) -> Result<Vec<std::path::PathBuf>, FormatError> {
+    let one = |r: Result<(), FormatError>| r.map(|()| vec![path.to_path_buf()]);
     match Format::of(path)? {
-        Format::Csv => csv_file(path, t),
-        Format::Xlsx => xlsx_file(path, t),
-        Format::GeoJson => geojson_file(path, t),
-        Format::GeoPackage => gpkg_file(path, t),
+        Format::Csv => one(csv_file(path, t)),
+        Format::Xlsx => one(xlsx_file(path, t)),
+        Format::GeoJson => one(geojson_file(path, t)),
+        Format::GeoPackage => one(gpkg_file(path, t)),
+        Format::FlatGeobuf => fgb_file(path, t),
         other => Err(FormatError::invalid(
             path,
             other,
-            "gridgov writes answers as .csv, .xlsx, .geojson or .gpkg",
+            "gridgov writes answers as .csv, .xlsx, .geojson, .gpkg or .fgb",
         )),
     }
 }

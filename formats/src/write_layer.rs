@@ -190,6 +190,37 @@ pub fn write_layer(
             }
             std::fs::write(path, fc.to_string()).map_err(|e| FormatError::io(path, e))
         }
+        Format::FlatGeobuf => {
+            let system = wkt(crs).ok_or_else(|| {
+                FormatError::invalid(
+                    path,
+                    format,
+                    format!("{crs} has no EPSG definition for FlatGeobuf"),
+                )
+            })?;
+            let header: Vec<(String, crate::fgb::Column)> = l
+                .header
+                .iter()
+                .map(|h| (h.clone(), crate::fgb::Column::Text))
+                .collect();
+            let rows: Vec<_> = l
+                .rows
+                .iter()
+                .map(|(a, mp)| {
+                    (
+                        a.iter().map(|v| crate::fgb::Cell::Text(v)).collect(),
+                        geo::Geometry::MultiPolygon(convert(mp, crs)),
+                    )
+                })
+                .collect();
+            crate::fgb::write(
+                path,
+                &header,
+                &rows,
+                flatgeobuf::GeometryType::MultiPolygon,
+                system,
+            )
+        }
         Format::GeoPackage => {
             let (srs, w) = wkt(crs).ok_or_else(|| {
                 FormatError::invalid(

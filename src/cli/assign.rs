@@ -24,7 +24,7 @@ pub struct AssignArgs {
     /// The list: CSV, XLSX, GeoJSON, Shapefile, GeoPackage or KML/KMZ.
     /// (Without it: the benchmark form, --grids and --points.)
     pub input: Option<PathBuf>,
-    /// Where to write the answers: .csv, .xlsx, .geojson or .gpkg
+    /// Where to write the answers: .csv, .xlsx, .geojson, .gpkg or .fgb
     /// (default: beside the input, `NAME.grids.csv`).
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -384,16 +384,14 @@ pub fn cmd_assign_file(a: &AssignArgs, input: &Path) -> CliResult {
         }
         for (g, t) in &by {
             let p = dir.join(format!("{}.{ext}", file_safe(g)));
-            gridgov_formats::write_rows(&p, t).map_err(|e| e.to_string())?;
-            files.push(p);
+            files.extend(gridgov_formats::write_rows(&p, t).map_err(|e| e.to_string())?);
         }
     } else {
         let t = Table {
             header,
             rows: rows.into_iter().map(|(r, _)| r).collect(),
         };
-        gridgov_formats::write_rows(&out, &t).map_err(|e| e.to_string())?;
-        files.push(out);
+        files.extend(gridgov_formats::write_rows(&out, &t).map_err(|e| e.to_string())?);
     }
     for (line, why) in failures.iter().take(20) {
         eprintln!("{}:{line}: {why}", input.display());
@@ -425,6 +423,11 @@ pub fn cmd_assign_file(a: &AssignArgs, input: &Path) -> CliResult {
         );
         match files.as_slice() {
             [one] => println!("wrote {}", one.display()),
+            [one, side] if !split => println!(
+                "wrote {} and, for the rows without a point, {}",
+                one.display(),
+                side.display()
+            ),
             many => println!(
                 "wrote {} files to {}",
                 many.len(),

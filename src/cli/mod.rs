@@ -254,12 +254,12 @@ pub enum Command {
         db: DbArgs,
     },
     /// Write the district's areas for another GIS: GeoJSON, Shapefile
-    /// (.prj, .cpg), GeoPackage or KML, in any coordinate system.
+    /// (.prj, .cpg), GeoPackage, FlatGeobuf or KML, in any coordinate system.
     Export {
         /// The store.
         #[command(flatten)]
         db: DbArgs,
-        /// The file: .geojson, .shp, .gpkg or .kml.
+        /// The file: .geojson, .shp, .gpkg, .fgb or .kml.
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
         /// Which areas: grid (default), community, street or all.
