@@ -1065,3 +1065,74 @@ fn the_base_map_of_a_postgis_store_is_replaced_from_an_extract() {
     };
     basemap_replaced_in(&url, &read);
 }
+
+#[test]
+fn streets_derived_from_the_grids_attributes_are_exported_as_the_union_of_their_grids_as_geos_unions_them()
+ {
+    let dir = tmp_dir("export-union");
+    let v = import_helsinki(&dir);
+    assert_eq!(v["layers"]["areas"]["street"], 8);
+    let out = dir.join("streets.geojson");
+    let r = gridgov(&[
+        "export",
+        "--db",
+        s(&dir.join("helsinki.json")),
+        "--out",
+        s(&out),
+        "--level",
+        "street",
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains("8 of them have no boundary of their own"),
+        "{}",
+        r.stdout
+    );
+    // GEOS (through GDAL's SQLite dialect) on the grid layer itself.
+    let geos = dir.join("geos.csv");
+    let o = std::process::Command::new("ogr2ogr")
+        .args([
+            "-f",
+            "CSV",
+            s(&geos),
+            s(&shared_data().join("helsinki/grids/pienalueet.geojson")),
+            "-dialect",
+            "SQLite",
+            "-sql",
+            "SELECT suurpiiri_tunnus AS code, ST_Area(ST_Union(geometry)) AS area FROM pienalueet GROUP BY suurpiiri_tunnus",
+        ])
+        .output()
+        .expect("ogr2ogr (gdal-bin) is installed");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let want: std::collections::HashMap<String, String> = csv::Reader::from_path(&geos)
+        .unwrap()
+        .deserialize::<(String, String)>()
+        .map(Result::unwrap)
+        .collect();
+    let fc: geojson::FeatureCollection = std::fs::read_to_string(&out).unwrap().parse().unwrap();
+    assert_eq!(fc.features.len(), 8);
+    let mut compared = 0;
+    for f in &fc.features {
+        let code = f.property("code").unwrap().as_str().unwrap().to_string();
+        let g: geo::Geometry<f64> = f.geometry.clone().unwrap().try_into().unwrap();
+        let geo::Geometry::MultiPolygon(mp) = g else {
+            panic!("{code}: not a multipolygon");
+        };
+        // Grids that share their edges dissolve into one polygon.
+        assert_eq!(mp.0.len(), 1, "{code}");
+        let ours = geo::Area::unsigned_area(&mp);
+        // GEOS gives up on two streets with a self-intersecting grid.
+        if let Some(Ok(theirs)) = want
+            .get(&code)
+            .filter(|a| !a.is_empty())
+            .map(|a| a.parse::<f64>())
+        {
+            assert!(
+                ((ours - theirs) / theirs).abs() < 1e-6,
+                "{code}: {ours} vs GEOS {theirs}"
+            );
+            compared += 1;
+        }
+    }
+    assert!(compared >= 6, "{compared} streets compared");
+}

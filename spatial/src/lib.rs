@@ -46,6 +46,7 @@ pub use assign::{
     place_point, reassign,
 };
 pub mod coverage;
+pub mod dissolve;
 pub mod duplicates;
 pub mod hotspot_map;
 pub mod hotspots;
@@ -56,6 +57,7 @@ pub mod period;
 pub mod stats;
 pub mod workflow;
 pub use coverage::{Coverage, GridCoverage, camera_coverage};
+pub use dissolve::dissolved;
 
 pub use lookup::{AreaSummary, PointLookup, lookup_point};
 pub use stats::{AreaStats, Counts, stats};

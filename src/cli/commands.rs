@@ -326,10 +326,19 @@ fn cmd_export(
             .to_vec(),
         rows: Vec::new(),
     };
+    let mut unioned = 0usize;
     for &l in levels {
         for id in d.areas_at(l) {
             let a = d.area(id);
-            if a.boundary.0.is_empty() {
+            // A level derived from the grids' attributes has no boundary
+            // of its own: it is drawn as the union of its grids.
+            let boundary = if a.boundary.0.is_empty() {
+                unioned += 1;
+                gridgov_spatial::dissolved(&d, id)
+            } else {
+                a.boundary.clone()
+            };
+            if boundary.0.is_empty() {
                 continue;
             }
             layer.rows.push((
@@ -340,7 +349,7 @@ fn cmd_export(
                     a.kind.map_or(String::new(), |k| k.as_str().to_string()),
                     a.parent.map_or(String::new(), |p| d.area(p).code.clone()),
                 ],
-                a.boundary.clone(),
+                boundary,
             ));
         }
     }
@@ -352,6 +361,11 @@ fn cmd_export(
         layer.rows.len(),
         out.display()
     );
+    if unioned > 0 {
+        println!(
+            "  {unioned} of them have no boundary of their own: drawn as the union of their grids"
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
