@@ -347,6 +347,55 @@ fn six_big_batch_lookups_at_once_take_memory_for_two() {
     assert!(text.contains("at most 100000"), "{text:.300}");
     // Six bodies of 4 MB are in memory at once; their work two at a time.
     assert!(grew < 250.0, "peak memory grew by {grew:.0} MB");
+    // A batch bigger than the service's body limit (10 MB) streams in
+    // under the batch limit and is answered.
+    let features: Vec<serde_json::Value> = (0..90_000)
+        .map(|i| {
+            serde_json::json!({
+                "type": "Feature", "id": i, "properties": {"note": "a field nobody reads, of some length"},
+                "geometry": {"type": "Point", "coordinates": [117.526 + f64::from(i % 997) * 1e-6, 34.866]},
+            })
+        })
+        .collect();
+    let body = serde_json::json!({"type": "FeatureCollection", "features": features}).to_string();
+    assert!(body.len() > 10 * 1024 * 1024, "{} bytes", body.len());
+    let (status, _, text) = request(
+        &server.addr,
+        "POST",
+        "/lookup/batch",
+        &[("Content-Type", "application/geo+json")],
+        &body,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{text:.300}");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(v["count"], 90_000);
+}
+
+#[test]
+fn a_batch_sent_too_slowly_is_cut_off_at_the_request_time_and_others_are_served() {
+    let dir = tmp_dir("slow-batch");
+    let db = dir.join("t.gpkg");
+    let server = Server::start_with(s(&db), &["--request-timeout", "2"]);
+    let mut c = connect_from("127.0.0.2", &server.addr);
+    let head = format!(
+        "POST /lookup/batch HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: text/csv\r\nContent-Length: 1000000\r\n\r\nlon,lat\n117.526,34.866\n",
+        server.token
+    );
+    let t = Instant::now();
+    c.write_all(head.as_bytes()).unwrap();
+    // … and then nothing more: the answer comes when the request's time
+    // is up, not never.
+    let got = closed_within(&mut c, Duration::from_secs(15)).unwrap_or_default();
+    let status = got.lines().next().unwrap_or("").to_string();
+    assert!(
+        status.contains(" 408 ") || status.contains(" 503 "),
+        "{status:?} after {:?}",
+        t.elapsed()
+    );
+    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    let (ok, _) = health_from("127.0.0.3", &server.addr);
+    assert!(ok.contains(" 200 "), "{ok}");
 }
 
 #[test]

@@ -247,6 +247,11 @@ pub fn too_many(detail: String, wait: Duration) -> Response {
     r
 }
 
+/// Marks a 413 whose handler named its own limit (the batch lookup's), so
+/// it is not rewritten to name the body limit.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LimitNamed;
+
 /// The guard: the rate per address, problem+json for every error, the
 /// log of internal errors.
 pub async fn guard(State(st): State<Arc<AppState>>, req: Request<Body>, next: Next) -> Response {
@@ -291,8 +296,11 @@ pub async fn guard(State(st): State<Arc<AppState>>, req: Request<Body>, next: Ne
     }
     // Kept for the log (both are cheap to clone: the URI shares its bytes).
     let (method, uri) = (req.method().clone(), req.uri().clone());
-    let mut r = as_problem(next.run(req).await, g.timeout).await;
-    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+    let inner = next.run(req).await;
+    // A 413 the handler wrote itself names its own limit.
+    let named = inner.extensions().get::<LimitNamed>().is_some();
+    let mut r = as_problem(inner, g.timeout).await;
+    if r.status() == StatusCode::PAYLOAD_TOO_LARGE && !named {
         // Whichever extractor refused it, say what the limit is and how to
         // change it.
         let mut e = ApiError::with_status(

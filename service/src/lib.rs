@@ -9,6 +9,7 @@
 
 mod accounts;
 pub mod auth;
+mod batch_body;
 mod cases;
 pub mod conn;
 mod editing;
@@ -45,6 +46,9 @@ pub struct Config {
     pub base_url: String,
     /// Largest request body accepted, in bytes.
     pub body_limit: usize,
+    /// Largest `POST /lookup/batch` body, in bytes: read as it streams
+    /// in, so memory follows the points, not the body.
+    pub batch_body_limit: usize,
     /// The font grid names on plan-map tiles are drawn in; none: no names.
     pub label_font: Option<gridgov_tiles::LabelFont>,
     /// Most bytes of rendered tiles kept per version; 0 renders every
@@ -62,6 +66,7 @@ impl Default for Config {
         Config {
             base_url: "http://127.0.0.1:8080".into(),
             body_limit: 10 * 1024 * 1024,
+            batch_body_limit: 256 * 1024 * 1024,
             label_font: None,
             tile_cache_bytes: 64 << 20,
             guard: harden::Guard::default(),

@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
 use axum::extract::State;
 
 use crate::extract::Query;
@@ -252,17 +251,20 @@ struct BatchGeometry {
     coordinates: Value,
 }
 
-fn parse_geojson_points(body: &[u8], crs: Crs) -> Result<Vec<BatchPoint>, ApiError> {
-    let fc: BatchCollection = serde_json::from_slice(body).map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            ApiError::bad_request("body", format!("not JSON: {e}"))
-        } else {
-            ApiError::bad_request(
-                "body",
-                format!("expected a GeoJSON FeatureCollection of Points: {e}"),
-            )
-        }
-    })?;
+fn parse_geojson_points(body: impl std::io::Read, crs: Crs) -> Result<Vec<BatchPoint>, ApiError> {
+    let fc: BatchCollection =
+        serde_json::from_reader(std::io::BufReader::new(body)).map_err(|e| {
+            if e.is_io() {
+                ApiError::bad_request("body", format!("the body could not be read: {e}"))
+            } else if e.is_syntax() || e.is_eof() {
+                ApiError::bad_request("body", format!("not JSON: {e}"))
+            } else {
+                ApiError::bad_request(
+                    "body",
+                    format!("expected a GeoJSON FeatureCollection of Points: {e}"),
+                )
+            }
+        })?;
     Ok(fc
         .features
         .into_iter()
@@ -297,22 +299,32 @@ fn parse_geojson_points(body: &[u8], crs: Crs) -> Result<Vec<BatchPoint>, ApiErr
         .collect())
 }
 
-fn parse_csv_points(body: &[u8], crs: Crs) -> Result<Vec<BatchPoint>, ApiError> {
-    let text =
-        std::str::from_utf8(body).map_err(|_| ApiError::bad_request("body", "CSV is not UTF-8"))?;
-    let rows = gridgov_app::import::table::records(text).map_err(|e| {
-        ApiError::bad_request(
-            format!("line {}", e.line),
-            format!("line {}: {}", e.line, e.message),
-        )
-    })?;
-    let Some((head, rows)) = rows.split_first() else {
-        return Err(ApiError::bad_request("body", "CSV is empty"));
+fn parse_csv_points(body: impl std::io::Read, crs: Crs) -> Result<Vec<BatchPoint>, ApiError> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(body);
+    let read_err = |e: csv::Error| {
+        let line = e.position().map_or(0, csv::Position::line);
+        match e.kind() {
+            csv::ErrorKind::Utf8 { .. } => ApiError::bad_request(
+                format!("line {line}"),
+                format!("line {line}: CSV is not UTF-8"),
+            ),
+            csv::ErrorKind::Io(io) => {
+                ApiError::bad_request("body", format!("the body could not be read: {io}"))
+            }
+            _ => ApiError::bad_request(format!("line {line}"), format!("line {line}: {e}")),
+        }
+    };
+    let mut records = rdr.records();
+    let head = match records.next() {
+        Some(r) => r.map_err(read_err)?,
+        None => return Err(ApiError::bad_request("body", "CSV is empty")),
     };
     let header: Vec<String> = head
-        .fields
         .iter()
-        .map(|h| h.trim().to_ascii_lowercase())
+        .map(|h| h.trim().trim_start_matches('\u{feff}').to_ascii_lowercase())
         .collect();
     let col = |names: &[&str]| header.iter().position(|h| names.contains(&h.as_str()));
     let lon_c = col(&["lon", "lng", "longitude", "x"]).ok_or_else(|| {
@@ -325,19 +337,27 @@ fn parse_csv_points(body: &[u8], crs: Crs) -> Result<Vec<BatchPoint>, ApiError> 
         ApiError::bad_request("body", "CSV header needs a lat (or latitude, y) column")
     })?;
     let id_c = col(&["id"]);
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let row = r.line;
-            let cell = |c: usize| r.fields.get(c).map_or("", |s| s.trim());
-            let id = id_c.map(|c| cell(c).to_string());
-            let num = |c: usize, what: &str| match cell(c) {
-                "" => Err(format!("line {row}: no {what}")),
-                v => v
-                    .parse::<f64>()
-                    .map_err(|_| format!("line {row}: {what} {v:?} is not a number")),
-            };
-            let lonlat = num(lon_c, "lon").and_then(|lon| Ok((lon, num(lat_c, "lat")?)));
+    let mut out = Vec::new();
+    for r in records {
+        let r = r.map_err(read_err)?;
+        if r.iter().all(|f| f.trim().is_empty()) {
+            continue;
+        }
+        // One more than the most a batch takes is enough to refuse it.
+        if out.len() > MAX_BATCH_POINTS {
+            break;
+        }
+        let row = r.position().map_or(0, csv::Position::line);
+        let cell = |c: usize| r.get(c).map_or("", str::trim);
+        let id = id_c.map(|c| cell(c).to_string());
+        let num = |c: usize, what: &str| match cell(c) {
+            "" => Err(format!("line {row}: no {what}")),
+            v => v
+                .parse::<f64>()
+                .map_err(|_| format!("line {row}: {what} {v:?} is not a number")),
+        };
+        let lonlat = num(lon_c, "lon").and_then(|lon| Ok((lon, num(lat_c, "lat")?)));
+        out.push(
             match lonlat.and_then(|(lon, lat)| {
                 crs.to_wgs84(lon, lat)
                     .map_err(|e| format!("line {row}: {e}"))
@@ -349,9 +369,10 @@ fn parse_csv_points(body: &[u8], crs: Crs) -> Result<Vec<BatchPoint>, ApiError> 
                     error: None,
                 },
                 Err(e) => BatchPoint::failed(id, e),
-            }
-        })
-        .collect())
+            },
+        );
+    }
+    Ok(out)
 }
 
 /// Query of `POST /lookup/batch`.
@@ -389,9 +410,8 @@ pub async fn batch(
     State(st): State<Arc<AppState>>,
     Query(q): Query<BatchQuery>,
     headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    body: axum::body::Body,
 ) -> Result<Response, ApiError> {
-    let body = body?;
     let crs: Crs = match &q.crs {
         None => Crs::Wgs84,
         Some(c) => c
@@ -418,12 +438,40 @@ pub async fn batch(
         .await
         .map_err(ApiError::internal)?;
     let snap = st.current();
+    // The body is read as it streams in, by the thread that parses it.
+    let limit = st.config.batch_body_limit;
+    let deadline = std::time::Instant::now() + st.config.guard.timeout;
+    let (reader, stop) = crate::batch_body::BodyReader::new(
+        body,
+        tokio::runtime::Handle::current(),
+        limit,
+        deadline,
+    );
     tokio::task::spawn_blocking(move || {
-        let pts = if csv {
-            parse_csv_points(&body, crs)?
+        let parsed = if csv {
+            parse_csv_points(reader, crs)
         } else {
-            parse_geojson_points(&body, crs)?
+            parse_geojson_points(reader, crs)
         };
+        if stop.too_large.load(std::sync::atomic::Ordering::Relaxed) {
+            let mut e = ApiError::with_status(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the batch is over this service's limit of {limit} bytes for a batch (`gridgov serve --batch-body-limit`): split it, or ask the operator to raise the limit"
+                ),
+            );
+            e.title = "Payload too large";
+            let mut r = e.into_response();
+            r.extensions_mut().insert(crate::harden::LimitNamed);
+            return Ok(r);
+        }
+        if stop.too_slow.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(ApiError::with_status(
+                axum::http::StatusCode::REQUEST_TIMEOUT,
+                "the batch came too slowly: the request's time ran out while it was being sent",
+            ));
+        }
+        let pts = parsed?;
         if pts.len() > MAX_BATCH_POINTS {
             return Err(ApiError::bad_request(
                 "body",

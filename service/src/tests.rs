@@ -27,6 +27,7 @@ fn state(b: Backend) -> Arc<AppState> {
         let config = Config {
             base_url: "http://test".into(),
             body_limit: 64 * 1024,
+            batch_body_limit: 256 * 1024,
             label_font: gridgov_fonts::find(None).ok().map(|(_, f)| f),
             ..Config::default()
         };
@@ -691,8 +692,24 @@ async fn bad_batches_are_4xx_never_5xx(b: Backend) {
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         None,
     );
+    // A batch streams in past the service's body limit (64 KiB here) up
+    // to its own (256 KiB here), and is answered row for row.
     let big = "lon,lat\n".to_string() + &"117.5,34.8\n".repeat(10_000);
+    assert!(big.len() > 64 * 1024);
     let r = post(b, "/lookup/batch", "text/csv", big).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text());
+    assert_eq!(r.text().lines().count(), 1 + 10_000);
+    // Past it: a 413 naming the batch limit and its flag.
+    let bigger = "lon,lat\n".to_string() + &"117.5,34.8\n".repeat(30_000);
+    let r = post(b, "/lookup/batch", "text/csv", bigger).await;
+    assert_problem(&r, StatusCode::PAYLOAD_TOO_LARGE, None);
+    assert!(
+        r.text().contains("262144 bytes") && r.text().contains("--batch-body-limit"),
+        "{}",
+        r.text()
+    );
+    // Other routes keep the body limit, and say so.
+    let r = post(b, "/incidents", "application/json", "x".repeat(70_000)).await;
     assert_problem(&r, StatusCode::PAYLOAD_TOO_LARGE, None);
     assert!(
         r.text().contains("65536 bytes") && r.text().contains("--body-limit"),

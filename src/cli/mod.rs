@@ -67,6 +67,10 @@ pub enum Command {
         /// Largest request body in bytes.
         #[arg(long, default_value_t = 10 * 1024 * 1024)]
         body_limit: usize,
+        /// Largest POST /lookup/batch body in bytes (read as it streams in;
+        /// a batch takes at most 100,000 points whatever its size).
+        #[arg(long, default_value_t = 256 * 1024 * 1024)]
+        batch_body_limit: usize,
         /// Requests per second each client address may make on average
         /// (bursts of ten times as many); 0: no limit.
         #[arg(long, default_value_t = 100.0)]

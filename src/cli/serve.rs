@@ -21,6 +21,8 @@ pub struct ServeArgs {
     pub opts: ServeOptions,
     /// Largest request body.
     pub body_limit: usize,
+    /// Largest batch lookup body.
+    pub batch_body_limit: usize,
     /// The label font file (default: found among the installed ones).
     pub font: Option<PathBuf>,
     /// Bytes of rendered tiles kept.
@@ -90,6 +92,7 @@ pub fn run(a: ServeArgs) -> CliResult {
     drop(snap);
     let config = Config {
         body_limit: a.body_limit,
+        batch_body_limit: a.batch_body_limit,
         label_font,
         tile_cache_bytes: a.tile_cache_bytes,
         guard: a.guard,
