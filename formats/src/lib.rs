@@ -29,7 +29,7 @@ mod write_layer;
 pub use error::FormatError;
 pub use format::Format;
 pub use points::{PointColumns, PointRow, Points, read_points};
-pub use write::{Row, Table, Value, write_rows};
+pub use write::{CsvRows, Row, Table, Value, write_rows};
 pub use write_layer::{AreaLayer, write_layer};
 
 use std::path::Path;

@@ -57,16 +57,90 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> FormatError + '_ {
 }
 
 fn csv_file(path: &Path, t: &Table) -> Result<(), FormatError> {
-    let f = std::fs::File::create(path).map_err(io(path))?;
-    let mut w = std::io::BufWriter::new(f);
-    std::io::Write::write_all(&mut w, "\u{feff}".as_bytes()).map_err(io(path))?;
-    let mut c = csv::Writer::from_writer(w);
-    let e = |e: csv::Error| FormatError::invalid(path, Format::Csv, e);
-    c.write_record(&t.header).map_err(e)?;
+    let mut w = CsvRows::create(path, &t.header)?;
     for (row, _) in &t.rows {
-        c.write_record(row.iter().map(Value::text)).map_err(e)?;
+        w.push(row)?;
     }
-    c.flush().map_err(io(path))
+    w.finish()
+}
+
+/// A CSV of answers written row by row as they come (RFC 4180, a BOM so
+/// Excel shows Chinese right), so a long list is never held whole. It is
+/// written beside the file and takes its name when finished: a run that
+/// fails (or drops it unfinished) leaves no half file.
+///
+/// ```
+/// use gridgov_formats::{CsvRows, Value};
+/// let dir = tempfile::tempdir().unwrap();
+/// let p = dir.path().join("out.csv");
+/// let mut w = CsvRows::create(&p, &["id".to_string(), "网格".to_string()]).unwrap();
+/// w.push(&[Value::Text("1".into()), Value::Text("G1, G2".into())]).unwrap();
+/// assert!(!p.exists(), "not before it is finished");
+/// w.finish().unwrap();
+/// assert_eq!(std::fs::read_to_string(&p).unwrap(), "\u{feff}id,网格\n1,\"G1, G2\"\n");
+/// ```
+pub struct CsvRows {
+    path: std::path::PathBuf,
+    tmp: std::path::PathBuf,
+    /// `None` once finished.
+    w: Option<csv::Writer<std::io::BufWriter<std::fs::File>>>,
+}
+
+impl Drop for CsvRows {
+    fn drop(&mut self) {
+        if self.w.take().is_some() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+    }
+}
+
+impl CsvRows {
+    /// Starts the file with its header.
+    pub fn create(path: &Path, header: &[String]) -> Result<Self, FormatError> {
+        let tmp = path.with_extension("csv.part");
+        let f = std::fs::File::create(&tmp).map_err(io(path))?;
+        let mut b = std::io::BufWriter::new(f);
+        std::io::Write::write_all(&mut b, "\u{feff}".as_bytes()).map_err(io(path))?;
+        let mut w = csv::Writer::from_writer(b);
+        w.write_record(header)
+            .map_err(|e| FormatError::invalid(path, Format::Csv, e))?;
+        Ok(CsvRows {
+            path: path.to_path_buf(),
+            tmp,
+            w: Some(w),
+        })
+    }
+
+    /// Writes one row.
+    pub fn push(&mut self, row: &[Value]) -> Result<(), FormatError> {
+        let Some(w) = self.w.as_mut() else {
+            return Ok(());
+        };
+        w.write_record(row.iter().map(Value::text))
+            .map_err(|e| FormatError::invalid(&self.path, Format::Csv, e))
+    }
+
+    /// Flushes the file to disk and gives it its name.
+    pub fn finish(mut self) -> Result<(), FormatError> {
+        let path = self.path.clone();
+        let Some(w) = self.w.take() else {
+            return Ok(());
+        };
+        let done = (|| {
+            let b = w
+                .into_inner()
+                .map_err(|e| FormatError::io(&path, std::io::Error::other(e.to_string())))?;
+            let f = b
+                .into_inner()
+                .map_err(|e| FormatError::io(&path, e.into_error()))?;
+            f.sync_all().map_err(io(&path))?;
+            std::fs::rename(&self.tmp, &path).map_err(io(&path))
+        })();
+        if done.is_err() {
+            let _ = std::fs::remove_file(&self.tmp);
+        }
+        done
+    }
 }
 
 fn xlsx_file(path: &Path, t: &Table) -> Result<(), FormatError> {

@@ -346,7 +346,18 @@ pub fn cmd_assign_file(a: &AssignArgs, input: &Path) -> CliResult {
         );
         b
     };
+    // A CSV is written row by row as the answers come; the other formats
+    // (and --split-by) gather the rows first.
+    let mut stream = match gridgov_formats::Format::of(&out) {
+        Ok(gridgov_formats::Format::Csv) if !split => Some(
+            gridgov_formats::CsvRows::create(&out, &header)
+                .map_err(|e| e.to_string())
+                .input()?,
+        ),
+        _ => None,
+    };
     let mut rows: Vec<(gridgov_formats::Row, Option<String>)> = Vec::new();
+    let mut total = 0usize;
     let (mut placed, mut outside, mut on_border) = (0usize, 0usize, 0usize);
     let mut failures: Vec<(usize, String)> = Vec::new();
     for r in points.rows {
@@ -364,12 +375,18 @@ pub fn cmd_assign_file(a: &AssignArgs, input: &Path) -> CliResult {
         let mut cells: Vec<Value> = r.fields.into_iter().map(Value::Text).collect();
         cells.resize(points.header.len(), Value::Empty);
         cells.extend(ans.cells);
-        rows.push(((cells, ans.point), ans.grid));
+        total += 1;
+        match stream.as_mut() {
+            Some(w) => w.push(&cells).map_err(|e| e.to_string())?,
+            None => rows.push(((cells, ans.point), ans.grid)),
+        }
     }
     bar.finish_and_clear();
-    let total = rows.len();
     let mut files = Vec::new();
-    if split {
+    if let Some(w) = stream {
+        w.finish().map_err(|e| e.to_string())?;
+        files.push(out);
+    } else if split {
         let dir = a.out_dir.clone().unwrap_or_default();
         std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let mut by: BTreeMap<String, Table> = BTreeMap::new();
