@@ -217,6 +217,21 @@ fn command(id: u32, count: u32) -> u32 {
     (id & 7) | (count << 3)
 }
 
+/// A MoveTo to the part's first point and a LineTo through the rest,
+/// relative to `cursor`, which ends at the last point.
+fn put_part(g: &mut Vec<u32>, cursor: &mut [i32; 2], part: &[[i32; 2]]) {
+    g.push(command(1, 1));
+    g.push(zigzag(part[0][0] - cursor[0]));
+    g.push(zigzag(part[0][1] - cursor[1]));
+    *cursor = part[0];
+    g.push(command(2, (part.len() - 1) as u32));
+    for p in &part[1..] {
+        g.push(zigzag(p[0] - cursor[0]));
+        g.push(zigzag(p[1] - cursor[1]));
+        *cursor = *p;
+    }
+}
+
 fn area2(ring: &[[i32; 2]]) -> i64 {
     let n = ring.len();
     (0..n)
@@ -384,18 +399,8 @@ impl LayerBuilder {
                 if (a > 0) != exterior {
                     r.reverse();
                 }
-                let g = &mut self.geom;
-                g.push(command(1, 1));
-                g.push(zigzag(r[0][0] - cursor[0]));
-                g.push(zigzag(r[0][1] - cursor[1]));
-                cursor = r[0];
-                g.push(command(2, (r.len() - 1) as u32));
-                for p in &r[1..] {
-                    g.push(zigzag(p[0] - cursor[0]));
-                    g.push(zigzag(p[1] - cursor[1]));
-                    cursor = *p;
-                }
-                g.push(command(7, 1));
+                put_part(&mut self.geom, &mut cursor, r);
+                self.geom.push(command(7, 1));
             }
         }
         if self.geom.is_empty() {
@@ -431,17 +436,7 @@ impl LayerBuilder {
             if r.len() < 2 {
                 continue;
             }
-            let g = &mut self.geom;
-            g.push(command(1, 1));
-            g.push(zigzag(r[0][0] - cursor[0]));
-            g.push(zigzag(r[0][1] - cursor[1]));
-            cursor = r[0];
-            g.push(command(2, (r.len() - 1) as u32));
-            for p in &r[1..] {
-                g.push(zigzag(p[0] - cursor[0]));
-                g.push(zigzag(p[1] - cursor[1]));
-                cursor = *p;
-            }
+            put_part(&mut self.geom, &mut cursor, r);
         }
         if self.geom.is_empty() {
             return;

@@ -72,6 +72,28 @@ fn fits(polys: &[Vec<Vec<[f64; 2]>>], at: [f64; 2], hw: f64, hh: f64) -> bool {
 }
 
 /// A category's marker colour: stable, from a small qualitative palette.
+/// The path of polygons' rings (Mercator), through `px` to pixels.
+fn polys_path(
+    polys: &[Vec<Vec<[f64; 2]>>],
+    px: &dyn Fn([f64; 2]) -> (f32, f32),
+) -> Option<tiny_skia::Path> {
+    let mut pb = PathBuilder::new();
+    for rings in polys {
+        for r in rings {
+            for (k, p) in r.iter().enumerate() {
+                let (x, y) = px(*p);
+                if k == 0 {
+                    pb.move_to(x, y);
+                } else {
+                    pb.line_to(x, y);
+                }
+            }
+            pb.close();
+        }
+    }
+    pb.finish()
+}
+
 fn category_colour(cat: &str) -> (u8, u8, u8) {
     const PALETTE: [(u8, u8, u8); 8] = [
         (0x1b, 0x9e, 0x77),
@@ -138,23 +160,7 @@ impl TileSource {
         let margin = 8.0 / scale;
         let q = [x0 - margin, y0 - margin, x1 + margin, y1 + margin];
         let px = |p: [f64; 2]| (((p[0] - x0) * scale) as f32, ((y1 - p[1]) * scale) as f32);
-        let path_of = |polys: &Vec<Vec<Vec<[f64; 2]>>>| {
-            let mut pb = PathBuilder::new();
-            for rings in polys {
-                for r in rings {
-                    for (k, p) in r.iter().enumerate() {
-                        let (x, y) = px(*p);
-                        if k == 0 {
-                            pb.move_to(x, y);
-                        } else {
-                            pb.line_to(x, y);
-                        }
-                    }
-                    pb.close();
-                }
-            }
-            pb.finish()
-        };
+        let path_of = |polys: &Vec<Vec<Vec<[f64; 2]>>>| polys_path(polys, &px);
         let id = Transform::identity();
         let grids = self.grids_in(q);
         for &i in &grids {
@@ -253,21 +259,7 @@ impl TileSource {
         let id = Transform::identity();
         let water = rgba(0xa8, 0xcc, 0xe8, 0xff);
         for i in base.areas_in(q) {
-            let mut pb = PathBuilder::new();
-            for rings in &base.areas[i].polys {
-                for r in rings {
-                    for (k, p) in r.iter().enumerate() {
-                        let (x, y) = px(*p);
-                        if k == 0 {
-                            pb.move_to(x, y);
-                        } else {
-                            pb.line_to(x, y);
-                        }
-                    }
-                    pb.close();
-                }
-            }
-            if let Some(p) = pb.finish() {
+            if let Some(p) = polys_path(&base.areas[i].polys, px) {
                 pm.fill_path(&p, &water, FillRule::EvenOdd, id, None);
             }
         }
