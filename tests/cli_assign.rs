@@ -266,13 +266,7 @@ fn an_xlsx_written_by_gdal_round_trips_and_a_utm_file_is_assigned_without_conver
     drop(w);
     // GDAL writes the workbook (numbers as numbers) and a Shapefile of the
     // same points in UTM zone 50N.
-    let gdal = |args: &[&str]| {
-        let o = std::process::Command::new("ogr2ogr")
-            .args(args)
-            .output()
-            .expect("ogr2ogr (gdal-bin)");
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    };
+    let gdal = crate::util::ogr2ogr;
     gdal(&[
         "-f",
         "XLSX",
@@ -488,24 +482,20 @@ fn a_flatgeobuf_of_points_from_gdal_is_assigned_and_the_answers_written_as_flatg
     // A row with no coordinates: written back with its reason.
     w.write_record(["P300", "无坐标", "", ""]).unwrap();
     drop(w);
-    let o = std::process::Command::new("ogr2ogr")
-        .args([
-            "-f",
-            "FlatGeobuf",
-            s(&dir.join("pts.fgb")),
-            s(&dir.join("in.csv")),
-            "-oo",
-            "X_POSSIBLE_NAMES=lon",
-            "-oo",
-            "Y_POSSIBLE_NAMES=lat",
-            "-s_srs",
-            "EPSG:4326",
-            "-t_srs",
-            "EPSG:32650",
-        ])
-        .output()
-        .expect("ogr2ogr (gdal-bin)");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    crate::util::ogr2ogr(&[
+        "-f",
+        "FlatGeobuf",
+        s(&dir.join("pts.fgb")),
+        s(&dir.join("in.csv")),
+        "-oo",
+        "X_POSSIBLE_NAMES=lon",
+        "-oo",
+        "Y_POSSIBLE_NAMES=lat",
+        "-s_srs",
+        "EPSG:4326",
+        "-t_srs",
+        "EPSG:32650",
+    ]);
     let sample = crate::util::repo().join("data/sample-district.json");
     let r = gridgov(&[
         "assign",
@@ -521,16 +511,12 @@ fn a_flatgeobuf_of_points_from_gdal_is_assigned_and_the_answers_written_as_flatg
     let v = r.json();
     assert_eq!(v["crs"], "epsg:32650", "{v}");
     // GDAL reads the answers: every row, its grid, WGS 84 in the header.
-    let o = std::process::Command::new("ogr2ogr")
-        .args([
-            "-f",
-            "CSV",
-            s(&dir.join("out.csv")),
-            s(&dir.join("out.fgb")),
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    crate::util::ogr2ogr(&[
+        "-f",
+        "CSV",
+        s(&dir.join("out.csv")),
+        s(&dir.join("out.fgb")),
+    ]);
     let info = std::process::Command::new("ogrinfo")
         .args(["-ro", "-so", "-al", s(&dir.join("out.fgb"))])
         .output()
@@ -564,16 +550,12 @@ fn a_flatgeobuf_of_points_from_gdal_is_assigned_and_the_answers_written_as_flatg
         r.json()["files"],
         serde_json::json!([s(&dir.join("csv.fgb")), s(&side)])
     );
-    let o = std::process::Command::new("ogr2ogr")
-        .args([
-            "-f",
-            "CSV",
-            s(&dir.join("csv.csv")),
-            s(&dir.join("csv.fgb")),
-        ])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    crate::util::ogr2ogr(&[
+        "-f",
+        "CSV",
+        s(&dir.join("csv.csv")),
+        s(&dir.join("csv.fgb")),
+    ]);
     assert_eq!(read_csv(&dir.join("csv.csv")).len(), 1 + 300);
     let rows = read_csv(&side);
     let (h, body) = rows.split_first().unwrap();

@@ -1,4 +1,4 @@
-use crate::util::{gridgov, repo, s, shared_data, tmp_dir};
+use crate::util::{gridgov, ogr2ogr, repo, s, shared_data, tmp_dir};
 
 fn import_helsinki(dir: &std::path::Path) -> serde_json::Value {
     let data = shared_data().join("helsinki");
@@ -195,20 +195,6 @@ fn bad_features_are_reported_by_id_and_the_good_ones_imported() {
         "{problems:?}"
     );
     assert!(mentions("G6", "at least 4"), "{problems:?}");
-}
-
-/// Runs GDAL's `ogr2ogr` (gdal-bin, which `.ci/run` installs): it must
-/// be there and succeed.
-fn ogr2ogr(args: &[&str]) {
-    let out = std::process::Command::new("ogr2ogr")
-        .args(args)
-        .output()
-        .expect("ogr2ogr (gdal-bin) is installed");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Every number of a WKT text, in order.
@@ -1090,20 +1076,16 @@ fn streets_derived_from_the_grids_attributes_are_exported_as_the_union_of_their_
     );
     // GEOS (through GDAL's SQLite dialect) on the grid layer itself.
     let geos = dir.join("geos.csv");
-    let o = std::process::Command::new("ogr2ogr")
-        .args([
-            "-f",
-            "CSV",
-            s(&geos),
-            s(&shared_data().join("helsinki/grids/pienalueet.geojson")),
-            "-dialect",
-            "SQLite",
-            "-sql",
-            "SELECT suurpiiri_tunnus AS code, ST_Area(ST_Union(geometry)) AS area FROM pienalueet GROUP BY suurpiiri_tunnus",
-        ])
-        .output()
-        .expect("ogr2ogr (gdal-bin) is installed");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    ogr2ogr(&[
+        "-f",
+        "CSV",
+        s(&geos),
+        s(&shared_data().join("helsinki/grids/pienalueet.geojson")),
+        "-dialect",
+        "SQLite",
+        "-sql",
+        "SELECT suurpiiri_tunnus AS code, ST_Area(ST_Union(geometry)) AS area FROM pienalueet GROUP BY suurpiiri_tunnus",
+    ]);
     let want: std::collections::HashMap<String, String> = csv::Reader::from_path(&geos)
         .unwrap()
         .deserialize::<(String, String)>()

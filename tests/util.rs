@@ -104,3 +104,17 @@ pub fn postgis_database(name: &str) -> Option<String> {
     let cluster = testing::cluster()?;
     Some(testing::fresh_database(&cluster, name))
 }
+
+/// Runs GDAL's `ogr2ogr` (gdal-bin, which `.ci/run` installs): it must
+/// be there and succeed.
+pub fn ogr2ogr(args: &[&str]) {
+    let out = std::process::Command::new("ogr2ogr")
+        .args(args)
+        .output()
+        .expect("ogr2ogr (gdal-bin) is installed");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
