@@ -575,3 +575,94 @@ fn a_flatgeobuf_of_points_from_gdal_is_assigned_and_the_answers_written_as_flatg
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!side.exists());
 }
+
+#[test]
+fn a_list_of_addresses_is_matched_to_buildings_and_an_unsure_match_is_left_for_a_person() {
+    let dir = tmp_dir("assign-addresses");
+    let input = dir.join("名单.csv");
+    std::fs::write(
+        &input,
+        "编号,地址\n1,振兴街24号1号楼\n2,振兴路24号1号楼\n3,火星路999号\n4,\n5,\"振兴街24号9号楼\"\n",
+    )
+    .unwrap();
+    let sample = crate::util::repo().join("data/sample-district.json");
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec![
+            "assign",
+            s(&input),
+            "--db",
+            s(&sample),
+            "--address-col",
+            "地址",
+            "--out",
+        ];
+        let out = dir.join(out);
+        args.push(s(&out));
+        args.push("--quiet");
+        args.extend_from_slice(extra);
+        let r = gridgov(&args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        read_csv(&out)
+    };
+    let rows = run("all.csv", &[]);
+    let h = &rows[0];
+    let (matched, conf, building, grid, status, why) = (
+        col(h, "匹配地址"),
+        col(h, "置信度"),
+        col(h, "楼栋"),
+        col(h, "网格编码"),
+        col(h, "状态"),
+        col(h, "原因"),
+    );
+    // The building's own address: sure, and the grid the index gives it.
+    let d = crate::util::sample();
+    let b = d
+        .buildings
+        .iter()
+        .find(|b| b.address == "振兴街24号1号楼")
+        .unwrap();
+    assert_eq!(
+        (
+            rows[1][matched].as_str(),
+            rows[1][conf].as_str(),
+            rows[1][building].as_str()
+        ),
+        ("振兴街24号1号楼", "1", b.code.as_str())
+    );
+    assert_eq!(rows[1][grid], "370402005001001");
+    // A near miss (路 for 街) finds the same building, less sure.
+    assert_eq!(rows[2][matched], "振兴街24号1号楼");
+    let c: f64 = rows[2][conf].parse().unwrap();
+    assert!(c > 0.5 && c < 1.0, "{c}");
+    // No building, no address: written with the reason.
+    assert_eq!(rows[3][status], "未定位");
+    assert!(rows[3][why].contains("火星路999号"), "{:?}", rows[3]);
+    assert_eq!(rows[4][why], "no address");
+    assert_eq!(rows[5][matched], "振兴街24号9号楼");
+    // With a cut-off above the near miss: it is not taken, but its
+    // candidate and confidence stay for the person checking the list.
+    let rows = run("sure.csv", &["--min-confidence", "0.95"]);
+    assert_eq!(rows[1][grid], "370402005001001");
+    assert_eq!(rows[2][grid], "");
+    assert_eq!(rows[2][status], "未定位");
+    assert_eq!(rows[2][matched], "振兴街24号1号楼");
+    assert_eq!(rows[2][conf].parse::<f64>().unwrap(), c);
+    assert!(
+        rows[2][why].contains("--min-confidence 0.95"),
+        "{:?}",
+        rows[2]
+    );
+    // A cut-off that is no share is refused.
+    let r = gridgov(&[
+        "assign",
+        s(&input),
+        "--db",
+        s(&sample),
+        "--address-col",
+        "地址",
+        "--min-confidence",
+        "80",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--min-confidence"), "{}", r.stderr);
+}

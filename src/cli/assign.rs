@@ -42,6 +42,11 @@ pub struct AssignArgs {
     /// coordinates.
     #[arg(long, value_name = "COLUMN")]
     pub address_col: Option<String>,
+    /// With --address-col: a best match less sure than this (0–1) is not
+    /// taken; the row is written with the candidate, its confidence and
+    /// the reason, to be checked by hand.
+    #[arg(long, value_name = "0-1", default_value_t = 0.0)]
+    pub min_confidence: f64,
     /// The sheet of a workbook, table of a GeoPackage, folder of a KML.
     #[arg(long, value_name = "NAME")]
     pub layer: Option<String>,
@@ -178,6 +183,7 @@ struct Ctx<'a> {
     addresses: Option<&'a AddressIndex>,
     crs: Crs,
     on_border_m: f64,
+    min_confidence: f64,
     w: &'a Words,
 }
 
@@ -228,10 +234,24 @@ fn answer(c: &Ctx<'_>, row: &gridgov_formats::PointRow) -> Answer {
         let Some(m) = ix.lookup(c.d, addr, 1).into_iter().next() else {
             return failed(c.w, true, format!("no building matches {addr:?}"));
         };
+        let confidence = (m.confidence * 1000.0).round() / 1000.0;
+        if m.confidence < c.min_confidence {
+            let mut f = failed(
+                c.w,
+                true,
+                format!(
+                    "the best match, {:?}, has confidence {confidence} (below --min-confidence {})",
+                    m.address, c.min_confidence
+                ),
+            );
+            f.cells[0] = Value::Text(m.address.clone());
+            f.cells[1] = Value::Number(confidence);
+            return f;
+        }
         let b = &c.d.buildings[m.building.index()];
         let prefix = vec![
             Value::Text(m.address.clone()),
-            Value::Number((m.confidence * 1000.0).round() / 1000.0),
+            Value::Number(confidence),
             Value::Text(b.code.clone()),
             m.unit.map_or(Value::Empty, |u| {
                 Value::Text(c.d.units[u.index()].label.clone())
@@ -275,6 +295,12 @@ pub fn cmd_assign_file(a: &AssignArgs, input: &Path) -> CliResult {
         "en" => &EN,
         other => return Err(CliError::input(format!("--lang {other:?}: use zh or en"))),
     };
+    if !(0.0..=1.0).contains(&a.min_confidence) {
+        return Err(CliError::input(format!(
+            "--min-confidence {}: give a share from 0 to 1",
+            a.min_confidence
+        )));
+    }
     let split = match a.split_by.as_deref() {
         None => false,
         Some("grid") => true,
@@ -329,6 +355,7 @@ pub fn cmd_assign_file(a: &AssignArgs, input: &Path) -> CliResult {
         addresses: addresses.as_ref(),
         crs,
         on_border_m: a.on_border_m,
+        min_confidence: a.min_confidence,
         w,
     };
     let mut header = points.header.clone();
