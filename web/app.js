@@ -66,14 +66,16 @@ const LAYER_GROUPS = [
   { id: "plan", label: "Plan map (basemap)", layers: ["plan"], on: true },
   { id: "grids", label: "Grids", layers: ["grids-fill", "grids-line"], on: true },
   { id: "roads", label: "Roads and water (over the heatmap)", layers: ["water-fill", "water-line", "roads-line"], on: false },
-  { id: "buildings", label: "Buildings", layers: ["buildings"], on: true },
+  { id: "buildings", label: "Buildings", layers: ["buildings-fill", "buildings"], on: true },
   { id: "units", label: "Units (stairwells)", layers: ["units"], on: false },
   { id: "merchants", label: "Merchants", layers: ["merchants"], on: true },
   { id: "cameras", label: "Cameras", layers: ["cameras"], on: true },
   { id: "incidents", label: "Incidents", layers: ["incidents", "incident-counts"], on: false },
   { id: "heatmap", label: "Incident heatmap", layers: ["heat"], on: true },
 ];
-const CLICKABLE = ["incidents", "incident-counts", "cameras", "merchants", "units", "roads-line", "buildings", "grids-fill"];
+// A tap inside a building opens the building (its invisible fill takes
+// the tap), not the grid around it.
+const CLICKABLE = ["incidents", "incident-counts", "cameras", "merchants", "units", "roads-line", "buildings-fill", "grids-fill"];
 
 function heatQuery() {
   const p = new URLSearchParams();
@@ -134,6 +136,10 @@ function style(tj) {
       {
         id: "grids-line", type: "line", source: "gg", "source-layer": "grids", layout: { visibility: vis("grids") },
         paint: { "line-color": "#24476b", "line-width": ["interpolate", ["linear"], ["zoom"], 12, 0.8, 17, 2] },
+      },
+      {
+        id: "buildings-fill", type: "fill", source: "gg", "source-layer": "buildings", minzoom: 14, layout: { visibility: vis("buildings") },
+        paint: { "fill-color": "#6d5a45", "fill-opacity": 0.01 },
       },
       {
         id: "buildings", type: "line", source: "gg", "source-layer": "buildings", minzoom: 14, layout: { visibility: vis("buildings") },
@@ -416,6 +422,27 @@ function bboxOf(geometry) {
   return [w, s, e, n];
 }
 
+// The coordinate system of typed coordinates, remembered on this device
+// (a phone map's GCJ-02 read as WGS 84 lands some 500 m off).
+const CRS_KEY = "gridgov.crs";
+try {
+  const saved = localStorage.getItem(CRS_KEY);
+  if (saved && [...$("crs").options].some((o) => o.value === saved)) $("crs").value = saved;
+} catch {
+  // Storage refused (private mode): the choice lasts for this page only.
+}
+$("crs").addEventListener("change", () => {
+  try { localStorage.setItem(CRS_KEY, $("crs").value); } catch { /* see above */ }
+});
+
+// A pin on the place searched for.
+let searchPin = null;
+function pinAt(lonlat) {
+  if (!searchPin) searchPin = new maplibregl.Marker({ color: "#c0392b" });
+  searchPin.setLngLat(lonlat).addTo(map);
+  searchPin.getElement().id = "search-pin";
+}
+
 async function search(q) {
   const m = COORDS.exec(q);
   if (m) {
@@ -428,6 +455,7 @@ async function search(q) {
     const [wlon, wlat] = r.wgs84;
     const chain = r.chain.length ? r.chain : r.nearest ? [r.nearest] : [];
     map.flyTo({ center: [wlon, wlat], zoom: Math.max(map.getZoom(), 17) });
+    pinAt([wlon, wlat]);
     const rows = [["coordinates", `${wlon.toFixed(6)}, ${wlat.toFixed(6)} (WGS 84)`]];
     if (!r.chain.length) rows.push(["outside the grids", `nearest grid ${fmt.format(r.border_distance_m)} m away`]);
     showCard(chain[0] ? chain[0].name : "Outside the district", rows, chain);
@@ -444,6 +472,7 @@ async function search(q) {
   const { body: b } = await getJSON(`/collections/buildings/items/${encodeURIComponent(best.building)}`);
   const [w, s, e, n] = bboxOf(b.geometry);
   map.fitBounds([[w, s], [e, n]], { maxZoom: 18, padding: 80 });
+  pinAt([(w + e) / 2, (s + n) / 2]);
   const rows = [
     ["address", best.address],
     ["building", best.building],

@@ -135,6 +135,69 @@ test("clicking a grid on a phone-sized screen opens its info card with counts", 
   await page.close();
 });
 
+test("on a 390 px phone GCJ-02 coordinates land in their grid, the choice is kept, the place is pinned and sign-out fits", async () => {
+  const { page, errors } = await openMap(browser.context, server.url + "/", { width: 390, height: 844 });
+  assert.equal(await page.isVisible("#crs"), true, "the coordinate system can be chosen on a phone");
+  for (const width of [390, 360]) {
+    await page.setViewportSize({ width, height: 844 });
+    const out = await page.locator("#logout").boundingBox();
+    assert.ok(out && out.x >= 0 && out.x + out.width <= width && out.height < 40, `sign-out at ${JSON.stringify(out)} on ${width} px`);
+  }
+  await page.setViewportSize({ width: 390, height: 844 });
+  // A point whose GCJ-02 reading and WGS 84 reading fall in different grids.
+  const pick = await page.evaluate(async () => {
+    for (let i = 0; i < 400; i++) {
+      const lon = 117.53 + (i % 20) * 0.002, lat = 34.85 + Math.floor(i / 20) * 0.001;
+      const q = (crs) => fetch(`/lookup?lon=${lon}&lat=${lat}&crs=${crs}`).then((r) => r.json());
+      const [g, w] = await Promise.all([q("gcj02"), q("wgs84")]);
+      const [a, b] = [g.chain[0]?.code, w.chain[0]?.code];
+      if (a && b && a !== b) return { lon: lon.toFixed(4), lat: lat.toFixed(4), gcj: a, wgs: b };
+    }
+    return null;
+  });
+  assert.ok(pick, "the sample has such a point");
+  await page.selectOption("#crs", "gcj02");
+  await page.fill("#q", `${pick.lon},${pick.lat}`);
+  await page.press("#q", "Enter");
+  await page.waitForFunction((g) => document.getElementById("card-body").dataset.grid === g, pick.gcj);
+  await page.waitForSelector("#search-pin");
+  // The choice stays after a reload.
+  await page.reload({ waitUntil: "load" });
+  await page.evaluate(() => window.gridgov.ready);
+  assert.equal(await page.inputValue("#crs"), "gcj02");
+  // Back to WGS 84: the same numbers are another place, another grid.
+  await page.selectOption("#crs", "wgs84");
+  await page.fill("#q", `${pick.lon},${pick.lat}`);
+  await page.press("#q", "Enter");
+  await page.waitForFunction((g) => document.getElementById("card-body").dataset.grid === g, pick.wgs);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("tapping inside a building opens the building, not the grid around it", async () => {
+  const { page, errors } = await openMap(browser.context, server.url + "/");
+  await page.fill("#q", "振兴街24号1号楼");
+  await page.press("#q", "Enter");
+  await page.waitForFunction(() => document.getElementById("card-body").dataset.grid === "370402005001001");
+  await idle(page);
+  await page.click("#card-close");
+  // The map is centred on the building's box, where the pin is: tap
+  // just beside the pin, still inside the building.
+  assert.ok(await page.isVisible("#search-pin"), "the building is pinned");
+  const pin = await page.evaluate(() => {
+    const m = window.gridgov.map;
+    const p = m.project(m.getCenter());
+    return { x: p.x, y: p.y };
+  });
+  const box = await page.locator("#map canvas").boundingBox();
+  await page.mouse.click(box.x + pin.x, box.y + pin.y + 4);
+  await page.waitForSelector("#card:not([hidden])");
+  const title = await page.textContent("#card h3");
+  assert.equal(title, "振兴街24号1号楼");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
 test("the roads layer shows the sample's streets and clicking one names it", async () => {
   const { page, errors } = await openMap(browser.context, server.url + "/");
   assert.equal(await page.isChecked("#layer-roads"), false, "off at first");
