@@ -168,18 +168,6 @@ fn along(pts: &[[f64; 2]], share: f64) -> Option<([f64; 2], f64, f64)> {
     None
 }
 
-/// Distance from `p` to segment `a`–`b`.
-fn seg_dist(p: [f64; 2], a: [f64; 2], b: [f64; 2]) -> f64 {
-    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
-    let l2 = dx * dx + dy * dy;
-    let t = if l2 == 0.0 {
-        0.0
-    } else {
-        (((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / l2).clamp(0.0, 1.0)
-    };
-    (p[0] - a[0] - t * dx).hypot(p[1] - a[1] - t * dy)
-}
-
 /// Where a road's name may stand, best first: halfway, then 40%, 60%,
 /// 30%, 70%, 20% and 80% along.
 const LABEL_SHARES: [f64; 7] = [0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8];
@@ -189,25 +177,33 @@ const CLEARANCE_CAP: f64 = 2000.0;
 
 /// Each named line's candidate name places with their clearance: the
 /// distance to the nearest other road or waterway (up to
-/// [`CLEARANCE_CAP`]). The drawing picks the first place whose clearance
-/// holds half the name at that zoom, so names keep off crossings.
-fn label_places(lines: &mut [Line], tree: &RTree<Boxed>) {
-    for i in 0..lines.len() {
-        if lines[i].name.is_empty() {
+/// [`CLEARANCE_CAP`]), from an R-tree of every line's segments. The
+/// drawing picks the first place whose clearance holds half the name at
+/// that zoom, so names keep off crossings.
+fn label_places(lines: &mut [Line]) {
+    type Seg = rstar::primitives::GeomWithData<rstar::primitives::Line<[f64; 2]>, usize>;
+    let segments: Vec<Seg> = lines
+        .iter()
+        .enumerate()
+        .flat_map(|(j, l)| {
+            l.pts
+                .windows(2)
+                .map(move |w| Seg::new(rstar::primitives::Line::new(w[0], w[1]), j))
+        })
+        .collect();
+    let tree = RTree::bulk_load(segments);
+    for (i, line) in lines.iter_mut().enumerate() {
+        if line.name.is_empty() {
             continue;
         }
         let places: Vec<LabelPlace> = LABEL_SHARES
             .iter()
-            .filter_map(|&s| along(&lines[i].pts, s))
+            .filter_map(|&s| along(&line.pts, s))
             .map(|(at, angle, _)| {
-                let c = CLEARANCE_CAP;
-                let q = [at[0] - c, at[1] - c, at[0] + c, at[1] + c];
-                let clearance = boxes_in(tree, q)
-                    .into_iter()
-                    .filter(|&j| j != i)
-                    .flat_map(|j| lines[j].pts.windows(2).map(|w| (w[0], w[1])))
-                    .map(|(a, b)| seg_dist(at, a, b))
-                    .fold(c, f64::min);
+                let clearance = tree
+                    .nearest_neighbor_iter_with_distance_2(&at)
+                    .find(|(seg, _)| seg.data != i)
+                    .map_or(CLEARANCE_CAP, |(_, d2)| d2.sqrt().min(CLEARANCE_CAP));
                 LabelPlace {
                     at,
                     angle,
@@ -215,7 +211,7 @@ fn label_places(lines: &mut [Line], tree: &RTree<Boxed>) {
                 }
             })
             .collect();
-        lines[i].labels = places;
+        line.labels = places;
     }
 }
 
@@ -281,7 +277,7 @@ impl BaseLayers {
             }
         }
         let line_tree = boxes(&line_boxes);
-        label_places(&mut lines, &line_tree);
+        label_places(&mut lines);
         let place_xy: Vec<[f64; 2]> = places.iter().map(|p| p.xy).collect();
         BaseLayers {
             line_tree,
