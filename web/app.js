@@ -1,10 +1,14 @@
 // The gridgov web map: the district's own plan map as the basemap, vector
 // tiles on top for picking, the incident heatmap with its filters, search,
-// info cards, and the planner's boundary editor. Everything comes from the
-// gridgov service that serves this page; nothing from the internet.
+// info cards, the planner's boundary editor and, at /dashboard, the
+// command center's one screen (KPI tiles, the live case list, charts
+// linked to the map). Everything comes from the gridgov service that
+// serves this page; nothing from the internet. Every word shown comes
+// from the service's message catalogue (i18n.js): Chinese first.
 import * as maplibregl from "maplibre-gl";
 import { TerraDraw, TerraDrawPolygonMode, TerraDrawSelectMode } from "terra-draw";
 import { TerraDrawMapLibreGLAdapter } from "terra-draw-maplibre-gl-adapter";
+import { i18n, loadCatalogue, chooseLanguage, t, label, applyI18n, num, time, localDate } from "/web/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const origin = window.location.origin;
@@ -17,12 +21,21 @@ async function getJSON(url, init) {
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch { body = { detail: text }; }
   if (!r.ok) {
-    const e = new Error(body?.detail || body?.title || `${r.status} ${r.statusText}`);
+    const e = new Error(errorText(r.status, body?.detail || body?.title || r.statusText));
     e.status = r.status;
     e.body = body;
     throw e;
   }
   return { body, headers: r.headers };
+}
+
+// What the person is told when a call fails: what kind of failure in
+// their language, then the service's own detail.
+function errorText(status, detail) {
+  const kind = { 400: "error.bad_request", 401: "error.unauthorized", 403: "error.forbidden", 404: "error.not_found",
+    409: "error.conflict", 412: "error.conflict", 422: "error.bad_request", 429: "error.too_many",
+    500: "error.server", 503: "error.unavailable" }[status];
+  return kind ? `${t(kind)}: ${detail}` : t("error.http", { status, detail });
 }
 
 function el(tag, attrs = {}, ...children) {
@@ -47,7 +60,10 @@ function toast(msg) {
   toastTimer = setTimeout(() => { t.hidden = true; }, 4000);
 }
 
-const fmt = new Intl.NumberFormat("en-US", { maximumFractionDigits: 1 });
+const fmt = { format: (v) => num(v) };
+// "name (detail)", with the brackets of the page's language.
+const paren = (s) => (i18n.lang.startsWith("zh") ? `（${s}）` : ` (${s})`);
+const dashboard = window.location.pathname === "/dashboard";
 
 // ---------------------------------------------------------------- state
 
@@ -63,15 +79,15 @@ const state = {
 // ---------------------------------------------------------------- map
 
 const LAYER_GROUPS = [
-  { id: "plan", label: "Plan map (basemap)", layers: ["plan"], on: true },
-  { id: "grids", label: "Grids", layers: ["grids-fill", "grids-line"], on: true },
-  { id: "roads", label: "Roads and water (over the heatmap)", layers: ["water-fill", "water-line", "roads-line"], on: false },
-  { id: "buildings", label: "Buildings", layers: ["buildings-fill", "buildings"], on: true },
-  { id: "units", label: "Units (stairwells)", layers: ["units"], on: false },
-  { id: "merchants", label: "Merchants", layers: ["merchants"], on: true },
-  { id: "cameras", label: "Cameras", layers: ["cameras"], on: true },
-  { id: "incidents", label: "Incidents", layers: ["incidents", "incident-counts"], on: false },
-  { id: "heatmap", label: "Incident heatmap", layers: ["heat"], on: true },
+  { id: "plan", layers: ["plan"], on: true },
+  { id: "grids", layers: ["grids-fill", "grids-line"], on: true },
+  { id: "roads", layers: ["water-fill", "water-line", "roads-line"], on: false },
+  { id: "buildings", layers: ["buildings-fill", "buildings"], on: true },
+  { id: "units", layers: ["units"], on: false },
+  { id: "merchants", layers: ["merchants"], on: true },
+  { id: "cameras", layers: ["cameras"], on: true },
+  { id: "incidents", layers: ["incidents", "incident-counts"], on: dashboard, every: true },
+  { id: "heatmap", layers: ["heat"], on: true },
 ];
 // A tap inside a building opens the building (its invisible fill takes
 // the tap), not the grid around it.
@@ -86,6 +102,14 @@ function heatQuery() {
   return p;
 }
 
+// The incident points follow the heatmap's filters (dates, category).
+function incidentQuery() {
+  const p = heatQuery();
+  p.delete("per");
+  p.set("v", state.data);
+  return p;
+}
+
 function tileUrls() {
   const v = `v=${state.data}`;
   const hq = heatQuery();
@@ -94,6 +118,7 @@ function tileUrls() {
     plan: `${origin}/tiles/plan/{z}/{x}/{y}.png?${v}`,
     vector: `${origin}/tiles/all/{z}/{x}/{y}.mvt?${v}`,
     heat: `${origin}/tiles/heatmap/{z}/{x}/{y}.png?${hq}`,
+    incidents: `${origin}/tiles/incidents/{z}/{x}/{y}.mvt?${incidentQuery()}`,
   };
 }
 
@@ -109,6 +134,8 @@ function style(tj) {
       gg: { type: "vector", tiles: [u.vector], bounds, minzoom: 0, maxzoom: 17 },
       heat: { type: "raster", tiles: [u.heat], tileSize: 256, bounds, maxzoom: 18 },
       problems: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
+      diff: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
+      ...(state.me?.may?.every_incident ? { inc: { type: "vector", tiles: [u.incidents], bounds, minzoom: 0, maxzoom: 17 } } : {}),
     },
     layers: [
       { id: "background", type: "background", paint: { "background-color": "#eef0f2" } },
@@ -157,15 +184,29 @@ function style(tj) {
         id: "cameras", type: "circle", source: "gg", "source-layer": "cameras", minzoom: 14, layout: { visibility: vis("cameras") },
         paint: { "circle-radius": ["interpolate", ["linear"], ["zoom"], 14, 2, 18, 5], "circle-color": "#2c3e50", "circle-stroke-color": "#fff", "circle-stroke-width": 0.8 },
       },
+      ...(state.me?.may?.every_incident ? [
+        {
+          id: "incident-counts", type: "circle", source: "inc", "source-layer": "incidents", maxzoom: 15,
+          filter: ["has", "count"], layout: { visibility: vis("incidents") },
+          paint: { "circle-radius": ["interpolate", ["linear"], ["get", "count"], 1, 3, 200, 14], "circle-color": "#e67e22", "circle-opacity": 0.7 },
+        },
+        {
+          id: "incidents", type: "circle", source: "inc", "source-layer": "incidents", minzoom: 15,
+          filter: ["!", ["has", "count"]], layout: { visibility: vis("incidents") },
+          paint: { "circle-radius": 5, "circle-color": ["case", ["==", ["get", "open"], 1], "#e74c3c", "#95a5a6"], "circle-stroke-color": "#fff", "circle-stroke-width": 1 },
+        },
+      ] : []),
       {
-        id: "incident-counts", type: "circle", source: "gg", "source-layer": "incidents", maxzoom: 15,
-        filter: ["has", "count"], layout: { visibility: vis("incidents") },
-        paint: { "circle-radius": ["interpolate", ["linear"], ["get", "count"], 1, 3, 200, 14], "circle-color": "#e67e22", "circle-opacity": 0.7 },
+        id: "moved-buildings", type: "fill", source: "gg", "source-layer": "buildings", filter: ["in", ["get", "code"], ["literal", []]],
+        paint: { "fill-color": "#8e44ad", "fill-opacity": 0.55 },
       },
       {
-        id: "incidents", type: "circle", source: "gg", "source-layer": "incidents", minzoom: 15,
-        filter: ["!", ["has", "count"]], layout: { visibility: vis("incidents") },
-        paint: { "circle-radius": 4, "circle-color": ["case", ["==", ["get", "open"], 1], "#e74c3c", "#95a5a6"], "circle-stroke-color": "#fff", "circle-stroke-width": 0.8 },
+        id: "diff-before", type: "line", source: "diff", filter: ["==", ["get", "side"], "before"],
+        paint: { "line-color": "#c0392b", "line-width": 3, "line-dasharray": [2, 2] },
+      },
+      {
+        id: "diff-after", type: "line", source: "diff", filter: ["==", ["get", "side"], "after"],
+        paint: { "line-color": "#1565c0", "line-width": 3 },
       },
       {
         id: "grid-highlight", type: "line", source: "gg", "source-layer": "grids", filter: ["==", ["get", "code"], ""],
@@ -217,16 +258,17 @@ async function signIn() {
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       try {
-        const { body } = await getJSON("/login", {
+        await getJSON("/login", {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ name: $("login-name").value, password: $("login-password").value }),
         });
         $("login-password").value = "";
         form.hidden = true;
-        resolve({ user: body.user.name, role: body.user.role, grids: body.user.grids });
+        const { body: signed } = await getJSON("/me");
+        resolve(signed);
       } catch (err) {
-        $("login-error").textContent = err.message;
+        $("login-error").textContent = err.status === 401 ? t("error.login") : err.message;
       }
     });
   });
@@ -237,18 +279,35 @@ $("logout").addEventListener("click", async () => {
   window.location.reload();
 });
 
+function buildLanguageSwitch() {
+  const sel = $("lang");
+  sel.replaceChildren(...i18n.languages.map((l) => el("option", { value: l.code }, l.name)));
+  sel.value = i18n.lang;
+  sel.addEventListener("change", () => chooseLanguage(sel.value));
+}
+
 async function start() {
+  await loadCatalogue();
+  applyI18n();
+  document.title = t(dashboard ? "dash.title" : "app.title");
+  buildLanguageSwitch();
+  $("planner-reason").value = t("planner.reason.default");
+  $("switch-page").textContent = t(dashboard ? "bar.map" : "bar.dashboard");
+  $("switch-page").href = dashboard ? "/map" : "/dashboard";
+  if (dashboard) document.body.classList.add("dashboard");
   const me = await signIn();
   state.me = me;
-  $("who").textContent = `${me.user} (${me.role.replaceAll("_", " ")})`;
+  $("who").textContent = `${me.user}${paren(label("role", me.role))}`;
   $("logout").hidden = false;
   // Department handlers and residents work on their cases, not the map.
   if (me.role === "department_handler" || me.role === "public") {
-    const t = $("toast");
-    t.textContent = `Signed in as ${me.user}: the map is for grid staff, planners and the command center; your cases are at /incidents.`;
-    t.hidden = false;
+    const box = $("toast");
+    box.textContent = t("login.not_map", { user: me.user });
+    box.hidden = false;
     return;
   }
+  if (!me.may?.edit_boundaries) $("planner").hidden = true;
+  if (!me.may?.every_incident) $("switch-page").hidden = true;
   const [{ body: tj }, { body: legend }, { body: coll }] = await Promise.all([
     getJSON("/tiles.json"),
     getJSON("/tiles/heatmap/legend.json"),
@@ -261,20 +320,24 @@ async function start() {
   state.categories = legend.categories;
   $("version").textContent = `v${state.version}`;
 
-  for (const c of state.categories) $("heat-category").append(el("option", { value: c }, c.replaceAll("_", " ")));
+  for (const c of state.categories) $("heat-category").append(el("option", { value: c }, label("category", c)));
   const interval = coll?.extent?.temporal?.interval?.[0];
   if (interval) {
+    state.interval = [localDate(interval[0]), localDate(interval[1])];
     for (const id of ["heat-from", "heat-to"]) {
-      $(id).min = interval[0].slice(0, 10);
-      $(id).max = interval[1].slice(0, 10);
+      $(id).min = state.interval[0];
+      $(id).max = state.interval[1];
     }
   }
+  setupSlider();
   buildLayerToggles();
   map.setStyle(style(tj));
   map.jumpTo({ center: [tj.center[0], tj.center[1]], zoom: tj.center[2] });
   map.fitBounds([[tj.bounds[0], tj.bounds[1]], [tj.bounds[2], tj.bounds[3]]], { padding: 20, animate: false });
   if (tj.attribution) map.addControl(new maplibregl.AttributionControl({ customAttribution: tj.attribution, compact: true }));
   renderLegend(legend);
+  if (me.may?.edit_boundaries) loadHistory().catch((e) => toast(e.message));
+  if (dashboard) await startDashboard();
   await new Promise((resolve) => map.once("idle", resolve));
   setInterval(pollVersion, 5000);
 }
@@ -282,13 +345,14 @@ async function start() {
 function buildLayerToggles() {
   const box = $("layers");
   for (const g of LAYER_GROUPS) {
+    if (g.every && !state.me?.may?.every_incident) continue;
     const cb = el("input", { type: "checkbox", id: `layer-${g.id}`, "data-layer": g.id });
     cb.checked = g.on;
     cb.addEventListener("change", () => {
       g.on = cb.checked;
-      for (const l of g.layers) map.setLayoutProperty(l, "visibility", g.on ? "visible" : "none");
+      for (const l of g.layers) if (map.getLayer(l)) map.setLayoutProperty(l, "visibility", g.on ? "visible" : "none");
     });
-    box.append(el("label", {}, cb, " ", g.label));
+    box.append(el("label", {}, cb, " ", t(`layer.${g.id}`)));
   }
 }
 
@@ -311,17 +375,25 @@ async function refreshData(version, data) {
   map.getSource("plan").setTiles([u.plan]);
   map.getSource("gg").setTiles([u.vector]);
   map.getSource("heat").setTiles([u.heat]);
+  map.getSource("inc")?.setTiles([u.incidents]);
   await loadSummary();
 }
 
 // ---------------------------------------------------------------- heatmap
 
+// The heatmap, the incident points and (on the dashboard) the charts
+// follow the same filters.
 async function refreshHeat() {
   const q = heatQuery();
   try {
     const { body } = await getJSON(`/tiles/heatmap/legend.json?${q}`);
     renderLegend(body);
-    map.getSource("heat").setTiles([tileUrls().heat]);
+    const u = tileUrls();
+    map.getSource("heat").setTiles([u.heat]);
+    map.getSource("inc")?.setTiles([u.incidents]);
+    $("heat-window").textContent = $("heat-from").value || $("heat-to").value
+      ? t("heat.window", { from: $("heat-from").value || "…", to: $("heat-to").value || "…" }) : "";
+    if (dashboard) await refreshCharts();
   } catch (e) {
     toast(e.message);
   }
@@ -330,34 +402,83 @@ async function refreshHeat() {
 function renderLegend(body) {
   const l = body.legend;
   const stops = l.stops.map((s) => `${s.color} ${(100 * s.value) / (l.max || 1)}%`).join(", ");
+  const unit = t($("heat-per").checked ? "unit.incidents_per_1000_households_per_km2" : "unit.incidents_per_km2");
   $("legend").replaceChildren(
     el("div", { class: "bar", style: `background: linear-gradient(to right, ${stops})` }),
     el("div", { class: "ticks" }, el("span", {}, "0"), el("span", {}, fmt.format(l.max / 2)), el("span", {}, fmt.format(l.max))),
-    el("div", { class: "unit" }, `${l.unit}, bandwidth ${body.bandwidth_m} m`),
+    el("div", { class: "unit" }, t("heat.unit", { unit, m: body.bandwidth_m })),
   );
 }
 
 for (const id of ["heat-from", "heat-to", "heat-category", "heat-per"]) $(id).addEventListener("change", refreshHeat);
 
+// The time slider: a window of a day or a week over the incidents' dates,
+// moved by hand or played forward.
+const DAY_MS = 86_400_000;
+const dayOf = (iso) => Date.parse(`${iso}T00:00:00Z`) / DAY_MS;
+const isoOf = (d) => new Date(d * DAY_MS).toISOString().slice(0, 10);
+let playTimer = null;
+
+function stepDays() { return $("heat-step").value === "week" ? 7 : 1; }
+
+function setupSlider() {
+  if (!state.interval) { $("slider").hidden = true; return; }
+  const [a, b] = state.interval.map(dayOf);
+  const r = $("heat-time");
+  r.min = "0";
+  r.max = String(Math.max(0, Math.floor((b - a) / stepDays())));
+  r.value = r.max;
+}
+
+async function applySlider() {
+  const a = dayOf(state.interval[0]);
+  const b = dayOf(state.interval[1]);
+  const n = stepDays();
+  const from = a + Number($("heat-time").value) * n;
+  $("heat-from").value = isoOf(from);
+  $("heat-to").value = isoOf(Math.min(b, from + n - 1));
+  await refreshHeat();
+}
+
+$("heat-time").addEventListener("input", applySlider);
+$("heat-step").addEventListener("change", () => { setupSlider(); $("heat-time").value = "0"; applySlider(); });
+$("heat-play").addEventListener("click", () => {
+  if (playTimer) { stopPlaying(); return; }
+  const r = $("heat-time");
+  if (Number(r.value) >= Number(r.max)) r.value = "0";
+  $("heat-play").textContent = t("heat.pause");
+  applySlider();
+  playTimer = setInterval(() => {
+    if (Number(r.value) >= Number(r.max)) { stopPlaying(); return; }
+    r.value = String(Number(r.value) + 1);
+    applySlider();
+  }, 1500);
+});
+function stopPlaying() {
+  clearInterval(playTimer);
+  playTimer = null;
+  $("heat-play").textContent = t("heat.play");
+}
+
 // ---------------------------------------------------------------- info card
 
-function showCard(title, rows, chain) {
+function showCard(title, rows, chain, extra = []) {
   const body = $("card-body");
   const table = el("table", {}, rows.filter(([, v]) => v !== undefined && v !== null && v !== "").map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v))));
-  const parts = [el("h3", {}, title), table];
+  const parts = [el("h3", {}, title), table, ...extra];
   if (chain && chain.length) {
     const grid = chain[0];
-    parts.push(el("h4", {}, "Grid chain"));
-    parts.push(el("ol", { class: "chain" }, chain.map((a) => el("li", {}, `${a.name} (${a.code}) · ${a.level}${a.kind ? ` · ${a.kind}` : ""}`))));
+    parts.push(el("h4", {}, t("card.chain")));
+    parts.push(el("ol", { class: "chain" }, chain.map((a) => el("li", {}, `${a.name}${paren(a.code)} · ${label("level", a.level)}${a.kind ? ` · ${label("kind", a.kind)}` : ""}`))));
     const staff = grid.staff || [];
     if (staff.length) {
-      parts.push(el("h4", {}, "Staff"));
-      parts.push(el("table", {}, staff.map((s) => el("tr", {}, el("td", {}, s.role.replaceAll("_", " ")), el("td", {}, `${s.name} ${s.phone || ""}`)))));
+      parts.push(el("h4", {}, t("card.staff")));
+      parts.push(el("table", {}, staff.map((s) => el("tr", {}, el("td", {}, label("staff", s.role)), el("td", {}, `${s.name} ${s.phone || ""}`)))));
     }
     const counts = state.summary.get(grid.code)?.counts;
     if (counts) {
-      parts.push(el("h4", {}, "Counts"));
-      parts.push(el("table", {}, Object.entries(counts).map(([k, v]) => el("tr", {}, el("td", {}, k.replaceAll("_", " ")), el("td", {}, fmt.format(v))))));
+      parts.push(el("h4", {}, t("card.counts")));
+      parts.push(el("table", { class: "counts" }, Object.entries(counts).map(([k, v]) => el("tr", {}, el("td", {}, label("count", k)), el("td", {}, fmt.format(v))))));
     }
   }
   body.replaceChildren(...parts);
@@ -377,14 +498,23 @@ async function lookupPoint(lon, lat, crs = "wgs84") {
 }
 
 const TITLES = {
-  grids: (p) => `${p.name} · grid`,
-  buildings: (p) => p.address || `Building ${p.code}`,
-  units: (p) => `Unit ${p.label}`,
-  roads: (p) => `${p.name || "Unnamed road"} · ${String(p.class).replaceAll("_", " ")}`,
-  merchants: (p) => `${p.name} · merchant`,
-  cameras: () => "Camera",
-  incidents: (p) => (p.count ? `${p.count} incidents` : `Incident · ${String(p.category).replaceAll("_", " ")}`),
+  grids: (p) => t("card.grid", { name: p.name }),
+  buildings: (p) => p.address || t("card.building", { code: p.code }),
+  units: (p) => t("card.unit", { label: p.label }),
+  roads: (p) => t("card.road", { name: p.name || t("card.unnamed_road"), class: label("road", p.class) }),
+  merchants: (p) => t("card.merchant", { name: p.name }),
+  cameras: () => t("card.camera"),
+  incidents: (p) => (p.count ? t("card.incidents", { n: p.count }) : t("card.incident", { category: label("category", p.category) })),
 };
+
+// A tile feature's properties as the card's rows, codes shown as words.
+function featureRows(props) {
+  const kinds = { category: "category", status: "status", source: "source", level: "level", kind: "kind" };
+  return Object.entries(props).map(([k, v]) => [
+    label("field", k),
+    kinds[k] ? label(kinds[k], v) : typeof v === "number" ? fmt.format(v) : v,
+  ]);
+}
 
 map.on("click", async (e) => {
   if (state.planner) return plannerClick(e);
@@ -392,12 +522,14 @@ map.on("click", async (e) => {
   if (!hits.length) return;
   const f = hits[0];
   const layer = f.sourceLayer;
-  const rows = Object.entries(f.properties).map(([k, v]) => [k.replaceAll("_", " "), typeof v === "number" ? fmt.format(v) : v]);
   try {
+    // A single case: its own card, with its history and steps.
+    if (layer === "incidents" && !f.properties.count && f.id) return await openCase(Number(f.id));
     const r = await lookupPoint(e.lngLat.lng, e.lngLat.lat);
     const chain = r.chain.length ? r.chain : r.nearest ? [r.nearest] : [];
-    showCard((TITLES[layer] || (() => layer))(f.properties), rows, chain);
+    showCard((TITLES[layer] || (() => layer))(f.properties), featureRows(f.properties), chain);
     highlightGrid(chain[0]?.code);
+    if (dashboard && layer === "grids") await setGridFilter(f.properties.code, f.properties.name);
   } catch (err) {
     toast(err.message);
   }
@@ -405,6 +537,64 @@ map.on("click", async (e) => {
 for (const l of CLICKABLE) {
   map.on("mouseenter", l, () => { if (!state.planner) map.getCanvas().style.cursor = "pointer"; });
   map.on("mouseleave", l, () => { if (!state.planner) map.getCanvas().style.cursor = ""; });
+}
+
+// ---------------------------------------------------------------- case card
+//
+// A case: its number, when and how it came, what it is about (the
+// description as the role may see it), its deadline, its history and the
+// steps this user may take now. Steps go through the same API as any
+// client, with the case's version as If-Match.
+
+// What a step needs besides a note.
+const STEP_FIELDS = {
+  reject: () => ({ reason: $("case-note").value.trim() }),
+  dispatch: () => ({ to: { kind: "department", name: $("case-note").value.trim() } }),
+  evaluate: () => ({ satisfaction: Number($("case-rating").value) }),
+};
+
+async function openCase(id) {
+  const { body: c, headers } = await getJSON(`/incidents/${id}`);
+  const x = c.incident;
+  const rows = [
+    [t("case.id"), String(c.id)],
+    [t("case.reported_at"), time(x.reported_at)],
+    [t("case.source"), label("source", x.source)],
+    [t("case.status"), label("status", c.state.status)],
+    [t("case.level"), label("handling", c.state.level)],
+    [t("case.grid"), c.route?.grid ? `${c.route.grid.name}${paren(c.route.grid.code)}` : ""],
+    [t("case.assignee"), c.state.assignee ? `${c.state.assignee.name}` : ""],
+    [t("case.description"), x.description || t("case.hidden")],
+    [t("case.deadline"), c.deadline ? time(c.deadline) + (c.overdue ? ` · ${t("case.overdue", { h: num(c.overdue.hours_over) })}` : "") : ""],
+  ];
+  const history = el("ol", { class: "history", id: "case-history" }, (c.history || []).map((e) =>
+    el("li", {}, `${time(e.at)} · ${label("action", e.action)} · ${e.actor}${e.note ? ` · ${e.note}` : ""}`)));
+  const steps = (c.allowed || []).filter((a) => a !== "merge" && a !== "move");
+  const extra = [el("h4", {}, t("case.history")), history];
+  if (steps.length) {
+    extra.push(el("h4", {}, t("case.actions")));
+    extra.push(el("label", {}, t("case.note"), " ", el("input", { id: "case-note" })));
+    if (steps.includes("evaluate")) {
+      extra.push(el("select", { id: "case-rating" }, [5, 4, 3, 2, 1].map((n) => el("option", { value: String(n) }, "★".repeat(n)))));
+    }
+    extra.push(el("div", { class: "buttons", id: "case-steps" }, steps.map((a) => el("button", {
+      type: "button", "data-action": a,
+      onclick: () => takeStep(c.id, headers.get("etag"), a).catch((err) => toast(err.message)),
+    }, label("action", a)))));
+  }
+  showCard(t("case.title", { id: c.id, category: label("category", x.category) }), rows, null, extra);
+  $("card-body").dataset.case = String(c.id);
+}
+
+async function takeStep(id, etag, action) {
+  const body = { action, note: $("case-note")?.value.trim() ?? "", ...(STEP_FIELDS[action]?.() ?? {}) };
+  await getJSON(`/incidents/${id}/steps`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(etag ? { "if-match": etag } : {}) },
+    body: JSON.stringify(body),
+  });
+  toast(t("case.done", { action: label("action", action) }));
+  await openCase(id);
 }
 
 // ---------------------------------------------------------------- search
@@ -443,6 +633,10 @@ function pinAt(lonlat) {
   searchPin.getElement().id = "search-pin";
 }
 
+// Whether a point lies in mainland China's rough box, where phone maps
+// give GCJ-02.
+const inChina = (lon, lat) => lon > 73 && lon < 136 && lat > 18 && lat < 54;
+
 async function search(q) {
   const m = COORDS.exec(q);
   if (m) {
@@ -456,17 +650,32 @@ async function search(q) {
     const chain = r.chain.length ? r.chain : r.nearest ? [r.nearest] : [];
     map.flyTo({ center: [wlon, wlat], zoom: Math.max(map.getZoom(), 17) });
     pinAt([wlon, wlat]);
-    const rows = [["coordinates", `${wlon.toFixed(6)}, ${wlat.toFixed(6)} (WGS 84)`]];
-    if (!r.chain.length) rows.push(["outside the grids", `nearest grid ${fmt.format(r.border_distance_m)} m away`]);
-    showCard(chain[0] ? chain[0].name : "Outside the district", rows, chain);
+    const rows = [[t("card.coordinates"), `${wlon.toFixed(6)}, ${wlat.toFixed(6)} (WGS 84)`]];
+    if (!r.chain.length) rows.push([t("card.outside"), t("card.nearest", { m: fmt.format(r.border_distance_m) })]);
+    // Coordinates copied from a phone map in China are GCJ-02 (some
+    // 500 m off when read as WGS 84): when they would land in another
+    // grid read so, offer that reading.
+    const extra = [];
+    if (crs === "wgs84" && inChina(lon, lat)) {
+      const g = await lookupPoint(lon, lat, "gcj02");
+      if (g.chain.length && g.chain[0].code !== chain[0]?.code) {
+        extra.push(el("p", { class: "hint", id: "gcj-hint" }, t("card.gcj_hint"), " ",
+          el("button", { type: "button", id: "gcj-use", onclick: () => {
+            $("crs").value = "gcj02";
+            $("crs").dispatchEvent(new Event("change"));
+            search(q).catch((err) => toast(err.message));
+          } }, t("card.gcj_use"))));
+      }
+    }
+    showCard(chain[0] ? chain[0].name : t("card.outside_district"), rows, chain, extra);
     highlightGrid(chain[0]?.code);
     return chain[0]?.code ?? null;
   }
   const { body } = await getJSON(`/lookup?address=${encodeURIComponent(q)}&limit=5`);
   const best = body.candidates[0];
   if (!best) {
-    toast(`No address matches “${q}”`);
-    showCard(`No match for “${q}”`, Object.entries(body.parsed).map(([k, v]) => [k, String(v)]), null);
+    toast(t("card.no_match", { q }));
+    showCard(t("card.no_match_title", { q }), Object.entries(body.parsed).map(([k, v]) => [label("field", k), String(v)]), null);
     return null;
   }
   const { body: b } = await getJSON(`/collections/buildings/items/${encodeURIComponent(best.building)}`);
@@ -474,13 +683,13 @@ async function search(q) {
   map.fitBounds([[w, s], [e, n]], { maxZoom: 18, padding: 80 });
   pinAt([(w + e) / 2, (s + n) / 2]);
   const rows = [
-    ["address", best.address],
-    ["building", best.building],
-    ["unit", best.unit],
-    ["confidence", fmt.format(best.confidence * 100) + "%"],
-    ["matched", best.matched.join(", ")],
+    [t("card.address"), best.address],
+    [label("field", "building"), best.building],
+    [label("field", "unit"), best.unit],
+    [t("card.confidence"), fmt.format(best.confidence * 100) + "%"],
+    [t("card.matched"), best.matched.map((k) => label("field", k)).join("、")],
   ];
-  if (body.candidates.length > 1) rows.push(["other matches", body.candidates.slice(1).map((c) => c.address).join("; ")]);
+  if (body.candidates.length > 1) rows.push([t("card.other_matches"), body.candidates.slice(1).map((c) => c.address).join("；")]);
   showCard(best.address, rows, best.chain);
   highlightGrid(best.chain[0]?.code);
   return best.chain[0]?.code ?? null;
@@ -608,8 +817,21 @@ function onDrawChange(ids, type) {
       }
     }
     const moved = next.length !== prev.length || next.some((c, i) => !same(c, prev[i]));
-    shape.ring = next.map((c) => c.slice());
     if (!moved) continue;
+    // A change that would leave any grid invalid is undone on the spot,
+    // and the planner is told why.
+    const why = refusal(id, next, edits);
+    if (why) {
+      syncing = true;
+      try {
+        draw.updateFeatureGeometry(id, { type: "Polygon", coordinates: [prev] });
+      } finally {
+        syncing = false;
+      }
+      showRefusal(why);
+      continue;
+    }
+    shape.ring = next.map((c) => c.slice());
     p.dirty.add(shape.code);
     syncing = true;
     try {
@@ -625,13 +847,92 @@ function onDrawChange(ids, type) {
   }
   p.draftId = null;
   $("planner-publish").disabled = true;
-  $("planner-grid").textContent = `Changed: ${[...p.dirty].join(", ")}`;
+  if (p.dirty.size) $("planner-grid").textContent = t("planner.changed", { codes: [...p.dirty].join("、") });
+}
+
+// ---- the checks a drag must pass
+
+const orient = (a, b, c) => Math.sign((b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]));
+
+// Whether segments ab and cd cross properly (each passes to both sides of
+// the other). Touching is left to the service's validation: grids meet
+// at T-junctions all the time.
+function segmentsMeet(a, b, c, d) {
+  if (same(a, c) || same(a, d) || same(b, c) || same(b, d)) return false;
+  return orient(a, b, c) * orient(a, b, d) < 0 && orient(c, d, a) * orient(c, d, b) < 0;
+}
+
+function crossesItself(ring) {
+  const n = ring.length - 1;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      if (j === i + 1 || (i === 0 && j === n - 1)) continue;
+      if (segmentsMeet(ring[i], ring[i + 1], ring[j], ring[j + 1])) return true;
+    }
+  }
+  return false;
+}
+
+function strictlyInside(p, ring) {
+  let inside = false;
+  for (let i = 0, j = ring.length - 2; i < ring.length - 1; j = i++) {
+    const [xi, yi] = ring[i];
+    const [xj, yj] = ring[j];
+    if (orient(ring[j], ring[i], p) === 0 && Math.min(xi, xj) - EPS <= p[0] && p[0] <= Math.max(xi, xj) + EPS
+      && Math.min(yi, yj) - EPS <= p[1] && p[1] <= Math.max(yi, yj) + EPS) return false; // on the border
+    if ((yi > p[1]) !== (yj > p[1]) && p[0] < ((xj - xi) * (p[1] - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
+
+function overlaps(a, b) {
+  for (let i = 0; i + 1 < a.length; i++) {
+    for (let j = 0; j + 1 < b.length; j++) if (segmentsMeet(a[i], a[i + 1], b[j], b[j + 1])) return true;
+  }
+  return a.some((c) => !b.some((o) => same(o, c)) && strictlyInside(c, b))
+    || b.some((c) => !a.some((o) => same(o, c)) && strictlyInside(c, a));
+}
+
+// Why the shapes after a change (`next` for the dragged one, `edits` for
+// neighbours it drags along) would not make valid grids; null when they do.
+function refusal(id, next, edits) {
+  const p = state.planner;
+  const after = new Map([...p.shapes].map(([k, v]) => [k, v.ring]));
+  after.set(id, next);
+  for (const [oid, r] of edits) after.set(oid, r);
+  const changed = [id, ...edits.keys()];
+  for (const k of changed) {
+    const ring = after.get(k);
+    const code = p.shapes.get(k).code;
+    const distinct = new Set(ring.slice(0, -1).map((c) => `${c[0]},${c[1]}`));
+    if (distinct.size < 3) return t("planner.refused.degenerate", { code });
+    if (crossesItself(ring)) return t("planner.refused.self", { code });
+  }
+  for (const k of changed) {
+    for (const [o, ring] of after) {
+      // Exclusive grids lie over basic ones by design: only grids of one
+      // kind may not overlap.
+      if (o === k || (changed.includes(o) && o < k) || p.shapes.get(o).kind !== p.shapes.get(k).kind) continue;
+      if (overlaps(after.get(k), ring)) {
+        return t("planner.refused.overlap", { code: p.shapes.get(k).code, other: p.shapes.get(o).code });
+      }
+    }
+  }
+  return null;
+}
+
+function showRefusal(why) {
+  const msg = t("planner.refused", { why });
+  toast(msg);
+  const box = $("planner-refused");
+  box.textContent = msg;
+  box.hidden = false;
 }
 
 async function plannerClick(e) {
   if (state.planner.loaded) return; // terra-draw handles clicks on the open edit
   const hits = map.queryRenderedFeatures(e.point, { layers: ["grids-fill"] });
-  if (!hits.length) { toast("Click inside a grid to edit its boundary"); return; }
+  if (!hits.length) { toast(t("planner.click_grid")); return; }
   await openEdit(hits[0].properties.code);
 }
 
@@ -651,22 +952,25 @@ async function openEdit(code) {
     p.grids.set(g.code, { version, parts: polys.map((poly) => poly.slice(1)) });
     polys.forEach((poly, part) => {
       const id = draw.getFeatureId();
-      p.shapes.set(id, { code: g.code, part, ring: poly[0].map((c) => c.slice()) });
+      p.shapes.set(id, { code: g.code, kind: g.kind, part, ring: poly[0].map((c) => c.slice()) });
       features.push({ id, type: "Feature", geometry: { type: "Polygon", coordinates: [poly[0]] }, properties: { mode: "polygon", code: g.code } });
     });
   };
-  add({ code, geometry: grid.geometry }, Number(headers.get("etag")?.replaceAll('"', "")));
+  const kindOf = (c) => near.features.find((f) => f.id === c)?.properties.kind ?? "basic";
+  add({ code, kind: kindOf(code), geometry: grid.geometry }, Number(headers.get("etag")?.replaceAll('"', "")));
   const others = near.features.filter((f) => f.id !== code && f.properties.level === "grid");
   const versions = await Promise.all(others.map((f) => getJSON(`/grids/${encodeURIComponent(f.id)}`).then((r) => Number(r.headers.get("etag")?.replaceAll('"', "")))));
-  others.forEach((f, i) => add({ code: f.id, geometry: f.geometry }, versions[i]));
+  others.forEach((f, i) => add({ code: f.id, kind: f.properties.kind ?? "basic", geometry: f.geometry }, versions[i]));
   const results = draw.addFeatures(features);
   const bad = results.filter((r) => !r.valid);
-  if (bad.length) toast(`${bad.length} part(s) could not be opened for editing: ${bad[0].reason}`);
+  if (bad.length) toast(t("planner.not_opened", { n: bad.length, reason: bad[0].reason }));
   const first = [...p.shapes.entries()].find(([, s]) => s.code === code);
   if (first) draw.selectFeature(first[0]);
   $("planner-tools").hidden = false;
-  $("planner-grid").textContent = `Editing ${code} with ${others.length} neighbours`;
+  $("planner-grid").textContent = t("planner.editing", { code, n: others.length });
+  $("planner-author").textContent = state.me.user;
   $("planner-result").replaceChildren();
+  $("planner-refused").hidden = true;
   map.fitBounds([[w, s], [e, n]], { padding: 60, maxZoom: 18 });
 }
 
@@ -674,8 +978,10 @@ function closeEdit() {
   if (draw) draw.clear();
   state.planner = $("planner-mode").checked ? newPlanner() : null;
   $("planner-tools").hidden = true;
+  $("planner-refused").hidden = true;
   $("planner-publish").disabled = true;
   map.getSource("problems").setData({ type: "FeatureCollection", features: [] });
+  map.setFilter("moved-buildings", ["in", ["get", "code"], ["literal", []]]);
 }
 
 function newPlanner() {
@@ -690,35 +996,76 @@ function changedGeometry(code) {
   return { type: "MultiPolygon", coordinates };
 }
 
+// The buildings a preview moves, with what the loaded tiles say of them.
+function movingBuildings(codes) {
+  const want = new Set(codes);
+  const seen = new Map();
+  for (const f of map.querySourceFeatures("gg", { sourceLayer: "buildings" })) {
+    const c = f.properties.code;
+    if (want.has(c) && !seen.has(c)) seen.set(c, f.properties);
+  }
+  return codes.map((c) => ({ code: c, address: seen.get(c)?.address, households: seen.get(c)?.households }));
+}
+
+// A problem in the list: clicking it shows where it is.
+function problemItem(f) {
+  const sev = f.properties.severity;
+  const li = el("li", { class: sev === "error" ? "error" : "warning", "data-kind": f.properties.kind }, f.properties.message);
+  if (f.geometry) {
+    li.classList.add("located");
+    li.addEventListener("click", () => {
+      const [w, s, e, n] = bboxOf(f.geometry);
+      map.fitBounds([[w, s], [e, n]], { padding: 120, maxZoom: 19 });
+    });
+  }
+  return li;
+}
+
 async function validateEdit() {
   const p = state.planner;
   const out = $("planner-result");
-  if (!p.dirty.size) { out.replaceChildren(el("p", {}, "Nothing changed yet.")); return; }
+  if (!p.dirty.size) { out.replaceChildren(el("p", {}, t("planner.nothing"))); return; }
   const changes = [...p.dirty].map((code) => ({ code, geometry: changedGeometry(code), base_version: p.grids.get(code).version }));
   try {
     const { body: d } = await getJSON("/drafts", {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ reason: $("planner-reason").value, changes }),
+      body: JSON.stringify({
+        reason: $("planner-reason").value,
+        ...($("planner-effective").value ? { effective_date: $("planner-effective").value } : {}),
+        changes,
+      }),
     });
     const [{ body: v }, { body: pre }] = await Promise.all([
       getJSON(`/drafts/${d.id}/validate`),
       getJSON(`/drafts/${d.id}/preview`),
     ]);
-    map.getSource("problems").setData(v);
+    map.getSource("problems").setData({ type: "FeatureCollection", features: v.new_problems ?? [] });
     p.draftId = d.id;
     const moves = pre.impact.moves;
     const list = [
       el("p", { class: v.new_errors.length ? "error" : "ok" },
-        v.new_errors.length ? `${v.new_errors.length} new error(s): publishing is refused` : "No new topology errors"),
-      el("p", {}, `${v.errors} error(s), ${v.warnings} warning(s) in the district after the change`),
+        v.new_errors.length ? t("planner.new_errors", { n: v.new_errors.length }) : t("planner.no_new_errors")),
     ];
-    if (v.new_errors.length) list.push(el("ul", {}, v.new_errors.map((m) => el("li", { class: "error" }, m))));
-    if (v.outdated.length) list.push(el("p", { class: "error" }, `Changed by someone else since opened: ${v.outdated.map((o) => o.grid).join(", ")}`));
-    list.push(el("h4", {}, "Impact"));
-    if (!moves.length) list.push(el("p", {}, "No building, unit, merchant, camera or open incident changes grid."));
-    list.push(el("ul", {}, moves.map((m) => el("li", {}, `${m.from ?? "outside"} → ${m.to ?? "outside"}: ${m.buildings.length} buildings, ${m.units} units, ${m.households} households, ${m.merchants} merchants, ${m.cameras} cameras, ${m.open_incidents} open incidents`))));
-    if (pre.impact.new_straddling.length) list.push(el("p", { class: "error" }, `Buildings cut by the new border: ${pre.impact.new_straddling.join(", ")}`));
+    if (v.new_warnings.length) list.push(el("p", { class: "warning" }, t("planner.new_warnings", { n: v.new_warnings.length })));
+    list.push(el("p", {}, t("planner.totals", { errors: v.errors, warnings: v.warnings })));
+    if (v.new_problems?.length) list.push(el("ul", { id: "planner-problems" }, v.new_problems.map(problemItem)));
+    if (v.outdated.length) list.push(el("p", { class: "error" }, t("planner.outdated", { grids: v.outdated.map((o) => o.grid).join("、") })));
+    list.push(el("h4", {}, t("planner.impact")));
+    if (!moves.length) list.push(el("p", {}, t("planner.no_moves")));
+    list.push(el("ul", {}, moves.map((m) => el("li", {}, t("planner.move", {
+      from: m.from ?? t("planner.outside"), to: m.to ?? t("planner.outside"), buildings: m.buildings.length,
+      units: m.units, households: m.households, merchants: m.merchants, cameras: m.cameras, incidents: m.open_incidents,
+    })))));
+    const codes = moves.flatMap((m) => m.buildings);
+    if (codes.length) {
+      list.push(el("h4", {}, t("planner.moving_buildings")));
+      const to = new Map(moves.flatMap((m) => m.buildings.map((b) => [b, m.to ?? t("planner.outside")])));
+      list.push(el("ul", { id: "planner-buildings" }, movingBuildings(codes).map((b) =>
+        el("li", { "data-building": b.code }, `${b.address || b.code} → ${to.get(b.code)}${b.households !== undefined ? ` · ${label("count", "households")} ${b.households}` : ""}`))));
+    }
+    map.setFilter("moved-buildings", ["in", ["get", "code"], ["literal", codes]]);
+    if (pre.impact.new_straddling.length) list.push(el("p", { class: "error" }, t("planner.straddling", { list: pre.impact.new_straddling.join("、") })));
     out.replaceChildren(...list);
     out.dataset.newErrors = String(v.new_errors.length);
     $("planner-publish").disabled = v.new_errors.length > 0 || v.outdated.length > 0;
@@ -733,15 +1080,70 @@ async function publishEdit() {
   try {
     const { body } = await getJSON(`/drafts/${p.draftId}/publish`, { method: "POST" });
     const v = body.published.version;
-    toast(`Published version ${v}`);
+    toast(t("planner.published", { v }));
     closeEdit();
     // The data version the published snapshot carries.
     const { body: h } = await getJSON("/health");
     await refreshData(v, h.data_version);
-    $("planner-result").textContent = `Published version ${v}`;
+    $("planner-result").textContent = t("planner.published", { v });
+    await loadHistory();
   } catch (err) {
-    $("planner-result").replaceChildren(el("p", { class: "error" }, `${err.status ?? ""} ${err.message}`));
+    $("planner-result").replaceChildren(el("p", { class: "error" }, err.message));
   }
+}
+
+// ---- version history: who changed what when, before/after, rollback
+
+async function loadHistory() {
+  const { body } = await getJSON("/versions");
+  const list = $("history-list");
+  const versions = [...body.versions].sort((a, b) => b.version - a.version);
+  if (!versions.length) { list.replaceChildren(el("li", {}, t("planner.history.empty"))); return; }
+  const current = versions[0].version;
+  list.replaceChildren(...versions.map((v) => el("li", { "data-version": String(v.version) },
+    el("strong", {}, t("planner.version", { v: v.version })), " ",
+    el("span", {}, t("planner.version.line", { time: time(v.published_at), author: v.author, reason: v.reason })), " ",
+    el("span", { class: "hint" }, t("planner.version.effective", { date: v.effective_date })),
+    v.grids?.length ? el("span", { class: "hint" }, ` · ${v.grids.join("、")}`) : null,
+    el("div", { class: "buttons" },
+      v.grids?.length ? el("button", { type: "button", class: "show-diff", onclick: () => showDiff(v).catch((e) => toast(e.message)) }, t("planner.show_after")) : null,
+      v.version !== current ? el("button", { type: "button", class: "rollback", onclick: () => rollbackTo(v.version).catch((e) => toast(e.message)) }, t("planner.rollback")) : null),
+  )));
+}
+
+// The grids a version changed, as they were before it (dashed red) and
+// after it (blue).
+async function showDiff(v) {
+  const features = [];
+  for (const code of v.grids) {
+    const { body } = await getJSON(`/grids/${encodeURIComponent(code)}/history`);
+    const at = body.features.filter((f) => f.properties.version <= v.version).sort((a, b) => a.properties.version - b.properties.version);
+    const after = at.at(-1);
+    const before = at.filter((f) => f.properties.version < v.version).at(-1);
+    if (before?.geometry) features.push({ ...before, properties: { ...before.properties, side: "before" } });
+    if (after?.properties.version === v.version && after.geometry) features.push({ ...after, properties: { ...after.properties, side: "after" } });
+  }
+  map.getSource("diff").setData({ type: "FeatureCollection", features });
+  if (features.length) {
+    const boxes = features.map((f) => bboxOf(f.geometry));
+    map.fitBounds([[Math.min(...boxes.map((b) => b[0])), Math.min(...boxes.map((b) => b[1]))],
+      [Math.max(...boxes.map((b) => b[2])), Math.max(...boxes.map((b) => b[3]))]], { padding: 80, maxZoom: 18 });
+  }
+}
+
+async function rollbackTo(n) {
+  if (!window.confirm(t("planner.rollback.confirm", { v: n }))) return;
+  const { body } = await getJSON(`/versions/${n}/rollback`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ reason: `${t("planner.rollback")} ${n}` }),
+  });
+  const v = body.published.version;
+  toast(t("planner.rolled_back", { v }));
+  map.getSource("diff").setData({ type: "FeatureCollection", features: [] });
+  const { body: h } = await getJSON("/health");
+  await refreshData(v, h.data_version);
+  await loadHistory();
 }
 
 $("planner-mode").addEventListener("change", () => {
@@ -759,6 +1161,210 @@ $("planner-validate").addEventListener("click", validateEdit);
 $("planner-publish").addEventListener("click", publishEdit);
 $("planner-cancel").addEventListener("click", closeEdit);
 
+// ---------------------------------------------------------------- dashboard
+//
+// The command center's one screen (/dashboard): KPI tiles from
+// /stats/overview, the live case list fed by the server (GET /events,
+// Server-Sent Events: no polling), and charts by category, grid and day
+// over the heatmap's filters. Clicking a grid (on the map or its bar)
+// filters the category and day charts to it; the time slider moves the
+// heatmap, the incident points and the charts together.
+
+const KPIS = ["new_today", "open", "overdue", "closed_today", "satisfaction"];
+let kpiTimer = null;
+
+async function refreshKpis() {
+  const { body: o } = await getJSON("/stats/overview");
+  state.overview = o;
+  $("kpis").replaceChildren(...KPIS.map((k) => {
+    const value = k === "satisfaction"
+      ? (o.satisfaction === null ? t("kpi.none") : num(o.satisfaction, 2))
+      : num(o[k], 0);
+    const sub = k !== "satisfaction" ? o.day
+      : o.satisfaction !== null ? t("kpi.satisfaction.value", { v: num(o.satisfaction, 2), n: o.evaluations }) : t("kpi.satisfaction.none");
+    return el("div", { class: `kpi kpi-${k}`, "data-kpi": k, "data-value": k === "satisfaction" ? String(o.satisfaction ?? "") : String(o[k]) },
+      el("div", { class: "kpi-label" }, t(`kpi.${k}`)),
+      el("div", { class: "kpi-value" }, value),
+      el("div", { class: "kpi-sub" }, sub));
+  }));
+}
+
+// At most one refresh of the figures per two seconds, however many
+// events come.
+function kpisSoon() {
+  if (kpiTimer) return;
+  kpiTimer = setTimeout(() => {
+    kpiTimer = null;
+    refreshKpis().catch((e) => toast(e.message));
+  }, 2000);
+}
+
+const LIVE_MAX = 50;
+
+function liveItem(c) {
+  const li = el("li", { "data-case": String(c.id), class: `${c.kind}${c.overdue ? " overdue" : ""}` },
+    el("span", { class: "live-time" }, time(c.changed_at)),
+    el("span", { class: "live-what" }, `#${c.id} ${label("category", c.category)}`),
+    el("span", { class: "live-status" }, c.kind === "new" ? t("event.new") : label("status", c.status)),
+    el("span", { class: "live-grid" }, c.grid?.name ?? ""));
+  li.addEventListener("click", () => {
+    map.flyTo({ center: c.location, zoom: Math.max(map.getZoom(), 16) });
+    openCase(c.id).catch((e) => toast(e.message));
+  });
+  return li;
+}
+
+function addLive(c) {
+  const list = $("live-list");
+  list.querySelector(`[data-case="${c.id}"]`)?.remove();
+  list.querySelector(".empty")?.remove();
+  list.prepend(liveItem(c));
+  while (list.children.length > LIVE_MAX) list.lastElementChild.remove();
+}
+
+async function loadLive() {
+  const { body } = await getJSON("/incidents?newest=true&limit=20");
+  const rows = body.cases;
+  const list = $("live-list");
+  list.replaceChildren();
+  if (!rows.length) list.append(el("li", { class: "empty" }, t("dash.live.empty")));
+  for (const r of rows.reverse()) {
+    addLive({ id: r.id, kind: "update", category: r.category, status: r.status, changed_at: r.reported_at,
+      location: r.location, grid: r.grid ? { code: r.grid, name: state.summary.get(r.grid)?.name ?? r.grid } : null, overdue: !!r.overdue });
+  }
+}
+
+function openFeed() {
+  const feed = new EventSource("/events");
+  feed.addEventListener("hello", () => {
+    $("live-state").textContent = t("dash.live.connected");
+    $("live").dataset.connected = "true";
+  });
+  feed.addEventListener("case", (ev) => {
+    const c = JSON.parse(ev.data);
+    addLive(c);
+    kpisSoon();
+  });
+  feed.addEventListener("refresh", () => {
+    loadLive().catch((e) => toast(e.message));
+    kpisSoon();
+  });
+  feed.addEventListener("error", () => {
+    $("live-state").textContent = t("dash.live.offline");
+    $("live").dataset.connected = "false";
+  });
+  state.feed = feed;
+}
+
+// ---- charts: plain SVG with axes, units and the values on the bars
+
+const SVG = "http://www.w3.org/2000/svg";
+function svgEl(tag, attrs = {}, text) {
+  const n = document.createElementNS(SVG, tag);
+  for (const [k, v] of Object.entries(attrs)) n.setAttribute(k, String(v));
+  if (text !== undefined) n.textContent = text;
+  return n;
+}
+
+// A horizontal bar chart: one bar per row, its value at its end.
+function barChart(svg, rows, onPick) {
+  const w = 360, rowH = 22, left = 110, top = 6, bottom = 26;
+  const h = top + rows.length * rowH + bottom;
+  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+  svg.replaceChildren();
+  const max = Math.max(1, ...rows.map((r) => r.value));
+  const x = (v) => left + ((w - left - 40) * v) / max;
+  rows.forEach((r, i) => {
+    const y = top + i * rowH;
+    const g = svgEl("g", { class: "bar", "data-key": r.key, tabindex: 0 });
+    g.append(svgEl("text", { x: left - 6, y: y + 15, "text-anchor": "end", class: "tick" }, r.label));
+    g.append(svgEl("rect", { x: left, y: y + 3, width: Math.max(1, x(r.value) - left), height: rowH - 6, class: r.on ? "on" : "" }));
+    g.append(svgEl("text", { x: x(r.value) + 4, y: y + 15, class: "value" }, num(r.value, 0)));
+    if (onPick) g.addEventListener("click", () => onPick(r));
+    svg.append(g);
+  });
+  const axisY = top + rows.length * rowH + 2;
+  svg.append(svgEl("line", { x1: left, y1: axisY, x2: w - 40, y2: axisY, class: "axis" }));
+  svg.append(svgEl("text", { x: left, y: axisY + 16, class: "tick" }, "0"));
+  svg.append(svgEl("text", { x: w - 40, y: axisY + 16, "text-anchor": "end", class: "tick" }, `${num(max, 0)} ${t("dash.axis.cases")}`));
+}
+
+// A column chart of cases per day, with a date axis.
+function dayChart(svg, days) {
+  const w = 360, h = 150, left = 34, bottom = 30, top = 8;
+  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+  svg.replaceChildren();
+  const max = Math.max(1, ...days.map((d) => d.incidents));
+  const bw = (w - left - 6) / Math.max(1, days.length);
+  const y = (v) => h - bottom - ((h - bottom - top) * v) / max;
+  days.forEach((d, i) => {
+    const r = svgEl("rect", { x: left + i * bw + 0.5, y: y(d.incidents), width: Math.max(1, bw - 1), height: h - bottom - y(d.incidents), "data-day": d.day });
+    r.append(svgEl("title", {}, `${d.day}: ${d.incidents} ${t("dash.axis.cases")}`));
+    svg.append(r);
+  });
+  svg.append(svgEl("line", { x1: left, y1: h - bottom, x2: w - 6, y2: h - bottom, class: "axis" }));
+  svg.append(svgEl("line", { x1: left, y1: top, x2: left, y2: h - bottom, class: "axis" }));
+  svg.append(svgEl("text", { x: left - 4, y: top + 8, "text-anchor": "end", class: "tick" }, num(max, 0)));
+  svg.append(svgEl("text", { x: left - 4, y: h - bottom, "text-anchor": "end", class: "tick" }, "0"));
+  svg.append(svgEl("text", { x: 2, y: top + 20, class: "tick unit" }, t("dash.axis.cases")));
+  if (days.length) {
+    svg.append(svgEl("text", { x: left, y: h - bottom + 14, class: "tick" }, days[0].day.slice(5)));
+    svg.append(svgEl("text", { x: w - 6, y: h - bottom + 14, "text-anchor": "end", class: "tick" }, days.at(-1).day.slice(5)));
+  }
+  svg.append(svgEl("text", { x: (left + w) / 2, y: h - 4, "text-anchor": "middle", class: "tick unit" }, t("dash.axis.day")));
+}
+
+// The period the charts cover: the slider's window, else the last 30 days
+// of data.
+function chartPeriod() {
+  const to = $("heat-to").value || state.interval?.[1];
+  let from = $("heat-from").value;
+  if (!from && to) from = isoOf(dayOf(to) - 29);
+  return from && to ? `${from}..${to}` : null;
+}
+
+async function refreshCharts() {
+  const period = chartPeriod();
+  const q = new URLSearchParams({ level: "grid" });
+  if (period) q.set("period", period);
+  if ($("heat-category").value) q.set("category", $("heat-category").value);
+  if (state.gridFilter) q.set("grid", state.gridFilter.code);
+  const { body } = await getJSON(`/stats/incidents?${q}`);
+  const grids = body.areas.filter((a) => a.level === "grid");
+  const byCat = new Map();
+  for (const a of grids) {
+    if (state.gridFilter && a.code !== state.gridFilter.code) continue;
+    for (const [c, n] of Object.entries(a.by_category)) byCat.set(c, (byCat.get(c) ?? 0) + n);
+  }
+  const cats = [...byCat].sort((a, b) => b[1] - a[1]).map(([c, n]) => ({ key: c, label: label("category", c), value: n, on: $("heat-category").value === c }));
+  barChart($("chart-category"), cats, (r) => {
+    $("heat-category").value = $("heat-category").value === r.key ? "" : r.key;
+    refreshHeat();
+  });
+  const top = grids.slice().sort((a, b) => b.incidents - a.incidents).slice(0, 10)
+    .map((a) => ({ key: a.code, label: a.name, value: a.incidents, on: state.gridFilter?.code === a.code }));
+  barChart($("chart-grid"), top, (r) => setGridFilter(r.key, r.label));
+  dayChart($("chart-day"), body.by_day ?? []);
+  $("charts").dataset.period = period ?? "";
+  $("charts").dataset.grid = state.gridFilter?.code ?? "";
+}
+
+async function setGridFilter(code, name) {
+  state.gridFilter = code && state.gridFilter?.code !== code ? { code, name } : null;
+  highlightGrid(state.gridFilter?.code);
+  $("dash-filter").hidden = !state.gridFilter;
+  $("dash-filter-text").textContent = state.gridFilter ? t("dash.filter", { what: `${name}${paren(code)}` }) : "";
+  await refreshCharts();
+}
+$("dash-filter-clear").addEventListener("click", () => setGridFilter(null));
+
+async function startDashboard() {
+  $("dash").hidden = false;
+  $("live").hidden = false;
+  await Promise.all([refreshKpis(), refreshCharts(), loadLive()]);
+  openFeed();
+}
+
 // For automation and embedding: the map and a promise that settles once
 // the first view is drawn.
 window.gridgov = {
@@ -766,9 +1372,11 @@ window.gridgov = {
   state,
   search,
   openEdit,
+  openCase,
+  loadHistory,
   ready: start().catch((e) => {
     console.error(e);
-    toast(`The map could not start: ${e.message}`);
+    toast(t("error.start", { detail: e.message }));
     throw e;
   }),
 };

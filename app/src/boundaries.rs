@@ -176,6 +176,9 @@ pub struct Validation {
     pub problems: Vec<Problem>,
     /// The errors the change adds.
     pub added: Vec<Problem>,
+    /// The warnings it adds (a grid dropping below its households band,
+    /// a building newly cut by a border, …): publishing is allowed.
+    pub added_warnings: Vec<Problem>,
     /// Grids that moved on since the draft was made.
     pub outdated: Vec<Outdated>,
 }
@@ -343,6 +346,21 @@ fn check(
     after: &District,
     cancel: &Cancel,
 ) -> Result<(Vec<Problem>, Vec<Problem>), BoundaryError> {
+    check_all(before, after, cancel).map(|(p, e, _)| (p, e))
+}
+
+/// Every problem after a change, the errors it adds and the warnings it
+/// adds.
+type Checked = (Vec<Problem>, Vec<Problem>, Vec<Problem>);
+
+/// Validation of the district after the change, and which errors and
+/// which warnings it adds (a problem is new when no problem of its kind
+/// about the same things was there before).
+fn check_all(
+    before: &Snapshot,
+    after: &District,
+    cancel: &Cancel,
+) -> Result<Checked, BoundaryError> {
     let opts = ValidationOptions {
         cancel: cancel.clone(),
         ..ValidationOptions::default()
@@ -352,17 +370,19 @@ fn check(
     let old: BTreeSet<(String, Vec<String>)> =
         validate(&before.district, &before.assignment, &opts)
             .iter()
-            .filter(|p| p.severity == Severity::Error)
             .map(problem_key)
             .collect();
-    let added = problems
-        .iter()
-        .filter(|p| p.severity == Severity::Error && !old.contains(&problem_key(p)))
-        .cloned()
-        .collect();
+    let new_of = |s: Severity| -> Vec<Problem> {
+        problems
+            .iter()
+            .filter(|p| p.severity == s && !old.contains(&problem_key(p)))
+            .cloned()
+            .collect()
+    };
+    let (added, warned) = (new_of(Severity::Error), new_of(Severity::Warning));
     // What was found before a stop is not everything: it is not an answer.
     cancel.check()?;
-    Ok((problems, added))
+    Ok((problems, added, warned))
 }
 
 /// The errors a change of the grids `codes` adds, as [`check`] finds
@@ -591,10 +611,11 @@ impl App {
         let snap = self.current();
         let after = apply_changes(&snap.district, &changes).map_err(|e| change_error(&e))?;
         cancel.check()?;
-        let (problems, added) = check(&snap, &after, cancel)?;
+        let (problems, added, added_warnings) = check_all(&snap, &after, cancel)?;
         Ok(Validation {
             problems,
             added,
+            added_warnings,
             outdated: outdated(&snap, &d.base),
         })
     }

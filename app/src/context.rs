@@ -24,6 +24,12 @@ pub struct Rules {
     pub duplicates: DuplicateRule,
 }
 
+/// Told which cases changed after each write the application sees (its
+/// own, the escalation timer's, another replica's): the ids, or none for
+/// "all of them may have" (an import, a reload). Called on the writer's
+/// thread: it should hand the news on, not work on it.
+pub type CaseListener = Box<dyn Fn(&App, &[i64]) + Send + Sync>;
+
 /// The application over one store.
 pub struct App {
     /// Where the data lives.
@@ -39,6 +45,8 @@ pub struct App {
     ids: AtomicU64,
     /// When each open case falls due, for the escalation timer.
     pub(crate) deadlines: Mutex<crate::deadlines::Index>,
+    /// Who hears of changed cases.
+    listeners: Mutex<Vec<CaseListener>>,
 }
 
 impl App {
@@ -63,7 +71,26 @@ impl App {
             publish_lock: Mutex::new(()),
             ids: AtomicU64::new(0),
             deadlines: Mutex::default(),
+            listeners: Mutex::default(),
         })
+    }
+
+    /// Adds a listener told of every change to cases from now on.
+    pub fn on_cases_changed(&self, f: CaseListener) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(f);
+    }
+
+    fn cases_changed(&self, ids: &[i64]) {
+        let ls = self
+            .listeners
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for l in ls.iter() {
+            l(self, ids);
+        }
     }
 
     /// The current snapshot.
@@ -90,7 +117,9 @@ impl App {
     /// show the change at once.
     pub fn incidents_changed(&self) -> Result<(), StoreError> {
         self.deadlines_stale();
-        self.model.incidents_changed(|| self.all_incidents())
+        self.model.incidents_changed(|| self.all_incidents())?;
+        self.cases_changed(&[]);
+        Ok(())
     }
 
     /// After incidents `ids` changed in the store (filed, stepped, moved,
@@ -124,7 +153,9 @@ impl App {
             },
             || self.all_incidents(),
         )?;
-        self.deadlines_changed(&read)
+        self.deadlines_changed(&read)?;
+        self.cases_changed(&read);
+        Ok(())
     }
 
     /// Holds the publish lock (one publish at a time in this process).

@@ -22,6 +22,7 @@ mod context;
 pub mod deadlines;
 pub mod households;
 pub mod import;
+pub mod overview;
 pub mod ports;
 mod read_model;
 pub mod report;
@@ -29,7 +30,7 @@ pub mod report;
 pub use boundaries::BoundaryError;
 pub use cases::CaseError;
 pub use clock::{Clock, FixedClock, SystemClock};
-pub use context::{App, Rules};
+pub use context::{App, CaseListener, Rules};
 pub use households::HouseholdError;
 pub use ports::{
     AccountStore, Append, AppendError, AuditRecord, AuditStore, BoundaryStore, CaseStep, CaseStore,

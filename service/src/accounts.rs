@@ -223,6 +223,13 @@ pub async fn me(caller: Caller) -> Response {
         "grids": caller.principal.grids,
         "department": caller.principal.department,
         "token_id": caller.token,
+        // What the pages may offer: incident points on the map, the
+        // dashboard's figures, boundary editing.
+        "may": {
+            "every_incident": caller.may(&gridgov_spatial::access::Thing::Incident { grid: None, assignee: None, filed_by: None }, gridgov_spatial::access::Access::Read),
+            "aggregates": caller.may(&gridgov_spatial::access::Thing::Aggregate, gridgov_spatial::access::Access::Read),
+            "edit_boundaries": caller.may(&gridgov_spatial::access::Thing::Boundary, gridgov_spatial::access::Access::Write),
+        },
     }))
     .into_response()
 }

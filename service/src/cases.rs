@@ -483,6 +483,9 @@ pub struct ListQuery {
     /// Only cases past their deadline, the longest overdue first.
     #[serde(default)]
     overdue: bool,
+    /// Newest first (the last filed first) instead of in filing order.
+    #[serde(default)]
+    newest: bool,
     /// At most this many (default 100, at most 10,000).
     limit: Option<usize>,
     /// Skip this many.
@@ -564,6 +567,9 @@ pub async fn list(
                     "overdue": over,
                 }),
             ));
+        }
+        if q.newest {
+            rows.reverse();
         }
         if q.overdue {
             rows.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));

@@ -214,6 +214,22 @@ pub async fn validate_draft(
             .map(|p| p.message.clone())
             .collect::<Vec<_>>()
     );
+    fc["new_warnings"] = json!(
+        v.added_warnings
+            .iter()
+            .map(|p| p.message.clone())
+            .collect::<Vec<_>>()
+    );
+    // The new problems with their places, for the planner's list.
+    fc["new_problems"] = serde_json::to_value(to_feature_collection(
+        &v.added
+            .iter()
+            .chain(&v.added_warnings)
+            .cloned()
+            .collect::<Vec<_>>(),
+    ))
+    .map_err(ApiError::internal)?["features"]
+        .take();
     fc["outdated"] = json!(v.outdated);
     let mut r = axum::Json(fc).into_response();
     r.headers_mut().insert(

@@ -55,3 +55,30 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
             .map_err(|r| ApiError::bad_request("path", r.body_text()))
     }
 }
+
+/// The language to answer a person in: `?lang=` when it names one, else
+/// the request's `Accept-Language`, else Chinese.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UiLang(pub gridgov_spatial::i18n::Lang);
+
+impl<S: Send + Sync> FromRequestParts<S> for UiLang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().and_then(|q| {
+            serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+                .ok()?
+                .into_iter()
+                .find(|(k, _)| k == "lang")
+                .map(|(_, v)| v)
+        });
+        let accept = parts
+            .headers
+            .get(axum::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        Ok(UiLang(gridgov_spatial::i18n::Lang::negotiate(
+            query.as_deref(),
+            accept,
+        )))
+    }
+}

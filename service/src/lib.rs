@@ -14,6 +14,7 @@ mod cases;
 pub mod conn;
 mod editing;
 mod error;
+mod events;
 pub mod extract;
 mod features;
 pub mod harden;
@@ -94,6 +95,8 @@ pub struct AppState {
     pub batches: Arc<tokio::sync::Semaphore>,
     /// First answers by `Idempotency-Key`.
     replays: idempotency::Replays,
+    /// The live feed of changed cases (`GET /events`).
+    pub events: Arc<events::Events>,
 }
 
 /// Batch lookups worked on at once; more wait their turn.
@@ -102,7 +105,10 @@ pub const BATCHES_AT_ONCE: usize = 2;
 impl AppState {
     /// State over the application `app`.
     pub fn new(app: Arc<App>, config: Config) -> Self {
+        let events = Arc::new(events::Events::default());
+        events.listen(&app);
         AppState {
+            events,
             app,
             tile_cache: tiles::TileCache::new(config.tile_cache_bytes),
             limiter: harden::Limiter::new(&config.guard),
@@ -344,6 +350,7 @@ pub fn serve(
             }
         });
     }
+    let events = state.events.clone();
     rt.block_on(async move {
         let addr = listener.local_addr()?;
         tracing::info!(%addr, https = tls.is_some(), max_connections = limits.total,
@@ -353,7 +360,12 @@ pub fn serve(
             tls.map(tokio_rustls::TlsAcceptor::from),
             app(state),
             limits,
-            shutdown_signal(),
+            async move {
+                shutdown_signal().await;
+                // Live feeds never end by themselves: end them, so the
+                // drain does not wait for them.
+                events.close();
+            },
             Duration::from_secs(30),
         )
         .await;
@@ -405,3 +417,6 @@ mod reports_tests;
 
 #[cfg(test)]
 mod corpus_tests;
+
+#[cfg(test)]
+mod screens_tests;

@@ -11,9 +11,10 @@ use std::sync::Arc;
 use axum::Json;
 use axum::extract::State;
 
-use crate::extract::{Path, Query};
+use crate::extract::{Path, Query, UiLang};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use gridgov_spatial::i18n::{self, Lang};
 use gridgov_spatial::{Incident, IncidentStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -62,8 +63,10 @@ fn services(st: &AppState) -> Vec<String> {
     v
 }
 
-fn service_name(code: &str) -> String {
-    code.replace('_', " ")
+/// A category's name in `lang` (Open311's `service_name`; the code stays
+/// the `service_code`).
+fn service_name(lang: Lang, code: &str) -> String {
+    i18n::category(lang, code).into_owned()
 }
 
 /// `GET /open311/v2/services.json`.
@@ -76,14 +79,14 @@ fn service_name(code: &str) -> String {
         (status = 200, description = "the services", body = serde_json::Value, content_type = "application/json"),
     )
 )]
-pub async fn service_list(State(st): State<Arc<AppState>>) -> Response {
+pub async fn service_list(State(st): State<Arc<AppState>>, UiLang(lang): UiLang) -> Response {
     let list: Vec<Value> = services(&st)
         .into_iter()
         .map(|c| {
             json!({
                 "service_code": c,
-                "service_name": service_name(&c),
-                "description": format!("Report a {} problem; it goes to the grid where it is.", service_name(&c)),
+                "service_name": service_name(lang, &c),
+                "description": i18n::tf(lang, "open311.description", &[("category", &service_name(lang, &c))]),
                 "metadata": false,
                 "type": "realtime",
                 "keywords": c,
@@ -275,6 +278,7 @@ fn request_json(
     x: &Incident,
     h: &[gridgov_spatial::workflow::Event],
     s: &gridgov_spatial::workflow::CaseState,
+    lang: Lang,
 ) -> Value {
     let route = gridgov_app::cases::route(
         &snap.district,
@@ -305,7 +309,7 @@ fn request_json(
         "service_request_id": id.to_string(),
         "status": open311_status(s.status),
         "status_notes": notes,
-        "service_name": service_name(&x.category),
+        "service_name": service_name(lang, &x.category),
         "service_code": x.category,
         "description": if full { x.description.as_str() } else { "" },
         "agency_responsible": route.grid.as_ref().map(|g| g.name.clone()),
@@ -367,6 +371,7 @@ pub struct RequestsQuery {
 pub async fn get_requests(
     State(st): State<Arc<AppState>>,
     caller: super::auth::Caller,
+    UiLang(lang): UiLang,
     q: Result<Query<RequestsQuery>, ApiError>,
 ) -> Response {
     let q = match q {
@@ -437,7 +442,7 @@ pub async fn get_requests(
                     continue;
                 }
             }
-            out.push(request_json(&snap, &caller.principal, *id, x, h, s));
+            out.push(request_json(&snap, &caller.principal, *id, x, h, s, lang));
             if out.len() >= 1000 {
                 break;
             }
@@ -469,6 +474,7 @@ pub async fn get_requests(
 pub async fn get_request(
     State(st): State<Arc<AppState>>,
     caller: super::auth::Caller,
+    UiLang(lang): UiLang,
     Path(id): Path<String>,
 ) -> Response {
     let Ok(id) = id.trim_end_matches(".json").parse::<i64>() else {
@@ -491,7 +497,8 @@ pub async fn get_request(
             id,
             &c.incident,
             &c.history,
-            &c.state
+            &c.state,
+            lang
         )]))
     })
     .await;

@@ -49,7 +49,12 @@ pub struct StatsQuery {
     period: Option<String>,
     /// Categories, comma-separated.
     category: Option<String>,
+    /// A grid's code: the day series (`by_day`) counts only its incidents.
+    grid: Option<String>,
 }
+
+/// Days in a `by_day` series at most.
+const MAX_SERIES_DAYS: i64 = 400;
 
 /// `GET /stats/incidents?level=grid&period=2026-W46&category=noise,parking`:
 /// incidents per street, community and grid (or one level), per category,
@@ -90,6 +95,7 @@ pub async fn incident_stats(
         Some(s) => Some(parse_period(s)?),
     };
     let cats = comma_list(q.category.as_deref());
+    let grid = q.grid.clone();
     let v = blocking(move || {
         let snap = st.current();
         let query = IncidentQuery {
@@ -101,12 +107,71 @@ pub async fn incident_stats(
             .into_iter()
             .filter(|r| level.is_none_or(|l| r.level == l))
             .collect();
+        // Per local day of the period (of one grid when asked): the
+        // dashboard's day chart.
+        let by_day = match p {
+            Some(p) if p.days() <= MAX_SERIES_DAYS => {
+                let grid = match grid.as_deref() {
+                    None | Some("") => None,
+                    Some(c) => Some(snap.district.area_by_code(c).ok_or_else(|| {
+                        ApiError::bad_request("grid", format!("no grid {c:?}"))
+                    })?),
+                };
+                let mut n = vec![0usize; usize::try_from(p.days()).unwrap_or(0)];
+                for (x, at) in snap.district.incidents.iter().zip(snap.assignment.incidents.iter()) {
+                    if !query.matches(x) || grid.is_some_and(|g| at.responsible() != Some(g)) {
+                        continue;
+                    }
+                    let d = gridgov_spatial::period::local_day(x.reported_at, CHINA_OFFSET_S) - p.start;
+                    if let Some(c) = usize::try_from(d).ok().and_then(|d| n.get_mut(d)) {
+                        *c += 1;
+                    }
+                }
+                Some(
+                    n.iter()
+                        .enumerate()
+                        .map(|(i, c)| json!({"day": gridgov_spatial::period::date(p.start + i as i64), "incidents": c}))
+                        .collect::<Vec<_>>(),
+                )
+            }
+            _ => None,
+        };
         Ok(json!({
             "period": p,
             "categories": cats,
             "boundary_version": snap.version,
             "areas": rows,
+            "by_day": by_day,
         }))
+    })
+    .await?;
+    Ok(Json(v).into_response())
+}
+
+/// `GET /stats/overview`: the command center's key figures now: cases
+/// new today, open, overdue, closed today, and the mean satisfaction of
+/// the last 30 days' evaluations (`gridgov_app::overview`).
+#[utoipa::path(
+    get,
+    path = "/stats/overview",
+    tag = "reports",
+    summary = "Key figures now: new today, open, overdue, closed today, satisfaction",
+    responses(
+        (status = 200, description = "the figures", body = serde_json::Value, content_type = "application/json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn overview(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
+    let v = blocking(move || {
+        let book = Book::read(st.app.store.as_ref())?;
+        let o = gridgov_app::overview::overview(
+            &book.cases,
+            &st.app.rules.deadlines,
+            st.app.now(),
+            CHINA_OFFSET_S,
+        );
+        serde_json::to_value(o).map_err(ApiError::internal)
     })
     .await?;
     Ok(Json(v).into_response())

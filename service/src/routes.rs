@@ -15,8 +15,8 @@ use utoipa_axum::routes;
 
 use super::auth::{self, Need};
 use super::{
-    AppState, accounts, cases, editing, features, households, lookup, open311, openapi, reports,
-    tiles, web,
+    AppState, accounts, cases, editing, events, features, households, lookup, open311, openapi,
+    reports, tiles, web,
 };
 
 type Route = UtoipaMethodRouter<Arc<AppState>>;
@@ -85,6 +85,8 @@ pub fn routes(st: &Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
         // The web map and the API's own pages.
         .routes(g(open, routes!(web::root)))
         .routes(g(open, routes!(web::page)))
+        .routes(g(open, routes!(web::dashboard)))
+        .routes(g(open, routes!(web::catalogue)))
         .routes(g(open, routes!(web::asset)))
         .routes(g(open, routes!(openapi::document)))
         .routes(g(open, routes!(super::health)))
@@ -103,6 +105,7 @@ pub fn routes(st: &Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
         .routes(g(aggregate, routes!(tiles::heat_legend)))
         // Counts, hot spots, reports.
         .routes(g(aggregate, routes!(reports::incident_stats)))
+        .routes(g(aggregate, routes!(reports::overview)))
         .routes(g(aggregate, routes!(reports::hotspots)))
         .routes(g(aggregate, routes!(reports::index)))
         .routes(g(aggregate, routes!(reports::report)))
@@ -120,6 +123,7 @@ pub fn routes(st: &Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
         // Cases: each one checked against the caller's grids by its
         // handler.
         .routes(g(signed_in, routes!(cases::list)))
+        .routes(g(signed_in, routes!(events::feed)))
         .routes(g(file_incidents, routes!(cases::file)))
         .routes(g(every_incident, routes!(cases::escalate)))
         .routes(g(file_incidents, routes!(cases::import)))

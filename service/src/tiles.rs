@@ -316,9 +316,12 @@ pub async fn tile(
                 .copied()
                 .filter(|l| (name == "all" || *l == name) && (every_incident || *l != "incidents"))
                 .collect();
-            let key = format!("mvt:{name}:{}:{t:?}", u8::from(every_incident));
+            // The incidents follow the heatmap's filters (dates,
+            // categories, sources, statuses).
+            let (f, ..) = q.parse()?;
+            let key = format!("mvt:{name}:{}:{t:?}:{f:?}", u8::from(every_incident));
             let (v, body) = cached(&st, key.clone(), move |s| {
-                Ok(s.tile_source().mvt_layers(t, &layers))
+                Ok(s.tile_source().mvt_layers_where(t, &layers, &f))
             })
             .await?;
             Ok(answer(

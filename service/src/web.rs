@@ -11,7 +11,7 @@ use std::sync::{Arc, OnceLock};
 
 use axum::extract::State;
 
-use crate::extract::{Path, Query};
+use crate::extract::{Path, Query, UiLang};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -41,6 +41,7 @@ const CSS: &str = "text/css; charset=utf-8";
 static ASSETS: &[Asset] = &[
     asset!("index.html", "text/html; charset=utf-8"),
     asset!("app.js", JS),
+    asset!("i18n.js", JS),
     asset!("app.css", CSS),
     asset!("vendor/maplibre-gl.mjs", JS),
     asset!("vendor/maplibre-gl-worker.mjs", JS),
@@ -147,6 +148,58 @@ pub async fn page(headers: HeaderMap) -> Response {
     serve(0, &headers)
 }
 
+/// `GET /dashboard`: the command center's one screen (the web map with
+/// its KPI tiles, live case list and charts).
+#[utoipa::path(
+    get,
+    path = "/dashboard",
+    tag = "web",
+    summary = "The command center's dashboard",
+    responses(
+        (status = 200, description = "the page", body = String, content_type = "text/html"),
+    )
+)]
+pub async fn dashboard(headers: HeaderMap) -> Response {
+    serve(0, &headers)
+}
+
+/// `GET /i18n?lang=en`: the message catalogue the pages show, in the
+/// language asked for (`?lang=`, else `Accept-Language`, else Chinese),
+/// with the district's time zone. The same catalogue the service's own
+/// messages come from.
+#[utoipa::path(
+    get,
+    path = "/i18n",
+    tag = "web",
+    summary = "The user interface's message catalogue",
+    params(
+        ("lang" = Option<String>, Query, description = "`zh-CN` (default) or `en`"),
+    ),
+    responses(
+        (status = 200, description = "`lang`, `languages`, `time_zone` and `messages` (key → text)", body = serde_json::Value, content_type = "application/json"),
+    )
+)]
+pub async fn catalogue(UiLang(lang): UiLang) -> Response {
+    use gridgov_spatial::i18n::LANGS;
+    let messages: serde_json::Value =
+        serde_json::from_str(lang.catalogue_json()).unwrap_or_default();
+    let body = serde_json::json!({
+        "lang": lang.code(),
+        "languages": LANGS.iter().map(|l| serde_json::json!({
+            "code": l.code(),
+            "name": gridgov_spatial::i18n::t(*l, "lang.name"),
+        })).collect::<Vec<_>>(),
+        "time_zone": gridgov_spatial::time::DISTRICT_TIME_ZONE,
+        "messages": messages,
+    });
+    let mut r = axum::Json(body).into_response();
+    r.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept-language"));
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    r
+}
+
 /// The `f` parameter of the landing page.
 #[derive(Debug, Deserialize, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -218,6 +271,99 @@ mod tests {
             assert!(seen.insert(a.path), "{} twice", a.path);
             assert!(!a.body.is_empty(), "{} is empty", a.path);
         }
+    }
+
+    /// The message keys a page's file names: `t("key"`, `label("kind", …)`
+    /// aside (those are checked by kind), `data-i18n…="key"`.
+    fn keys_named_in(text: &str) -> Vec<String> {
+        let mut keys = Vec::new();
+        for open in [
+            "t(\"",
+            "data-i18n=\"",
+            "data-i18n-placeholder=\"",
+            "data-i18n-title=\"",
+            "data-i18n-aria-label=\"",
+        ] {
+            let mut rest = text;
+            while let Some(i) = rest.find(open) {
+                // `t(` as a whole word only (not `alert(` or `split(`).
+                let before = rest[..i].chars().next_back();
+                rest = &rest[i + open.len()..];
+                if open == "t(\""
+                    && before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.')
+                {
+                    continue;
+                }
+                if let Some(end) = rest.find('"') {
+                    let k = &rest[..end];
+                    if !k.is_empty()
+                        && k.chars()
+                            .all(|c| c.is_ascii_alphanumeric() || "._".contains(c))
+                    {
+                        keys.push(k.to_string());
+                    }
+                }
+            }
+        }
+        keys
+    }
+
+    #[test]
+    fn every_message_key_the_pages_use_is_in_both_catalogues() {
+        use gridgov_spatial::i18n::{LANGS, has};
+        let mut used = Vec::new();
+        for a in ASSETS.iter().filter(|a| !a.path.starts_with("vendor/")) {
+            let text = std::str::from_utf8(a.body).unwrap();
+            used.extend(keys_named_in(text).into_iter().map(|k| (a.path, k)));
+        }
+        // Keys built at run time from a prefix and a code.
+        let js =
+            std::str::from_utf8(ASSETS.iter().find(|a| a.path == "app.js").unwrap().body).unwrap();
+        for id in [
+            "plan",
+            "grids",
+            "roads",
+            "buildings",
+            "units",
+            "merchants",
+            "cameras",
+            "incidents",
+            "heatmap",
+        ] {
+            assert!(
+                js.contains(&format!("id: \"{id}\"")),
+                "layer {id} is no longer in app.js"
+            );
+            used.push(("app.js", format!("layer.{id}")));
+        }
+        for k in [
+            "new_today",
+            "open",
+            "overdue",
+            "closed_today",
+            "satisfaction",
+        ] {
+            used.push(("app.js", format!("kpi.{k}")));
+        }
+        assert!(
+            used.len() > 100,
+            "only {} keys found: is the scan broken?",
+            used.len()
+        );
+        let missing: Vec<_> = used
+            .iter()
+            .filter(|(_, k)| LANGS.iter().any(|l| !has(*l, k)))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "keys missing from a catalogue: {missing:?}"
+        );
+    }
+
+    #[test]
+    fn the_key_scan_finds_keys_and_skips_other_calls() {
+        let text = r#"t("a.b"); split("x"); el("p", {"data-i18n": 1}); <b data-i18n="c.d"></b> t("x", {n})"#;
+        assert_eq!(keys_named_in(text), ["a.b", "x", "c.d"]);
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod basemap;
 pub mod cancel;
 pub mod cellindex;
 pub mod geom_serde;
+pub mod i18n;
 pub mod idcard;
 pub mod model;
 pub mod pip;

@@ -101,6 +101,29 @@ pub enum ShapeError {
     TooIntricate(String),
 }
 
+impl ShapeError {
+    /// Where the problem is, when it has a place.
+    ///
+    /// ```
+    /// use gridgov_spatial::shape::check;
+    /// use geo::{polygon, MultiPolygon};
+    /// let bow = polygon![(x: 0., y: 0.), (x: 2., y: 2.), (x: 2., y: 0.), (x: 0., y: 2.)];
+    /// let e = check(&MultiPolygon(vec![bow]));
+    /// assert_eq!(e[0].at(), Some(geo::coord! { x: 1., y: 1. }));
+    /// ```
+    pub fn at(&self) -> Option<Coord<f64>> {
+        match self {
+            ShapeError::SelfIntersection { at, .. }
+            | ShapeError::HoleOutside { at, .. }
+            | ShapeError::TouchAlong { at, .. }
+            | ShapeError::Overlap { at, .. } => Some(*at),
+            ShapeError::TooFewPoints { .. }
+            | ShapeError::NotFinite { .. }
+            | ShapeError::TooIntricate(_) => None,
+        }
+    }
+}
+
 /// A ring of a multipolygon: member `polygon` (from 1), `hole` 0 for the
 /// shell, else the hole's number (from 1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

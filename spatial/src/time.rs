@@ -23,6 +23,10 @@ pub use jiff::civil::Date;
 /// China Standard Time, `+08:00`, in seconds.
 pub const CHINA_OFFSET_S: i64 = 8 * 3600;
 
+/// The district's time zone as the IANA names it: the zone of
+/// [`CHINA_OFFSET_S`], in which screens and reports show times.
+pub const DISTRICT_TIME_ZONE: &str = "Asia/Shanghai";
+
 const DAY_S: i64 = 86_400;
 
 /// A date or time that could not be read.

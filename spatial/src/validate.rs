@@ -278,7 +278,18 @@ impl Ctx<'_> {
             .all(|r| r.0.iter().all(|c| c.x.is_finite() && c.y.is_finite()));
         if !errors.is_empty() {
             let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            let geom = finite.then(|| geojson::Geometry::from(&a.boundary));
+            // Where it is wrong when the checks say (a crossing, a hole
+            // outside), else the whole boundary.
+            let places: Vec<geo::Point<f64>> = errors
+                .iter()
+                .filter_map(crate::shape::ShapeError::at)
+                .map(geo::Point::from)
+                .collect();
+            let geom = if places.is_empty() {
+                finite.then(|| geojson::Geometry::from(&a.boundary))
+            } else {
+                Some(geojson::Geometry::from(&geo::MultiPoint(places)))
+            };
             push(
                 ProblemKind::InvalidPolygon,
                 Severity::Error,
@@ -653,7 +664,8 @@ impl Ctx<'_> {
                     Severity::Warning,
                     format!("{} has {n} households, outside {lo}–{hi}", self.label(g)),
                     vec![d.area(g).code.clone()],
-                    None,
+                    // The grid itself is where it is.
+                    Some(geojson::Geometry::from(&d.area(g).boundary)),
                     None,
                 );
             }

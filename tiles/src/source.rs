@@ -801,6 +801,25 @@ impl TileSource {
 
     /// The vector tile `t` with the named layers.
     pub fn mvt_layers(&self, t: TileId, layers: &[&str]) -> Vec<u8> {
+        self.mvt_layers_where(t, layers, &IncidentFilter::default())
+    }
+
+    /// The vector tile `t` with the named layers, its incidents (points,
+    /// or counts per cell at low zooms) only those `f` lets through: the
+    /// same filter as the heatmap's, so both show the same cases.
+    ///
+    /// ```
+    /// use gridgov_spatial::{assign, sample, stats, GridIndex};
+    /// use gridgov_tiles::{IncidentFilter, TileId, TileSource};
+    /// let d = sample::district(&sample::SampleSpec::default());
+    /// let a = assign(&d, &GridIndex::new(&d));
+    /// let src = TileSource::new(&d, &a, &stats(&d, &a));
+    /// let t = TileId::containing(117.55, 34.86, 12);
+    /// let none = IncidentFilter { categories: vec!["no such".into()], ..Default::default() };
+    /// assert!(src.mvt_layers_where(t, &["incidents"], &none).len()
+    ///     < src.mvt_layers(t, &["incidents"]).len());
+    /// ```
+    pub fn mvt_layers_where(&self, t: TileId, layers: &[&str], f: &IncidentFilter) -> Vec<u8> {
         let [x0, y0, x1, y1] = t.bounds();
         let size = x1 - x0;
         let scale = f64::from(EXTENT) / size;
@@ -853,7 +872,7 @@ impl TileSource {
                 "units" if t.z >= 16 => add_points(&mut l, &self.units, q, to_tile),
                 "merchants" if t.z >= 14 => add_points(&mut l, &self.merchants, q, to_tile),
                 "cameras" if t.z >= 14 => add_points(&mut l, &self.cameras, q, to_tile),
-                "incidents" => self.add_incidents(&mut l, t, q, to_tile),
+                "incidents" => self.add_incidents(&mut l, t, q, f, to_tile),
                 "roads" | "water" | "places" => {
                     let frame = TileFrame {
                         t,
@@ -876,10 +895,15 @@ impl TileSource {
         l: &mut LayerBuilder,
         t: TileId,
         q: [f64; 4],
+        f: &IncidentFilter,
         to_tile: impl Fn([f64; 2]) -> [f64; 2],
     ) {
         let inc = &self.incidents;
-        let hits = inc.within(q);
+        let mut hits = inc.within(q);
+        if !Self::is_all(f) {
+            let (range, cats) = self.filter_parts(f);
+            hits.retain(|&i| self.keep(i, f, range, &cats));
+        }
         if t.z >= INCIDENT_POINT_ZOOM {
             for i in hits {
                 let r = inc.row(i);

@@ -5,7 +5,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync, mkdirSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { startServer, launchBrowser, openMap, idle, root } from "./util.mjs";
+import { startServer, launchBrowser, openMap, idle, root, compare, sharedVertices } from "./util.mjs";
 
 let server;
 let browser;
@@ -21,28 +21,6 @@ after(async () => {
 });
 
 const golden = join(root, "web", "test", "golden", "map.png");
-
-/** Compares two PNG data URLs in the page: the share of pixels that differ by more than `tol` in any channel. */
-async function compare(page, a, b, tol = 40) {
-  return page.evaluate(async ([a, b, tol]) => {
-    const load = (src) => new Promise((res, rej) => { const i = new Image(); i.onload = () => res(i); i.onerror = rej; i.src = src; });
-    const [ia, ib] = await Promise.all([load(a), load(b)]);
-    if (ia.width !== ib.width || ia.height !== ib.height) return { sizeMismatch: [ia.width, ia.height, ib.width, ib.height] };
-    const px = (img) => {
-      const c = document.createElement("canvas");
-      c.width = img.width; c.height = img.height;
-      const g = c.getContext("2d");
-      g.drawImage(img, 0, 0);
-      return g.getImageData(0, 0, img.width, img.height).data;
-    };
-    const pa = px(ia), pb = px(ib);
-    let bad = 0;
-    for (let i = 0; i < pa.length; i += 4) {
-      if (Math.abs(pa[i] - pb[i]) > tol || Math.abs(pa[i + 1] - pb[i + 1]) > tol || Math.abs(pa[i + 2] - pb[i + 2]) > tol) bad++;
-    }
-    return { differing: bad / (pa.length / 4) };
-  }, [a, b, tol]);
-}
 
 /** Colour statistics of the map canvas: how many distinct colours, and the share that is not background. */
 async function canvasStats(page) {
@@ -115,7 +93,7 @@ test("a coordinate search, typed latitude first, finds the grid of the point", a
   await page.press("#q", "Enter");
   await page.waitForFunction(() => document.getElementById("card-body").dataset.grid === "370402005013001");
   assert.match(await page.textContent("#card"), /公胜街第1网格/);
-  assert.match(await page.textContent("#card"), /grid leader/);
+  assert.match(await page.textContent("#card"), /网格长/);
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -129,8 +107,8 @@ test("clicking a grid on a phone-sized screen opens its info card with counts", 
   await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
   await page.waitForFunction(() => document.getElementById("card-body").dataset.grid === "370402005013001");
   const text = await page.textContent("#card");
-  assert.match(text, /households/);
-  assert.match(text, /open incidents/);
+  assert.match(text, /户数/);
+  assert.match(text, /未结事件/);
   assert.deepEqual(errors, []);
   await page.close();
 });
@@ -228,7 +206,7 @@ test("the roads layer shows the sample's streets and clicking one names it", asy
   const box = await page.locator("#map canvas").boundingBox();
   await page.mouse.click(box.x + p.x, box.y + p.y);
   await page.waitForSelector("#card:not([hidden])");
-  assert.match(await page.textContent("#card"), /龙山路 · primary/);
+  assert.match(await page.textContent("#card"), /龙山路 · 主干路/);
   await page.uncheck("#layer-roads");
   assert.equal(await page.evaluate(() => window.gridgov.map.getLayoutProperty("roads-line", "visibility")), "none");
   assert.deepEqual(errors, []);
@@ -243,47 +221,15 @@ test("the heatmap follows the category filter and its legend shows real values",
   const url = await page.evaluate(() => window.gridgov.map.getSource("heat").tiles[0]);
   assert.match(url, /category=noise/);
   await idle(page);
-  assert.match(await page.textContent("#legend"), /incidents per km²/);
+  assert.match(await page.textContent("#legend"), /事件\/平方公里/);
   assert.deepEqual(errors, []);
   await page.close();
 });
 
 /** Vertices in the middle of a border two grids of one community share: both neighbouring vertices are shared too. */
-async function sharedVertices(url) {
-  const fc = await (await server.api("/collections/grids/items?limit=1000")).json();
-  const key = (c) => `${c[0].toFixed(7)},${c[1].toFixed(7)}`;
-  const rings = [];
-  for (const f of fc.features) {
-    const polys = f.geometry.type === "MultiPolygon" ? f.geometry.coordinates : [f.geometry.coordinates];
-    for (const p of polys) rings.push({ code: f.id, community: f.properties.parent_code, ring: p[0] });
-  }
-  const owners = new Map();
-  for (const r of rings) for (const c of r.ring.slice(0, -1)) {
-    const k = key(c);
-    if (!owners.has(k)) owners.set(k, new Set());
-    owners.get(k).add(r.code);
-  }
-  const out = [];
-  for (const r of rings) {
-    const n = r.ring.length - 1;
-    for (let i = 0; i < n; i++) {
-      const c = r.ring[i];
-      const own = owners.get(key(c));
-      if (own.size !== 2) continue;
-      const prev = owners.get(key(r.ring[(i + n - 1) % n]));
-      const next = owners.get(key(r.ring[(i + 1) % n]));
-      const other = [...own].find((o) => o !== r.code);
-      const otherRing = rings.find((x) => x.code === other);
-      if (!otherRing || otherRing.community !== r.community) continue;
-      if (prev.size >= 2 && next.size >= 2 && prev.has(other) && next.has(other)) out.push({ code: r.code, other, at: c });
-    }
-  }
-  return out;
-}
-
 test("a planner drags a shared vertex, validates, publishes, and the tiles show the new border", async () => {
   const { page, errors } = await openMap(browser.context, server.url + "/");
-  const candidates = await sharedVertices(server.url);
+  const candidates = await sharedVertices(server);
   assert.ok(candidates.length > 0, "the sample has borders shared inside a community");
   await page.check("#planner-mode");
   let published = null;
@@ -372,11 +318,11 @@ test("the map asks to sign in, refuses a wrong password, and signs out", async (
   await page.fill("#login-password", "not the password");
   await page.click("#login button[type=submit]");
   await page.waitForFunction(() => document.getElementById("login-error").textContent.length > 0);
-  assert.match(await page.textContent("#login-error"), /wrong user name or password/);
+  assert.match(await page.textContent("#login-error"), /用户名或密码错误/);
   await page.fill("#login-password", server.credentials.password);
   await page.click("#login button[type=submit]");
   await page.evaluate(() => window.gridgov.ready);
-  assert.match(await page.textContent("#who"), /admin \(admin\)/);
+  assert.match(await page.textContent("#who"), /admin（管理员）/);
   const cookies = await browser.context.cookies(server.url);
   const c = cookies.find((x) => x.name === "gridgov_token");
   assert.ok(c && c.httpOnly && c.sameSite === "Strict");
@@ -403,7 +349,7 @@ test("a department handler signs in and is told the map is not theirs, with no e
   await page.fill("#login-password", "handler password 1");
   await page.click("#login button[type=submit]");
   await page.evaluate(() => window.gridgov.ready);
-  assert.match(await page.textContent("#toast"), /your cases are at \/incidents/);
+  assert.match(await page.textContent("#toast"), /您的案件在 \/incidents/);
   assert.deepEqual(errors, []);
   await browser.context.clearCookies();
   await page.close();

@@ -1,7 +1,7 @@
 // Shared fixtures for the browser tests: a gridgov server on a fresh copy
 // of the sample district, and headless Chromium driven by playwright-core.
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { mkdtempSync, rmSync, existsSync, mkdirSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -63,12 +63,15 @@ export async function startServer() {
   };
 }
 
-/** Headless Chromium with the flags that keep it off the network. */
-export async function launchBrowser() {
+/** Headless Chromium with the flags that keep it off the network, in `locale`. */
+export async function launchBrowser({ locale = "zh-CN" } = {}) {
   const userDataDir = mkdtempSync(join(tmpdir(), "gridgov-chromium-"));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
+    // The users are Chinese street offices: the browser asks for zh-CN
+    // (Accept-Language) unless a test says otherwise.
+    locale,
     viewport: { width: 1024, height: 700 },
     deviceScaleFactor: 1,
     args: [
@@ -132,4 +135,83 @@ export async function idle(page) {
       m.once("idle", resolve);
     }
   }));
+}
+
+/** Compares two PNG data URLs in the page: the share of pixels that differ by more than `tol` in any channel. */
+export async function compare(page, a, b, tol = 40) {
+  return page.evaluate(async ([a, b, tol]) => {
+    const load = (src) => new Promise((res, rej) => { const i = new Image(); i.onload = () => res(i); i.onerror = rej; i.src = src; });
+    const [ia, ib] = await Promise.all([load(a), load(b)]);
+    if (ia.width !== ib.width || ia.height !== ib.height) return { sizeMismatch: [ia.width, ia.height, ib.width, ib.height] };
+    const px = (img) => {
+      const c = document.createElement("canvas");
+      c.width = img.width; c.height = img.height;
+      const g = c.getContext("2d");
+      g.drawImage(img, 0, 0);
+      return g.getImageData(0, 0, img.width, img.height).data;
+    };
+    const pa = px(ia), pb = px(ib);
+    let bad = 0;
+    for (let i = 0; i < pa.length; i += 4) {
+      if (Math.abs(pa[i] - pb[i]) > tol || Math.abs(pa[i + 1] - pb[i + 1]) > tol || Math.abs(pa[i + 2] - pb[i + 2]) > tol) bad++;
+    }
+    return { differing: bad / (pa.length / 4) };
+  }, [a, b, tol]);
+}
+
+/** Vertices shared by exactly two grids of one community, with the grids on both sides of the edges next to them. */
+export async function sharedVertices(server) {
+  const fc = await (await server.api("/collections/grids/items?limit=1000")).json();
+  const key = (c) => `${c[0].toFixed(7)},${c[1].toFixed(7)}`;
+  const rings = [];
+  for (const f of fc.features) {
+    const polys = f.geometry.type === "MultiPolygon" ? f.geometry.coordinates : [f.geometry.coordinates];
+    for (const p of polys) rings.push({ code: f.id, community: f.properties.parent_code, ring: p[0] });
+  }
+  const owners = new Map();
+  for (const r of rings) for (const c of r.ring.slice(0, -1)) {
+    const k = key(c);
+    if (!owners.has(k)) owners.set(k, new Set());
+    owners.get(k).add(r.code);
+  }
+  const out = [];
+  for (const r of rings) {
+    const n = r.ring.length - 1;
+    for (let i = 0; i < n; i++) {
+      const c = r.ring[i];
+      const own = owners.get(key(c));
+      if (own.size !== 2) continue;
+      const prev = owners.get(key(r.ring[(i + n - 1) % n]));
+      const next = owners.get(key(r.ring[(i + 1) % n]));
+      const other = [...own].find((o) => o !== r.code);
+      const otherRing = rings.find((x) => x.code === other);
+      if (!otherRing || otherRing.community !== r.community) continue;
+      if (prev.size >= 2 && next.size >= 2 && prev.has(other) && next.has(other)) {
+        out.push({ code: r.code, other, at: c, prev: r.ring[(i + n - 1) % n], next: r.ring[(i + 1) % n] });
+      }
+    }
+  }
+  return out;
+}
+
+
+/**
+ * Compares a screenshot (PNG bytes) with `golden/NAME.png`, allowing
+ * `maxDiff` of the pixels to differ: written when missing or with
+ * GRIDGOV_BLESS=1 (and then a failure under CI, so a missing golden is
+ * never passed quietly).
+ */
+export async function matchesGolden(page, name, png, maxDiff = 0.03) {
+  const dir = join(root, "web", "test", "golden");
+  const file = join(dir, `${name}.png`);
+  if (process.env.GRIDGOV_BLESS === "1" || !existsSync(file)) {
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(file, png);
+    if (process.env.CI === "true") throw new Error(`the golden image ${name}.png was missing; it has been written, commit it`);
+  }
+  const url = (b) => `data:image/png;base64,${Buffer.from(b).toString("base64")}`;
+  const diff = await compare(page, url(png), url(readFileSync(file)));
+  if (diff.sizeMismatch) throw new Error(`${name}: size differs from the golden: ${diff.sizeMismatch}`);
+  if (diff.differing > maxDiff) throw new Error(`${name}: ${(diff.differing * 100).toFixed(2)}% of pixels differ from the golden (at most ${maxDiff * 100}%)`);
+  return diff.differing;
 }
