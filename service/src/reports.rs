@@ -376,6 +376,7 @@ pub struct ReportQuery {
 pub async fn report(
     State(st): State<Arc<AppState>>,
     caller: super::auth::Caller,
+    crate::extract::UiLang(lang): crate::extract::UiLang,
     Path(name): Path<String>,
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
@@ -420,7 +421,7 @@ pub async fn report(
             )
         });
         Ok(if as_html {
-            html::page(&r, &snap).into_bytes()
+            html::page_in(&r, &snap, lang).into_bytes()
         } else {
             serde_json::to_vec(&r).map_err(ApiError::internal)?
         })

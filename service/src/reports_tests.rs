@@ -217,7 +217,10 @@ async fn counts_hot_spots_and_reports_follow_cases_filed_and_closed(b: Backend) 
             .unwrap()
             .starts_with("default-src 'none'")
     );
-    assert!(page.contains(&format!("incident report {week}")));
+    assert!(
+        page.contains(&format!("事件报告 {week}")),
+        "the page is in Chinese"
+    );
     assert!(page.contains("data:image/png;base64,"));
     assert!(page.contains(&code));
 

@@ -197,6 +197,24 @@ pub fn whole_seconds(t: Timestamp) -> Timestamp {
     from_epoch(t.as_second())
 }
 
+/// A moment as a local date and time to the minute, as people read it:
+/// `2026-11-05 09:30`.
+///
+/// ```
+/// use gridgov_spatial::time::{local_minute, CHINA_OFFSET_S};
+/// let t: jiff::Timestamp = "2026-11-05T01:30:59Z".parse().unwrap();
+/// assert_eq!(local_minute(t, CHINA_OFFSET_S), "2026-11-05 09:30");
+/// ```
+pub fn local_minute(t: Timestamp, utc_offset_s: i64) -> String {
+    let s = from_epoch(t.as_second().saturating_add(utc_offset_s)).to_string();
+    // RFC 3339 of the shifted moment: its date and clock are the local ones.
+    format!(
+        "{} {}",
+        s.get(..10).unwrap_or(""),
+        s.get(11..16).unwrap_or("")
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

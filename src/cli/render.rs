@@ -54,6 +54,9 @@ pub struct RenderArgs {
     /// Font for Chinese text; default: GRIDGOV_FONT, else an installed CJK font.
     #[arg(long, value_name = "FILE")]
     font: Option<PathBuf>,
+    /// The language of the overlay's words: zh-CN (default) or en.
+    #[arg(long, default_value = "zh-CN", value_parser = crate::cli::report::parse_lang)]
+    lang: gridgov_spatial::i18n::Lang,
 }
 
 /// Room for the title (top left), the counts panel (right) and the legend
@@ -86,7 +89,15 @@ fn check_date(flag: &str, v: &str) -> Result<gridgov_spatial::Date, String> {
 }
 
 /// Runs `gridgov render`.
+/// A moment as the district's local date and time (`2026-11-05 09:30`).
+fn local_time(t: gridgov_spatial::Timestamp) -> String {
+    gridgov_spatial::time::local_minute(t, gridgov_spatial::time::CHINA_OFFSET_S)
+}
+
 pub fn run(a: &RenderArgs) -> CliResult {
+    let tf = |k: &str, args: &[(&str, &dyn std::fmt::Display)]| {
+        gridgov_spatial::i18n::tf(a.lang, k, args)
+    };
     let (width, height) = parse_size(&a.size).input()?;
     let layers = Layers::parse(&a.layers).input()?;
     let from = a
@@ -202,14 +213,20 @@ pub fn run(a: &RenderArgs) -> CliResult {
                     CountRow {
                         name: g.name.clone(),
                         bar: c.share as f32,
-                        text: format!("{:.0}% seen, {} blind", c.share * 100.0, c.blind_buildings),
+                        text: tf(
+                            "render.coverage.row",
+                            &[
+                                ("pct", &format!("{:.0}", c.share * 100.0)),
+                                ("n", &c.blind_buildings),
+                            ],
+                        ),
                     },
                 ))
             })
             .collect();
         rows.sort_by(|x, y| x.0.total_cmp(&y.0).then_with(|| x.1.name.cmp(&y.1.name)));
         (
-            "Camera coverage of buildings, worst first".to_string(),
+            tf("render.coverage", &[]),
             rows.into_iter().map(|r| r.1).collect(),
         )
     } else {
@@ -225,12 +242,17 @@ pub fn run(a: &RenderArgs) -> CliResult {
         rows.sort_by(|x, y| y.0.cmp(&x.0).then_with(|| x.2.cmp(&y.2)));
         let top = rows.first().map_or(1, |r| r.0.max(1)) as f32;
         (
-            "Incidents per grid".to_string(),
+            tf("render.per_grid", &[]),
             rows.into_iter()
                 .map(|(count, open, name)| CountRow {
                     name,
                     bar: count as f32 / top,
-                    text: format!("{count} ({open} open)"),
+                    // Past periods have no open cases: only the count.
+                    text: if open > 0 {
+                        tf("render.per_grid.row", &[("count", &count), ("open", &open)])
+                    } else {
+                        tf("render.per_grid.closed", &[("count", &count)])
+                    },
                 })
                 .collect(),
         )
@@ -246,7 +268,7 @@ pub fn run(a: &RenderArgs) -> CliResult {
         .heatmap
         .then(|| src.density_max(&filter, a.bandwidth, false));
     let period = match (&a.from, &a.to) {
-        (None, None) => "all dates".to_string(),
+        (None, None) => tf("render.all_dates", &[]),
         (f, t) => format!(
             "{} – {}",
             f.as_deref().unwrap_or("…"),
@@ -254,15 +276,33 @@ pub fn run(a: &RenderArgs) -> CliResult {
         ),
     };
     let cats = if filter.categories.is_empty() {
-        "all categories".to_string()
+        tf("render.all_categories", &[])
     } else {
-        filter.categories.join(", ")
+        filter
+            .categories
+            .iter()
+            .map(|c| gridgov_spatial::i18n::category(a.lang, c).into_owned())
+            .collect::<Vec<_>>()
+            .join(gridgov_spatial::i18n::t(a.lang, "report.sep"))
     };
     let text = OverlayText {
         title: renderer.scene.title.clone(),
-        subtitle: format!("{} incidents · {period} · {cats}", in_period.len()),
-        timestamp: format!("Drawn {}", gridgov_spatial::time::stored(crate::cli::now())),
-        legend: scale_max.map(|m| (m, "incidents per km²".to_string())),
+        subtitle: tf(
+            "render.subtitle",
+            &[
+                ("n", &in_period.len()),
+                ("period", &period),
+                ("cats", &cats),
+            ],
+        ),
+        timestamp: tf(
+            "render.drawn",
+            &[
+                ("time", &local_time(crate::cli::now())),
+                ("zone", &tf("render.zone", &[])),
+            ],
+        ),
+        legend: scale_max.map(|m| (m, tf("render.density", &[]))),
         counts_title,
         counts,
         highlight: a.grid.clone(),

@@ -49,6 +49,14 @@ pub struct ReportArgs {
     /// Rows in the top lists.
     #[arg(long, default_value_t = 10)]
     top: usize,
+    /// The language of the page and the summary: zh-CN (default) or en.
+    #[arg(long, default_value = "zh-CN", value_parser = parse_lang)]
+    lang: gridgov_spatial::i18n::Lang,
+}
+
+/// `--lang`: a language there is a catalogue for.
+pub fn parse_lang(s: &str) -> Result<gridgov_spatial::i18n::Lang, String> {
+    gridgov_spatial::i18n::Lang::parse(s).ok_or_else(|| format!("{s:?}: use zh-CN or en"))
 }
 
 /// Reads deadline rules from a JSON file, or the defaults.
@@ -141,7 +149,7 @@ pub fn run(a: &ReportArgs) -> CliResult {
     let r = build(&snap, &book, &rules, period, now, &opts)?;
     match (format, &a.out) {
         (Some(true), Some(p)) => {
-            std::fs::write(p, html::page(&r, &snap))
+            std::fs::write(p, html::page_in(&r, &snap, a.lang))
                 .map_err(|e| format!("{}: {e}", p.display()))?;
             eprintln!("wrote {} ({})", p.display(), period.label());
         }
@@ -151,7 +159,7 @@ pub fn run(a: &ReportArgs) -> CliResult {
             eprintln!("wrote {} ({})", p.display(), period.label());
         }
         _ if a.json => println!("{}", serde_json::to_string_pretty(&r)?),
-        _ => print!("{}", summary(&r)),
+        _ => print!("{}", summary(&r, a.lang)),
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -161,10 +169,10 @@ fn signed(x: Option<f64>) -> String {
 }
 
 /// The report in a few terminal tables.
-fn summary(r: &gridgov_app::report::Report) -> String {
+fn summary(r: &gridgov_app::report::Report, lang: gridgov_spatial::i18n::Lang) -> String {
     let t = &r.totals;
     let mut o = format!(
-        "{} — incidents {} ({} to {})\n\n{} incidents ({} vs {} in {}), {} per 1,000 households; {} closed, {} open; satisfaction {}; {} cases overdue now\n\n",
+        "{} — incidents {} ({} to {})\n\n{} incidents ({} vs {} in {}), {} per 1,000 households; {} closed, {} open; satisfaction {}; {} cases overdue now, {} overdue during the period\n\n{}\n\n",
         r.district,
         r.period.label(),
         r.period.first_date(),
@@ -179,7 +187,9 @@ fn summary(r: &gridgov_app::report::Report) -> String {
         t.open,
         t.satisfaction
             .map_or_else(|| "–".into(), |v| format!("{v:.2}")),
-        t.overdue_now
+        t.overdue_now,
+        t.overdue_in_period,
+        html::summary(r, lang)
     );
     let cats: Vec<Vec<String>> = r
         .categories

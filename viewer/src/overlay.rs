@@ -31,7 +31,8 @@ pub struct OverlayText {
     pub subtitle: String,
     /// When it was drawn.
     pub timestamp: String,
-    /// The heatmap's scale: top value and unit; `None`: no heatmap.
+    /// The heatmap's scale: top value and its title (what and in which
+    /// unit); `None`: no heatmap.
     pub legend: Option<(f32, String)>,
     /// The counts panel, largest first.
     pub counts: Vec<CountRow>,
@@ -184,7 +185,7 @@ pub fn draw(scene: &Scene, camera: &Camera, font: &LabelFont, text: &OverlayText
             pm.fill_rect(rect, &p, Transform::identity(), None);
         }
         let lp = 15.0 * u;
-        let title = format!("Incident density ({unit})");
+        let title = unit.clone();
         let (ttw, _) = font.measure(&title, lp);
         font.draw(
             &mut pm,

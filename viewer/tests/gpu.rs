@@ -143,7 +143,7 @@ fn draw(f: &Fixture, gpu: &Gpu, cam: &Camera, heat: bool) -> image::RgbaImage {
         title: f.scene.title.clone(),
         subtitle: "5700 incidents · all dates".into(),
         timestamp: "Drawn 2026-11-01T00:00:00Z".into(),
-        legend: Some((max, "incidents per km²".into())),
+        legend: Some((max, "Incident density (incidents per km²)".into())),
         counts: vec![CountRow {
             name: "道南第5网格".into(),
             bar: 1.0,

@@ -148,6 +148,13 @@ test("on a 390 px phone GCJ-02 coordinates land in their grid, the choice is kep
   await page.fill("#q", `${pick.lon},${pick.lat}`);
   await page.press("#q", "Enter");
   await page.waitForFunction((g) => document.getElementById("card-body").dataset.grid === g, pick.wgs);
+  // Numbers in China that land elsewhere read as GCJ-02: the card offers
+  // that reading, and taking it lands in the other grid and keeps GCJ-02.
+  await page.waitForSelector("#gcj-hint");
+  assert.match(await page.textContent("#gcj-hint"), /GCJ-02/);
+  await page.click("#gcj-use");
+  await page.waitForFunction((g) => document.getElementById("card-body").dataset.grid === g, pick.gcj);
+  assert.equal(await page.inputValue("#crs"), "gcj02");
   assert.deepEqual(errors, []);
   await page.close();
 });

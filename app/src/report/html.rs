@@ -14,6 +14,8 @@ use gridgov_spatial::hotspots::Emerging;
 use gridgov_tiles::IncidentFilter;
 use gridgov_tiles::tile::lonlat_to_mercator;
 
+use gridgov_spatial::i18n::{self, Lang};
+
 use super::{AreaRow, CategoryRow, Report};
 use crate::Snapshot;
 
@@ -264,6 +266,7 @@ struct Trend {
     right: f64,
     top: usize,
     top_y: f64,
+    unit_y: f64,
     label_y: f64,
     bars: Vec<Bar>,
     line: Option<String>,
@@ -320,6 +323,7 @@ fn trend(r: &Report) -> Trend {
         right: w - pad,
         top,
         top_y: pad + 4.0,
+        unit_y: h / 2.0,
         label_y: h - 6.0,
         bars,
         line: (!pts.is_empty()).then(|| pts.join(" ")),
@@ -341,7 +345,10 @@ table{border-collapse:collapse;width:100%}th,td{padding:4px 8px;border-bottom:1p
 td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}.up{color:#b2182b}.down{color:#2166ac}\
 .legend span{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px;vertical-align:middle;border:1px solid #999}\
 .tag{font:bold 11px sans-serif;fill:#111;text-anchor:middle;dominant-baseline:middle}.axis{font:11px sans-serif;fill:#555}\
-img.heat,svg.map{max-width:100%;height:auto;border:1px solid #ddd}.note{color:#666;font-size:12px}";
+img.heat,svg.map{max-width:100%;height:auto;border:1px solid #ddd}.note{color:#666;font-size:12px}\
+.summary{font-size:15px;background:#f6f8fa;border-left:4px solid #3d5a80;padding:8px 12px}\
+@page{size:A4;margin:18mm 14mm 16mm;@top-center{content:string(title);font-size:9pt;color:#666}@bottom-center{content:counter(page) \" / \" counter(pages);font-size:9pt;color:#666}}\
+@media print{body{margin:0;max-width:none;padding:0;font-size:10.5pt}h1{string-set:title content()}h2{break-after:avoid}table,svg,img,.cards{break-inside:avoid}tr{break-inside:avoid}}";
 
 /// A grid or community row.
 struct AreaView<'a> {
@@ -349,17 +356,20 @@ struct AreaView<'a> {
     parent: &'a str,
     change: Change,
     rate: String,
-    top: &'a str,
+    top: String,
 }
 
-fn areas(rows: &[AreaRow]) -> Vec<AreaView<'_>> {
+fn areas(rows: &[AreaRow], lang: Lang) -> Vec<AreaView<'_>> {
     rows.iter()
         .map(|a| AreaView {
             row: a,
             parent: a.parent.as_deref().unwrap_or(""),
             change: change(a.change_pct),
             rate: rate(a.per_1000_households),
-            top: a.top_category.as_deref().unwrap_or(""),
+            top: a
+                .top_category
+                .as_deref()
+                .map_or_else(String::new, |c| i18n::category(lang, c).into_owned()),
         })
         .collect()
 }
@@ -371,8 +381,8 @@ struct Notable<'a> {
     count: String,
     z: String,
     p: String,
-    spot: &'static str,
-    trend: &'static str,
+    spot: String,
+    trend: String,
     weekly: String,
 }
 
@@ -381,10 +391,15 @@ struct OverdueView {
     id: i64,
     category: String,
     grid: String,
-    status: &'static str,
+    status: String,
     level: String,
     reported: String,
     hours: String,
+}
+
+/// A moment as the district's local date and time (`2026-11-05 09:30`).
+fn local_time(t: gridgov_spatial::Timestamp) -> String {
+    gridgov_spatial::time::local_minute(t, gridgov_spatial::time::CHINA_OFFSET_S)
 }
 
 /// The most overdue cases the page lists (the JSON has them all).
@@ -393,7 +408,21 @@ const OVERDUE_SHOWN: usize = 200;
 #[derive(Template)]
 #[template(path = "report.html")]
 struct Page<'a> {
+    lang: Lang,
+    lang_code: &'static str,
     title: String,
+    meta: String,
+    summary: String,
+    vs_previous: String,
+    households: String,
+    still_open: String,
+    overdue_now: String,
+    heat_alt: String,
+    trend_note: String,
+    by_cell: String,
+    hot_cells_text: String,
+    overdue_title: String,
+    more_overdue_text: String,
     style: &'static str,
     r: &'a Report,
     totals_change: Change,
@@ -407,16 +436,104 @@ struct Page<'a> {
     map_w: f64,
     hotspot_map: Option<MapSvg>,
     lattice_map: Option<MapSvg>,
-    cell_m: String,
-    hot_cells: usize,
     notable: Vec<Notable<'a>>,
     overdue: Vec<OverdueView>,
     more_overdue: usize,
 }
 
-/// The page: summary cards, heatmap, trend, categories, top grids,
-/// communities, hot-spot maps and table, overdue list.
+impl Page<'_> {
+    /// A text of the catalogue in the page's language.
+    fn t<'k>(&self, key: &'k str) -> &'k str {
+        i18n::t(self.lang, key)
+    }
+
+    /// A category's name in the page's language.
+    fn category(&self, code: &str) -> String {
+        i18n::category(self.lang, code).into_owned()
+    }
+}
+
+/// The report's summary paragraph: totals and their change, the top
+/// categories and grids, hot spots, overdue, closed and open.
+///
+/// ```
+/// # use gridgov_app::report::html::summary;
+/// // (see the report tests for a whole report)
+/// let _ = summary;
+/// ```
+pub fn summary(r: &Report, lang: Lang) -> String {
+    let t = &r.totals;
+    let sep = i18n::t(lang, "report.sep");
+    let pct = |v: f64| format!("{:.1}%", v.abs());
+    let change = match t.change_pct {
+        None => i18n::t(lang, "report.summary.new").to_string(),
+        Some(v) if v > 0.05 => i18n::tf(lang, "report.summary.up", &[("pct", &pct(v))]),
+        Some(v) if v < -0.05 => i18n::tf(lang, "report.summary.down", &[("pct", &pct(v))]),
+        Some(_) => i18n::t(lang, "report.summary.flat").to_string(),
+    };
+    let cats = r
+        .categories
+        .iter()
+        .take(3)
+        .map(|c| format!("{}（{}）", i18n::category(lang, &c.category), c.incidents))
+        .collect::<Vec<_>>()
+        .join(sep);
+    let grids = r
+        .top_grids
+        .iter()
+        .take(3)
+        .map(|g| format!("{}（{}）", g.name, g.incidents))
+        .collect::<Vec<_>>()
+        .join(sep);
+    let hot: Vec<&str> = r
+        .hotspots
+        .iter()
+        .filter(|h| h.unit.spot == Spot::Hot)
+        .take(5)
+        .map(|h| h.name.as_str())
+        .collect();
+    let hot = if hot.is_empty() {
+        i18n::t(lang, "report.summary.no_hot").to_string()
+    } else {
+        i18n::tf(lang, "report.summary.hot", &[("list", &hot.join(sep))])
+    };
+    let sat = t.satisfaction.map_or_else(String::new, |v| {
+        i18n::tf(lang, "report.summary.sat", &[("v", &format!("{v:.2}"))])
+    });
+    let text = i18n::tf(
+        lang,
+        "report.summary.text",
+        &[
+            ("n", &t.incidents),
+            ("prev", &t.previous),
+            ("change", &change),
+            ("rate", &rate(t.per_1000_households)),
+            ("cats", &cats),
+            ("grids", &grids),
+            ("hot", &hot),
+            ("overdue", &t.overdue_in_period),
+            ("now", &t.overdue_now),
+            ("closed", &t.closed),
+            ("open", &t.open),
+            ("sat", &sat),
+        ],
+    );
+    if lang == Lang::En {
+        text.replace('（', " (").replace('）', ")")
+    } else {
+        text
+    }
+}
+
+/// The page in Chinese: see [`page_in`].
 pub fn page(r: &Report, snap: &Snapshot) -> String {
+    page_in(r, snap, Lang::Zh)
+}
+
+/// The page in `lang`: the summary paragraph and cards, heatmap, trend,
+/// categories, top grids, communities, hot-spot maps and table, overdue
+/// list; laid out for A4 when printed (running header, page numbers).
+pub fn page_in(r: &Report, snap: &Snapshot, lang: Lang) -> String {
     let d = &snap.district;
     let filter = IncidentFilter {
         from: Some(gridgov_spatial::time::date_of_day(r.period.start)),
@@ -439,11 +556,14 @@ pub fn page(r: &Report, snap: &Snapshot) -> String {
             z: format!("{:.2}", h.unit.gi.z),
             p: format!("{:.3}", h.unit.gi.p_sim),
             spot: match h.unit.spot {
-                Spot::Hot => "hot",
-                Spot::Cold => "cold",
-                Spot::NotSignificant => "–",
+                Spot::Hot => i18n::t(lang, "report.spot.hot").to_string(),
+                Spot::Cold => i18n::t(lang, "report.spot.cold").to_string(),
+                Spot::NotSignificant => "–".to_string(),
             },
-            trend: emerging_name(h.unit.emerging),
+            trend: match emerging_name(h.unit.emerging) {
+                "" => String::new(),
+                e => i18n::label(lang, "emerging", e).into_owned(),
+            },
             weekly: h
                 .unit
                 .weekly
@@ -459,20 +579,72 @@ pub fn page(r: &Report, snap: &Snapshot) -> String {
         .take(OVERDUE_SHOWN)
         .map(|c| OverdueView {
             id: c.id,
-            category: c.category.clone(),
+            category: i18n::category(lang, &c.category).into_owned(),
             grid: c
                 .grid
                 .as_ref()
                 .map_or_else(String::new, |g| format!("{} {}", g.code, g.name)),
-            status: c.status.as_str(),
-            level: format!("{:?}", c.level),
-            reported: c.reported_at.to_string(),
+            status: i18n::label(lang, "status", c.status.as_str()).into_owned(),
+            level: i18n::label(lang, "handling", &format!("{:?}", c.level).to_lowercase())
+                .into_owned(),
+            reported: local_time(c.reported_at),
             hours: format!("{:.1}", c.hours_over),
         })
         .collect();
     let t = &r.totals;
+    let tf = |k: &str, a: &[(&str, &dyn std::fmt::Display)]| i18n::tf(lang, k, a);
     let page = Page {
-        title: format!("{} — incident report {}", r.district, r.period.label()),
+        lang,
+        lang_code: lang.code(),
+        title: tf(
+            "report.title",
+            &[("district", &r.district), ("period", &r.period.label())],
+        ),
+        meta: tf(
+            "report.meta",
+            &[
+                ("from", &r.period.first_date()),
+                ("to", &r.period.last_date()),
+                ("prev", &r.previous.label()),
+                ("pfrom", &r.previous.first_date()),
+                ("pto", &r.previous.last_date()),
+                ("version", &r.boundary_version),
+                ("at", &local_time(r.generated_at)),
+            ],
+        ),
+        summary: summary(r, lang),
+        vs_previous: tf("report.card.vs", &[("n", &t.previous)]),
+        households: tf("report.card.households", &[("n", &t.households)]),
+        still_open: tf("report.card.open", &[("n", &t.open)]),
+        overdue_now: tf("report.card.overdue_now", &[("n", &t.overdue_now)]),
+        heat_alt: tf("report.heat.alt", &[("period", &r.period.label())]),
+        trend_note: tf(
+            "report.trend.note",
+            &[("period", &r.period.label()), ("prev", &r.previous.label())],
+        ),
+        by_cell: tf(
+            "report.hotspots.cell",
+            &[("m", &format!("{:.0}", r.lattice.cell_m))],
+        ),
+        hot_cells_text: tf(
+            "report.hotspots.cells",
+            &[
+                (
+                    "hot",
+                    &r.lattice
+                        .cells
+                        .iter()
+                        .filter(|c| c.unit.spot == Spot::Hot)
+                        .count(),
+                ),
+                ("n", &r.lattice.cells.len()),
+            ],
+        ),
+        overdue_title: tf("report.overdue", &[("n", &r.overdue.len())]),
+        more_overdue_text: tf(
+            "report.overdue.more",
+            &[("n", &r.overdue.len().saturating_sub(OVERDUE_SHOWN))],
+        ),
         style: STYLE,
         r,
         totals_change: change(t.change_pct),
@@ -487,18 +659,11 @@ pub fn page(r: &Report, snap: &Snapshot) -> String {
             .iter()
             .map(|c| (c, change(c.change_pct)))
             .collect(),
-        top_grids: areas(&r.top_grids),
-        communities: areas(&r.communities),
+        top_grids: areas(&r.top_grids, lang),
+        communities: areas(&r.communities, lang),
         map_w: MAP_W,
         hotspot_map: hotspot_map(r, d),
         lattice_map: lattice_map(r, d),
-        cell_m: format!("{:.0}", r.lattice.cell_m),
-        hot_cells: r
-            .lattice
-            .cells
-            .iter()
-            .filter(|c| c.unit.spot == Spot::Hot)
-            .count(),
         notable,
         overdue,
         more_overdue: r.overdue.len().saturating_sub(OVERDUE_SHOWN),

@@ -8,6 +8,7 @@
 //! page by [`html::page`].
 
 pub mod html;
+pub mod overdue;
 
 use gridgov_spatial::hotspot_map::{
     GridHotspot, HotspotError, HotspotOptions, LatticeHotspots, grid_hotspots, lattice_hotspots,
@@ -101,6 +102,9 @@ pub struct Totals {
     pub satisfaction: Option<f64>,
     /// Cases overdue now (whenever reported).
     pub overdue_now: usize,
+    /// Cases past their deadline at some moment of the period (whenever
+    /// reported, whatever escalation did since).
+    pub overdue_in_period: usize,
 }
 
 /// One category.
@@ -275,6 +279,15 @@ pub fn build(
     // cases (the book's ids are dense: id − 1 is the district index).
     let mut scores = Vec::new();
     let mut overdue = Vec::new();
+    let (p_from, p_to) = (
+        gridgov_spatial::time::start_of_day(period.start, o.utc_offset_s).unwrap_or(now),
+        gridgov_spatial::time::start_of_day(period.end, o.utc_offset_s).unwrap_or(now),
+    );
+    let overdue_in_period = book
+        .cases
+        .iter()
+        .filter(|c| overdue::overdue_during(rules, c, p_from, p_to, now))
+        .count();
     for Case {
         id,
         incident: x,
@@ -387,6 +400,7 @@ pub fn build(
                 (scores.iter().sum::<f64>() / scores.len() as f64 * 100.0).round() / 100.0
             }),
             overdue_now: overdue.len(),
+            overdue_in_period,
         },
         categories: cats,
         top_grids,
@@ -515,6 +529,111 @@ mod tests {
     }
 
     #[test]
+    fn the_summary_names_totals_change_top_categories_grids_and_overdue() {
+        let snap = snapshot();
+        let r = build(
+            &snap,
+            &book_of(&snap),
+            &DeadlineRules::default(),
+            Period::parse("2026-10").unwrap(),
+            at("2026-11-02T09:00:00+08:00"),
+            &ReportOptions::default(),
+        )
+        .unwrap();
+        let zh = html::summary(&r, gridgov_spatial::i18n::Lang::Zh);
+        let t = &r.totals;
+        assert!(
+            zh.starts_with(&format!(
+                "本期共上报事件 {} 件，较上期（{} 件）",
+                t.incidents, t.previous
+            )),
+            "{zh}"
+        );
+        let top = &r.categories[0];
+        assert!(
+            zh.contains(&format!(
+                "{}（{}）",
+                gridgov_spatial::i18n::category(gridgov_spatial::i18n::Lang::Zh, &top.category),
+                top.incidents
+            )),
+            "{zh}"
+        );
+        assert!(
+            zh.contains(&format!(
+                "{}（{}）",
+                r.top_grids[0].name, r.top_grids[0].incidents
+            )),
+            "{zh}"
+        );
+        assert!(
+            zh.contains(&format!(
+                "本期内有 {} 件案件超过办理期限，目前仍超期 {} 件",
+                t.overdue_in_period, t.overdue_now
+            )),
+            "{zh}"
+        );
+        let en = html::summary(&r, gridgov_spatial::i18n::Lang::En);
+        assert!(
+            en.starts_with(&format!("{} incidents were reported", t.incidents)),
+            "{en}"
+        );
+        assert!(!en.contains('（'), "{en}");
+    }
+
+    #[test]
+    fn a_case_escalated_for_being_late_still_counts_as_overdue_in_its_period() {
+        use gridgov_spatial::workflow::{Action, CaseState, HandlingLevel};
+        let rules = DeadlineRules::default();
+        let x = gridgov_spatial::Incident {
+            location: geo::Point::new(117.55, 34.86),
+            reported_at: at("2026-10-05T09:00:00+08:00"),
+            category: "noise".into(),
+            source: gridgov_spatial::IncidentSource::Wechat,
+            status: gridgov_spatial::IncidentStatus::Reported,
+            description: String::new(),
+            filed_by: None,
+        };
+        let s0 = CaseState::reported(x.reported_at);
+        let due = rules.deadline("noise", &s0).unwrap();
+        // The timer moved it up an hour after its deadline: a new level,
+        // a new clock, not overdue any more.
+        let esc_at = gridgov_spatial::time::from_epoch(due.as_second() + 3600);
+        let history = vec![gridgov_spatial::workflow::Event {
+            seq: 1,
+            at: esc_at,
+            actor: "system".into(),
+            from: gridgov_spatial::IncidentStatus::Reported,
+            to: gridgov_spatial::IncidentStatus::Reported,
+            level: HandlingLevel::Community,
+            action: Action::Escalate,
+            note: String::new(),
+        }];
+        let c = Case {
+            id: 1,
+            state: crate::cases::state_of(&x, &history),
+            incident: x,
+            history,
+        };
+        let now = gridgov_spatial::time::from_epoch(esc_at.as_second() + 60);
+        assert!(
+            rules.overdue("noise", &c.state, now).is_none(),
+            "not overdue now"
+        );
+        let (from, to) = (
+            at("2026-10-01T00:00:00+08:00"),
+            at("2026-11-01T00:00:00+08:00"),
+        );
+        assert!(
+            overdue::overdue_during(&rules, &c, from, to, now),
+            "but it was, in October"
+        );
+        // A period that ended before its deadline: not overdue then.
+        assert!(!overdue::overdue_during(&rules, &c, from, due, now));
+        // A period after the escalation, while within the new deadline: no.
+        assert!(!overdue::overdue_during(&rules, &c, esc_at, now, now));
+    }
+
+    #[test]
     fn the_html_page_is_self_contained_and_shows_every_part() {
         let snap = snapshot();
         let r = build(
@@ -528,16 +647,37 @@ mod tests {
         .unwrap();
         let page = html::page(&r, &snap);
         assert!(page.starts_with("<!doctype html>"));
+        assert!(page.contains("<html lang=\"zh-CN\">"));
         for part in [
+            "摘要",
+            "事件聚集区域",
+            "趋势",
+            "类别",
+            "事件最多的网格",
+            "热点分析",
+            "当前超期案件",
+        ] {
+            assert!(page.contains(&format!("<h2>{part}")), "{part}");
+        }
+        // Categories by their Chinese names (codes only in the JSON), the
+        // summary paragraph, axis units, the A4 print layout.
+        assert!(page.contains("<td>占道经营</td>") && !page.contains("<td>street_vending</td>"));
+        assert!(page.contains("<p class=\"summary\">本期共上报事件"));
+        assert!(page.contains(">件</text>"));
+        assert!(page.contains("@page{size:A4") && page.contains("counter(page)"));
+        let en = html::page_in(&r, &snap, gridgov_spatial::i18n::Lang::En);
+        for part in [
+            "Summary",
             "Where incidents cluster",
             "Trend",
             "Categories",
             "Top grids",
             "Hot spots",
-            "Overdue cases",
+            "Overdue cases now",
         ] {
-            assert!(page.contains(&format!("<h2>{part}")), "{part}");
+            assert!(en.contains(&format!("<h2>{part}")), "{part}");
         }
+        assert!(en.contains("<td>street vending</td>"));
         // The heatmap is an embedded PNG, the maps inline SVG; nothing is
         // fetched from elsewhere.
         assert!(page.contains("src=\"data:image/png;base64,iVBORw0KGgo"));
