@@ -283,7 +283,7 @@ async fn mvt_points(st: &Arc<AppState>, uri: &str) -> usize {
 }
 
 async fn incident_tiles_follow_the_heatmap_s_category_and_date_filters(b: Backend) {
-    let st = fresh("inc-tiles", b);
+    let st = fresh("inctiles", b);
     // A tile that holds the whole sample district: its counts are every
     // incident's.
     let t = {
@@ -425,6 +425,17 @@ async fn a_draft_that_drops_a_grid_below_its_band_reports_a_located_new_warning(
     );
 }
 
+/// Open311's street-vending service, asked with `headers`.
+async fn street_vending(st: &Arc<AppState>, headers: &[(&str, String)]) -> Value {
+    let (_, _, s) = call(st, "GET", "/open311/v2/services.json", headers, None).await;
+    s.as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["service_code"] == "street_vending")
+        .cloned()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn messages_and_open311_names_follow_lang_and_accept_language() {
     let st = fresh("i18n", Backend::GeoPackage);
@@ -446,25 +457,13 @@ async fn messages_and_open311_names_follow_lang_and_accept_language() {
     .await;
     assert_eq!(q["lang"], "en");
     // Open311: codes stay, names are in the resident's language.
-    let (_, _, s) = call(&st, "GET", "/open311/v2/services.json", &[], None).await;
-    let sv = s
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["service_code"] == "street_vending")
-        .unwrap();
+    let sv = street_vending(&st, &[]).await;
     assert_eq!(sv["service_name"], "占道经营");
     assert!(
         sv["description"].as_str().unwrap().contains("占道经营"),
         "{sv}"
     );
-    let (_, _, s) = call(&st, "GET", "/open311/v2/services.json", &en_header, None).await;
-    let sv = s
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["service_code"] == "street_vending")
-        .unwrap();
+    let sv = street_vending(&st, &en_header).await;
     assert_eq!(sv["service_name"], "street vending");
     assert_eq!(
         sv["description"],

@@ -258,6 +258,7 @@ mod tests {
         let allowed = [
             "lang.name",
             "kpi.none",
+            "report.sep",
             "event.step",
             "open311.service_name",
             "card.road",

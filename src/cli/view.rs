@@ -40,6 +40,9 @@ pub struct ViewArgs {
     /// Font for Chinese text; default: GRIDGOV_FONT, else an installed CJK font.
     #[arg(long, value_name = "FILE")]
     font: Option<PathBuf>,
+    /// The language of the window's words: zh-CN (default) or en.
+    #[arg(long, default_value = "zh-CN", value_parser = crate::cli::report::parse_lang)]
+    lang: gridgov_spatial::i18n::Lang,
     /// Close after this many seconds (kiosk rotation, tests).
     #[arg(long, value_name = "SECONDS")]
     close_after: Option<f64>,
@@ -285,6 +288,7 @@ pub fn run(a: &ViewArgs) -> CliResult {
             poll: Duration::from_secs_f64(a.poll),
             font,
             font_bytes,
+            lang: a.lang,
             close_after: a.close_after.map(Duration::from_secs_f64),
         },
     )?;

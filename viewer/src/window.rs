@@ -9,6 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use gridgov_spatial::i18n::{self, Lang, t, tf};
 use gridgov_spatial::{District, GridIndex, assign, stats};
 use gridgov_tiles::{IncidentFilter, LabelFont, TileSource};
 use winit::application::ApplicationHandler;
@@ -62,6 +63,8 @@ pub struct ViewOptions {
     pub font: LabelFont,
     /// The font file's bytes.
     pub font_bytes: Vec<u8>,
+    /// The language of the panels' words.
+    pub lang: Lang,
     /// Close after this long (for tests and kiosks); `None`: never.
     pub close_after: Option<Duration>,
 }
@@ -201,13 +204,14 @@ pub fn run(source: Box<dyn DataSource>, opts: ViewOptions) -> Result<(), ViewErr
         .name("gridgov-view-data".into())
         .spawn(move || follow(source, poll, &proxy))
         .map_err(|e| ViewError::Window(e.to_string()))?;
+    let status = t(opts.lang, "view.loading").into();
     let mut app = App {
         opts,
         source_name,
         live: None,
         view: None,
         pending: None,
-        status: "loading…".into(),
+        status,
         heatmap: Heatmap {
             on: true,
             from: 0,
@@ -338,7 +342,11 @@ impl App {
             let code = &v.data.scene.grids.get(v.selected?)?.code;
             p.scene.grids.iter().position(|g| &g.code == code)
         });
-        self.status = format!("version {} from {}", p.version, self.source_name);
+        self.status = tf(
+            self.opts.lang,
+            "view.version",
+            &[("v", &p.version), ("source", &self.source_name)],
+        );
         // The data thread builds the default layers; others are rebuilt here.
         let scene = if self.layers == Layers::default() {
             p.scene.clone()
@@ -393,6 +401,7 @@ impl App {
     }
 
     fn panels(&mut self, root: &mut egui::Ui) -> bool {
+        let lang = self.opts.lang;
         let mut heat_changed = false;
         let mut layers_changed = false;
         egui::Panel::left("controls")
@@ -402,30 +411,35 @@ impl App {
                 ui.heading("gridgov");
                 ui.label(&self.status);
                 ui.separator();
-                ui.label("Layers");
+                ui.label(t(lang, "panel.layers"));
                 for (name, on) in [
-                    ("Grids", &mut self.layers.grids),
-                    ("Buildings", &mut self.layers.buildings),
-                    ("Merchants", &mut self.layers.merchants),
-                    ("Cameras", &mut self.layers.cameras),
-                    ("Grid names", &mut self.layers.labels),
-                    ("Camera blind spots", &mut self.layers.blind_spots),
+                    (t(lang, "layer.grids"), &mut self.layers.grids),
+                    (t(lang, "layer.buildings"), &mut self.layers.buildings),
+                    (t(lang, "layer.merchants"), &mut self.layers.merchants),
+                    (t(lang, "layer.cameras"), &mut self.layers.cameras),
+                    (t(lang, "view.labels"), &mut self.layers.labels),
+                    (t(lang, "view.blind_spots"), &mut self.layers.blind_spots),
                 ] {
                     layers_changed |= ui.checkbox(on, name).changed();
                 }
                 ui.separator();
                 heat_changed |= ui
-                    .checkbox(&mut self.heatmap.on, "Incident heatmap")
+                    .checkbox(&mut self.heatmap.on, t(lang, "layer.heatmap"))
                     .changed();
                 if let Some(v) = &self.view {
                     let days = &v.data.days;
                     let last = days.len().saturating_sub(1);
                     if !days.is_empty() {
-                        ui.label(format!(
-                            "From {}",
-                            days.get(self.heatmap.from)
-                                .map(ToString::to_string)
-                                .unwrap_or_default()
+                        ui.label(tf(
+                            lang,
+                            "view.from",
+                            &[(
+                                "d",
+                                &days
+                                    .get(self.heatmap.from)
+                                    .map(ToString::to_string)
+                                    .unwrap_or_default(),
+                            )],
                         ));
                         heat_changed |= ui
                             .add(
@@ -433,11 +447,16 @@ impl App {
                                     .show_value(false),
                             )
                             .changed();
-                        ui.label(format!(
-                            "To {}",
-                            days.get(self.heatmap.to)
-                                .map(ToString::to_string)
-                                .unwrap_or_default()
+                        ui.label(tf(
+                            lang,
+                            "view.to",
+                            &[(
+                                "d",
+                                &days
+                                    .get(self.heatmap.to)
+                                    .map(ToString::to_string)
+                                    .unwrap_or_default(),
+                            )],
                         ));
                         heat_changed |= ui
                             .add(
@@ -450,34 +469,40 @@ impl App {
                     }
                     let cats = v.data.src.categories();
                     let shown = if self.heatmap.category.is_empty() {
-                        "all categories".to_string()
+                        t(lang, "render.all_categories").to_string()
                     } else {
-                        self.heatmap.category.clone()
+                        i18n::category(lang, &self.heatmap.category).into_owned()
                     };
-                    egui::ComboBox::from_label("Category")
+                    egui::ComboBox::from_label(t(lang, "heat.category"))
                         .selected_text(shown)
                         .show_ui(ui, |ui| {
                             heat_changed |= ui
-                                .selectable_value(&mut self.heatmap.category, String::new(), "all")
+                                .selectable_value(
+                                    &mut self.heatmap.category,
+                                    String::new(),
+                                    t(lang, "heat.all"),
+                                )
                                 .changed();
                             for c in cats {
                                 heat_changed |= ui
                                     .selectable_value(
                                         &mut self.heatmap.category,
                                         c.clone(),
-                                        c.as_str(),
+                                        i18n::category(lang, c.as_str()),
                                     )
                                     .changed();
                             }
                         });
                     if self.heatmap.on {
-                        ui.label(format!("Scale top: {:.0} incidents per km²", v.heat_max));
+                        ui.label(tf(
+                            lang,
+                            "view.scale_top",
+                            &[("v", &format!("{:.0}", v.heat_max))],
+                        ));
                     }
                 }
                 ui.separator();
-                ui.label(
-                    "Drag: pan · wheel: zoom · right drag or Q/E, W/S: rotate, tilt · click: pick",
-                );
+                ui.label(t(lang, "view.help"));
             });
         if let Some(v) = &self.view
             && let Some(i) = v.selected
@@ -495,29 +520,43 @@ impl App {
                         .find(|&a| d.area(a).code == g.code)
                     {
                         ui.separator();
-                        ui.label("Chain");
+                        ui.label(t(lang, "card.chain"));
                         for a in d.chain(area) {
                             let ar = d.area(a);
-                            ui.label(format!("{} {} ({})", ar.level.as_str(), ar.name, ar.code));
+                            ui.label(format!(
+                                "{} {} ({})",
+                                i18n::label(lang, "level", ar.level.as_str()),
+                                ar.name,
+                                ar.code
+                            ));
                         }
                         ui.separator();
-                        ui.label("Staff");
+                        ui.label(t(lang, "card.staff"));
                         for s in &d.area(area).staff {
-                            ui.label(format!("{} · {} · {}", s.role.as_str(), s.name, s.phone));
+                            ui.label(format!(
+                                "{} · {} · {}",
+                                i18n::label(lang, "staff", s.role.as_str()),
+                                s.name,
+                                s.phone
+                            ));
                         }
                     }
                     ui.separator();
-                    ui.label(format!("Households: {}", g.households));
+                    ui.label(tf(lang, "view.households", &[("n", &g.households)]));
                     if let Some(c) = &g.coverage {
-                        ui.label(format!(
-                            "Cameras see {:.0}% of its buildings' footprint; {} buildings unseen",
-                            c.share * 100.0,
-                            c.blind_buildings
+                        ui.label(tf(
+                            lang,
+                            "view.coverage",
+                            &[
+                                ("pct", &format!("{:.0}", c.share * 100.0)),
+                                ("n", &c.blind_buildings),
+                            ],
                         ));
                     }
-                    ui.label(format!(
-                        "Incidents: {} ({} open)",
-                        g.incidents, g.open_incidents
+                    ui.label(tf(
+                        lang,
+                        "view.incidents",
+                        &[("n", &g.incidents), ("open", &g.open_incidents)],
                     ));
                 });
         }

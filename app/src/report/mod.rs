@@ -528,8 +528,8 @@ mod tests {
         assert_eq!(r.totals.overdue_now, r.overdue.len());
     }
 
-    #[test]
-    fn the_summary_names_totals_change_top_categories_grids_and_overdue() {
+    /// The sample's October report, judged on 2 November.
+    fn october() -> (Snapshot, Report) {
         let snap = snapshot();
         let r = build(
             &snap,
@@ -540,6 +540,12 @@ mod tests {
             &ReportOptions::default(),
         )
         .unwrap();
+        (snap, r)
+    }
+
+    #[test]
+    fn the_summary_names_totals_change_top_categories_grids_and_overdue() {
+        let (_, r) = october();
         let zh = html::summary(&r, gridgov_spatial::i18n::Lang::Zh);
         let t = &r.totals;
         assert!(
@@ -635,16 +641,7 @@ mod tests {
 
     #[test]
     fn the_html_page_is_self_contained_and_shows_every_part() {
-        let snap = snapshot();
-        let r = build(
-            &snap,
-            &book_of(&snap),
-            &DeadlineRules::default(),
-            Period::parse("2026-10").unwrap(),
-            at("2026-11-02T09:00:00+08:00"),
-            &ReportOptions::default(),
-        )
-        .unwrap();
+        let (snap, r) = october();
         let page = html::page(&r, &snap);
         assert!(page.starts_with("<!doctype html>"));
         assert!(page.contains("<html lang=\"zh-CN\">"));
