@@ -421,7 +421,7 @@ pub async fn report(
             )
         });
         Ok(if as_html {
-            html::page_in(&r, &snap, lang).into_bytes()
+            html::page_in(&r, &snap, lang, st.config.label_font.as_ref()).into_bytes()
         } else {
             serde_json::to_vec(&r).map_err(ApiError::internal)?
         })

@@ -1072,3 +1072,33 @@ async fn the_whole_district_is_served_with_household_names_phones_and_id_numbers
     let real = stored.district.households[0].id_number.clone().unwrap();
     assert!(!text.contains(&real));
 }
+
+#[test]
+fn the_report_heatmap_carries_road_and_place_names_given_a_font() {
+    let Ok((_, font)) = gridgov_fonts::find(None) else {
+        assert_ne!(
+            std::env::var("CI").as_deref(),
+            Ok("true"),
+            "CI installs a CJK font"
+        );
+        return;
+    };
+    let snap = state(Backend::GeoPackage).current();
+    let src = snap.tile_source();
+    let f = gridgov_tiles::IncidentFilter::default();
+    let with = src.overview_png(960, &f, 150.0, Some(&font)).unwrap();
+    let without = src.overview_png(960, &f, 150.0, None).unwrap();
+    let (a, b) = (
+        image::load_from_memory(&with).unwrap().to_rgba8(),
+        image::load_from_memory(&without).unwrap().to_rgba8(),
+    );
+    assert_eq!(a.dimensions(), b.dimensions());
+    let changed = a.pixels().zip(b.pixels()).filter(|(x, y)| x != y).count();
+    let share = changed as f64 / f64::from(a.width() * a.height());
+    // The sample's street names (光明路, 龙山路, …): some text, not a smear.
+    assert!(
+        share > 0.002 && share < 0.2,
+        "{:.2}% of pixels differ",
+        share * 100.0
+    );
+}

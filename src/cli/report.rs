@@ -49,6 +49,10 @@ pub struct ReportArgs {
     /// Rows in the top lists.
     #[arg(long, default_value_t = 10)]
     top: usize,
+    /// Font for the names on the heatmap; default: GRIDGOV_FONT, else an
+    /// installed CJK font (without one the heatmap has no names).
+    #[arg(long, value_name = "FILE")]
+    font: Option<std::path::PathBuf>,
     /// The language of the page and the summary: zh-CN (default) or en.
     #[arg(long, default_value = "zh-CN", value_parser = parse_lang)]
     lang: gridgov_spatial::i18n::Lang,
@@ -149,7 +153,16 @@ pub fn run(a: &ReportArgs) -> CliResult {
     let r = build(&snap, &book, &rules, period, now, &opts)?;
     match (format, &a.out) {
         (Some(true), Some(p)) => {
-            std::fs::write(p, html::page_in(&r, &snap, a.lang))
+            // A font asked for must be there; the one looked for may not be.
+            let font = match gridgov_fonts::find(a.font.as_deref()) {
+                Ok((_, f)) => Some(f),
+                Err(e) if a.font.is_some() => return Err(e.into()),
+                Err(e) => {
+                    eprintln!("no names on the heatmap: {e}");
+                    None
+                }
+            };
+            std::fs::write(p, html::page_in(&r, &snap, a.lang, font.as_ref()))
                 .map_err(|e| format!("{}: {e}", p.display()))?;
             eprintln!("wrote {} ({})", p.display(), period.label());
         }

@@ -333,7 +333,8 @@ impl TileSource {
 
     /// The whole district on one image `width` pixels wide: the plan map
     /// with the incident heatmap over it, coloured from zero to its own
-    /// peak (for reports). The height follows the district's shape.
+    /// peak (for reports), and with a `font` the road and place names over
+    /// the heat. The height follows the district's shape.
     ///
     /// ```
     /// use gridgov_spatial::{sample, GridIndex, assign, stats};
@@ -341,7 +342,7 @@ impl TileSource {
     /// let d = sample::district(&sample::SampleSpec::default());
     /// let a = assign(&d, &GridIndex::new(&d));
     /// let src = TileSource::new(&d, &a, &stats(&d, &a));
-    /// let png = src.overview_png(400, &IncidentFilter::default(), 150.0).unwrap();
+    /// let png = src.overview_png(400, &IncidentFilter::default(), 150.0, None).unwrap();
     /// let img = image::load_from_memory(&png).unwrap();
     /// assert_eq!(img.width(), 400);
     /// ```
@@ -350,6 +351,7 @@ impl TileSource {
         width: u32,
         f: &IncidentFilter,
         bandwidth_m: f64,
+        font: Option<&LabelFont>,
     ) -> Result<Vec<u8>, RasterError> {
         if width == 0 || width > 4096 {
             return Err(RasterError::Size(width));
@@ -380,6 +382,10 @@ impl TileSource {
             for k in 0..3 {
                 px[k] = ((u16::from(h[k]) * a + u16::from(px[k]) * (255 - a) + 127) / 255) as u8;
             }
+        }
+        // Road and place names over the heat, so readers know where it is.
+        if let Some(font) = font {
+            self.draw_basemap_labels_in(&mut pm, [x0, y0, x1, y1], z, font, 12.0);
         }
         pixmap_png(&pm)
     }
@@ -424,8 +430,20 @@ impl TileSource {
     /// half label lengths on an earlier part of the same road is left
     /// unnamed.
     fn draw_basemap_labels(&self, pm: &mut Pixmap, t: TileId, font: &LabelFont, px_size: f32) {
+        self.draw_basemap_labels_in(pm, t.bounds(), t.z, font, px_size);
+    }
+
+    /// The same over any Mercator `bounds` filling `pm`, at zoom `z`.
+    fn draw_basemap_labels_in(
+        &self,
+        pm: &mut Pixmap,
+        bounds: [f64; 4],
+        z: u8,
+        font: &LabelFont,
+        px_size: f32,
+    ) {
         let size = pm.width() as f32;
-        let [x0, y0, x1, y1] = t.bounds();
+        let [x0, y0, x1, y1] = bounds;
         let scale = f64::from(size) / (x1 - x0);
         let reach = 320.0 / scale;
         let q = [x0 - reach, y0 - reach, x1 + reach, y1 + reach];
@@ -438,9 +456,9 @@ impl TileSource {
         // label length); the place is the first whose clearance holds half
         // the name, else the clearest.
         let named: Vec<(usize, [f64; 2], f64, f64)> = base
-            .lines_in(q, t.z)
+            .lines_in(q, z)
             .into_iter()
-            .filter(|&i| t.z >= base.lines[i].rank.name_zoom())
+            .filter(|&i| z >= base.lines[i].rank.name_zoom())
             .filter_map(|i| {
                 let line = &base.lines[i];
                 let n = line.name.chars().count() as f64;
@@ -487,7 +505,7 @@ impl TileSource {
             }
         }
         let place_px = px_size * 1.15;
-        for i in base.places_in(q, t.z) {
+        for i in base.places_in(q, z) {
             let p = &base.places[i];
             let (w, h) = font.measure(&p.name, place_px);
             if inside(p.xy, f64::from(w) / scale, f64::from(h) / scale) {

@@ -162,14 +162,38 @@ fn with_label(label: &str) -> String {
     }
 }
 
+/// Greys from light to dark for `count` of `max`: the hot-spot map's fill
+/// when no grid is significant, so that the map still says where the
+/// incidents were.
+fn count_grey(count: usize, max: usize) -> &'static str {
+    const RAMP: [&str; 5] = ["#f4f4f4", "#dddddd", "#c2c2c2", "#a3a3a3", "#808080"];
+    if count == 0 || max == 0 {
+        return RAMP[0];
+    }
+    RAMP[((count * (RAMP.len() - 1)).div_ceil(max)).min(RAMP.len() - 1)]
+}
+
+/// Whether no grid is a significant hot or cold spot.
+fn none_significant(r: &Report) -> bool {
+    r.hotspots
+        .iter()
+        .all(|h| h.unit.spot == Spot::NotSignificant)
+}
+
 fn hotspot_map(r: &Report, d: &District) -> Option<MapSvg> {
     let f = Frame::of(d)?;
+    let plain = none_significant(r);
+    let max = r.hotspots.iter().map(|h| h.unit.count).max().unwrap_or(0);
     let shapes = r
         .hotspots
         .iter()
         .map(|h| Shape {
             d: f.path(&d.area(h.id).boundary),
-            fill: spot_colour(h.unit.spot, h.unit.gi.p_sim),
+            fill: if plain {
+                count_grey(h.unit.count, max)
+            } else {
+                spot_colour(h.unit.spot, h.unit.gi.p_sim)
+            },
             emerging: h.unit.emerging != Emerging::None,
             title: format!(
                 "{} {} — {} incidents, z {:.2}, p {:.3}{}",
@@ -436,6 +460,8 @@ struct Page<'a> {
     map_w: f64,
     hotspot_map: Option<MapSvg>,
     lattice_map: Option<MapSvg>,
+    /// No grid is significant: the map is shaded by incidents instead.
+    plain_map: bool,
     notable: Vec<Notable<'a>>,
     overdue: Vec<OverdueView>,
     more_overdue: usize,
@@ -525,15 +551,21 @@ pub fn summary(r: &Report, lang: Lang) -> String {
     }
 }
 
-/// The page in Chinese: see [`page_in`].
+/// The page in Chinese, with no names on the heatmap: see [`page_in`].
 pub fn page(r: &Report, snap: &Snapshot) -> String {
-    page_in(r, snap, Lang::Zh)
+    page_in(r, snap, Lang::Zh, None)
 }
 
 /// The page in `lang`: the summary paragraph and cards, heatmap, trend,
 /// categories, top grids, communities, hot-spot maps and table, overdue
 /// list; laid out for A4 when printed (running header, page numbers).
-pub fn page_in(r: &Report, snap: &Snapshot, lang: Lang) -> String {
+/// With a `font`, the heatmap carries road and place names.
+pub fn page_in(
+    r: &Report,
+    snap: &Snapshot,
+    lang: Lang,
+    font: Option<&gridgov_tiles::LabelFont>,
+) -> String {
     let d = &snap.district;
     let filter = IncidentFilter {
         from: Some(gridgov_spatial::time::date_of_day(r.period.start)),
@@ -542,7 +574,7 @@ pub fn page_in(r: &Report, snap: &Snapshot, lang: Lang) -> String {
     };
     let heat = snap
         .tile_source()
-        .overview_png(960, &filter, 150.0)
+        .overview_png(960, &filter, 150.0, font)
         .map(|png| base64::engine::general_purpose::STANDARD.encode(png))
         .map_err(|e| e.to_string());
     let notable = r
@@ -664,6 +696,7 @@ pub fn page_in(r: &Report, snap: &Snapshot, lang: Lang) -> String {
         map_w: MAP_W,
         hotspot_map: hotspot_map(r, d),
         lattice_map: lattice_map(r, d),
+        plain_map: none_significant(r),
         notable,
         overdue,
         more_overdue: r.overdue.len().saturating_sub(OVERDUE_SHOWN),
@@ -677,6 +710,15 @@ pub fn page_in(r: &Report, snap: &Snapshot, lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn grids_are_shaded_by_their_incidents_when_none_is_significant() {
+        assert_eq!(count_grey(0, 10), "#f4f4f4");
+        assert_eq!(count_grey(10, 10), "#808080");
+        assert_ne!(count_grey(1, 10), count_grey(0, 10));
+        assert_ne!(count_grey(3, 10), count_grey(10, 10));
+        assert_eq!(count_grey(5, 0), "#f4f4f4");
+    }
 
     #[test]
     fn changes_are_coloured_by_their_sign() {

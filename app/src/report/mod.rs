@@ -662,7 +662,7 @@ mod tests {
         assert!(page.contains("<p class=\"summary\">本期共上报事件"));
         assert!(page.contains(">件</text>"));
         assert!(page.contains("@page{size:A4") && page.contains("counter(page)"));
-        let en = html::page_in(&r, &snap, gridgov_spatial::i18n::Lang::En);
+        let en = html::page_in(&r, &snap, gridgov_spatial::i18n::Lang::En, None);
         for part in [
             "Summary",
             "Where incidents cluster",
