@@ -97,6 +97,9 @@ pub struct AppState {
     replays: idempotency::Replays,
     /// The live feed of changed cases (`GET /events`).
     pub events: Arc<events::Events>,
+    /// The last key figures (`GET /stats/overview`), by data version and
+    /// minute.
+    overview: std::sync::Mutex<Option<((i64, i64), serde_json::Value)>>,
 }
 
 /// Batch lookups worked on at once; more wait their turn.
@@ -109,6 +112,7 @@ impl AppState {
         events.listen(&app);
         AppState {
             events,
+            overview: std::sync::Mutex::default(),
             app,
             tile_cache: tiles::TileCache::new(config.tile_cache_bytes),
             limiter: harden::Limiter::new(&config.guard),

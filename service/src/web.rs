@@ -180,23 +180,41 @@ pub async fn dashboard(headers: HeaderMap) -> Response {
     )
 )]
 pub async fn catalogue(UiLang(lang): UiLang) -> Response {
-    use gridgov_spatial::i18n::LANGS;
-    let messages: serde_json::Value =
-        serde_json::from_str(lang.catalogue_json()).unwrap_or_default();
-    let body = serde_json::json!({
-        "lang": lang.code(),
-        "languages": LANGS.iter().map(|l| serde_json::json!({
-            "code": l.code(),
-            "name": gridgov_spatial::i18n::t(*l, "lang.name"),
-        })).collect::<Vec<_>>(),
-        "time_zone": gridgov_spatial::time::DISTRICT_TIME_ZONE,
-        "messages": messages,
+    use gridgov_spatial::i18n::{LANGS, Lang};
+    // The answers are the same for the life of the process: made once per
+    // language.
+    static BODIES: OnceLock<Vec<(Lang, String)>> = OnceLock::new();
+    let bodies = BODIES.get_or_init(|| {
+        LANGS
+            .iter()
+            .map(|&l| {
+                let messages: serde_json::Value =
+                    serde_json::from_str(l.catalogue_json()).unwrap_or_default();
+                let body = serde_json::json!({
+                    "lang": l.code(),
+                    "languages": LANGS.iter().map(|o| serde_json::json!({
+                        "code": o.code(),
+                        "name": gridgov_spatial::i18n::t(*o, "lang.name"),
+                    })).collect::<Vec<_>>(),
+                    "time_zone": gridgov_spatial::time::DISTRICT_TIME_ZONE,
+                    "messages": messages,
+                });
+                (l, body.to_string())
+            })
+            .collect()
     });
-    let mut r = axum::Json(body).into_response();
-    r.headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("accept-language"));
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let body = bodies
+        .iter()
+        .find(|(l, _)| *l == lang)
+        .map_or("{}", |(_, b)| b.as_str());
+    let mut r = body.to_owned().into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("accept-language"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     r
 }
 
