@@ -118,3 +118,19 @@ pub fn ogr2ogr(args: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Runs a Poppler tool (`pdftotext`, `pdffonts`, `pdfinfo`; poppler-utils,
+/// which `.ci/run` installs) and answers what it printed: it must be there
+/// and succeed.
+pub fn poppler(tool: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(tool)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{tool} (poppler-utils) is installed: {e}"));
+    assert!(
+        out.status.success(),
+        "{tool}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8 from poppler")
+}

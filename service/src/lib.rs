@@ -52,6 +52,9 @@ pub struct Config {
     pub batch_body_limit: usize,
     /// The font grid names on plan-map tiles are drawn in; none: no names.
     pub label_font: Option<gridgov_tiles::LabelFont>,
+    /// The font PDF reports are set in (embedded in each); none: reports
+    /// are answered as HTML and JSON only.
+    pub report_font: Option<std::sync::Arc<gridgov_app::report::pdf::PdfFont>>,
     /// Most bytes of rendered tiles kept per version; 0 renders every
     /// request afresh.
     pub tile_cache_bytes: usize,
@@ -69,6 +72,7 @@ impl Default for Config {
             body_limit: 10 * 1024 * 1024,
             batch_body_limit: 256 * 1024 * 1024,
             label_font: None,
+            report_font: None,
             tile_cache_bytes: 64 << 20,
             guard: harden::Guard::default(),
             tls: false,

@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::State;
 
 use crate::extract::{Path, Query};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use gridgov_spatial::Level;
 use gridgov_spatial::hotspot_map::{HotspotOptions, UnitHotspot, grid_hotspots, lattice_hotspots};
@@ -377,11 +377,12 @@ pub struct ReportQuery {
     tag = "reports",
     summary = "The incident report of a week, month or day range: JSON, or the self-contained HTML page with .html",
     params(
-        ("name" = String, Path, description = "2026-W46, 2026-11 or 2026-11-01..2026-11-15, with .json or .html"),
+        ("name" = String, Path, description = "2026-W46, 2026-11 or 2026-11-01..2026-11-15, with .json, .html or .pdf"),
         ReportQuery,
     ),
     responses(
-        (status = 200, description = "the report (text/html with .html)", body = serde_json::Value, content_type = "application/json"),
+        (status = 200, description = "the report (text/html with .html, an A4 application/pdf with .pdf)", body = serde_json::Value, content_type = "application/json"),
+        (status = 503, description = ".pdf: the service has no font that draws Chinese", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such period", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
@@ -395,10 +396,22 @@ pub async fn report(
     Path(name): Path<String>,
     Query(q): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
-    let (label, as_html) = if let Some(l) = name.strip_suffix(".html") {
-        (l, true)
+    let (label, form) = if let Some(l) = name.strip_suffix(".html") {
+        (l, Form::Html)
+    } else if let Some(l) = name.strip_suffix(".pdf") {
+        (l, Form::Pdf)
     } else {
-        (name.strip_suffix(".json").unwrap_or(&name), false)
+        (name.strip_suffix(".json").unwrap_or(&name), Form::Json)
+    };
+    let pdf_font = match form {
+        Form::Pdf => Some(st.config.report_font.clone().ok_or_else(|| {
+            ApiError::with_status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "this service has no font that draws Chinese, so it writes no PDF reports; \
+                 install one (fonts-wqy-microhei or fonts-noto-cjk) or start it with --font",
+            )
+        })?),
+        _ => None,
     };
     let p = Period::parse(label)
         .map_err(|e| ApiError::not_found(format!("no report {name:?}: {e}")))?;
@@ -435,14 +448,36 @@ pub async fn report(
                 gridgov_spatial::access::Access::Read,
             )
         });
-        Ok(if as_html {
-            html::page_in(&r, &snap, lang, st.config.label_font.as_ref()).into_bytes()
-        } else {
-            serde_json::to_vec(&r).map_err(ApiError::internal)?
+        Ok(match (form, pdf_font) {
+            (Form::Html, _) => {
+                html::page_in(&r, &snap, lang, st.config.label_font.as_ref()).into_bytes()
+            }
+            (Form::Pdf, Some(font)) => gridgov_app::report::pdf::document(
+                &r,
+                &snap,
+                lang,
+                &font,
+                st.config.label_font.as_ref(),
+            )
+            .map_err(ApiError::internal)?,
+            _ => serde_json::to_vec(&r).map_err(ApiError::internal)?,
         })
     })
     .await?;
-    if as_html {
+    if form == Form::Pdf {
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "application/pdf".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("inline; filename=\"report-{label}.pdf\""),
+                ),
+            ],
+            out,
+        )
+            .into_response());
+    }
+    if form == Form::Html {
         // The page needs nothing but its own styles and embedded images.
         return Ok((
             [
@@ -457,6 +492,14 @@ pub async fn report(
             .into_response());
     }
     Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response())
+}
+
+/// How a report is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Json,
+    Html,
+    Pdf,
 }
 
 /// `GET /reports`: the last full week's and month's reports.
@@ -479,6 +522,7 @@ pub async fn index(State(st): State<Arc<AppState>>) -> Response {
             "period": p,
             "json": format!("/reports/{}.json", p.label()),
             "html": format!("/reports/{}.html", p.label()),
+            "pdf": format!("/reports/{}.pdf", p.label()),
         })
     };
     Json(json!({

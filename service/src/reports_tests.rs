@@ -10,11 +10,14 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use super::AppState;
-use super::test_support::{Backend, call, fresh};
+use super::test_support::{
+    Backend, call, fresh, pdf_font, signed_app, state_with, store, test_config,
+};
 
 on_both_backends!(
     counts_hot_spots_and_reports_follow_cases_filed_and_closed,
     bad_analytics_requests_get_clear_4xx,
+    a_report_is_an_a4_pdf_where_the_service_has_a_chinese_font_and_a_clear_503_where_not,
 );
 
 async fn raw(st: &Arc<AppState>, uri: &str) -> (StatusCode, String, String) {
@@ -298,4 +301,49 @@ async fn bad_analytics_requests_get_clear_4xx(b: Backend) {
             .unwrap()
             .starts_with("/reports/")
     );
+}
+
+async fn a_report_is_an_a4_pdf_where_the_service_has_a_chinese_font_and_a_clear_503_where_not(
+    b: Backend,
+) {
+    let Some(font) = pdf_font() else { return };
+    let config = super::Config {
+        report_font: Some(font),
+        ..test_config(super::harden::Guard::default())
+    };
+    let st = state_with(
+        store(&format!("report_pdf_{b:?}").to_lowercase(), b),
+        config,
+    );
+    let uri = "/reports/2026-10.pdf?now=2026-11-02T09:00:00%2B08:00&permutations=99";
+    let res = signed_app(&st)
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()[header::CONTENT_TYPE], "application/pdf");
+    assert!(
+        res.headers()[header::CONTENT_DISPOSITION]
+            .to_str()
+            .unwrap()
+            .contains("report-2026-10.pdf")
+    );
+    let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    assert!(body.starts_with(b"%PDF-1.7"));
+    let text = String::from_utf8_lossy(&body);
+    assert!(text.contains("/MediaBox [0 0 595.28 841.89]") && text.contains("/ToUnicode"));
+
+    // The listing links it; a service with no font says why it has none.
+    let (_, _, idx) = call(&st, "GET", "/reports", &[], None).await;
+    let link = idx["month"]["pdf"].as_str().unwrap();
+    assert!(
+        link.starts_with("/reports/20") && link.contains(".pdf"),
+        "{idx}"
+    );
+    let plain = fresh("report_no_pdf", b);
+    let (s, _, v) = call(&plain, "GET", uri, &[], None).await;
+    assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("font"), "{v}");
 }

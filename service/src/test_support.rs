@@ -140,6 +140,27 @@ pub(crate) fn test_config(guard: super::harden::Guard) -> Config {
     }
 }
 
+/// The installed CJK font as a PDF report font; `None` (the test skips)
+/// only outside CI, which installs one.
+pub(crate) fn pdf_font() -> Option<Arc<gridgov_app::report::pdf::PdfFont>> {
+    match gridgov_fonts::find(None) {
+        Ok((path, _)) => {
+            let bytes = std::fs::read(&path).unwrap();
+            Some(Arc::new(
+                gridgov_app::report::pdf::PdfFont::from_bytes(bytes).unwrap(),
+            ))
+        }
+        Err(e) => {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "CI installs a CJK font: {e}"
+            );
+            None
+        }
+    }
+}
+
 /// A fresh state over a new store of the sample district.
 pub(crate) fn fresh(name: &str, backend: Backend) -> TestState {
     let tag = format!("{name}_{backend:?}").to_lowercase();

@@ -34,7 +34,9 @@ pub struct ReportArgs {
     /// Deadline rules (JSON, as for `serve --deadlines`).
     #[arg(long, value_name = "FILE")]
     deadlines: Option<PathBuf>,
-    /// Write the report to FILE: `.html` for the page, `.json` for the data.
+    /// Write the report to FILE: `.html` for the page, `.pdf` for the
+    /// printable A4 document (needs a font that draws Chinese), `.json`
+    /// for the data.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
     /// Print the JSON report instead of the summary.
@@ -49,8 +51,9 @@ pub struct ReportArgs {
     /// Rows in the top lists.
     #[arg(long, default_value_t = 10)]
     top: usize,
-    /// Font for the names on the heatmap; default: GRIDGOV_FONT, else an
-    /// installed CJK font (without one the heatmap has no names).
+    /// Font for the names on the heatmap and the PDF's text; default:
+    /// GRIDGOV_FONT, else an installed CJK font (without one the heatmap
+    /// has no names, and no PDF can be written).
     #[arg(long, value_name = "FILE")]
     font: Option<std::path::PathBuf>,
     /// The language of the page and the summary: zh-CN (default) or en.
@@ -130,12 +133,20 @@ pub fn run(a: &ReportArgs) -> CliResult {
     };
     let period = period_of(a, now, opts.utc_offset_s).input()?;
     let format = match &a.out {
-        Some(p) => match p.extension().and_then(|e| e.to_str()) {
-            Some("html" | "htm") => Some(true),
-            Some("json") => Some(false),
+        Some(p) => match p
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("html" | "htm") => Some(Format::Html),
+            // The PDF's font is found before the work: a missing one is
+            // said at once.
+            Some("pdf") => Some(Format::Pdf(Box::new(pdf_font(a.font.as_deref())?))),
+            Some("json") => Some(Format::Json),
             _ => {
                 return Err(CliError::input(format!(
-                    "--out {}: name a .html or .json file",
+                    "--out {}: name a .html, .pdf or .json file",
                     p.display()
                 )));
             }
@@ -152,7 +163,14 @@ pub fn run(a: &ReportArgs) -> CliResult {
     let book = gridgov_app::cases::Book::read(store.as_ref())?;
     let r = build(&snap, &book, &rules, period, now, &opts)?;
     match (format, &a.out) {
-        (Some(true), Some(p)) => {
+        (Some(Format::Pdf(fonts)), Some(p)) => {
+            let (font, label) = fonts.as_ref();
+            let pdf = gridgov_app::report::pdf::document(&r, &snap, a.lang, font, Some(label))
+                .map_err(|e| e.to_string())?;
+            std::fs::write(p, pdf).map_err(|e| format!("{}: {e}", p.display()))?;
+            eprintln!("wrote {} ({})", p.display(), period.label());
+        }
+        (Some(Format::Html), Some(p)) => {
             // A font asked for must be there; the one looked for may not be.
             let font = match gridgov_fonts::find(a.font.as_deref()) {
                 Ok((_, f)) => Some(f),
@@ -166,7 +184,7 @@ pub fn run(a: &ReportArgs) -> CliResult {
                 .map_err(|e| format!("{}: {e}", p.display()))?;
             eprintln!("wrote {} ({})", p.display(), period.label());
         }
-        (Some(false), Some(p)) => {
+        (Some(Format::Json), Some(p)) => {
             std::fs::write(p, serde_json::to_string_pretty(&r)?)
                 .map_err(|e| format!("{}: {e}", p.display()))?;
             eprintln!("wrote {} ({})", p.display(), period.label());
@@ -175,6 +193,28 @@ pub fn run(a: &ReportArgs) -> CliResult {
         _ => print!("{}", summary(&r, a.lang)),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// What `--out` writes.
+#[derive(Debug)]
+enum Format {
+    Html,
+    /// With the font its text is set in and the heatmap's labels.
+    Pdf(Box<(gridgov_app::report::pdf::PdfFont, gridgov_tiles::LabelFont)>),
+    Json,
+}
+
+/// The font of a PDF report: `--font`, `GRIDGOV_FONT` or an installed
+/// CJK font.
+fn pdf_font(
+    explicit: Option<&std::path::Path>,
+) -> Result<(gridgov_app::report::pdf::PdfFont, gridgov_tiles::LabelFont), CliError> {
+    let (path, label) = gridgov_fonts::find(explicit)?;
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let font = gridgov_app::report::pdf::PdfFont::from_bytes(bytes)
+        .map_err(|e| format!("{}: {e}", path.display()))
+        .input()?;
+    Ok((font, label))
 }
 
 fn signed(x: Option<f64>) -> String {

@@ -63,16 +63,31 @@ pub fn run(a: ServeArgs) -> CliResult {
              sign in with it and make your own users (see README); it is not shown again"
         );
     }
-    let label_font = match gridgov_fonts::find(a.font.as_deref()) {
+    let (label_font, report_font) = match gridgov_fonts::find(a.font.as_deref()) {
         Ok((path, font)) => {
             tracing::info!(font = %path.display(), "grid names on plan maps");
-            Some(font)
+            // The same file sets the PDF reports.
+            let pdf = std::fs::read(&path)
+                .map_err(|e| e.to_string())
+                .and_then(|b| {
+                    gridgov_app::report::pdf::PdfFont::from_bytes(b).map_err(|e| e.to_string())
+                });
+            let pdf = match pdf {
+                Ok(f) => Some(std::sync::Arc::new(f)),
+                Err(e) => {
+                    tracing::warn!(font = %path.display(), "no PDF reports: {e}");
+                    None
+                }
+            };
+            (Some(font), pdf)
         }
         // A font named on the command line must work.
         Err(e) if a.font.is_some() => return Err(e.into()),
         Err(e) => {
-            tracing::warn!("plan-map tiles are drawn without grid names: {e}");
-            None
+            tracing::warn!(
+                "plan-map tiles are drawn without grid names and reports have no PDF: {e}"
+            );
+            (None, None)
         }
     };
     let rules = Rules {
@@ -94,6 +109,7 @@ pub fn run(a: ServeArgs) -> CliResult {
         body_limit: a.body_limit,
         batch_body_limit: a.batch_body_limit,
         label_font,
+        report_font,
         tile_cache_bytes: a.tile_cache_bytes,
         guard: a.guard,
         ..Config::default()

@@ -40,16 +40,19 @@ pub fn png(width: u32, height: u32, rgba: Vec<u8>) -> Result<Vec<u8>, RasterErro
     Ok(out.into_inner())
 }
 
-fn pixmap_png(p: &Pixmap) -> Result<Vec<u8>, RasterError> {
-    let data: Vec<u8> = p
-        .pixels()
+/// A pixmap's pixels as straight (not premultiplied) RGBA.
+fn pixmap_rgba(p: &Pixmap) -> Vec<u8> {
+    p.pixels()
         .iter()
         .flat_map(|c| {
             let c = c.demultiply();
             [c.red(), c.green(), c.blue(), c.alpha()]
         })
-        .collect();
-    png(p.width(), p.height(), data)
+        .collect()
+}
+
+fn pixmap_png(p: &Pixmap) -> Result<Vec<u8>, RasterError> {
+    png(p.width(), p.height(), pixmap_rgba(p))
 }
 
 /// Whether a box `2·hw × 2·hh` centred on `at` lies inside `polys`: the
@@ -353,6 +356,31 @@ impl TileSource {
         bandwidth_m: f64,
         font: Option<&LabelFont>,
     ) -> Result<Vec<u8>, RasterError> {
+        let img = self.overview_image(width, f, bandwidth_m, font)?;
+        png(img.width(), img.height(), img.into_raw())
+    }
+
+    /// [`overview_png`](Self::overview_png)'s picture as opaque RGBA
+    /// pixels, for a page that embeds its own image format (the PDF
+    /// report).
+    ///
+    /// ```
+    /// use gridgov_spatial::{sample, GridIndex, assign, stats};
+    /// use gridgov_tiles::{TileSource, IncidentFilter};
+    /// let d = sample::district(&sample::SampleSpec::default());
+    /// let a = assign(&d, &GridIndex::new(&d));
+    /// let src = TileSource::new(&d, &a, &stats(&d, &a));
+    /// let img = src.overview_image(300, &IncidentFilter::default(), 150.0, None).unwrap();
+    /// assert_eq!(img.width(), 300);
+    /// assert!(img.pixels().all(|p| p.0[3] == 255));
+    /// ```
+    pub fn overview_image(
+        &self,
+        width: u32,
+        f: &IncidentFilter,
+        bandwidth_m: f64,
+        font: Option<&LabelFont>,
+    ) -> Result<image::RgbaImage, RasterError> {
         if width == 0 || width > 4096 {
             return Err(RasterError::Size(width));
         }
@@ -387,7 +415,8 @@ impl TileSource {
         if let Some(font) = font {
             self.draw_basemap_labels_in(&mut pm, [x0, y0, x1, y1], z, font, 12.0);
         }
-        pixmap_png(&pm)
+        image::RgbaImage::from_raw(width, height, pixmap_rgba(&pm))
+            .ok_or_else(|| RasterError::Png("buffer size".into()))
     }
 
     /// Grid names, centred on a fixed point inside each grid, drawn where

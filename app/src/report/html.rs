@@ -22,13 +22,28 @@ use crate::Snapshot;
 /// Width of the maps in CSS pixels.
 const MAP_W: f64 = 640.0;
 
-/// A change in percent, coloured up or down.
-struct Change {
-    text: String,
-    class: &'static str,
+/// Width of the heatmap picture in pixels.
+pub(super) const HEAT_W: u32 = 960;
+
+/// The heatmap's kernel bandwidth in metres.
+pub(super) const HEAT_BANDWIDTH_M: f64 = 150.0;
+
+/// The incidents of the report's period, for its heatmap.
+pub(super) fn period_filter(r: &Report) -> IncidentFilter {
+    IncidentFilter {
+        from: Some(gridgov_spatial::time::date_of_day(r.period.start)),
+        to: Some(gridgov_spatial::time::date_of_day(r.period.end - 1)),
+        ..IncidentFilter::default()
+    }
 }
 
-fn change(x: Option<f64>) -> Change {
+/// A change in percent, coloured up or down.
+pub(super) struct Change {
+    pub(super) text: String,
+    pub(super) class: &'static str,
+}
+
+pub(super) fn change(x: Option<f64>) -> Change {
     match x {
         None => Change {
             text: "–".into(),
@@ -49,31 +64,42 @@ fn change(x: Option<f64>) -> Change {
     }
 }
 
-fn rate(x: Option<f64>) -> String {
+pub(super) fn rate(x: Option<f64>) -> String {
     x.map_or_else(|| "–".into(), |v| format!("{v:.1}"))
 }
 
 /// The grids as SVG paths in a `MAP_W`-wide frame, and the frame height.
-struct Frame {
+pub(super) struct Frame {
     x0: f64,
     y1: f64,
     k: f64,
-    h: f64,
+    pub(super) h: f64,
 }
 
 impl Frame {
     fn of(d: &District) -> Option<Frame> {
+        Frame::of_width(d, MAP_W)
+    }
+
+    /// The district's grids fitted into a frame `w` units wide, y down.
+    pub(super) fn of_width(d: &District, w: f64) -> Option<Frame> {
         let bb = gridgov_spatial::sample::grids_bbox(d)?;
         let (x0, y0) = lonlat_to_mercator(bb[0], bb[1]);
         let (x1, y1) = lonlat_to_mercator(bb[2], bb[3]);
         let pad = 0.02 * (x1 - x0).max(y1 - y0).max(1.0);
-        let k = MAP_W / (x1 - x0 + 2.0 * pad);
+        let k = w / (x1 - x0 + 2.0 * pad);
         Some(Frame {
             x0: x0 - pad,
             y1: y1 + pad,
             k,
             h: ((y1 - y0 + 2.0 * pad) * k).ceil(),
         })
+    }
+
+    /// A longitude and latitude in the frame.
+    pub(super) fn xy(&self, lon: f64, lat: f64) -> (f64, f64) {
+        let (x, y) = lonlat_to_mercator(lon, lat);
+        ((x - self.x0) * self.k, (self.y1 - y) * self.k)
     }
 
     fn path(&self, mp: &geo::MultiPolygon<f64>) -> String {
@@ -97,7 +123,7 @@ impl Frame {
     }
 }
 
-fn spot_colour(spot: Spot, p: f64) -> &'static str {
+pub(super) fn spot_colour(spot: Spot, p: f64) -> &'static str {
     match spot {
         Spot::Hot if p <= 0.001 => "#b2182b",
         Spot::Hot if p <= 0.01 => "#d6604d",
@@ -109,7 +135,7 @@ fn spot_colour(spot: Spot, p: f64) -> &'static str {
     }
 }
 
-fn emerging_name(e: Emerging) -> &'static str {
+pub(super) fn emerging_name(e: Emerging) -> &'static str {
     match e {
         Emerging::New => "new",
         Emerging::Intensifying => "intensifying",
@@ -165,7 +191,7 @@ fn with_label(label: &str) -> String {
 /// Greys from light to dark for `count` of `max`: the hot-spot map's fill
 /// when no grid is significant, so that the map still says where the
 /// incidents were.
-fn count_grey(count: usize, max: usize) -> &'static str {
+pub(super) fn count_grey(count: usize, max: usize) -> &'static str {
     const RAMP: [&str; 5] = ["#f4f4f4", "#dddddd", "#c2c2c2", "#a3a3a3", "#808080"];
     if count == 0 || max == 0 {
         return RAMP[0];
@@ -174,7 +200,7 @@ fn count_grey(count: usize, max: usize) -> &'static str {
 }
 
 /// Whether no grid is a significant hot or cold spot.
-fn none_significant(r: &Report) -> bool {
+pub(super) fn none_significant(r: &Report) -> bool {
     r.hotspots
         .iter()
         .all(|h| h.unit.spot == Spot::NotSignificant)
@@ -375,15 +401,15 @@ img.heat,svg.map{max-width:100%;height:auto;border:1px solid #ddd}.note{color:#6
 @media print{body{margin:0;max-width:none;padding:0;font-size:10.5pt}h1{string-set:title content()}h2{break-after:avoid}table,svg,img,.cards{break-inside:avoid}tr{break-inside:avoid}}";
 
 /// A grid or community row.
-struct AreaView<'a> {
-    row: &'a AreaRow,
-    parent: &'a str,
-    change: Change,
-    rate: String,
-    top: String,
+pub(super) struct AreaView<'a> {
+    pub(super) row: &'a AreaRow,
+    pub(super) parent: &'a str,
+    pub(super) change: Change,
+    pub(super) rate: String,
+    pub(super) top: String,
 }
 
-fn areas(rows: &[AreaRow], lang: Lang) -> Vec<AreaView<'_>> {
+pub(super) fn areas(rows: &[AreaRow], lang: Lang) -> Vec<AreaView<'_>> {
     rows.iter()
         .map(|a| AreaView {
             row: a,
@@ -399,54 +425,117 @@ fn areas(rows: &[AreaRow], lang: Lang) -> Vec<AreaView<'_>> {
 }
 
 /// A grid that is a hot or cold spot, or emerging.
-struct Notable<'a> {
-    code: &'a str,
-    name: &'a str,
-    count: String,
-    z: String,
-    p: String,
-    spot: String,
-    trend: String,
-    weekly: String,
+pub(super) struct Notable<'a> {
+    pub(super) code: &'a str,
+    pub(super) name: &'a str,
+    pub(super) count: String,
+    pub(super) z: String,
+    pub(super) p: String,
+    pub(super) spot: String,
+    pub(super) trend: String,
+    pub(super) weekly: String,
 }
 
 /// An overdue case's row.
-struct OverdueView {
-    id: i64,
-    category: String,
-    grid: String,
-    status: String,
-    level: String,
-    reported: String,
-    hours: String,
+pub(super) struct OverdueView {
+    pub(super) id: i64,
+    pub(super) category: String,
+    pub(super) grid: String,
+    pub(super) status: String,
+    pub(super) level: String,
+    pub(super) reported: String,
+    pub(super) hours: String,
 }
 
 /// A moment as the district's local date and time (`2026-11-05 09:30`).
-fn local_time(t: gridgov_spatial::Timestamp) -> String {
+pub(super) fn local_time(t: gridgov_spatial::Timestamp) -> String {
     gridgov_spatial::time::local_minute(t, gridgov_spatial::time::CHINA_OFFSET_S)
 }
 
 /// The most overdue cases the page lists (the JSON has them all).
-const OVERDUE_SHOWN: usize = 200;
+pub(super) const OVERDUE_SHOWN: usize = 200;
+
+/// The page's sentences in its language, shared with the PDF.
+pub(super) struct Texts {
+    pub(super) title: String,
+    pub(super) meta: String,
+    pub(super) summary: String,
+    pub(super) vs_previous: String,
+    pub(super) households: String,
+    pub(super) still_open: String,
+    pub(super) overdue_now: String,
+    pub(super) heat_alt: String,
+    pub(super) trend_note: String,
+    pub(super) by_cell: String,
+    pub(super) hot_cells_text: String,
+    pub(super) overdue_title: String,
+    pub(super) more_overdue_text: String,
+}
+
+impl Texts {
+    pub(super) fn new(r: &Report, lang: Lang) -> Texts {
+        let t = &r.totals;
+        let tf = |k: &str, a: &[(&str, &dyn std::fmt::Display)]| i18n::tf(lang, k, a);
+        Texts {
+            title: tf(
+                "report.title",
+                &[("district", &r.district), ("period", &r.period.label())],
+            ),
+            meta: tf(
+                "report.meta",
+                &[
+                    ("from", &r.period.first_date()),
+                    ("to", &r.period.last_date()),
+                    ("prev", &r.previous.label()),
+                    ("pfrom", &r.previous.first_date()),
+                    ("pto", &r.previous.last_date()),
+                    ("version", &r.boundary_version),
+                    ("at", &local_time(r.generated_at)),
+                ],
+            ),
+            summary: summary(r, lang),
+            vs_previous: tf("report.card.vs", &[("n", &t.previous)]),
+            households: tf("report.card.households", &[("n", &t.households)]),
+            still_open: tf("report.card.open", &[("n", &t.open)]),
+            overdue_now: tf("report.card.overdue_now", &[("n", &t.overdue_now)]),
+            heat_alt: tf("report.heat.alt", &[("period", &r.period.label())]),
+            trend_note: tf(
+                "report.trend.note",
+                &[("period", &r.period.label()), ("prev", &r.previous.label())],
+            ),
+            by_cell: tf(
+                "report.hotspots.cell",
+                &[("m", &format!("{:.0}", r.lattice.cell_m))],
+            ),
+            hot_cells_text: tf(
+                "report.hotspots.cells",
+                &[
+                    (
+                        "hot",
+                        &r.lattice
+                            .cells
+                            .iter()
+                            .filter(|c| c.unit.spot == Spot::Hot)
+                            .count(),
+                    ),
+                    ("n", &r.lattice.cells.len()),
+                ],
+            ),
+            overdue_title: tf("report.overdue", &[("n", &r.overdue.len())]),
+            more_overdue_text: tf(
+                "report.overdue.more",
+                &[("n", &r.overdue.len().saturating_sub(OVERDUE_SHOWN))],
+            ),
+        }
+    }
+}
 
 #[derive(Template)]
 #[template(path = "report.html")]
 struct Page<'a> {
     lang: Lang,
     lang_code: &'static str,
-    title: String,
-    meta: String,
-    summary: String,
-    vs_previous: String,
-    households: String,
-    still_open: String,
-    overdue_now: String,
-    heat_alt: String,
-    trend_note: String,
-    by_cell: String,
-    hot_cells_text: String,
-    overdue_title: String,
-    more_overdue_text: String,
+    x: Texts,
     style: &'static str,
     r: &'a Report,
     totals_change: Change,
@@ -477,6 +566,58 @@ impl Page<'_> {
     fn category(&self, code: &str) -> String {
         i18n::category(self.lang, code).into_owned()
     }
+}
+
+/// The grids that are hot or cold spots, or emerging, as table rows.
+pub(super) fn notable_rows(r: &Report, lang: Lang) -> Vec<Notable<'_>> {
+    r.hotspots
+        .iter()
+        .filter(|h| h.unit.spot != Spot::NotSignificant || h.unit.emerging != Emerging::None)
+        .map(|h| Notable {
+            code: &h.code,
+            name: &h.name,
+            count: h.unit.count.to_string(),
+            z: format!("{:.2}", h.unit.gi.z),
+            p: format!("{:.3}", h.unit.gi.p_sim),
+            spot: match h.unit.spot {
+                Spot::Hot => i18n::t(lang, "report.spot.hot").to_string(),
+                Spot::Cold => i18n::t(lang, "report.spot.cold").to_string(),
+                Spot::NotSignificant => "–".to_string(),
+            },
+            trend: match emerging_name(h.unit.emerging) {
+                "" => String::new(),
+                e => i18n::label(lang, "emerging", e).into_owned(),
+            },
+            weekly: h
+                .unit
+                .weekly
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" "),
+        })
+        .collect()
+}
+
+/// The most overdue cases as table rows (at most [`OVERDUE_SHOWN`]).
+pub(super) fn overdue_rows(r: &Report, lang: Lang) -> Vec<OverdueView> {
+    r.overdue
+        .iter()
+        .take(OVERDUE_SHOWN)
+        .map(|c| OverdueView {
+            id: c.id,
+            category: i18n::category(lang, &c.category).into_owned(),
+            grid: c
+                .grid
+                .as_ref()
+                .map_or_else(String::new, |g| format!("{} {}", g.code, g.name)),
+            status: i18n::label(lang, "status", c.status.as_str()).into_owned(),
+            level: i18n::label(lang, "handling", &format!("{:?}", c.level).to_lowercase())
+                .into_owned(),
+            reported: local_time(c.reported_at),
+            hours: format!("{:.1}", c.hours_over),
+        })
+        .collect()
 }
 
 /// The report's summary paragraph: totals and their change, the top
@@ -567,116 +708,16 @@ pub fn page_in(
     font: Option<&gridgov_tiles::LabelFont>,
 ) -> String {
     let d = &snap.district;
-    let filter = IncidentFilter {
-        from: Some(gridgov_spatial::time::date_of_day(r.period.start)),
-        to: Some(gridgov_spatial::time::date_of_day(r.period.end - 1)),
-        ..IncidentFilter::default()
-    };
     let heat = snap
         .tile_source()
-        .overview_png(960, &filter, 150.0, font)
+        .overview_png(HEAT_W, &period_filter(r), HEAT_BANDWIDTH_M, font)
         .map(|png| base64::engine::general_purpose::STANDARD.encode(png))
         .map_err(|e| e.to_string());
-    let notable = r
-        .hotspots
-        .iter()
-        .filter(|h| h.unit.spot != Spot::NotSignificant || h.unit.emerging != Emerging::None)
-        .map(|h| Notable {
-            code: &h.code,
-            name: &h.name,
-            count: h.unit.count.to_string(),
-            z: format!("{:.2}", h.unit.gi.z),
-            p: format!("{:.3}", h.unit.gi.p_sim),
-            spot: match h.unit.spot {
-                Spot::Hot => i18n::t(lang, "report.spot.hot").to_string(),
-                Spot::Cold => i18n::t(lang, "report.spot.cold").to_string(),
-                Spot::NotSignificant => "–".to_string(),
-            },
-            trend: match emerging_name(h.unit.emerging) {
-                "" => String::new(),
-                e => i18n::label(lang, "emerging", e).into_owned(),
-            },
-            weekly: h
-                .unit
-                .weekly
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" "),
-        })
-        .collect();
-    let overdue = r
-        .overdue
-        .iter()
-        .take(OVERDUE_SHOWN)
-        .map(|c| OverdueView {
-            id: c.id,
-            category: i18n::category(lang, &c.category).into_owned(),
-            grid: c
-                .grid
-                .as_ref()
-                .map_or_else(String::new, |g| format!("{} {}", g.code, g.name)),
-            status: i18n::label(lang, "status", c.status.as_str()).into_owned(),
-            level: i18n::label(lang, "handling", &format!("{:?}", c.level).to_lowercase())
-                .into_owned(),
-            reported: local_time(c.reported_at),
-            hours: format!("{:.1}", c.hours_over),
-        })
-        .collect();
     let t = &r.totals;
-    let tf = |k: &str, a: &[(&str, &dyn std::fmt::Display)]| i18n::tf(lang, k, a);
     let page = Page {
         lang,
         lang_code: lang.code(),
-        title: tf(
-            "report.title",
-            &[("district", &r.district), ("period", &r.period.label())],
-        ),
-        meta: tf(
-            "report.meta",
-            &[
-                ("from", &r.period.first_date()),
-                ("to", &r.period.last_date()),
-                ("prev", &r.previous.label()),
-                ("pfrom", &r.previous.first_date()),
-                ("pto", &r.previous.last_date()),
-                ("version", &r.boundary_version),
-                ("at", &local_time(r.generated_at)),
-            ],
-        ),
-        summary: summary(r, lang),
-        vs_previous: tf("report.card.vs", &[("n", &t.previous)]),
-        households: tf("report.card.households", &[("n", &t.households)]),
-        still_open: tf("report.card.open", &[("n", &t.open)]),
-        overdue_now: tf("report.card.overdue_now", &[("n", &t.overdue_now)]),
-        heat_alt: tf("report.heat.alt", &[("period", &r.period.label())]),
-        trend_note: tf(
-            "report.trend.note",
-            &[("period", &r.period.label()), ("prev", &r.previous.label())],
-        ),
-        by_cell: tf(
-            "report.hotspots.cell",
-            &[("m", &format!("{:.0}", r.lattice.cell_m))],
-        ),
-        hot_cells_text: tf(
-            "report.hotspots.cells",
-            &[
-                (
-                    "hot",
-                    &r.lattice
-                        .cells
-                        .iter()
-                        .filter(|c| c.unit.spot == Spot::Hot)
-                        .count(),
-                ),
-                ("n", &r.lattice.cells.len()),
-            ],
-        ),
-        overdue_title: tf("report.overdue", &[("n", &r.overdue.len())]),
-        more_overdue_text: tf(
-            "report.overdue.more",
-            &[("n", &r.overdue.len().saturating_sub(OVERDUE_SHOWN))],
-        ),
+        x: Texts::new(r, lang),
         style: STYLE,
         r,
         totals_change: change(t.change_pct),
@@ -697,8 +738,8 @@ pub fn page_in(
         hotspot_map: hotspot_map(r, d),
         lattice_map: lattice_map(r, d),
         plain_map: none_significant(r),
-        notable,
-        overdue,
+        notable: notable_rows(r, lang),
+        overdue: overdue_rows(r, lang),
         more_overdue: r.overdue.len().saturating_sub(OVERDUE_SHOWN),
     };
     // Rendering only writes into a string; it fails only if a value's

@@ -4,11 +4,13 @@
 //! adjacency with the emerging labels) and the cases overdue now.
 //!
 //! [`build`] gathers the numbers from a snapshot and the case book; the
-//! same [`Report`] is answered as JSON and drawn as a self-contained HTML
-//! page by [`html::page`].
+//! same [`Report`] is answered as JSON, drawn as a self-contained HTML
+//! page by [`html::page`] and set on A4 pages as a PDF by
+//! [`pdf::document`].
 
 pub mod html;
 pub mod overdue;
+pub mod pdf;
 
 use gridgov_spatial::hotspot_map::{
     GridHotspot, HotspotError, HotspotOptions, LatticeHotspots, grid_hotspots, lattice_hotspots,
@@ -637,6 +639,38 @@ mod tests {
         assert!(!overdue::overdue_during(&rules, &c, from, due, now));
         // A period after the escalation, while within the new deadline: no.
         assert!(!overdue::overdue_during(&rules, &c, esc_at, now, now));
+    }
+
+    #[test]
+    fn the_pdf_is_a4_pages_with_the_font_subset_embedded_and_mapped_to_unicode() {
+        let Some(font) = pdf::test_font() else { return };
+        let (snap, r) = october();
+        let bytes = pdf::document(&r, &snap, gridgov_spatial::i18n::Lang::Zh, &font, None).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(bytes.starts_with(b"%PDF-1.7"));
+        assert!(text.trim_end().ends_with("%%EOF"));
+        assert!(text.contains("/MediaBox [0 0 595.28 841.89]"));
+        let pages: usize = text
+            .split("/Count ")
+            .nth(1)
+            .and_then(|t| t.split(|c: char| !c.is_ascii_digit()).next())
+            .and_then(|n| n.parse().ok())
+            .unwrap();
+        assert!(pages >= 3, "{pages} pages");
+        assert!(text.contains("/Identity-H") && text.contains("/ToUnicode"));
+        assert!(text.contains("/FontFile2") || text.contains("/FontFile3"));
+        // The ToUnicode map names the characters of the headings.
+        for c in "摘要事件热点".chars() {
+            assert!(
+                text.contains(&format!("<{:04X}>", u32::from(c))),
+                "{c} is not in the ToUnicode map"
+            );
+        }
+        // A subset: far smaller than the CJK font file it came from.
+        assert!(bytes.len() < 2_000_000, "{} bytes", bytes.len());
+        // The English document carries English headings.
+        let en = pdf::document(&r, &snap, gridgov_spatial::i18n::Lang::En, &font, None).unwrap();
+        assert_ne!(en, bytes);
     }
 
     #[test]
