@@ -8,7 +8,7 @@
 import * as maplibregl from "maplibre-gl";
 import { TerraDraw, TerraDrawPolygonMode, TerraDrawSelectMode } from "terra-draw";
 import { TerraDrawMapLibreGLAdapter } from "terra-draw-maplibre-gl-adapter";
-import { i18n, loadCatalogue, chooseLanguage, t, label, applyI18n, num, time, localDate } from "/web/i18n.js";
+import { i18n, loadCatalogue, chooseLanguage, t, has, label, applyI18n, num, time, localDate } from "/web/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const origin = window.location.origin;
@@ -16,7 +16,10 @@ const origin = window.location.origin;
 // ---------------------------------------------------------------- helpers
 
 async function getJSON(url, init) {
-  const r = await fetch(url, init);
+  // The service tells its problems in the page's language.
+  const headers = new Headers(init?.headers);
+  if (!headers.has("accept-language")) headers.set("accept-language", i18n.lang);
+  const r = await fetch(url, { ...init, headers });
   const text = await r.text();
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch { body = { detail: text }; }
@@ -1007,10 +1010,22 @@ function movingBuildings(codes) {
   return codes.map((c) => ({ code: c, address: seen.get(c)?.address, households: seen.get(c)?.households }));
 }
 
+// A validation problem in the page's language: the sentence of its kind
+// with the areas, size and count it names; in English (or for a kind the
+// catalogue lacks) the service's own sentence, which also names the place.
+function problemText(p) {
+  const key = `planner.problem.${p.kind}`;
+  if (i18n.lang.startsWith("en") || !has(key)) return p.message;
+  const ids = (p.ids ?? []).map((id) => String(id).replace(/^building:/, "")).join(t("report.sep"));
+  const area = p.area_m2 ? t("planner.problem.area", { m2: num(p.area_m2, 0) }) : "";
+  return t(key, { ids, area, count: p.count ?? "" });
+}
+
 // A problem in the list: clicking it shows where it is.
 function problemItem(f) {
   const sev = f.properties.severity;
-  const li = el("li", { class: sev === "error" ? "error" : "warning", "data-kind": f.properties.kind }, f.properties.message);
+  const li = el("li", { class: sev === "error" ? "error" : "warning", "data-kind": f.properties.kind, title: f.properties.message },
+    problemText(f.properties));
   if (f.geometry) {
     li.classList.add("located");
     li.addEventListener("click", () => {

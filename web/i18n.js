@@ -43,6 +43,11 @@ export function t(key, params = {}) {
   return s.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
 }
 
+/** Whether the catalogue has `key`. */
+export function has(key) {
+  return key in messages;
+}
+
 /** What to show for a code (`category`, `status`, `role`…); an unknown code as words. */
 export function label(kind, code) {
   if (code === null || code === undefined) return "";

@@ -194,6 +194,7 @@ pub async fn change_password(
     .map_err(|e| {
         if e.status == StatusCode::UNAUTHORIZED {
             ApiError::with_status(StatusCode::FORBIDDEN, "the current password is wrong")
+                .coded("account.wrong_password", Vec::new())
         } else {
             e
         }

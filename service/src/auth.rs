@@ -99,11 +99,22 @@ impl Caller {
                     self.principal.role.name()
                 ),
             )
+            .coded(
+                "access.forbidden",
+                vec![
+                    ("user", (&self.principal.user).into()),
+                    (
+                        "role",
+                        crate::error::Arg::Label("role", self.principal.role.name().to_owned()),
+                    ),
+                ],
+            )
         } else {
             ApiError::with_status(
                 StatusCode::UNAUTHORIZED,
                 "sign in first: POST /login, then send `Authorization: Bearer <token>`",
             )
+            .coded("access.sign_in", Vec::new())
         }
     }
 
@@ -340,7 +351,8 @@ async fn resolve(st: &Arc<AppState>, token: String) -> Result<(TokenRecord, User
         Err(accounts::AccountError::BadToken) => Err(ApiError::with_status(
             StatusCode::UNAUTHORIZED,
             "the token is not valid (unknown, expired or revoked): sign in again",
-        )),
+        )
+        .coded("account.bad_token", Vec::new())),
         Err(e) => Err(ApiError::internal(e)),
     }
 }
@@ -464,7 +476,8 @@ pub async fn layer(
         && let Err(why) =
             same_origin_write(req.method(), req.headers(), &st.config.guard.cors_origins)
     {
-        let mut e = ApiError::with_status(StatusCode::FORBIDDEN, why);
+        let mut e = ApiError::with_status(StatusCode::FORBIDDEN, why)
+            .coded("access.cross_site", Vec::new());
         e.title = "cross-site request refused";
         return e.into_response();
     }

@@ -445,7 +445,11 @@ async fn a_request_past_its_time_limit_is_abandoned_with_503(b: Backend) {
     .await;
     assert_eq!(s, StatusCode::SERVICE_UNAVAILABLE, "{text}");
     assert!(ct.starts_with("application/problem+json"));
-    assert!(text.contains("longer than"));
+    assert!(text.contains("\"code\":\"request.timeout\""), "{text}");
+    assert!(
+        text.contains("请求超过"),
+        "told in Chinese by default: {text}"
+    );
 }
 
 async fn only_configured_origins_get_cors_and_every_answer_has_secure_headers(b: Backend) {

@@ -189,11 +189,9 @@ async fn of_two_planners_publishing_from_the_same_version_one_wins_and_the_other
         p2.2
     );
     let loser = if p1.0 == StatusCode::OK { &p2.2 } else { &p1.2 };
+    assert_eq!(loser["code"], "boundary.changed", "{loser}");
     assert!(
-        loser["detail"]
-            .as_str()
-            .unwrap()
-            .contains("is now at version 2"),
+        loser["detail"].as_str().unwrap().contains("已被他人修改"),
         "{loser}"
     );
     let (_, _, v) = call(&st, "GET", "/versions", &[], None).await;
@@ -269,7 +267,8 @@ async fn a_change_that_adds_an_overlap_is_validated_and_refused(b: Backend) {
     assert!(!v["new_errors"].as_array().unwrap().is_empty());
     let (s, _, v) = call(&st, "POST", &format!("/drafts/{id}/publish"), &[], None).await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
-    assert!(v["detail"].as_str().unwrap().contains("overlaps"));
+    assert_eq!(v["code"], "boundary.adds_errors", "{v}");
+    assert!(v["errors"].to_string().contains("overlaps"), "{v}");
     assert_eq!(grid_at(&st, m.at, None).await, m.from, "nothing published");
 }
 

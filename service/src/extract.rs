@@ -65,20 +65,25 @@ impl<S: Send + Sync> FromRequestParts<S> for UiLang {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let query = parts.uri.query().and_then(|q| {
-            serde_urlencoded::from_str::<Vec<(String, String)>>(q)
-                .ok()?
-                .into_iter()
-                .find(|(k, _)| k == "lang")
-                .map(|(_, v)| v)
-        });
-        let accept = parts
-            .headers
-            .get(axum::http::header::ACCEPT_LANGUAGE)
-            .and_then(|v| v.to_str().ok());
-        Ok(UiLang(gridgov_spatial::i18n::Lang::negotiate(
-            query.as_deref(),
-            accept,
-        )))
+        Ok(UiLang(lang_of(&parts.uri, &parts.headers)))
     }
+}
+
+/// The language a request asks to be answered in: `?lang=` when it names
+/// one, else its `Accept-Language`, else Chinese.
+pub fn lang_of(
+    uri: &axum::http::Uri,
+    headers: &axum::http::HeaderMap,
+) -> gridgov_spatial::i18n::Lang {
+    let query = uri.query().and_then(|q| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(q)
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == "lang")
+            .map(|(_, v)| v)
+    });
+    let accept = headers
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    gridgov_spatial::i18n::Lang::negotiate(query.as_deref(), accept)
 }

@@ -209,9 +209,10 @@ async fn as_problem(r: Response, timeout: Duration) -> Response {
         .await
         .map(|b| String::from_utf8_lossy(&b).trim().to_owned())
         .unwrap_or_default();
+    let timed_out = text.is_empty() && status == StatusCode::SERVICE_UNAVAILABLE;
     let detail = if !text.is_empty() {
         text
-    } else if status == StatusCode::SERVICE_UNAVAILABLE {
+    } else if timed_out {
         // The time limit's answer: it has no body of its own.
         format!(
             "the request took longer than {} s and was abandoned",
@@ -223,7 +224,14 @@ async fn as_problem(r: Response, timeout: Duration) -> Response {
             .unwrap_or("the request cannot be answered")
             .to_owned()
     };
-    let mut e = ApiError::with_status(status, detail).into_response();
+    let mut e = ApiError::with_status(status, detail);
+    if timed_out {
+        e = e.coded(
+            "request.timeout",
+            vec![("s", (&timeout.as_secs_f64()).into())],
+        );
+    }
+    let mut e = e.into_response();
     for (k, v) in &parts.headers {
         if k != header::CONTENT_TYPE && k != header::CONTENT_LENGTH {
             e.headers_mut().insert(k.clone(), v.clone());
@@ -239,8 +247,10 @@ pub fn client_ip(ext: &axum::http::Extensions) -> Option<IpAddr> {
 
 /// A 429 answer with `Retry-After`.
 pub fn too_many(detail: String, wait: Duration) -> Response {
-    let mut r = ApiError::with_status(StatusCode::TOO_MANY_REQUESTS, detail).into_response();
     let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let mut r = ApiError::with_status(StatusCode::TOO_MANY_REQUESTS, detail)
+        .coded("request.too_many", vec![("s", (&secs).into())])
+        .into_response();
     if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
         r.headers_mut().insert(header::RETRY_AFTER, v);
     }
@@ -309,6 +319,10 @@ pub async fn guard(State(st): State<Arc<AppState>>, req: Request<Body>, next: Ne
                 "the body is over this service's limit of {} bytes (`gridgov serve --body-limit`): split it, or ask the operator to raise the limit",
                 st.config.body_limit
             ),
+        )
+        .coded(
+            "request.too_large",
+            vec![("limit", (&st.config.body_limit).into())],
         );
         e.title = "Payload too large";
         r = e.into_response();
@@ -422,6 +436,7 @@ pub fn around<S: Clone + Send + Sync + 'static>(
             .layer(header("referrer-policy", "no-referrer"))
             .layer(header("cross-origin-resource-policy", "same-site"))
             .option_layer(cors(g))
+            .layer(axum::middleware::from_fn(super::error::localize))
             .layer(axum::middleware::from_fn_with_state(st.clone(), guard))
             .layer(TimeoutLayer::with_status_code(
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -38,7 +38,7 @@ use axum::Router;
 use axum::response::IntoResponse;
 use gridgov_app::{App, Snapshot};
 
-pub use error::ApiError;
+pub use error::{ApiError, Arg, Coded};
 
 /// Settings of a running service.
 #[derive(Debug, Clone)]
@@ -290,6 +290,7 @@ async fn district_json(
 
 async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::not_found(format!("no such resource: {}", uri.path()))
+        .coded("request.no_route", vec![("path", (&uri.path()).into())])
 }
 
 /// The router over `state`: every route of [`routes::routes`], the

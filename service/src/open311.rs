@@ -36,7 +36,8 @@ fn error(status: StatusCode, description: impl Into<String>) -> Response {
 fn failure(e: ApiError) -> Response {
     let mut r = error(e.status, e.detail);
     if let Some(c) = e.cause {
-        r.extensions_mut().insert(super::error::InternalCause(c));
+        r.extensions_mut()
+            .insert(super::error::InternalCause(c.into()));
     }
     r
 }

@@ -22,6 +22,7 @@ on_both_backends!(
     the_overview_counts_today_s_new_open_overdue_closed_and_satisfaction,
     incident_tiles_follow_the_heatmap_s_category_and_date_filters,
     a_draft_that_drops_a_grid_below_its_band_reports_a_located_new_warning,
+    problems_are_told_in_the_caller_s_language_with_a_stable_code_and_their_headers,
 );
 
 /// A grid's code and a point inside it.
@@ -426,6 +427,113 @@ async fn a_draft_that_drops_a_grid_below_its_band_reports_a_located_new_warning(
 }
 
 /// Open311's street-vending service, asked with `headers`.
+async fn problems_are_told_in_the_caller_s_language_with_a_stable_code_and_their_headers(
+    b: Backend,
+) {
+    let st = fresh("problem_lang", b);
+    let en = [("accept-language", "en-US,en;q=0.9".to_string())];
+    // Chinese by default; English on request; the code either way.
+    let (s, h, zh) = call(&st, "GET", "/incidents/987654", &[], None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    assert_eq!(h[header::CONTENT_TYPE], "application/problem+json");
+    assert_eq!(h[header::CONTENT_LANGUAGE], "zh-CN");
+    assert_eq!(zh["code"], "case.not_found");
+    assert_eq!(zh["title"], "未找到");
+    assert_eq!(zh["detail"], "没有编号为 987654 的事件。");
+    let (_, h, e) = call(&st, "GET", "/incidents/987654", &en, None).await;
+    assert_eq!(e["code"], "case.not_found");
+    assert_eq!(e["title"], "Not found");
+    assert_eq!(e["detail"], "there is no incident 987654");
+    assert!(h.get(header::CONTENT_LANGUAGE).is_none());
+    let (_, _, q) = call(&st, "GET", "/incidents/987654?lang=en", &[], None).await;
+    assert_eq!(q["detail"], "there is no incident 987654");
+
+    // A step the case does not allow names its state and the steps it
+    // does allow by their Chinese names; the codes stay in the members.
+    let (p, _) = a_point(&st, 3);
+    let (s, h, v) = call(
+        &st,
+        "POST",
+        "/incidents",
+        &[],
+        Some(json!({"lon": p[0], "lat": p[1], "category": "noise"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    let etag = h[header::ETAG].to_str().unwrap().to_owned();
+    let (s, _, v) = call(
+        &st,
+        "POST",
+        &format!("/incidents/{id}/steps"),
+        &[("if-match", etag)],
+        Some(json!({"action": "close"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["code"], "case.illegal");
+    let d = v["detail"].as_str().unwrap();
+    assert!(
+        d.contains(&format!("事件 {id}")) && d.contains("已上报") && d.contains("结案"),
+        "{d}"
+    );
+    assert!(d.contains("受理"), "the allowed steps by name: {d}");
+    assert_eq!(v["status_now"], "reported");
+    assert!(
+        v["allowed"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a == "accept"),
+        "{v}"
+    );
+
+    // A refused token keeps its WWW-Authenticate and is told in Chinese.
+    let res = super::app(st.clone())
+        .oneshot(
+            Request::get("/me")
+                .header(header::AUTHORIZATION, "Bearer not-a-token-at-all")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(res.headers().contains_key(header::WWW_AUTHENTICATE));
+    let v: Value =
+        serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(v["code"], "account.bad_token");
+    assert!(v["detail"].as_str().unwrap().contains("重新登录"), "{v}");
+
+    // Every coded problem has its sentence in both catalogues, with the
+    // placeholders its arguments fill.
+    for lang in [
+        gridgov_spatial::i18n::Lang::Zh,
+        gridgov_spatial::i18n::Lang::En,
+    ] {
+        for code in [
+            "case.not_found",
+            "case.illegal",
+            "case.finished",
+            "case.moved_on",
+            "account.bad_login",
+            "account.bad_token",
+            "access.forbidden",
+            "access.sign_in",
+            "boundary.changed",
+            "boundary.adds_errors",
+            "request.too_many",
+            "request.too_large",
+            "request.timeout",
+        ] {
+            assert!(
+                gridgov_spatial::i18n::has(lang, &format!("problem.{code}")),
+                "{lang:?}: {code}"
+            );
+        }
+    }
+}
+
 async fn street_vending(st: &Arc<AppState>, headers: &[(&str, String)]) -> Value {
     let (_, _, s) = call(st, "GET", "/open311/v2/services.json", headers, None).await;
     s.as_array()

@@ -133,6 +133,17 @@ pub fn keys(lang: Lang) -> Vec<&'static str> {
     k
 }
 
+/// The text of `key`, or `None` when the catalogue has no such key.
+///
+/// ```
+/// use gridgov_spatial::i18n::{Lang, text};
+/// assert_eq!(text(Lang::En, "kpi.open"), Some("Open"));
+/// assert_eq!(text(Lang::Zh, "no.such.key"), None);
+/// ```
+pub fn text(lang: Lang, key: &str) -> Option<&'static str> {
+    catalogue(lang).get(key).map(String::as_str)
+}
+
 /// The text of `key`; a key missing from the catalogue shows as itself
 /// (and fails the catalogue tests).
 ///

@@ -84,6 +84,9 @@ pub struct Problem {
     /// Area in square metres, for overlaps, gaps and slivers.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub area_m2: Option<f64>,
+    /// A count the problem is about: a grid's households outside the band.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<usize>,
 }
 
 impl Problem {
@@ -102,6 +105,9 @@ impl Problem {
         props.insert("ids".into(), self.ids.clone().into());
         if let Some(a) = self.area_m2 {
             props.insert("area_m2".into(), a.into());
+        }
+        if let Some(n) = self.count {
+            props.insert("count".into(), n.into());
         }
         geojson::Feature {
             bbox: None,
@@ -212,6 +218,7 @@ impl Ctx<'_> {
             ids,
             geometry: geom,
             area_m2: area,
+            count: None,
         });
     }
 
@@ -243,6 +250,7 @@ impl Ctx<'_> {
                     ids: vec![a.code.clone()],
                     geometry: geom,
                     area_m2: area,
+                    count: None,
                 });
             }
         };
@@ -668,6 +676,9 @@ impl Ctx<'_> {
                     Some(geojson::Geometry::from(&d.area(g).boundary)),
                     None,
                 );
+                if let Some(p) = self.out.last_mut() {
+                    p.count = Some(n);
+                }
             }
         }
     }

@@ -292,6 +292,12 @@ test("the planner's preview lists and highlights the buildings that move and loc
   assert.equal(listed.filter((x) => x.cls.includes("error")).length, newErrors);
   if (listed.length) {
     assert.ok(listed.every((x) => x.located), "every new problem has a place");
+    // Told in Chinese, with the service's own sentence on hover.
+    const told = await page.$$eval("#planner-problems li", (l) => l.map((x) => ({ text: x.textContent, title: x.title })));
+    for (const p of told) {
+      assert.match(p.text, /[\u4e00-\u9fff]/, p.text);
+      assert.ok(p.title.length > 0 && p.title !== p.text, p.title);
+    }
     const drawn = await page.evaluate(() => window.gridgov.map.getSource("problems").serialize().data.features.length);
     assert.equal(drawn, listed.length);
     const z0 = await page.evaluate(() => window.gridgov.map.getCenter().toArray());
