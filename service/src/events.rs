@@ -32,7 +32,7 @@ use super::auth::Caller;
 pub const FEED_LIFETIME: Duration = Duration::from_secs(600);
 
 /// Changes held for slow feeds; one further behind is told to refresh.
-const BACKLOG: usize = 256;
+pub(crate) const BACKLOG: usize = 256;
 
 /// More changed cases than this at once are sent as one `refresh`.
 const MAX_CASES_PER_CHANGE: usize = 64;
@@ -98,6 +98,12 @@ impl Events {
                 .collect();
             Feed::Cases(rows)
         };
+        self.send(feed);
+    }
+
+    /// Sends `feed` to every open feed; never waits for a slow one (it
+    /// is told to refresh once it has fallen [`BACKLOG`] behind).
+    pub(crate) fn send(&self, feed: Feed) {
         let _ = self.tx.send(Arc::new(feed));
     }
 }

@@ -534,6 +534,61 @@ async fn problems_are_told_in_the_caller_s_language_with_a_stable_code_and_their
     }
 }
 
+#[tokio::test]
+async fn a_feed_that_stops_reading_never_holds_up_the_others_and_is_told_to_refresh() {
+    use super::events::{BACKLOG, Feed};
+    use gridgov_app::cases::Whereabouts;
+    let st = fresh("slow_feed", Backend::GeoPackage);
+    let mut slow = open_feed(&st, None).await;
+    let mut brisk = open_feed(&st, None).await;
+    let n = BACKLOG + 100;
+    // One reader keeps up; the other reads nothing while every change is
+    // sent, and no send waits for it.
+    let reader = tokio::spawn(async move {
+        let mut ids = Vec::new();
+        while ids.len() < n {
+            match next_event(&mut brisk, "case", Duration::from_secs(10)).await {
+                Some(v) => ids.push(v["id"].as_i64().unwrap()),
+                None => break,
+            }
+        }
+        ids
+    });
+    let who = Whereabouts {
+        grid: None,
+        assignee: None,
+        filed_by: None,
+    };
+    for id in 0..n as i64 {
+        st.events
+            .send(Feed::Cases(vec![(who.clone(), json!({"id": id}))]));
+        // Let the brisk reader run now and then, as a network would.
+        if id % 32 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    let got = reader.await.unwrap();
+    assert_eq!(
+        got,
+        (0..n as i64).collect::<Vec<_>>(),
+        "the brisk feed got every change in order"
+    );
+    // The slow one has fallen behind the backlog: it is told to reload
+    // rather than handed a gap, and then goes on with what is held.
+    let refresh = next_event(&mut slow, "refresh", Duration::from_secs(5)).await;
+    assert!(
+        refresh.is_some(),
+        "a feed that fell behind is told to refresh"
+    );
+    let after = next_event(&mut slow, "case", Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert!(
+        after["id"].as_i64().unwrap() >= (n - BACKLOG) as i64,
+        "{after}"
+    );
+}
+
 async fn street_vending(st: &Arc<AppState>, headers: &[(&str, String)]) -> Value {
     let (_, _, s) = call(st, "GET", "/open311/v2/services.json", headers, None).await;
     s.as_array()
