@@ -26,6 +26,7 @@ pub mod overview;
 pub mod ports;
 mod read_model;
 pub mod report;
+pub mod visits;
 
 pub use boundaries::BoundaryError;
 pub use cases::CaseError;
@@ -36,7 +37,7 @@ pub use ports::{
     AccountStore, Append, AppendError, AuditRecord, AuditStore, BoundaryStore, CaseStep, CaseStore,
     Change, DistrictStore, DraftRecord, DraftStatus, GridRecord, GridVersion, HouseholdStore,
     Publication, PublishError, Revoke, Store, StoreError, StoredIncident, UnitChange, UserRecord,
-    VersionInfo,
+    VersionInfo, VisitStore,
 };
 pub use read_model::{HISTORY_SNAPSHOTS, ReadModel, Snapshot};
 

@@ -413,13 +413,27 @@ pub trait HouseholdStore: Send + Sync {
     fn unit_change(&self, id: UnitId) -> Result<Option<UnitChange>, StoreError>;
 }
 
+/// Household visits: appended, never changed.
+pub trait VisitStore: Send + Sync {
+    /// Records a visit; its id (increasing).
+    fn append_visit(&self, v: &crate::visits::NewVisit) -> Result<i64, StoreError>;
+    /// The visits to a household, oldest first.
+    fn visits(&self, household: HouseholdId) -> Result<Vec<crate::visits::Visit>, StoreError>;
+}
+
 /// Every port at once: what a whole store is.
 pub trait Store:
-    DistrictStore + BoundaryStore + CaseStore + AccountStore + AuditStore + HouseholdStore
+    DistrictStore + BoundaryStore + CaseStore + AccountStore + AuditStore + HouseholdStore + VisitStore
 {
 }
 
 impl<T> Store for T where
-    T: DistrictStore + BoundaryStore + CaseStore + AccountStore + AuditStore + HouseholdStore
+    T: DistrictStore
+        + BoundaryStore
+        + CaseStore
+        + AccountStore
+        + AuditStore
+        + HouseholdStore
+        + VisitStore
 {
 }

@@ -238,6 +238,30 @@ async fn matrix(backend: Backend) {
             admin_only,
         ),
         (
+            "POST",
+            format!("/households/{}/visits", f.household[0]),
+            Some(json!({"note": "上门走访"})),
+            [true, false, false, true, false, false, false],
+        ),
+        (
+            "POST",
+            format!("/households/{}/visits", f.household[1]),
+            Some(json!({"note": "上门走访"})),
+            admin_only,
+        ),
+        (
+            "GET",
+            format!("/households/{}/visits", f.household[0]),
+            None,
+            [true, false, false, true, false, false, false],
+        ),
+        (
+            "GET",
+            format!("/households/{}/visits", f.household[1]),
+            None,
+            admin_only,
+        ),
+        (
             "PUT",
             format!("/units/{}", f.unit[0]),
             Some(json!({"households": 12})),

@@ -323,3 +323,116 @@ pub async fn put_unit(
     }))
     .into_response())
 }
+
+/// The body of `POST /households/{id}/visits`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VisitIn {
+    /// The local day of the visit (`YYYY-MM-DD`; default today).
+    date: Option<String>,
+    /// What was found or agreed.
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /households/{id}/visits` `{date?, note}`: grid staff of the
+/// household's grid (and admins) record a visit. Append-only: a record is
+/// never changed or deleted; the write is audited.
+#[utoipa::path(
+    post,
+    path = "/households/{id}/visits",
+    tag = "households",
+    summary = "Record a visit to a household",
+    params(
+        ("id" = String, Path, description = "the household id"),
+    ),
+    request_body(content = VisitIn, description = "date (default today), note", content_type = "application/json"),
+    responses(
+        (status = 201, description = "the visit as recorded", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad body", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such household", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a field is refused (a day in the future or too long ago, a note too long)", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn post_visit(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+    crate::extract::JsonBody(input): crate::extract::JsonBody<VisitIn>,
+) -> Result<Response, ApiError> {
+    let snap = st.current();
+    let i = index_of(&id, snap.district.households.len())?;
+    let g = grid_of(&snap, &snap.district.households[i]);
+    caller.require(&Thing::Household { grid: g.as_deref() }, Access::Write)?;
+    let now = st.app.now();
+    let v = gridgov_app::visits::NewVisit {
+        household: gridgov_spatial::HouseholdId(u32::try_from(i).map_err(ApiError::internal)?),
+        date: input.date.unwrap_or_else(|| {
+            gridgov_spatial::period::date(gridgov_spatial::time::local_day(
+                now,
+                gridgov_spatial::time::CHINA_OFFSET_S,
+            ))
+        }),
+        by: caller.principal.user.clone(),
+        note: input.note,
+        recorded_at: now,
+    };
+    let app = st.app.clone();
+    let visit = tokio::task::spawn_blocking(move || app.record_visit(&v)).await??;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        [(
+            axum::http::header::LOCATION,
+            format!("/households/{}/visits", i + 1),
+        )],
+        Json(visit),
+    )
+        .into_response())
+}
+
+/// `GET /households/{id}/visits`: the visits to a household, oldest
+/// first, for those who see its personal data (the read is audited).
+#[utoipa::path(
+    get,
+    path = "/households/{id}/visits",
+    tag = "households",
+    summary = "The visits to a household",
+    params(
+        ("id" = String, Path, description = "the household id"),
+    ),
+    responses(
+        (status = 200, description = "the visits", body = serde_json::Value, content_type = "application/json"),
+        (status = 404, description = "no such household", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_visits(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let snap = st.current();
+    let i = index_of(&id, snap.district.households.len())?;
+    let g = grid_of(&snap, &snap.district.households[i]);
+    // The notes are about the people: only those who see them in full.
+    if !sees_personal(&caller.principal, g.as_deref()) {
+        return Err(caller.refusal());
+    }
+    let app = st.app.clone();
+    let visits = tokio::task::spawn_blocking(move || {
+        app.visits(gridgov_spatial::HouseholdId(
+            u32::try_from(i).unwrap_or(u32::MAX),
+        ))
+    })
+    .await??;
+    let object = format!("/households/{}/visits", i + 1);
+    record(
+        &st,
+        vec![caller.audit("read_personal", &object, format!("{} visits", visits.len()))],
+    )
+    .await;
+    Ok(Json(json!({ "household": i + 1, "grid": g, "visits": visits })).into_response())
+}

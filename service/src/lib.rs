@@ -429,3 +429,6 @@ mod corpus_tests;
 
 #[cfg(test)]
 mod screens_tests;
+
+#[cfg(test)]
+mod visits_tests;

@@ -144,6 +144,10 @@ pub fn routes(st: &Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
         .routes(g(signed_in, routes!(households::get)))
         .routes(g(signed_in, routes!(households::put)))
         .routes(g(signed_in, routes!(households::put_unit)))
+        .routes(g(
+            signed_in,
+            routes!(households::post_visit, households::get_visits),
+        ))
         // Signing in and out, and accounts.
         .routes(g(open, routes!(accounts::login)))
         .routes(g(signed_in, routes!(accounts::logout)))

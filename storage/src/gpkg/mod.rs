@@ -12,6 +12,7 @@ pub mod cases;
 mod group;
 pub mod schema;
 pub mod versions;
+pub mod visits;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -21,7 +22,7 @@ use gridgov_app::accounts::{AuditEntry, AuditQuery, TokenRecord, User};
 use gridgov_app::{
     AccountStore, Append, AppendError, AuditRecord, AuditStore, BoundaryStore, CaseStep, CaseStore,
     DistrictStore, DraftRecord, GridRecord, GridVersion, HouseholdStore, Publication, PublishError,
-    Revoke, StoreError, StoredIncident, UnitChange, UserRecord, VersionInfo,
+    Revoke, StoreError, StoredIncident, UnitChange, UserRecord, VersionInfo, VisitStore,
 };
 use gridgov_spatial::{Date, District, Household, HouseholdId, Incident, Timestamp, UnitId};
 
@@ -55,6 +56,7 @@ impl GpkgStore {
         versions::upgrade(&mut conn, now)?;
         cases::ensure_schema(&conn)?;
         accounts::ensure_schema(&conn)?;
+        visits::ensure_schema(&conn)?;
         Ok((
             GpkgStore {
                 path: path.to_path_buf(),
@@ -210,6 +212,19 @@ impl AuditStore for GpkgStore {
 
     fn audit_log(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>, StoreError> {
         Ok(accounts::audit_log(&self.conn(), q)?)
+    }
+}
+
+impl VisitStore for GpkgStore {
+    fn append_visit(&self, v: &gridgov_app::visits::NewVisit) -> Result<i64, StoreError> {
+        Ok(visits::append_visit(&self.conn(), v)?)
+    }
+
+    fn visits(
+        &self,
+        household: HouseholdId,
+    ) -> Result<Vec<gridgov_app::visits::Visit>, StoreError> {
+        Ok(visits::visits(&self.conn(), household)?)
     }
 }
 

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 mod accounts;
 mod cases;
+mod visits;
 
 use geo::MultiPolygon;
 use gridgov_app::accounts::{AuditEntry, AuditQuery, TokenRecord, User};
@@ -27,7 +28,7 @@ use gridgov_app::{
     AccountStore, Append, AppendError, AuditRecord, AuditStore, BoundaryStore, CaseStep, CaseStore,
     Change, DistrictStore, DraftRecord, DraftStatus, GridRecord, GridVersion, HouseholdStore,
     Publication, PublishError, Revoke, StoreError, StoredIncident, UnitChange, UserRecord,
-    VersionInfo,
+    VersionInfo, VisitStore,
 };
 use gridgov_spatial::{
     Area, AreaId, Building, BuildingId, Camera, Date, District, GridKind, Household, HouseholdId,
@@ -148,6 +149,7 @@ impl PgStore {
             };
             cases::ensure_schema(&mut client)?;
             accounts::ensure_schema(&mut client)?;
+            visits::ensure_schema(&mut client)?;
             ensure_basemap(&mut client)?;
             created
         };
@@ -1160,6 +1162,19 @@ impl AuditStore for PgStore {
     }
 }
 
+impl VisitStore for PgStore {
+    fn append_visit(&self, v: &gridgov_app::visits::NewVisit) -> Result<i64, StoreError> {
+        Ok(visits::append_visit(&mut *self.client()?, v)?)
+    }
+
+    fn visits(
+        &self,
+        household: HouseholdId,
+    ) -> Result<Vec<gridgov_app::visits::Visit>, StoreError> {
+        Ok(visits::visits(&mut *self.client()?, household)?)
+    }
+}
+
 impl HouseholdStore for PgStore {
     fn update_household(&self, id: HouseholdId, h: &Household) -> Result<bool, StoreError> {
         Ok(accounts::update_household(
@@ -1321,6 +1336,38 @@ mod tests {
         assert_eq!(household_news("me h:12", "me"), None);
         assert_eq!(household_news("abc x:1", "me"), None);
         assert_ne!(origin(), origin());
+    }
+
+    #[test]
+    fn visits_are_kept_in_order_and_postgres_refuses_to_change_or_delete_them() {
+        let Some(cluster) = cluster() else { return };
+        let url = fresh_database(&cluster, "visits");
+        let d = district(&SampleSpec::default());
+        assert!(PgStore::create_in(&url, &d, now()).unwrap());
+        let seed = std::path::Path::new("/nonexistent");
+        let (store, _) = PgStore::open_or_create(&url, seed, now()).unwrap();
+        let visit = |note: &str| gridgov_app::visits::NewVisit {
+            household: HouseholdId(2),
+            date: "2026-11-02".into(),
+            by: "wang".into(),
+            note: note.into(),
+            recorded_at: now(),
+        };
+        let a = store.append_visit(&visit("first")).unwrap();
+        let b = store.append_visit(&visit("second")).unwrap();
+        assert!(b > a);
+        let got = store.visits(HouseholdId(2)).unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!((got[0].note.as_str(), got[0].household), ("first", 3));
+        let mut c = store.client().unwrap();
+        for sql in [
+            "UPDATE visits SET note = 'forged'",
+            "DELETE FROM visits",
+            "TRUNCATE visits",
+        ] {
+            let e = c.batch_execute(sql).unwrap_err();
+            assert!(format!("{e:?}").contains("append-only"), "{sql}: {e:?}");
+        }
     }
 
     #[test]
