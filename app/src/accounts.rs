@@ -239,7 +239,7 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 /// Lower-case hex digits. Kept by hand: a few lines for the two places
 /// tokens are spelt (one on every request, so no formatting machinery),
 /// where a crate would add a dependency for one call.
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {

@@ -22,9 +22,57 @@ pub enum HouseholdError {
         /// Why.
         message: String,
     },
+    /// The household changed since the version the change was based on
+    /// (`If-Match`): nothing was written; this is it as it is now.
+    #[error("household {} has changed since it was read (it is now {})", .id + 1, household_etag(.current))]
+    Changed {
+        /// Its index.
+        id: usize,
+        /// The household as it is now.
+        current: Box<Household>,
+    },
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// A household's version: a digest of what can change of it (room,
+/// headcount and the personal fields), the same on every replica and
+/// after a restart. Its `ETag`; a change sent with `If-Match` is applied
+/// only to that version.
+///
+/// ```
+/// use gridgov_app::households::household_etag;
+/// let mut h = gridgov_spatial::sample::district(&Default::default()).households[0].clone();
+/// let before = household_etag(&h);
+/// assert_eq!(before, household_etag(&h.clone()));
+/// h.headcount += 1;
+/// assert_ne!(before, household_etag(&h));
+/// assert!(before.starts_with("\"h-") && before.ends_with('"'));
+/// ```
+pub fn household_etag(h: &Household) -> String {
+    use blake2::Digest;
+    let mut d = blake2::Blake2b256::new();
+    // Each field with its length, so that no two households run together.
+    for field in [
+        Some(h.room.as_str()),
+        Some(&*h.headcount.to_string()),
+        h.head_name.as_deref(),
+        h.phone.as_deref(),
+        h.id_number.as_deref(),
+    ] {
+        match field {
+            None => d.update([0u8]),
+            Some(s) => {
+                d.update([1u8]);
+                d.update((s.len() as u64).to_le_bytes());
+                d.update(s.as_bytes());
+            }
+        }
+    }
+    let sum = d.finalize();
+    let hex = crate::accounts::hex(&sum[..12]);
+    format!("\"h-{hex}\"")
 }
 
 /// What changes in a household: `None` keeps a field; for the personal
@@ -97,6 +145,28 @@ pub fn check(h: &Household) -> Result<(), HouseholdError> {
     Ok(())
 }
 
+/// `h` with change `c` applied, checked.
+fn apply(mut h: Household, c: HouseholdChange) -> Result<Household, HouseholdError> {
+    if let Some(r) = c.room {
+        h.room = r;
+    }
+    if let Some(n) = c.headcount {
+        h.headcount = n;
+    }
+    if let Some(n) = c.head_name {
+        h.head_name = n;
+    }
+    if let Some(p) = c.phone {
+        h.phone = p;
+    }
+    if let Some(n) = c.id_number {
+        // One spelling in the store: a check character `x` is `X`.
+        h.id_number = n.map(|n| n.to_ascii_uppercase());
+    }
+    check(&h)?;
+    Ok(h)
+}
+
 impl App {
     /// Changes a household; it as it is now.
     pub fn change_household(
@@ -104,40 +174,46 @@ impl App {
         id: HouseholdId,
         c: HouseholdChange,
     ) -> Result<Household, HouseholdError> {
+        self.change_household_if(id, c, None)
+    }
+
+    /// Changes a household if it is still at version `expected` (its
+    /// [`household_etag`]; `None`: whatever it is): the check and the
+    /// write are one step under the read model's lock, so of two changes
+    /// from the same version one is applied and the other gets
+    /// [`HouseholdError::Changed`] with the household as it is now.
+    pub fn change_household_if(
+        &self,
+        id: HouseholdId,
+        c: HouseholdChange,
+        expected: Option<&str>,
+    ) -> Result<Household, HouseholdError> {
         let i = id.index();
-        let cur = self.current();
-        let mut h =
-            cur.district.households.get(i).cloned().ok_or_else(|| {
-                HouseholdError::NotFound(format!("there is no household {}", i + 1))
-            })?;
-        if let Some(r) = c.room {
-            h.room = r;
-        }
-        if let Some(n) = c.headcount {
-            h.headcount = n;
-        }
-        if let Some(n) = c.head_name {
-            h.head_name = n;
-        }
-        if let Some(p) = c.phone {
-            h.phone = p;
-        }
-        if let Some(n) = c.id_number {
-            // One spelling in the store: a check character `x` is `X`.
-            h.id_number = n.map(|n| n.to_ascii_uppercase());
-        }
-        check(&h)?;
+        let mut done = None;
         self.model
             .changed_in_place(|| -> Result<_, HouseholdError> {
+                let cur = self.current();
+                let Some(h) = cur.district.households.get(i) else {
+                    return Ok(None);
+                };
+                if let Some(e) = expected
+                    && household_etag(h) != e
+                {
+                    return Err(HouseholdError::Changed {
+                        id: i,
+                        current: Box::new(h.clone()),
+                    });
+                }
+                let h = apply(h.clone(), c)?;
                 if self.store.update_household(id, &h)? {
-                    let h2 = h.clone();
-                    Ok(Some(move |s: &crate::Snapshot| s.with_household(i, h2)))
+                    done = Some(h.clone());
+                    Ok(Some(move |s: &crate::Snapshot| s.with_household(i, h)))
                 } else {
                     Ok(None)
                 }
             })?
             .ok_or_else(|| HouseholdError::NotFound(format!("there is no household {}", i + 1)))?;
-        Ok(h)
+        done.ok_or_else(|| HouseholdError::NotFound(format!("there is no household {}", i + 1)))
     }
 
     /// Changes a unit's label or household count; it as it is now.

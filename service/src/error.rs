@@ -458,6 +458,14 @@ impl From<gridgov_app::HouseholdError> for ApiError {
             gridgov_app::HouseholdError::Invalid { field, message } => {
                 ApiError::unprocessable(field, message)
             }
+            e @ gridgov_app::HouseholdError::Changed { .. } => ApiError {
+                status: StatusCode::PRECONDITION_FAILED,
+                title: "Changed since read",
+                detail: e.to_string(),
+                field: Some("If-Match".into()),
+                ..ApiError::default()
+            }
+            .coded("household.changed", Vec::new()),
             gridgov_app::HouseholdError::Store(s) => ApiError::internal(s),
         }
     }

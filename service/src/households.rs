@@ -173,6 +173,7 @@ pub async fn get(
     caller.require(&Thing::Household { grid: g.as_deref() }, Access::Read)?;
     let full = sees_personal(&caller.principal, g.as_deref());
     let v = view(&snap, i, h, full, g.as_deref());
+    let etag = gridgov_app::households::household_etag(h);
     if full {
         record(
             &st,
@@ -184,7 +185,15 @@ pub async fn get(
         )
         .await;
     }
-    Ok(Json(v).into_response())
+    Ok(with_etag(Json(v).into_response(), &etag))
+}
+
+/// An answer with a household's version as its `ETag`.
+fn with_etag(mut r: Response, etag: &str) -> Response {
+    if let Ok(v) = axum::http::HeaderValue::from_str(etag) {
+        r.headers_mut().insert(axum::http::header::ETAG, v);
+    }
+    r
 }
 
 /// The body of `PUT /households/{id}`: what changes.
@@ -212,7 +221,9 @@ fn some<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>
 
 /// `PUT /households/{id}` `{room?, headcount?, head_name?, phone?,
 /// id_number?}`:
-/// grid staff of its grid and admins update a household.
+/// grid staff of its grid and admins update a household. With
+/// `If-Match: <ETag>` (from `GET /households/{id}`) it is changed only if
+/// it is still that version; else 412 with it as it is now.
 #[utoipa::path(
     put,
     path = "/households/{id}",
@@ -226,6 +237,7 @@ fn some<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>
         (status = 200, description = "the household", body = serde_json::Value, content_type = "application/json"),
         (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 404, description = "no such household", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "the household changed since the version in If-Match: nothing written; `current` and `etag` are it as it is now", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 422, description = "a field is refused (e.g. an ID number with a wrong check character)", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
         (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
@@ -234,6 +246,7 @@ fn some<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>
 pub async fn put(
     State(st): State<Arc<AppState>>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
     crate::extract::JsonBody(input): crate::extract::JsonBody<HouseholdIn>,
 ) -> Result<Response, ApiError> {
@@ -249,12 +262,44 @@ pub async fn put(
         phone: input.phone,
         id_number: input.id_number,
     };
-    let h = tokio::task::spawn_blocking(move || {
-        app.change_household(gridgov_spatial::HouseholdId(i as u32), change)
+    // The version the change was based on; `*` or none: whatever it is.
+    let expected = headers
+        .get(axum::http::header::IF_MATCH)
+        .map(|v| {
+            v.to_str()
+                .map(|s| s.trim().trim_start_matches("W/").to_owned())
+                .map_err(|_| ApiError::bad_request("If-Match", "If-Match is not text"))
+        })
+        .transpose()?
+        .filter(|s| s != "*");
+    let r = tokio::task::spawn_blocking(move || {
+        app.change_household_if(
+            gridgov_spatial::HouseholdId(i as u32),
+            change,
+            expected.as_deref(),
+        )
     })
-    .await??;
+    .await?;
     let snap = st.current();
-    Ok(Json(view(&snap, i, &h, true, g.as_deref())).into_response())
+    let h = match r {
+        Ok(h) => h,
+        // Both versions stay: the caller has theirs, this is the other.
+        Err(gridgov_app::HouseholdError::Changed { id, current }) => {
+            let now = view(&snap, id, &current, true, g.as_deref());
+            let etag = gridgov_app::households::household_etag(&current);
+            return Err(
+                ApiError::from(gridgov_app::HouseholdError::Changed { id, current })
+                    .member("current", now)
+                    .member("etag", etag),
+            );
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let etag = gridgov_app::households::household_etag(&h);
+    Ok(with_etag(
+        Json(view(&snap, i, &h, true, g.as_deref())).into_response(),
+        &etag,
+    ))
 }
 
 /// The body of `PUT /units/{id}`.

@@ -1,7 +1,9 @@
 //! Household visits over HTTP, on both stores: grid staff record what
 //! they found at a door; the records are append-only, checked (every
 //! problem named), read back oldest first by those who see the
-//! household's personal data, and every write and read is audited.
+//! household's personal data, and every write and read is audited. A
+//! household change names the version it was based on (`If-Match`); one
+//! based on an older version is refused with the household as it is now.
 
 use axum::http::StatusCode;
 use gridgov_spatial::access::Role;
@@ -9,7 +11,10 @@ use serde_json::json;
 
 use super::test_support::{Backend, admin_token, call, fresh, token_for};
 
-on_both_backends!(a_grid_staff_member_records_visits_that_are_kept_in_order_checked_and_audited,);
+on_both_backends!(
+    a_grid_staff_member_records_visits_that_are_kept_in_order_checked_and_audited,
+    a_household_change_based_on_an_old_version_is_refused_with_both_versions_kept,
+);
 
 async fn a_grid_staff_member_records_visits_that_are_kept_in_order_checked_and_audited(b: Backend) {
     let st = fresh("visits", b);
@@ -143,4 +148,98 @@ async fn a_grid_staff_member_records_visits_that_are_kept_in_order_checked_and_a
         lines.iter().any(|l| l["action"] == "read_personal"),
         "{log}"
     );
+}
+
+async fn a_household_change_based_on_an_old_version_is_refused_with_both_versions_kept(b: Backend) {
+    let st = fresh("household_etag", b);
+    let admin = admin_token(&st);
+    let auth = |extra: Option<String>| {
+        let mut h = vec![("authorization", format!("Bearer {admin}"))];
+        if let Some(e) = extra {
+            h.push(("if-match", e));
+        }
+        h
+    };
+    let uri = "/households/3";
+    let (s, h, first) = call(&st, "GET", uri, &auth(None), None).await;
+    assert_eq!(s, StatusCode::OK, "{first}");
+    let v0 = h["etag"].to_str().unwrap().to_owned();
+    // The web changes the headcount from version 0.
+    let (s, h, web) = call(
+        &st,
+        "PUT",
+        uri,
+        &auth(Some(v0.clone())),
+        Some(json!({"headcount": 4})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{web}");
+    let v1 = h["etag"].to_str().unwrap().to_owned();
+    assert_ne!(v0, v1);
+    // A phone that read version 0 sends its change later: refused, with
+    // the household as it is now and its version.
+    let (s, _, conflict) = call(
+        &st,
+        "PUT",
+        uri,
+        &auth(Some(v0.clone())),
+        Some(json!({"phone": "13800000000", "headcount": 2})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED, "{conflict}");
+    assert_eq!(conflict["code"], "household.changed");
+    assert_eq!(conflict["current"]["headcount"], 4);
+    assert_eq!(conflict["etag"], v1.as_str());
+    assert!(
+        conflict["detail"]
+            .as_str()
+            .unwrap()
+            .contains("已被他人修改"),
+        "{conflict}"
+    );
+    let (_, h, now) = call(&st, "GET", uri, &auth(None), None).await;
+    assert_eq!(
+        now["headcount"], 4,
+        "nothing of the refused change was written"
+    );
+    assert_eq!(h["etag"], v1.as_str());
+    // Resolved on the phone and sent against the current version (a weak
+    // tag is taken as the same): applied.
+    let (s, h, merged) = call(
+        &st,
+        "PUT",
+        uri,
+        &auth(Some(format!("W/{v1}"))),
+        Some(json!({"phone": "13800000000"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{merged}");
+    assert_eq!(
+        (merged["headcount"].as_u64(), merged["phone"].as_str()),
+        (Some(4), Some("13800000000"))
+    );
+    assert_ne!(h["etag"], v1.as_str());
+    // Two changes sent at once from the same version: exactly one lands.
+    let (_, h, _) = call(&st, "GET", uri, &auth(None), None).await;
+    let v2 = h["etag"].to_str().unwrap().to_owned();
+    let (ha, hb) = (auth(Some(v2.clone())), auth(Some(v2)));
+    let (a, b2) = tokio::join!(
+        call(&st, "PUT", uri, &ha, Some(json!({"room": "101"}))),
+        call(&st, "PUT", uri, &hb, Some(json!({"room": "102"}))),
+    );
+    let mut statuses = [a.0, b2.0];
+    statuses.sort();
+    assert_eq!(statuses, [StatusCode::OK, StatusCode::PRECONDITION_FAILED]);
+    // Without If-Match (or `*`) a change applies to whatever is there.
+    let (s, _, _) = call(
+        &st,
+        "PUT",
+        uri,
+        &auth(Some("*".into())),
+        Some(json!({"headcount": 5})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = call(&st, "PUT", uri, &auth(None), Some(json!({"headcount": 6}))).await;
+    assert_eq!(s, StatusCode::OK);
 }
