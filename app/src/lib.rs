@@ -23,6 +23,7 @@ pub mod deadlines;
 pub mod households;
 pub mod import;
 pub mod overview;
+pub mod photos;
 pub mod ports;
 mod read_model;
 pub mod report;
@@ -36,8 +37,8 @@ pub use households::HouseholdError;
 pub use ports::{
     AccountStore, Append, AppendError, AuditRecord, AuditStore, BoundaryStore, CaseStep, CaseStore,
     Change, DistrictStore, DraftRecord, DraftStatus, GridRecord, GridVersion, HouseholdStore,
-    Publication, PublishError, Revoke, Store, StoreError, StoredIncident, UnitChange, UserRecord,
-    VersionInfo, VisitStore,
+    PhotoStore, Publication, PublishError, Revoke, Store, StoreError, StoredIncident, UnitChange,
+    UserRecord, VersionInfo, VisitStore,
 };
 pub use read_model::{HISTORY_SNAPSHOTS, ReadModel, Snapshot};
 

@@ -421,9 +421,26 @@ pub trait VisitStore: Send + Sync {
     fn visits(&self, household: HouseholdId) -> Result<Vec<crate::visits::Visit>, StoreError>;
 }
 
+/// Photos of visits and cases: appended, never changed.
+pub trait PhotoStore: Send + Sync {
+    /// Keeps a photo; its id.
+    fn add_photo(&self, p: &crate::photos::NewPhoto) -> Result<i64, StoreError>;
+    /// A photo's facts, if there is such a photo.
+    fn photo_info(&self, id: i64) -> Result<Option<crate::photos::PhotoInfo>, StoreError>;
+    /// A photo's JPEG bytes (its thumbnail when `thumb`).
+    fn photo_bytes(&self, id: i64, thumb: bool) -> Result<Option<Vec<u8>>, StoreError>;
+}
+
 /// Every port at once: what a whole store is.
 pub trait Store:
-    DistrictStore + BoundaryStore + CaseStore + AccountStore + AuditStore + HouseholdStore + VisitStore
+    DistrictStore
+    + BoundaryStore
+    + CaseStore
+    + AccountStore
+    + AuditStore
+    + HouseholdStore
+    + VisitStore
+    + PhotoStore
 {
 }
 
@@ -435,5 +452,6 @@ impl<T> Store for T where
         + AuditStore
         + HouseholdStore
         + VisitStore
+        + PhotoStore
 {
 }

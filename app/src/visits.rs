@@ -9,6 +9,17 @@ use serde::Serialize;
 use crate::context::App;
 use crate::households::HouseholdError;
 
+/// Why a photo was not kept.
+#[derive(Debug, thiserror::Error)]
+pub enum PhotoRefused {
+    /// Not a picture, or too big.
+    #[error(transparent)]
+    Photo(#[from] crate::photos::PhotoError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::ports::StoreError),
+}
+
 /// The longest note a visit keeps, in characters.
 pub const MAX_NOTE_CHARS: usize = 2000;
 
@@ -27,6 +38,8 @@ pub struct NewVisit {
     pub by: String,
     /// What was found or agreed.
     pub note: String,
+    /// A photo taken on the visit (one kept for this household).
+    pub photo: Option<i64>,
     /// When it was recorded.
     pub recorded_at: Timestamp,
 }
@@ -36,7 +49,7 @@ pub struct NewVisit {
 /// ```
 /// use gridgov_app::visits::Visit;
 /// let v = Visit { id: 1, household: 7, date: "2026-11-02".into(), by: "wang".into(),
-///     note: "独居老人，已登记".into(), recorded_at: "2026-11-02T10:00:00+08:00".parse().unwrap() };
+///     note: "独居老人，已登记".into(), photo: None, recorded_at: "2026-11-02T10:00:00+08:00".parse().unwrap() };
 /// assert_eq!(serde_json::to_value(&v).unwrap()["household"], 7);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -51,6 +64,8 @@ pub struct Visit {
     pub by: String,
     /// The note.
     pub note: String,
+    /// Its photo.
+    pub photo: Option<i64>,
     /// When it was recorded.
     pub recorded_at: Timestamp,
 }
@@ -61,7 +76,7 @@ pub struct Visit {
 /// use gridgov_app::visits::{NewVisit, check};
 /// let now: gridgov_spatial::Timestamp = "2026-11-02T10:00:00+08:00".parse().unwrap();
 /// let v = NewVisit { household: gridgov_spatial::HouseholdId(0), date: "2026-11-03".into(),
-///     by: "wang".into(), note: String::new(), recorded_at: now };
+///     by: "wang".into(), note: String::new(), photo: None, recorded_at: now };
 /// let problems = check(&v, 8 * 3600);
 /// assert_eq!(problems[0].0, "date");
 /// ```
@@ -94,6 +109,32 @@ pub fn check(v: &NewVisit, utc_offset_s: i64) -> Vec<(&'static str, String)> {
 }
 
 impl App {
+    /// Keeps a photo of a household or case, cleaned of its metadata;
+    /// its facts.
+    pub fn add_photo(
+        &self,
+        owner: crate::photos::PhotoOwner,
+        by: &str,
+        bytes: &[u8],
+    ) -> Result<crate::photos::PhotoInfo, PhotoRefused> {
+        let photo = crate::photos::clean(bytes)?;
+        let p = crate::photos::NewPhoto {
+            owner,
+            by: by.to_owned(),
+            at: self.now(),
+            photo,
+        };
+        let id = self.store.add_photo(&p)?;
+        Ok(crate::photos::PhotoInfo {
+            id,
+            owner,
+            by: p.by,
+            at: p.at,
+            width: p.photo.width,
+            height: p.photo.height,
+        })
+    }
+
     /// Records a visit to a household; the record as stored.
     pub fn record_visit(&self, v: &NewVisit) -> Result<Visit, HouseholdError> {
         let n = v.household.index();
@@ -113,6 +154,17 @@ impl App {
                 .join("; ");
             return Err(HouseholdError::Invalid { field, message });
         }
+        if let Some(p) = v.photo {
+            let of_it = self.store.photo_info(p)?.is_some_and(|i| {
+                i.owner == crate::photos::PhotoOwner::Household(v.household.0 + 1)
+            });
+            if !of_it {
+                return Err(HouseholdError::Invalid {
+                    field: "photo",
+                    message: format!("photo {p} is not one of household {}", n + 1),
+                });
+            }
+        }
         let id = self.store.append_visit(v)?;
         Ok(Visit {
             id,
@@ -120,6 +172,7 @@ impl App {
             date: v.date.clone(),
             by: v.by.clone(),
             note: v.note.clone(),
+            photo: v.photo,
             recorded_at: v.recorded_at,
         })
     }
@@ -144,6 +197,7 @@ mod tests {
             date: date.into(),
             by: "wang".into(),
             note: note.into(),
+            photo: None,
             recorded_at: at("2026-11-02T00:30:00+08:00"),
         }
     }

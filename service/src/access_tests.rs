@@ -250,6 +250,18 @@ async fn matrix(backend: Backend) {
             admin_only,
         ),
         (
+            "POST",
+            format!("/households/{}/photos", f.household[0]),
+            Some(json!({})),
+            [true, false, false, true, false, false, false],
+        ),
+        (
+            "POST",
+            format!("/households/{}/photos", f.household[1]),
+            Some(json!({})),
+            admin_only,
+        ),
+        (
             "GET",
             format!("/households/{}/visits", f.household[0]),
             None,

@@ -70,7 +70,7 @@ fn step_taken(
     )
 }
 
-fn case_id(s: &str) -> Result<i64, ApiError> {
+pub(crate) fn case_id(s: &str) -> Result<i64, ApiError> {
     s.trim_end_matches(".json")
         .parse::<i64>()
         .ok()
@@ -85,7 +85,12 @@ fn case_id(s: &str) -> Result<i64, ApiError> {
 
 /// `Ok` when `caller` may have `access` to case `id` (its grid and
 /// assignee decide). Blocking.
-fn check_case(st: &AppState, caller: &Caller, id: i64, access: Access) -> Result<(), ApiError> {
+pub(crate) fn check_case(
+    st: &AppState,
+    caller: &Caller,
+    id: i64,
+    access: Access,
+) -> Result<(), ApiError> {
     let snap = st.current();
     let w = cases::whereabouts(st.app.store.as_ref(), &snap, id)?;
     caller.require(

@@ -361,7 +361,7 @@ pub const ANONYMOUS_FILING_EVERY_S: f64 = 60.0;
 /// assert!(!personal("/tiles/14/13620/6470.mvt"));
 /// ```
 pub fn personal(path: &str) -> bool {
-    const PREFIXES: [&str; 13] = [
+    const PREFIXES: [&str; 14] = [
         "/households",
         "/units",
         "/incidents",
@@ -375,6 +375,7 @@ pub fn personal(path: &str) -> bool {
         "/report",
         "/collections/incidents",
         "/open311",
+        "/photos",
     ];
     PREFIXES.iter().any(|p| path.starts_with(p))
 }

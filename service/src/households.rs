@@ -22,7 +22,7 @@ use super::auth::{Caller, record};
 use super::{ApiError, AppState};
 
 /// The grid code of a household's unit.
-fn grid_of(snap: &Snapshot, h: &Household) -> Option<String> {
+pub(crate) fn grid_of(snap: &Snapshot, h: &Household) -> Option<String> {
     let p = *snap.assignment.units.get(h.unit.index())?;
     p.responsible().map(|g| snap.district.area(g).code.clone())
 }
@@ -137,7 +137,7 @@ pub async fn list(
     Ok(Json(json!({ "total": total, "offset": offset, "households": items })).into_response())
 }
 
-fn index_of(id: &str, n: usize) -> Result<usize, ApiError> {
+pub(crate) fn index_of(id: &str, n: usize) -> Result<usize, ApiError> {
     id.parse::<usize>()
         .ok()
         .filter(|i| (1..=n).contains(i))
@@ -378,6 +378,8 @@ pub struct VisitIn {
     /// What was found or agreed.
     #[serde(default)]
     note: String,
+    /// A photo of this household kept before (`POST /households/{id}/photos`).
+    photo: Option<i64>,
 }
 
 /// `POST /households/{id}/visits` `{date?, note}`: grid staff of the
@@ -422,6 +424,7 @@ pub async fn post_visit(
         }),
         by: caller.principal.user.clone(),
         note: input.note,
+        photo: input.photo,
         recorded_at: now,
     };
     let app = st.app.clone();

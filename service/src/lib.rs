@@ -24,6 +24,7 @@ mod lookup;
 mod ogc_crs;
 mod open311;
 mod openapi;
+mod photos;
 mod reports;
 mod routes;
 mod tiles;

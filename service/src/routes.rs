@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use super::auth::{self, Need};
 use super::{
     AppState, accounts, cases, editing, events, features, households, lookup, open311, openapi,
-    reports, tiles, web,
+    photos, reports, tiles, web,
 };
 
 type Route = UtoipaMethodRouter<Arc<AppState>>;
@@ -148,6 +148,9 @@ pub fn routes(st: &Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
             signed_in,
             routes!(households::post_visit, households::get_visits),
         ))
+        .routes(g(signed_in, routes!(photos::post_household)))
+        .routes(g(signed_in, routes!(photos::post_case)))
+        .routes(g(signed_in, routes!(photos::get)))
         // Signing in and out, and accounts.
         .routes(g(open, routes!(accounts::login)))
         .routes(g(signed_in, routes!(accounts::logout)))

@@ -14,6 +14,7 @@ use super::test_support::{Backend, admin_token, call, fresh, token_for};
 on_both_backends!(
     a_grid_staff_member_records_visits_that_are_kept_in_order_checked_and_audited,
     a_household_change_based_on_an_old_version_is_refused_with_both_versions_kept,
+    photos_are_kept_without_their_position_and_shown_only_to_those_who_may_read_them,
 );
 
 async fn a_grid_staff_member_records_visits_that_are_kept_in_order_checked_and_audited(b: Backend) {
@@ -242,4 +243,252 @@ async fn a_household_change_based_on_an_old_version_is_refused_with_both_version
     assert_eq!(s, StatusCode::OK);
     let (s, _, _) = call(&st, "PUT", uri, &auth(None), Some(json!({"headcount": 6}))).await;
     assert_eq!(s, StatusCode::OK);
+}
+
+/// A JPEG as a phone writes it: an EXIF segment with a GPS position and
+/// a camera serial after the start marker.
+fn phone_jpeg() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(80, 60, |x, y| {
+        image::Rgb([(x * 3) as u8, (y * 4) as u8, 90])
+    });
+    let mut plain = Vec::new();
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(
+            &mut std::io::Cursor::new(&mut plain),
+            image::ImageFormat::Jpeg,
+        )
+        .unwrap();
+    let payload = b"Exif\0\0MM\0*GPSLatitude 34.8612N GPSLongitude 117.5531E SN-PHONE-778";
+    let mut out = vec![0xFF, 0xD8, 0xFF, 0xE1];
+    out.extend(u16::try_from(payload.len() + 2).unwrap().to_be_bytes());
+    out.extend_from_slice(payload);
+    out.extend_from_slice(&plain[2..]);
+    out
+}
+
+/// A request with a raw body; the status, headers and body bytes.
+async fn raw(
+    st: &std::sync::Arc<super::AppState>,
+    method: &str,
+    uri: &str,
+    token: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let req = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", content_type)
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let r = super::app(st.clone()).oneshot(req).await.unwrap();
+    let (s, h) = (r.status(), r.headers().clone());
+    (
+        s,
+        h,
+        r.into_body().collect().await.unwrap().to_bytes().to_vec(),
+    )
+}
+
+fn has(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+async fn photos_are_kept_without_their_position_and_shown_only_to_those_who_may_read_them(
+    b: Backend,
+) {
+    let st = fresh("photos", b);
+    // Two households of two grids, and each grid's staff member.
+    let (mine, theirs) = {
+        let snap = st.current();
+        let mut seen: Vec<(usize, String)> = Vec::new();
+        for (i, h) in snap.district.households.iter().enumerate() {
+            let Some(p) = snap.assignment.units.get(h.unit.index()) else {
+                continue;
+            };
+            let Some(g) = p.responsible() else { continue };
+            let code = snap.district.area(g).code.clone();
+            if seen.iter().all(|(_, c)| *c != code) {
+                seen.push((i + 1, code));
+            }
+            if seen.len() == 2 {
+                break;
+            }
+        }
+        (seen[0].clone(), seen[1].clone())
+    };
+    let me = token_for(&st, "li_photo", Role::GridStaff, &[mine.1.as_str()], None);
+    let other = token_for(
+        &st,
+        "zhao_photo",
+        Role::GridStaff,
+        &[theirs.1.as_str()],
+        None,
+    );
+    let src = phone_jpeg();
+    assert!(has(&src, b"GPSLatitude"));
+    let (s, _, body) = raw(
+        &st,
+        "POST",
+        &format!("/households/{}/photos", mine.0),
+        &me,
+        "image/jpeg",
+        src.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    let p: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(
+        (p["width"].as_u64(), p["height"].as_u64()),
+        (Some(80), Some(60))
+    );
+    assert_eq!(p["owner"], json!({"kind": "household", "id": mine.0}));
+    let id = p["id"].as_i64().unwrap();
+
+    // Read back: a JPEG with no EXIF and no position, and a thumbnail.
+    let (s, h, jpeg) = raw(&st, "GET", &format!("/photos/{id}"), &me, "", Vec::new()).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h["content-type"], "image/jpeg");
+    assert!(h["cache-control"].to_str().unwrap().contains("no-store"));
+    assert!(image::load_from_memory(&jpeg).is_ok());
+    for secret in [&b"Exif"[..], b"GPS", b"SN-PHONE"] {
+        assert!(!has(&jpeg, secret), "{}", String::from_utf8_lossy(secret));
+    }
+    let (s, _, thumb) = raw(
+        &st,
+        "GET",
+        &format!("/photos/{id}?thumb=true"),
+        &me,
+        "",
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(image::load_from_memory(&thumb).is_ok());
+
+    // Another grid's staff may neither see it nor add to that household.
+    let (s, _, _) = raw(&st, "GET", &format!("/photos/{id}"), &other, "", Vec::new()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _, _) = raw(
+        &st,
+        "POST",
+        &format!("/households/{}/photos", mine.0),
+        &other,
+        "image/jpeg",
+        src.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // A visit names the photo; one of another household is refused.
+    let bearer = |t: &str| vec![("authorization", format!("Bearer {t}"))];
+    let (s, _, v) = call(
+        &st,
+        "POST",
+        &format!("/households/{}/visits", mine.0),
+        &bearer(&me),
+        Some(json!({"note": "门口堆物，已拍照", "photo": id})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert_eq!(v["photo"], id);
+    let (s, _, _) = raw(
+        &st,
+        "POST",
+        &format!("/households/{}/photos", theirs.0),
+        &other,
+        "image/jpeg",
+        src.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let (s, _, v) = call(
+        &st,
+        "POST",
+        &format!("/households/{}/visits", mine.0),
+        &bearer(&me),
+        Some(json!({"photo": id + 1})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["field"], "photo");
+
+    // What is not a picture is refused, and says why.
+    let (s, _, body) = raw(
+        &st,
+        "POST",
+        &format!("/households/{}/photos", mine.0),
+        &me,
+        "image/jpeg",
+        b"hello".to_vec(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(String::from_utf8_lossy(&body).contains("photo.not_an_image"));
+    let (s, _, _) = raw(
+        &st,
+        "POST",
+        &format!("/households/{}/photos", mine.0),
+        &me,
+        "text/plain",
+        src.clone(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (s, _, _) = raw(&st, "GET", "/photos/99999", &me, "", Vec::new()).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // A case's photo: for those who may read the case.
+    let admin = admin_token(&st);
+    let c = {
+        let snap = st.current();
+        let d = &snap.district;
+        let g = d.grids().find(|g| d.area(*g).code == mine.1).unwrap();
+        geo::InteriorPoint::interior_point(&d.area(g).boundary).unwrap()
+    };
+    let (s, _, case) = call(
+        &st,
+        "POST",
+        "/incidents",
+        &bearer(&admin),
+        Some(json!({"lon": c.x(), "lat": c.y(), "category": "environment"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{case}");
+    let cid = case["id"].as_i64().unwrap();
+    let (s, _, body) = raw(
+        &st,
+        "POST",
+        &format!("/incidents/{cid}/photos"),
+        &me,
+        "image/jpeg",
+        src,
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
+    let p: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let pid = p["id"].as_i64().unwrap();
+    let (s, _, _) = raw(
+        &st,
+        "GET",
+        &format!("/photos/{pid}?thumb=true"),
+        &admin,
+        "",
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _, _) = raw(
+        &st,
+        "GET",
+        &format!("/photos/{pid}"),
+        &other,
+        "",
+        Vec::new(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
 }

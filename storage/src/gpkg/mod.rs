@@ -215,6 +215,20 @@ impl AuditStore for GpkgStore {
     }
 }
 
+impl gridgov_app::PhotoStore for GpkgStore {
+    fn add_photo(&self, p: &gridgov_app::photos::NewPhoto) -> Result<i64, StoreError> {
+        Ok(visits::add_photo(&self.conn(), p)?)
+    }
+
+    fn photo_info(&self, id: i64) -> Result<Option<gridgov_app::photos::PhotoInfo>, StoreError> {
+        Ok(visits::photo_info(&self.conn(), id)?)
+    }
+
+    fn photo_bytes(&self, id: i64, thumb: bool) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(visits::photo_bytes(&self.conn(), id, thumb)?)
+    }
+}
+
 impl VisitStore for GpkgStore {
     fn append_visit(&self, v: &gridgov_app::visits::NewVisit) -> Result<i64, StoreError> {
         Ok(visits::append_visit(&self.conn(), v)?)

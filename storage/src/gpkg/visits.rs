@@ -1,8 +1,12 @@
-//! Household visits in the GeoPackage: the append-only `visits` table
-//! (triggers refuse updates and deletes, as for `audit_log`).
+//! Household visits and the photos of visits and cases in the
+//! GeoPackage: the append-only `visits` and `photos` tables (triggers
+//! refuse updates and deletes, as for `audit_log`); a photo's JPEG and
+//! thumbnail are blobs.
 
+use gridgov_app::photos::{NewPhoto, PhotoInfo, PhotoOwner};
 use gridgov_app::visits::{NewVisit, Visit};
 use gridgov_spatial::HouseholdId;
+use rusqlite::OptionalExtension;
 use rusqlite::{Connection, params};
 
 use super::versions::sql;
@@ -17,12 +21,27 @@ pub fn ensure_schema(conn: &Connection) -> Result<(), StorageError> {
            date TEXT NOT NULL,
            by_user TEXT NOT NULL,
            note TEXT NOT NULL DEFAULT '',
+           photo INTEGER,
            recorded_at TEXT NOT NULL);
          CREATE INDEX IF NOT EXISTS visits_household ON visits(household, id);
          CREATE TRIGGER IF NOT EXISTS visits_append_only_update BEFORE UPDATE ON visits
            BEGIN SELECT RAISE(ABORT, 'visits is append-only'); END;
          CREATE TRIGGER IF NOT EXISTS visits_append_only_delete BEFORE DELETE ON visits
-           BEGIN SELECT RAISE(ABORT, 'visits is append-only'); END;",
+           BEGIN SELECT RAISE(ABORT, 'visits is append-only'); END;
+         CREATE TABLE IF NOT EXISTS photos (
+           id INTEGER PRIMARY KEY AUTOINCREMENT,
+           owner_kind TEXT NOT NULL,
+           owner_id INTEGER NOT NULL,
+           by_user TEXT NOT NULL,
+           at TEXT NOT NULL,
+           width INTEGER NOT NULL,
+           height INTEGER NOT NULL,
+           jpeg BLOB NOT NULL,
+           thumb BLOB NOT NULL);
+         CREATE TRIGGER IF NOT EXISTS photos_append_only_update BEFORE UPDATE ON photos
+           BEGIN SELECT RAISE(ABORT, 'photos is append-only'); END;
+         CREATE TRIGGER IF NOT EXISTS photos_append_only_delete BEFORE DELETE ON photos
+           BEGIN SELECT RAISE(ABORT, 'photos is append-only'); END;",
     )
     .map_err(sql("create the visits table"))
 }
@@ -30,7 +49,7 @@ pub fn ensure_schema(conn: &Connection) -> Result<(), StorageError> {
 /// Records a visit; its id.
 pub fn append_visit(conn: &Connection, v: &NewVisit) -> Result<i64, StorageError> {
     conn.prepare_cached(
-        "INSERT INTO visits (household, date, by_user, note, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO visits (household, date, by_user, note, photo, recorded_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )
     .and_then(|mut st| {
         st.execute(params![
@@ -38,6 +57,7 @@ pub fn append_visit(conn: &Connection, v: &NewVisit) -> Result<i64, StorageError
             v.date,
             v.by,
             v.note,
+            v.photo,
             time_text(v.recorded_at)
         ])
     })
@@ -49,7 +69,7 @@ pub fn append_visit(conn: &Connection, v: &NewVisit) -> Result<i64, StorageError
 pub fn visits(conn: &Connection, household: HouseholdId) -> Result<Vec<Visit>, StorageError> {
     let mut st = conn
         .prepare_cached(
-            "SELECT id, household, date, by_user, note, recorded_at FROM visits WHERE household = ?1 ORDER BY id",
+            "SELECT id, household, date, by_user, note, photo, recorded_at FROM visits WHERE household = ?1 ORDER BY id",
         )
         .map_err(sql("read visits"))?;
     let rows = st
@@ -60,13 +80,14 @@ pub fn visits(conn: &Connection, household: HouseholdId) -> Result<Vec<Visit>, S
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, String>(4)?,
-                r.get::<_, String>(5)?,
+                r.get::<_, Option<i64>>(5)?,
+                r.get::<_, String>(6)?,
             ))
         })
         .map_err(sql("read visits"))?;
     let mut out = Vec::new();
     for row in rows {
-        let (id, h, date, by, note, at) = row.map_err(sql("read visits"))?;
+        let (id, h, date, by, note, photo, at) = row.map_err(sql("read visits"))?;
         out.push(Visit {
             id,
             household: u32::try_from(h).map_err(|_| {
@@ -75,10 +96,82 @@ pub fn visits(conn: &Connection, household: HouseholdId) -> Result<Vec<Visit>, S
             date,
             by,
             note,
+            photo,
             recorded_at: read_time(&at, "visits.recorded_at")?,
         });
     }
     Ok(out)
+}
+
+/// Keeps a photo; its id.
+pub fn add_photo(conn: &Connection, p: &NewPhoto) -> Result<i64, StorageError> {
+    conn.prepare_cached(
+        "INSERT INTO photos (owner_kind, owner_id, by_user, at, width, height, jpeg, thumb) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            p.owner.kind(),
+            p.owner.id(),
+            p.by,
+            time_text(p.at),
+            p.photo.width,
+            p.photo.height,
+            p.photo.jpeg,
+            p.photo.thumb
+        ])
+    })
+    .map_err(sql("keep a photo"))?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// A photo's facts.
+pub fn photo_info(conn: &Connection, id: i64) -> Result<Option<PhotoInfo>, StorageError> {
+    let row = conn
+        .query_row(
+            "SELECT owner_kind, owner_id, by_user, at, width, height FROM photos WHERE id = ?1",
+            params![id],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, u32>(4)?,
+                    r.get::<_, u32>(5)?,
+                ))
+            },
+        )
+        .optional()
+        .map_err(sql("read a photo"))?;
+    row.map(|(kind, owner, by, at, width, height)| {
+        Ok(PhotoInfo {
+            id,
+            owner: PhotoOwner::from_parts(&kind, owner).ok_or_else(|| {
+                StorageError::Corrupt(format!("photo {id}: owner {kind:?} {owner}"))
+            })?,
+            by,
+            at: read_time(&at, "photos.at")?,
+            width,
+            height,
+        })
+    })
+    .transpose()
+}
+
+/// A photo's JPEG, or its thumbnail.
+pub fn photo_bytes(
+    conn: &Connection,
+    id: i64,
+    thumb: bool,
+) -> Result<Option<Vec<u8>>, StorageError> {
+    let q = if thumb {
+        "SELECT thumb FROM photos WHERE id = ?1"
+    } else {
+        "SELECT jpeg FROM photos WHERE id = ?1"
+    };
+    conn.query_row(q, params![id], |r| r.get::<_, Vec<u8>>(0))
+        .optional()
+        .map_err(sql("read a photo"))
 }
 
 #[cfg(test)]
@@ -101,6 +194,7 @@ mod tests {
             date: "2026-11-02".into(),
             by: "wang".into(),
             note: note.into(),
+            photo: None,
             recorded_at: now(),
         };
         let a = store.append_visit(&visit(4, "first")).unwrap();

@@ -1162,6 +1162,20 @@ impl AuditStore for PgStore {
     }
 }
 
+impl gridgov_app::PhotoStore for PgStore {
+    fn add_photo(&self, p: &gridgov_app::photos::NewPhoto) -> Result<i64, StoreError> {
+        Ok(visits::add_photo(&mut *self.client()?, p)?)
+    }
+
+    fn photo_info(&self, id: i64) -> Result<Option<gridgov_app::photos::PhotoInfo>, StoreError> {
+        Ok(visits::photo_info(&mut *self.client()?, id)?)
+    }
+
+    fn photo_bytes(&self, id: i64, thumb: bool) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(visits::photo_bytes(&mut *self.client()?, id, thumb)?)
+    }
+}
+
 impl VisitStore for PgStore {
     fn append_visit(&self, v: &gridgov_app::visits::NewVisit) -> Result<i64, StoreError> {
         Ok(visits::append_visit(&mut *self.client()?, v)?)
@@ -1351,6 +1365,7 @@ mod tests {
             date: "2026-11-02".into(),
             by: "wang".into(),
             note: note.into(),
+            photo: None,
             recorded_at: now(),
         };
         let a = store.append_visit(&visit("first")).unwrap();
