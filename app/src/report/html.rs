@@ -323,16 +323,21 @@ struct Trend {
     ends: Option<Ends>,
 }
 
-fn trend(r: &Report) -> Trend {
-    let n = r.daily.len().max(1);
-    let (w, h, pad) = (MAP_W, 180.0, 24.0);
-    let top = r
-        .daily
+/// The top of the trend chart's scale: the most incidents of a day, this
+/// period or the previous (at least 1).
+pub(super) fn daily_top(r: &Report) -> usize {
+    r.daily
         .iter()
         .map(|d| d.incidents.max(d.previous.unwrap_or(0)))
         .max()
         .unwrap_or(0)
-        .max(1);
+        .max(1)
+}
+
+fn trend(r: &Report) -> Trend {
+    let n = r.daily.len().max(1);
+    let (w, h, pad) = (MAP_W, 180.0, 24.0);
+    let top = daily_top(r);
     let bw = (w - 2.0 * pad) / n as f64;
     let y = |v: f64| h - pad - v / top as f64 * (h - 2.0 * pad);
     let bars = r

@@ -356,13 +356,7 @@ fn trend(w: &mut Writer<'_>, r: &Report, lang: Lang) {
     let width = COLUMN - left;
     let base = top + h - bottom;
     let plot_h = h - bottom - 8.0;
-    let max = r
-        .daily
-        .iter()
-        .map(|d| d.incidents.max(d.previous.unwrap_or(0)))
-        .max()
-        .unwrap_or(0)
-        .max(1);
+    let max = html::daily_top(r);
     let y_of = |v: usize| base - v as f32 / max as f32 * plot_h;
     // Gridlines and the scale: 0, half, top.
     for v in [0, max / 2, max] {
