@@ -134,6 +134,10 @@ pub fn document(
         "report.col.street",
     );
 
+    // The heading goes with its first map.
+    if let Some((f, _)) = frame(d) {
+        w.ensure(f.h as f32 + 70.0);
+    }
     heading(&mut w, t("report.hotspots"));
     hotspot_map(&mut w, r, d, t("report.hotspots.grid"));
     if none_significant(r) {
