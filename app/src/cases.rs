@@ -460,6 +460,8 @@ pub struct StepRequest {
     pub note: String,
     /// The step the caller saw (from the case's `ETag`); `None`: the latest.
     pub expected_seq: Option<u32>,
+    /// Photos kept for the case that go with the step.
+    pub photos: Vec<i64>,
 }
 
 /// Takes a step; the event appended and the state after it.
@@ -494,9 +496,10 @@ pub fn step(
                 current: state.seq,
             });
         }
-        let e = state
+        let mut e = state
             .step(&req.action, &req.actor, at, &req.note)
             .map_err(|source| CaseError::Transition { case: id, source })?;
+        e.photos.clone_from(&req.photos);
         match store.append_steps(&[Append {
             case: id,
             expected_seq: state.seq,

@@ -259,6 +259,9 @@ pub struct StepIn {
     action: Action,
     #[serde(default)]
     note: String,
+    /// Photos kept for this case (`POST /incidents/{id}/photos`).
+    #[serde(default)]
+    photos: Vec<i64>,
 }
 
 fn if_match(h: &HeaderMap) -> Result<Option<u32>, ApiError> {
@@ -311,6 +314,20 @@ pub async fn step(
     let expected = if_match(&headers)?;
     let (e, s) = blocking(move || {
         check_case(&st, &caller, id, Access::Write)?;
+        // A step may show only photos of its own case.
+        for &p in &input.photos {
+            let of_it = st
+                .app
+                .store
+                .photo_info(p)?
+                .is_some_and(|i| i.owner == gridgov_app::photos::PhotoOwner::Case(id));
+            if !of_it {
+                return Err(ApiError::unprocessable(
+                    "photos",
+                    format!("photo {p} is not one of incident {id}"),
+                ));
+            }
+        }
         let r = cases::step(
             st.app.store.as_ref(),
             id,
@@ -319,6 +336,7 @@ pub async fn step(
                 actor: caller.principal.user.clone(),
                 note: input.note,
                 expected_seq: expected,
+                photos: input.photos,
             },
             st.app.now(),
         )?;

@@ -491,4 +491,28 @@ async fn photos_are_kept_without_their_position_and_shown_only_to_those_who_may_
     )
     .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
+    // A step shows the case's photos; not another's.
+    let step = format!("/incidents/{cid}/steps");
+    let (s, _, v) = call(
+        &st,
+        "POST",
+        &step,
+        &bearer(&me),
+        Some(json!({"action": "accept", "photos": [id]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["field"], "photos");
+    let (s, _, v) = call(
+        &st,
+        "POST",
+        &step,
+        &bearer(&me),
+        Some(json!({"action": "accept", "note": "现场已拍照", "photos": [pid]})),
+    )
+    .await;
+    assert!(s.is_success(), "{v}");
+    let (_, _, c) = call(&st, "GET", &format!("/incidents/{cid}"), &bearer(&me), None).await;
+    let last = c["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["photos"], json!([pid]), "{c}");
 }

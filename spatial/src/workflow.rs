@@ -149,6 +149,9 @@ pub struct Event {
     /// A free note.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
+    /// Photos of what was found or done (ids of photos kept for the case).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub photos: Vec<i64>,
 }
 
 /// Why a step was refused.
@@ -380,6 +383,7 @@ impl CaseState {
             level,
             action: action.clone(),
             note: note.to_string(),
+            photos: Vec::new(),
         })
     }
 
@@ -541,6 +545,7 @@ mod tests {
                 level: HandlingLevel::Grid,
                 action: a,
                 note: "n".into(),
+                photos: vec![3],
             };
             let j = serde_json::to_string(&e).unwrap();
             let back: Event = serde_json::from_str(&j).unwrap_or_else(|x| panic!("{j}: {x}"));

@@ -225,6 +225,7 @@ fn random_writes_leave_the_snapshot_as_a_rebuild_would(store: &Arc<dyn Store>, s
                     actor: "test".into(),
                     note: String::new(),
                     expected_seq: None,
+                    photos: Vec::new(),
                 };
                 cases::step(store.as_ref(), id, &req, app.now()).unwrap();
                 app.incidents_updated(&[id]).unwrap();
@@ -436,6 +437,7 @@ fn the_deadline_index_escalates_what_a_scan_of_every_case_would(store: &Arc<dyn 
                     actor: "test".into(),
                     note: String::new(),
                     expected_seq: None,
+                    photos: Vec::new(),
                 };
                 cases::step(store.as_ref(), id, &req, at).unwrap();
                 app.incidents_updated(&[id]).unwrap();
@@ -554,6 +556,7 @@ fn on_postgis_a_replica_applies_another_replicas_case_household_and_unit_writes_
                 actor: "test".into(),
                 note: String::new(),
                 expected_seq: None,
+                photos: Vec::new(),
             };
             let after = cases::step(b.store.as_ref(), old, &req, b.now()).unwrap();
             b.incidents_updated(&[old]).unwrap();

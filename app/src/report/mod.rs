@@ -615,6 +615,7 @@ mod tests {
             level: HandlingLevel::Community,
             action: Action::Escalate,
             note: String::new(),
+            photos: Vec::new(),
         }];
         let c = Case {
             id: 1,
