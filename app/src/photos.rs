@@ -3,7 +3,8 @@
 //! kept), drawn again as a JPEG — which carries none of the original's
 //! metadata: no EXIF, no GPS position, no camera serial — at most
 //! [`MAX_SIDE`] pixels on its long side, with a thumbnail for lists.
-//! Pure: bytes in, bytes out.
+//! [`clean`] is pure (bytes in, bytes out); `App::add_photo` keeps the
+//! result through the store.
 
 use std::io::Cursor;
 
@@ -114,6 +115,45 @@ pub struct PhotoInfo {
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
+}
+
+/// Why a photo was not kept.
+#[derive(Debug, thiserror::Error)]
+pub enum PhotoRefused {
+    /// Not a picture, or too big.
+    #[error(transparent)]
+    Photo(#[from] PhotoError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] crate::ports::StoreError),
+}
+
+impl crate::App {
+    /// Keeps a photo of a household or case, cleaned of its metadata;
+    /// its facts.
+    pub fn add_photo(
+        &self,
+        owner: PhotoOwner,
+        by: &str,
+        bytes: &[u8],
+    ) -> Result<PhotoInfo, PhotoRefused> {
+        let photo = clean(bytes)?;
+        let p = NewPhoto {
+            owner,
+            by: by.to_owned(),
+            at: self.now(),
+            photo,
+        };
+        let id = self.store.add_photo(&p)?;
+        Ok(PhotoInfo {
+            id,
+            owner,
+            by: p.by,
+            at: p.at,
+            width: p.photo.width,
+            height: p.photo.height,
+        })
+    }
 }
 
 /// Decodes `bytes` (JPEG or PNG) and draws them again without metadata,

@@ -9,17 +9,6 @@ use serde::Serialize;
 use crate::context::App;
 use crate::households::HouseholdError;
 
-/// Why a photo was not kept.
-#[derive(Debug, thiserror::Error)]
-pub enum PhotoRefused {
-    /// Not a picture, or too big.
-    #[error(transparent)]
-    Photo(#[from] crate::photos::PhotoError),
-    /// The store failed.
-    #[error(transparent)]
-    Store(#[from] crate::ports::StoreError),
-}
-
 /// The longest note a visit keeps, in characters.
 pub const MAX_NOTE_CHARS: usize = 2000;
 
@@ -109,32 +98,6 @@ pub fn check(v: &NewVisit, utc_offset_s: i64) -> Vec<(&'static str, String)> {
 }
 
 impl App {
-    /// Keeps a photo of a household or case, cleaned of its metadata;
-    /// its facts.
-    pub fn add_photo(
-        &self,
-        owner: crate::photos::PhotoOwner,
-        by: &str,
-        bytes: &[u8],
-    ) -> Result<crate::photos::PhotoInfo, PhotoRefused> {
-        let photo = crate::photos::clean(bytes)?;
-        let p = crate::photos::NewPhoto {
-            owner,
-            by: by.to_owned(),
-            at: self.now(),
-            photo,
-        };
-        let id = self.store.add_photo(&p)?;
-        Ok(crate::photos::PhotoInfo {
-            id,
-            owner,
-            by: p.by,
-            at: p.at,
-            width: p.photo.width,
-            height: p.photo.height,
-        })
-    }
-
     /// Records a visit to a household; the record as stored.
     pub fn record_visit(&self, v: &NewVisit) -> Result<Visit, HouseholdError> {
         let n = v.household.index();

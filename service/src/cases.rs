@@ -265,20 +265,14 @@ pub struct StepIn {
 }
 
 fn if_match(h: &HeaderMap) -> Result<Option<u32>, ApiError> {
-    match h.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
+    match crate::extract::if_match_tag(h)? {
         None => Ok(None),
-        Some(v) => v
-            .trim()
-            .trim_start_matches("W/")
-            .trim_matches('"')
-            .parse::<u32>()
-            .map(Some)
-            .map_err(|_| {
-                ApiError::bad_request(
-                    "If-Match",
-                    format!("{v:?} is not a case's ETag (its step number)"),
-                )
-            }),
+        Some(v) => v.trim_matches('"').parse::<u32>().map(Some).map_err(|_| {
+            ApiError::bad_request(
+                "If-Match",
+                format!("{v:?} is not a case's ETag (its step number)"),
+            )
+        }),
     }
 }
 

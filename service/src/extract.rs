@@ -69,6 +69,20 @@ impl<S: Send + Sync> FromRequestParts<S> for UiLang {
     }
 }
 
+/// The entity tag a request's `If-Match` names, as sent (a weak `W/`
+/// prefix dropped; `*` as it is); `None` without the header.
+pub fn if_match_tag(headers: &axum::http::HeaderMap) -> Result<Option<String>, crate::ApiError> {
+    let Some(v) = headers.get(axum::http::header::IF_MATCH) else {
+        return Ok(None);
+    };
+    let v = v
+        .to_str()
+        .map_err(|_| crate::ApiError::bad_request("If-Match", "If-Match is not text"))?
+        .trim()
+        .trim_start_matches("W/");
+    Ok(Some(v.to_owned()))
+}
+
 /// The language a request asks to be answered in: `?lang=` when it names
 /// one, else its `Accept-Language`, else Chinese.
 pub fn lang_of(

@@ -263,15 +263,7 @@ pub async fn put(
         id_number: input.id_number,
     };
     // The version the change was based on; `*` or none: whatever it is.
-    let expected = headers
-        .get(axum::http::header::IF_MATCH)
-        .map(|v| {
-            v.to_str()
-                .map(|s| s.trim().trim_start_matches("W/").to_owned())
-                .map_err(|_| ApiError::bad_request("If-Match", "If-Match is not text"))
-        })
-        .transpose()?
-        .filter(|s| s != "*");
+    let expected = crate::extract::if_match_tag(&headers)?.filter(|t| t != "*");
     let r = tokio::task::spawn_blocking(move || {
         app.change_household_if(
             gridgov_spatial::HouseholdId(i as u32),

@@ -11,8 +11,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use gridgov_app::photos::{PhotoError, PhotoOwner};
-use gridgov_app::visits::PhotoRefused;
+use gridgov_app::photos::{PhotoError, PhotoOwner, PhotoRefused};
 use gridgov_spatial::access::{Access, Thing, sees_personal};
 use serde::Deserialize;
 use serde_json::json;
@@ -106,8 +105,20 @@ pub async fn post_household(
     let i = super::households::index_of(&id, snap.district.households.len())?;
     let g = super::households::grid_of(&snap, &snap.district.households[i]);
     caller.require(&Thing::Household { grid: g.as_deref() }, Access::Write)?;
-    picture(&headers)?;
     let owner = PhotoOwner::Household(u32::try_from(i + 1).map_err(ApiError::internal)?);
+    keep(&st, &caller, owner, &headers, body).await
+}
+
+/// Keeps the photo in `body` for `owner` (whose access is checked); the
+/// answer to its upload.
+async fn keep(
+    st: &Arc<AppState>,
+    caller: &Caller,
+    owner: PhotoOwner,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    picture(headers)?;
     let app = st.app.clone();
     let by = caller.principal.user.clone();
     let info = tokio::task::spawn_blocking(move || app.add_photo(owner, &by, &body)).await??;
@@ -145,12 +156,7 @@ pub async fn post_case(
     let c2 = caller.clone();
     tokio::task::spawn_blocking(move || super::cases::check_case(&st2, &c2, id, Access::Write))
         .await??;
-    picture(&headers)?;
-    let app = st.app.clone();
-    let by = caller.principal.user.clone();
-    let info = tokio::task::spawn_blocking(move || app.add_photo(PhotoOwner::Case(id), &by, &body))
-        .await??;
-    Ok(created(&info))
+    keep(&st, &caller, PhotoOwner::Case(id), &headers, body).await
 }
 
 /// Query of `GET /photos/{id}`.
@@ -191,9 +197,11 @@ pub async fn get(
         match info.owner {
             PhotoOwner::Household(h) => {
                 let snap = st2.current();
-                let n = snap.district.households.len();
-                let i = super::households::index_of(&h.to_string(), n)?;
-                let g = super::households::grid_of(&snap, &snap.district.households[i]);
+                let household = (h as usize)
+                    .checked_sub(1)
+                    .and_then(|i| snap.district.households.get(i))
+                    .ok_or_else(none)?;
+                let g = super::households::grid_of(&snap, household);
                 if !sees_personal(&c2.principal, g.as_deref()) {
                     return Err(c2.refusal());
                 }

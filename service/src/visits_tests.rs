@@ -293,6 +293,26 @@ async fn raw(
     )
 }
 
+/// `GET uri` as `token`.
+async fn fetch(
+    st: &std::sync::Arc<super::AppState>,
+    uri: &str,
+    token: &str,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    raw(st, "GET", uri, token, "", Vec::new()).await
+}
+
+/// `POST uri` of `body` as `content_type`, as `token`.
+async fn upload(
+    st: &std::sync::Arc<super::AppState>,
+    uri: &str,
+    token: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    raw(st, "POST", uri, token, content_type, body).await
+}
+
 fn has(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
@@ -330,9 +350,8 @@ async fn photos_are_kept_without_their_position_and_shown_only_to_those_who_may_
     );
     let src = phone_jpeg();
     assert!(has(&src, b"GPSLatitude"));
-    let (s, _, body) = raw(
+    let (s, _, body) = upload(
         &st,
-        "POST",
         &format!("/households/{}/photos", mine.0),
         &me,
         "image/jpeg",
@@ -349,7 +368,7 @@ async fn photos_are_kept_without_their_position_and_shown_only_to_those_who_may_
     let id = p["id"].as_i64().unwrap();
 
     // Read back: a JPEG with no EXIF and no position, and a thumbnail.
-    let (s, h, jpeg) = raw(&st, "GET", &format!("/photos/{id}"), &me, "", Vec::new()).await;
+    let (s, h, jpeg) = fetch(&st, &format!("/photos/{id}"), &me).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(h["content-type"], "image/jpeg");
     assert!(h["cache-control"].to_str().unwrap().contains("no-store"));
@@ -357,24 +376,15 @@ async fn photos_are_kept_without_their_position_and_shown_only_to_those_who_may_
     for secret in [&b"Exif"[..], b"GPS", b"SN-PHONE"] {
         assert!(!has(&jpeg, secret), "{}", String::from_utf8_lossy(secret));
     }
-    let (s, _, thumb) = raw(
-        &st,
-        "GET",
-        &format!("/photos/{id}?thumb=true"),
-        &me,
-        "",
-        Vec::new(),
-    )
-    .await;
+    let (s, _, thumb) = fetch(&st, &format!("/photos/{id}?thumb=true"), &me).await;
     assert_eq!(s, StatusCode::OK);
     assert!(image::load_from_memory(&thumb).is_ok());
 
     // Another grid's staff may neither see it nor add to that household.
-    let (s, _, _) = raw(&st, "GET", &format!("/photos/{id}"), &other, "", Vec::new()).await;
+    let (s, _, _) = fetch(&st, &format!("/photos/{id}"), &other).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
-    let (s, _, _) = raw(
+    let (s, _, _) = upload(
         &st,
-        "POST",
         &format!("/households/{}/photos", mine.0),
         &other,
         "image/jpeg",
@@ -395,9 +405,8 @@ async fn photos_are_kept_without_their_position_and_shown_only_to_those_who_may_
     .await;
     assert_eq!(s, StatusCode::CREATED, "{v}");
     assert_eq!(v["photo"], id);
-    let (s, _, _) = raw(
+    let (s, _, _) = upload(
         &st,
-        "POST",
         &format!("/households/{}/photos", theirs.0),
         &other,
         "image/jpeg",
@@ -417,9 +426,8 @@ async fn photos_are_kept_without_their_position_and_shown_only_to_those_who_may_
     assert_eq!(v["field"], "photo");
 
     // What is not a picture is refused, and says why.
-    let (s, _, body) = raw(
+    let (s, _, body) = upload(
         &st,
-        "POST",
         &format!("/households/{}/photos", mine.0),
         &me,
         "image/jpeg",
@@ -428,9 +436,8 @@ async fn photos_are_kept_without_their_position_and_shown_only_to_those_who_may_
     .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(String::from_utf8_lossy(&body).contains("photo.not_an_image"));
-    let (s, _, _) = raw(
+    let (s, _, _) = upload(
         &st,
-        "POST",
         &format!("/households/{}/photos", mine.0),
         &me,
         "text/plain",
@@ -438,7 +445,7 @@ async fn photos_are_kept_without_their_position_and_shown_only_to_those_who_may_
     )
     .await;
     assert_eq!(s, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let (s, _, _) = raw(&st, "GET", "/photos/99999", &me, "", Vec::new()).await;
+    let (s, _, _) = fetch(&st, "/photos/99999", &me).await;
     assert_eq!(s, StatusCode::NOT_FOUND);
 
     // A case's photo: for those who may read the case.
@@ -459,9 +466,8 @@ async fn photos_are_kept_without_their_position_and_shown_only_to_those_who_may_
     .await;
     assert_eq!(s, StatusCode::CREATED, "{case}");
     let cid = case["id"].as_i64().unwrap();
-    let (s, _, body) = raw(
+    let (s, _, body) = upload(
         &st,
-        "POST",
         &format!("/incidents/{cid}/photos"),
         &me,
         "image/jpeg",
@@ -471,25 +477,9 @@ async fn photos_are_kept_without_their_position_and_shown_only_to_those_who_may_
     assert_eq!(s, StatusCode::CREATED, "{}", String::from_utf8_lossy(&body));
     let p: serde_json::Value = serde_json::from_slice(&body).unwrap();
     let pid = p["id"].as_i64().unwrap();
-    let (s, _, _) = raw(
-        &st,
-        "GET",
-        &format!("/photos/{pid}?thumb=true"),
-        &admin,
-        "",
-        Vec::new(),
-    )
-    .await;
+    let (s, _, _) = fetch(&st, &format!("/photos/{pid}?thumb=true"), &admin).await;
     assert_eq!(s, StatusCode::OK);
-    let (s, _, _) = raw(
-        &st,
-        "GET",
-        &format!("/photos/{pid}"),
-        &other,
-        "",
-        Vec::new(),
-    )
-    .await;
+    let (s, _, _) = fetch(&st, &format!("/photos/{pid}"), &other).await;
     assert_eq!(s, StatusCode::FORBIDDEN);
     // A step shows the case's photos; not another's.
     let step = format!("/incidents/{cid}/steps");

@@ -210,11 +210,16 @@ fn pdf_font(
     explicit: Option<&std::path::Path>,
 ) -> Result<(gridgov_app::report::pdf::PdfFont, gridgov_tiles::LabelFont), CliError> {
     let (path, label) = gridgov_fonts::find(explicit)?;
-    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let font = gridgov_app::report::pdf::PdfFont::from_bytes(bytes)
+    Ok((report_font(&path).input()?, label))
+}
+
+/// The font file at `path` as the PDF reports' font (the one the labels
+/// were found in), or why it cannot be.
+pub fn report_font(path: &std::path::Path) -> Result<gridgov_app::report::pdf::PdfFont, String> {
+    std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|b| gridgov_app::report::pdf::PdfFont::from_bytes(b).map_err(|e| e.to_string()))
         .map_err(|e| format!("{}: {e}", path.display()))
-        .input()?;
-    Ok((font, label))
 }
 
 fn signed(x: Option<f64>) -> String {

@@ -67,15 +67,10 @@ pub fn run(a: ServeArgs) -> CliResult {
         Ok((path, font)) => {
             tracing::info!(font = %path.display(), "grid names on plan maps");
             // The same file sets the PDF reports.
-            let pdf = std::fs::read(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|b| {
-                    gridgov_app::report::pdf::PdfFont::from_bytes(b).map_err(|e| e.to_string())
-                });
-            let pdf = match pdf {
+            let pdf = match super::report::report_font(&path) {
                 Ok(f) => Some(std::sync::Arc::new(f)),
                 Err(e) => {
-                    tracing::warn!(font = %path.display(), "no PDF reports: {e}");
+                    tracing::warn!("no PDF reports: {e}");
                     None
                 }
             };

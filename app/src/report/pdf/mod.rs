@@ -102,8 +102,8 @@ pub fn document(
             let ch = change(c.change_pct);
             vec![
                 Cell::text(i18n::category(lang, &c.category)),
-                Cell::num(c.incidents.to_string()),
-                Cell::num(c.previous.to_string()),
+                Cell::text(c.incidents.to_string()),
+                Cell::text(c.previous.to_string()),
                 Cell::change(ch.text, ch.class),
             ]
         })
@@ -157,9 +157,9 @@ pub fn document(
                 vec![
                     Cell::text(h.code),
                     Cell::text(h.name),
-                    Cell::num(h.count.clone()),
-                    Cell::num(h.z.clone()),
-                    Cell::num(h.p.clone()),
+                    Cell::text(h.count.clone()),
+                    Cell::text(h.z.clone()),
+                    Cell::text(h.p.clone()),
                     Cell::text(h.spot.clone()),
                     Cell::text(h.trend.clone()),
                     Cell::text(h.weekly.clone()),
@@ -191,13 +191,13 @@ pub fn document(
             .into_iter()
             .map(|c| {
                 vec![
-                    Cell::num(c.id.to_string()),
+                    Cell::text(c.id.to_string()),
                     Cell::text(c.category),
                     Cell::text(c.grid),
                     Cell::text(c.status),
                     Cell::text(c.level),
                     Cell::text(c.reported),
-                    Cell::num(c.hours),
+                    Cell::text(c.hours),
                 ]
             })
             .collect();
@@ -446,10 +446,6 @@ impl Cell {
         }
     }
 
-    fn num(s: String) -> Cell {
-        Cell::text(s)
-    }
-
     fn change(text: String, class: &str) -> Cell {
         Cell {
             text,
@@ -517,10 +513,10 @@ fn areas(w: &mut Writer<'_>, rows: &[AreaView<'_>], lang: Lang, parent: &'static
                 Cell::text(a.row.code.clone()),
                 Cell::text(a.row.name.clone()),
                 Cell::text(a.parent),
-                Cell::num(a.row.incidents.to_string()),
-                Cell::num(a.row.previous.to_string()),
+                Cell::text(a.row.incidents.to_string()),
+                Cell::text(a.row.previous.to_string()),
                 Cell::change(a.change.text.clone(), a.change.class),
-                Cell::num(a.rate.clone()),
+                Cell::text(a.rate.clone()),
                 Cell::text(a.top.clone()),
             ]
         })

@@ -125,17 +125,6 @@ impl PdfFont {
             (None, None, e) => Err(PdfError::Font(e.unwrap_or_else(|| "no faces".into()))),
         }
     }
-
-    /// The face of the file that is used.
-    ///
-    /// ```
-    /// # use gridgov_app::report::pdf::PdfFont;
-    /// // A font with a face that draws Chinese: see the report's tests.
-    /// let _ = PdfFont::face;
-    /// ```
-    pub fn face(&self) -> u32 {
-        self.index
-    }
 }
 
 /// Characters drawn with another when the font lacks them.
