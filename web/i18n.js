@@ -43,6 +43,11 @@ export function t(key, params = {}) {
   return s.replace(/\{(\w+)\}/g, (m, name) => (name in params ? String(params[name]) : m));
 }
 
+/** The catalogue's keys that start with `prefix`, sorted. */
+export function keys(prefix) {
+  return Object.keys(messages).filter((k) => k.startsWith(prefix)).sort();
+}
+
 /** Whether the catalogue has `key`. */
 export function has(key) {
   return key in messages;

@@ -20,6 +20,7 @@ pub mod cases;
 pub mod clock;
 mod context;
 pub mod deadlines;
+pub mod handheld;
 pub mod households;
 pub mod import;
 pub mod overview;

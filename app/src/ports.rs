@@ -327,6 +327,14 @@ pub trait CaseStore: Send + Sync {
     /// number of steps. Both only ever grow (ids are dense, steps are
     /// append-only, a pin move is a step), so it moves with every change.
     fn incident_revision(&self) -> Result<i64, StoreError>;
+    /// The cases ever dispatched to `to` (a person or grid, by name), by
+    /// id: read through an index of dispatch steps, so it costs what it
+    /// finds, not the district. Whether each is still theirs is for the
+    /// caller to read from its history.
+    fn dispatched_to(
+        &self,
+        to: &gridgov_spatial::workflow::Assignee,
+    ) -> Result<Vec<i64>, StoreError>;
 }
 
 /// A user with their password hash.
@@ -419,6 +427,8 @@ pub trait VisitStore: Send + Sync {
     fn append_visit(&self, v: &crate::visits::NewVisit) -> Result<i64, StoreError>;
     /// The visits to a household, oldest first.
     fn visits(&self, household: HouseholdId) -> Result<Vec<crate::visits::Visit>, StoreError>;
+    /// The visits recorded after visit `after`, oldest first.
+    fn visits_after(&self, after: i64) -> Result<Vec<crate::visits::Visit>, StoreError>;
 }
 
 /// Photos of visits and cases: appended, never changed.

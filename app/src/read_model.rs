@@ -437,6 +437,38 @@ impl Snapshot {
         out
     }
 
+    /// The incidents grid `g` answers for (indexes into
+    /// `district.incidents`): those inside it, and those outside every
+    /// grid whose nearest grid it is. Costs what the grid holds.
+    ///
+    /// ```
+    /// use gridgov_app::Snapshot;
+    /// let s = Snapshot::build(gridgov_spatial::sample::district(&Default::default()), Default::default(), 1);
+    /// let g = s.assignment.incidents[0].responsible().unwrap();
+    /// assert!(s.incidents_of_grid(g).contains(&0));
+    /// ```
+    pub fn incidents_of_grid(&self, g: gridgov_spatial::AreaId) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .incidents_by_grid
+            .get(g.index())
+            .map(|l| l.iter().map(|n| n.i as usize).collect())
+            .unwrap_or_default();
+        out.extend(
+            self.incidents_outside
+                .iter()
+                .map(|n| n.i as usize)
+                .filter(|&i| {
+                    self.assignment
+                        .incidents
+                        .get(i)
+                        .and_then(|p| p.responsible())
+                        == Some(g)
+                }),
+        );
+        out.sort_unstable();
+        out
+    }
+
     /// The snapshot prepared for tiles (built on first use).
     pub fn tile_source(&self) -> &TileSource {
         let (d, a, s) = (&self.district, &self.assignment, &self.stats);

@@ -261,6 +261,20 @@ async fn matrix(backend: Backend) {
             Some(json!({})),
             admin_only,
         ),
+        // The handheld's slice: only staff with grids have one (an
+        // admin serves no grid).
+        (
+            "GET",
+            "/m/slice".to_string(),
+            None,
+            [false, false, false, true, false, false, false],
+        ),
+        (
+            "POST",
+            "/m/slice/delta".to_string(),
+            Some(json!({})),
+            [false, false, false, true, false, false, false],
+        ),
         (
             "GET",
             format!("/households/{}/visits", f.household[0]),
@@ -1052,6 +1066,12 @@ async fn nobody_gets_past_any_route_but_the_open_ones(b: Backend) {
         // The words of the pages (the sign-in form's too).
         "GET /i18n",
         "GET /web/{path}",
+        // The handheld's page, manifest and service worker (its data is
+        // guarded: /m/slice).
+        "GET /m",
+        "GET /m/",
+        "GET /m/sw.js",
+        "GET /m/manifest.webmanifest",
         "GET /openapi.json",
         "GET /health",
         "GET /conformance",

@@ -303,6 +303,26 @@ pub async fn step(
     Path(id): Path<String>,
     headers: HeaderMap,
     JsonBody(input): JsonBody<StepIn>,
+) -> Response {
+    // A step sent again with the same `Idempotency-Key` (a phone whose
+    // answer was lost) is taken once: the first answer is given again.
+    let who = caller.principal.user.clone();
+    let st2 = st.clone();
+    let h2 = headers.clone();
+    super::idempotency::once(&st2, &who, &h2, "steps", async move {
+        take_step(st, caller, id, headers, input)
+            .await
+            .unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
+}
+
+async fn take_step(
+    st: Arc<AppState>,
+    caller: Caller,
+    id: String,
+    headers: HeaderMap,
+    input: StepIn,
 ) -> Result<Response, ApiError> {
     let id = case_id(&id)?;
     let expected = if_match(&headers)?;

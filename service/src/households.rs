@@ -398,8 +398,27 @@ pub struct VisitIn {
 pub async fn post_visit(
     State(st): State<Arc<AppState>>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     Path(id): Path<String>,
     crate::extract::JsonBody(input): crate::extract::JsonBody<VisitIn>,
+) -> Response {
+    // A visit sent again with the same `Idempotency-Key` (a phone whose
+    // answer was lost) is recorded once.
+    let who = caller.principal.user.clone();
+    let st2 = st.clone();
+    super::idempotency::once(&st2, &who, &headers, "visits", async move {
+        record_visit(st, caller, id, input)
+            .await
+            .unwrap_or_else(IntoResponse::into_response)
+    })
+    .await
+}
+
+async fn record_visit(
+    st: Arc<AppState>,
+    caller: Caller,
+    id: String,
+    input: VisitIn,
 ) -> Result<Response, ApiError> {
     let snap = st.current();
     let i = index_of(&id, snap.district.households.len())?;

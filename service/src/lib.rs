@@ -17,6 +17,7 @@ mod error;
 mod events;
 pub mod extract;
 mod features;
+mod handheld;
 pub mod harden;
 mod households;
 mod idempotency;
@@ -59,6 +60,9 @@ pub struct Config {
     /// Most bytes of rendered tiles kept per version; 0 renders every
     /// request afresh.
     pub tile_cache_bytes: usize,
+    /// Hours a grid staff phone keeps its slice without reaching the
+    /// service (it is wiped there after).
+    pub slice_hours: u32,
     /// Rate limit, time limit, CORS.
     pub guard: harden::Guard,
     /// Whether it is served over TLS (sign-in cookies are then `Secure`).
@@ -75,6 +79,7 @@ impl Default for Config {
             label_font: None,
             report_font: None,
             tile_cache_bytes: 64 << 20,
+            slice_hours: 72,
             guard: harden::Guard::default(),
             tls: false,
         }
@@ -433,3 +438,6 @@ mod screens_tests;
 
 #[cfg(test)]
 mod visits_tests;
+
+#[cfg(test)]
+mod handheld_tests;

@@ -121,8 +121,19 @@ async fn keep(
     picture(headers)?;
     let app = st.app.clone();
     let by = caller.principal.user.clone();
-    let info = tokio::task::spawn_blocking(move || app.add_photo(owner, &by, &body)).await??;
-    Ok(created(&info))
+    // A phone whose answer was lost sends the photo again with the same
+    // `Idempotency-Key`: it is kept once.
+    let what = format!("photo:{}:{}", owner.kind(), owner.id());
+    Ok(
+        super::idempotency::once(st, &caller.principal.user, headers, &what, async move {
+            match tokio::task::spawn_blocking(move || app.add_photo(owner, &by, &body)).await {
+                Ok(Ok(info)) => created(&info),
+                Ok(Err(e)) => ApiError::from(e).into_response(),
+                Err(e) => ApiError::from(e).into_response(),
+            }
+        })
+        .await,
+    )
 }
 
 /// `POST /incidents/{id}/photos`: those who may work a case keep a photo

@@ -15,8 +15,8 @@ use utoipa_axum::routes;
 
 use super::auth::{self, Need};
 use super::{
-    AppState, accounts, cases, editing, events, features, households, lookup, open311, openapi,
-    photos, reports, tiles, web,
+    AppState, accounts, cases, editing, events, features, handheld, households, lookup, open311,
+    openapi, photos, reports, tiles, web,
 };
 
 type Route = UtoipaMethodRouter<Arc<AppState>>;
@@ -88,6 +88,12 @@ pub fn routes(st: &Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
         .routes(g(open, routes!(web::dashboard)))
         .routes(g(open, routes!(web::catalogue)))
         .routes(g(open, routes!(web::asset)))
+        .routes(g(open, routes!(handheld::redirect)))
+        .routes(g(open, routes!(handheld::page)))
+        .routes(g(open, routes!(handheld::worker)))
+        .routes(g(open, routes!(handheld::manifest)))
+        .routes(g(signed_in, routes!(handheld::slice)))
+        .routes(g(signed_in, routes!(handheld::delta)))
         .routes(g(open, routes!(openapi::document)))
         .routes(g(open, routes!(super::health)))
         // OGC API – Features, lookups, tiles: the map.

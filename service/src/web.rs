@@ -43,6 +43,14 @@ static ASSETS: &[Asset] = &[
     asset!("app.js", JS),
     asset!("i18n.js", JS),
     asset!("app.css", CSS),
+    asset!("m.html", "text/html; charset=utf-8"),
+    asset!("m.js", JS),
+    asset!("m-store.js", JS),
+    asset!("m-check.js", JS),
+    asset!("m.css", CSS),
+    asset!("sw.js", JS),
+    asset!("manifest.webmanifest", "application/manifest+json"),
+    asset!("icon.svg", "image/svg+xml"),
     asset!("vendor/maplibre-gl.mjs", JS),
     asset!("vendor/maplibre-gl-worker.mjs", JS),
     asset!("vendor/maplibre-gl.css", CSS),
@@ -108,6 +116,15 @@ fn serve(i: usize, headers: &HeaderMap) -> Response {
         );
     }
     r
+}
+
+/// An embedded file by its name (the handheld's pages, served under
+/// `/m/`).
+pub(crate) fn serve_named(path: &str, headers: &HeaderMap) -> Response {
+    match ASSETS.iter().position(|a| a.path == path) {
+        Some(i) => serve(i, headers),
+        None => ApiError::internal(format!("{path} is not embedded")).into_response(),
+    }
 }
 
 /// `GET /web/{*path}`: an embedded file of the web map. Names are looked
@@ -281,6 +298,27 @@ pub async fn root(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The handheld checks ID numbers with the service's rules: the same
+    /// numbers, the same verdicts (the browser test runs `m-check.js`
+    /// over this file).
+    #[test]
+    fn the_phones_id_number_cases_get_the_services_verdicts() {
+        use gridgov_spatial::idcard::{IdNumberError, check_resident_id};
+        let cases: Vec<(String, String)> =
+            serde_json::from_str(include_str!("../../web/test/id-numbers.json")).unwrap();
+        assert!(cases.len() > 20);
+        for (number, want) in cases {
+            let got = match check_resident_id(&number) {
+                Ok(()) => "ok",
+                Err(IdNumberError::Length(_)) => "length",
+                Err(IdNumberError::Characters) => "chars",
+                Err(IdNumberError::BirthDate(_)) => "birth",
+                Err(IdNumberError::CheckCharacter { .. }) => "check",
+            };
+            assert_eq!(got, want, "{number}");
+        }
+    }
 
     #[test]
     fn every_embedded_asset_is_named_once_and_not_empty() {

@@ -31,6 +31,7 @@ pub fn run(cli: Cli) -> CliResult {
             tile_cache_mb,
             deadlines,
             escalate_every,
+            slice_hours,
             tls_cert,
             tls_key,
         } => {
@@ -52,6 +53,7 @@ pub fn run(cli: Cli) -> CliResult {
                 batch_body_limit,
                 font,
                 tile_cache_bytes: tile_cache_mb << 20,
+                slice_hours,
                 deadlines,
                 guard: gridgov_service::harden::Guard {
                     rate_per_s: rate_limit.max(0.0),

@@ -112,6 +112,10 @@ pub enum Command {
         /// Seconds between checks for overdue cases to escalate; 0 never.
         #[arg(long, value_name = "S", default_value_t = 60)]
         escalate_every: u64,
+        /// Hours a grid staff phone keeps its slice (households, cases)
+        /// without reaching the service; then it is wiped there.
+        #[arg(long, value_name = "H", default_value_t = 72)]
+        slice_hours: u32,
         /// Serve HTTPS with this PEM certificate chain (with --tls-key).
         #[arg(long, value_name = "FILE", requires = "tls_key")]
         tls_cert: Option<PathBuf>,

@@ -27,6 +27,8 @@ pub struct ServeArgs {
     pub font: Option<PathBuf>,
     /// Bytes of rendered tiles kept.
     pub tile_cache_bytes: usize,
+    /// Hours a phone keeps its slice offline.
+    pub slice_hours: u32,
     /// Rate limit, time limit, CORS.
     pub guard: Guard,
     /// Deadlines and escalation.
@@ -106,6 +108,7 @@ pub fn run(a: ServeArgs) -> CliResult {
         label_font,
         report_font,
         tile_cache_bytes: a.tile_cache_bytes,
+        slice_hours: a.slice_hours,
         guard: a.guard,
         ..Config::default()
     };

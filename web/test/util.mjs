@@ -1,6 +1,6 @@
 // Shared fixtures for the browser tests: a gridgov server on a fresh copy
 // of the sample district, and headless Chromium driven by playwright-core.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, existsSync, mkdirSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -9,16 +9,44 @@ import { chromium } from "playwright-core";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-/** Starts `gridgov serve` on a free port over a new GeoPackage made from the sample. */
-export async function startServer() {
+/**
+ * The storage backends a browser test runs on: the GeoPackage always,
+ * PostGIS when GRIDGOV_TEST_PG names a cluster (under CI=true it must).
+ */
+export function backends() {
+  if (process.env.GRIDGOV_TEST_PG) return ["gpkg", "postgis"];
+  if (process.env.CI === "true") throw new Error("GRIDGOV_TEST_PG is not set: the PostGIS browser tests cannot run (CI must run them)");
+  return ["gpkg"];
+}
+
+let databases = 0;
+
+/** A new PostGIS database on the test cluster; its URL. */
+function freshDatabase() {
+  const cluster = process.env.GRIDGOV_TEST_PG;
+  const name = `gridgov_web_${process.pid}_${++databases}`;
+  const psql = (url, sql) => {
+    const r = spawnSync("psql", ["-v", "ON_ERROR_STOP=1", "-q", url, "-c", sql], { encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`psql ${sql}: ${r.stderr || r.error}`);
+  };
+  psql(`${cluster}/postgres`, `DROP DATABASE IF EXISTS ${name}`);
+  psql(`${cluster}/postgres`, `CREATE DATABASE ${name}`);
+  psql(`${cluster}/${name}`, "CREATE EXTENSION IF NOT EXISTS postgis");
+  return `${cluster}/${name}`;
+}
+
+/** Starts `gridgov serve` on a free port over a new store (a GeoPackage, or PostGIS) made from the sample. */
+export async function startServer({ backend = "gpkg", args = [] } = {}) {
   const bin = process.env.GRIDGOV_BIN || join(root, "target", "debug", "gridgov");
   if (!existsSync(bin)) throw new Error(`no gridgov binary at ${bin}: run cargo build first or set GRIDGOV_BIN`);
   const dir = mkdtempSync(join(tmpdir(), "gridgov-web-"));
+  const db = backend === "postgis" ? freshDatabase() : join(dir, "web.gpkg");
   const child = spawn(bin, [
     "serve",
     "--addr", "127.0.0.1:0",
-    "--db", join(dir, "web.gpkg"),
+    "--db", db,
     "--seed", join(root, "data", "sample-district.json"),
+    ...args,
   ], { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "warn,gridgov=info" } });
   // The first start makes user "admin" and prints its password, once.
   let out = "";
@@ -63,16 +91,22 @@ export async function startServer() {
   };
 }
 
-/** Headless Chromium with the flags that keep it off the network, in `locale`. */
-export async function launchBrowser({ locale = "zh-CN" } = {}) {
-  const userDataDir = mkdtempSync(join(tmpdir(), "gridgov-chromium-"));
+/**
+ * Headless Chromium with the flags that keep it off the network, in
+ * `locale`. With `userDataDir` it starts on that profile (a browser
+ * restarted on the same phone) and `close({ keep: true })` leaves it.
+ * `phone` gives a 390×844 touch screen.
+ */
+export async function launchBrowser({ locale = "zh-CN", userDataDir, phone = false } = {}) {
+  userDataDir ??= mkdtempSync(join(tmpdir(), "gridgov-chromium-"));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
     // The users are Chinese street offices: the browser asks for zh-CN
     // (Accept-Language) unless a test says otherwise.
     locale,
-    viewport: { width: 1024, height: 700 },
+    viewport: phone ? { width: 390, height: 844 } : { width: 1024, height: 700 },
+    ...(phone ? { hasTouch: true, isMobile: true } : {}),
     deviceScaleFactor: 1,
     args: [
       "--no-sandbox", "--no-first-run", "--disable-background-networking",
@@ -82,9 +116,10 @@ export async function launchBrowser({ locale = "zh-CN" } = {}) {
   });
   return {
     context,
-    async close() {
+    userDataDir,
+    async close({ keep = false } = {}) {
       await context.close();
-      rmSync(userDataDir, { recursive: true, force: true });
+      if (!keep) rmSync(userDataDir, { recursive: true, force: true });
     },
   };
 }

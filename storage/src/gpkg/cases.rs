@@ -10,7 +10,7 @@
 
 use gridgov_app::{Append, AppendError, CaseStep, StoredIncident};
 use gridgov_spatial::Incident;
-use gridgov_spatial::workflow::Event;
+use gridgov_spatial::workflow::{Assignee, Event};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::versions::sql;
@@ -34,6 +34,9 @@ pub fn ensure_schema(conn: &Connection) -> Result<(), StorageError> {
            BEGIN SELECT RAISE(ABORT, 'case_events is append-only'); END;
          CREATE TRIGGER IF NOT EXISTS case_events_append_only_delete BEFORE DELETE ON case_events
            BEGIN SELECT RAISE(ABORT, 'case_events is append-only'); END;
+         CREATE INDEX IF NOT EXISTS case_events_dispatched ON case_events
+           (json_extract(event, '$.to.kind'), json_extract(event, '$.to.name'))
+           WHERE action = 'dispatch';
          INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description)
            VALUES ('case_events', 'attributes', 'case_events',
                    'Every step of every case (append-only)');",
@@ -153,6 +156,33 @@ pub fn events(conn: &Connection, case: Option<i64>) -> Result<Vec<CaseStep>, Sto
         out.push(CaseStep { case: id, event });
     }
     Ok(out)
+}
+
+/// The cases with a dispatch step to `to`, by id (through the
+/// `case_events_dispatched` index).
+pub fn dispatched_to(conn: &Connection, to: &Assignee) -> Result<Vec<i64>, StorageError> {
+    let (kind, name) = assignee_parts(to);
+    let mut st = conn
+        .prepare_cached(
+            "SELECT DISTINCT case_fid FROM case_events WHERE action = 'dispatch'
+               AND json_extract(event, '$.to.kind') = ?1 AND json_extract(event, '$.to.name') = ?2
+             ORDER BY case_fid",
+        )
+        .map_err(sql("find dispatched cases"))?;
+    let rows = st
+        .query_map(params![kind, name], |r| r.get::<_, i64>(0))
+        .map_err(sql("find dispatched cases"))?;
+    rows.collect::<Result<Vec<_>, _>>()
+        .map_err(sql("find dispatched cases"))
+}
+
+/// An assignee as its kind and name, as a dispatch step stores them.
+pub(crate) fn assignee_parts(to: &Assignee) -> (&'static str, &str) {
+    match to {
+        Assignee::Grid(n) => ("grid", n),
+        Assignee::Department(n) => ("department", n),
+        Assignee::Person(n) => ("person", n),
+    }
 }
 
 /// One incident.

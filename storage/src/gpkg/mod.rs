@@ -169,6 +169,13 @@ impl CaseStore for GpkgStore {
             )
             .map_err(versions::sql("count incidents and steps"))?)
     }
+
+    fn dispatched_to(
+        &self,
+        to: &gridgov_spatial::workflow::Assignee,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(cases::dispatched_to(&self.conn(), to)?)
+    }
 }
 
 impl AccountStore for GpkgStore {
@@ -239,6 +246,10 @@ impl VisitStore for GpkgStore {
         household: HouseholdId,
     ) -> Result<Vec<gridgov_app::visits::Visit>, StoreError> {
         Ok(visits::visits(&self.conn(), household)?)
+    }
+
+    fn visits_after(&self, after: i64) -> Result<Vec<gridgov_app::visits::Visit>, StoreError> {
+        Ok(visits::visits_after(&self.conn(), after)?)
     }
 }
 

@@ -67,13 +67,22 @@ pub fn append_visit(conn: &Connection, v: &NewVisit) -> Result<i64, StorageError
 
 /// The visits to a household, oldest first.
 pub fn visits(conn: &Connection, household: HouseholdId) -> Result<Vec<Visit>, StorageError> {
+    visits_where(conn, "household = ?1", i64::from(household.0) + 1)
+}
+
+/// The visits recorded after visit `after`, oldest first (by the key).
+pub fn visits_after(conn: &Connection, after: i64) -> Result<Vec<Visit>, StorageError> {
+    visits_where(conn, "id > ?1", after)
+}
+
+fn visits_where(conn: &Connection, filter: &str, arg: i64) -> Result<Vec<Visit>, StorageError> {
     let mut st = conn
-        .prepare_cached(
-            "SELECT id, household, date, by_user, note, photo, recorded_at FROM visits WHERE household = ?1 ORDER BY id",
-        )
+        .prepare_cached(&format!(
+            "SELECT id, household, date, by_user, note, photo, recorded_at FROM visits WHERE {filter} ORDER BY id"
+        ))
         .map_err(sql("read visits"))?;
     let rows = st
-        .query_map(params![i64::from(household.0) + 1], |r| {
+        .query_map(params![arg], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, i64>(1)?,

@@ -41,7 +41,10 @@ pub fn ensure_schema(c: &mut Client) -> Result<(), StorageError> {
            FOR EACH ROW EXECUTE FUNCTION gridgov_append_only();
          DROP TRIGGER IF EXISTS case_events_no_truncate ON case_events;
          CREATE TRIGGER case_events_no_truncate BEFORE TRUNCATE ON case_events
-           FOR EACH STATEMENT EXECUTE FUNCTION gridgov_append_only();",
+           FOR EACH STATEMENT EXECUTE FUNCTION gridgov_append_only();
+         CREATE INDEX IF NOT EXISTS case_events_dispatched ON case_events
+           ((event::jsonb -> 'to' ->> 'kind'), (event::jsonb -> 'to' ->> 'name'))
+           WHERE action = 'dispatch';",
     )
     .map_err(pg("create case tables"))?;
     tx.commit().map_err(pg("commit case tables"))
@@ -215,6 +218,24 @@ pub fn events<C: GenericClient>(
             Ok(CaseStep { case: id, event })
         })
         .collect()
+}
+
+/// The cases with a dispatch step to `to`, by id (through the
+/// `case_events_dispatched` index).
+pub fn dispatched_to<C: GenericClient>(
+    c: &mut C,
+    to: &gridgov_spatial::workflow::Assignee,
+) -> Result<Vec<i64>, StorageError> {
+    let (kind, name) = crate::gpkg::cases::assignee_parts(to);
+    let rows = c
+        .query(
+            "SELECT DISTINCT case_fid FROM case_events WHERE action = 'dispatch'
+               AND (event::jsonb -> 'to' ->> 'kind') = $1 AND (event::jsonb -> 'to' ->> 'name') = $2
+             ORDER BY case_fid",
+            &[&kind, &name],
+        )
+        .map_err(pg("find dispatched cases"))?;
+    Ok(rows.iter().map(|r| r.get(0)).collect())
 }
 
 /// Incidents with their ids: one (`Some(id)`) or all.

@@ -1112,6 +1112,13 @@ impl CaseStore for PgStore {
             .map_err(pg("count incidents and steps"))?
             .get(0))
     }
+
+    fn dispatched_to(
+        &self,
+        to: &gridgov_spatial::workflow::Assignee,
+    ) -> Result<Vec<i64>, StoreError> {
+        Ok(cases::dispatched_to(&mut *self.client()?, to)?)
+    }
 }
 
 impl AccountStore for PgStore {
@@ -1186,6 +1193,10 @@ impl VisitStore for PgStore {
         household: HouseholdId,
     ) -> Result<Vec<gridgov_app::visits::Visit>, StoreError> {
         Ok(visits::visits(&mut *self.client()?, household)?)
+    }
+
+    fn visits_after(&self, after: i64) -> Result<Vec<gridgov_app::visits::Visit>, StoreError> {
+        Ok(visits::visits_after(&mut *self.client()?, after)?)
     }
 }
 

@@ -79,10 +79,19 @@ pub fn append_visit(c: &mut Client, v: &NewVisit) -> Result<i64, StorageError> {
 
 /// The visits to a household, oldest first.
 pub fn visits(c: &mut Client, household: HouseholdId) -> Result<Vec<Visit>, StorageError> {
+    visits_where(c, "household = $1", i64::from(household.0) + 1)
+}
+
+/// The visits recorded after visit `after`, oldest first (by the key).
+pub fn visits_after(c: &mut Client, after: i64) -> Result<Vec<Visit>, StorageError> {
+    visits_where(c, "id > $1", after)
+}
+
+fn visits_where(c: &mut Client, filter: &str, arg: i64) -> Result<Vec<Visit>, StorageError> {
     let rows = c
         .query(
-            "SELECT id, household, date, by_user, note, photo, recorded_at FROM visits WHERE household = $1 ORDER BY id",
-            &[&(i64::from(household.0) + 1)],
+            &format!("SELECT id, household, date, by_user, note, photo, recorded_at FROM visits WHERE {filter} ORDER BY id"),
+            &[&arg],
         )
         .map_err(pg("read visits"))?;
     rows.iter()
