@@ -8,12 +8,15 @@
 // - conflicts: changes the service refused because the thing changed
 //   meanwhile (both versions kept until the user resolves them) or
 //   refused for a reason the user must see.
-// The plan-map tiles of the grids are kept in the Cache API (TILES).
+// The plan-map tiles of the grids are kept in the Cache API (TILES), and
+// the photos seen online (PHOTOS, by the service worker).
 
 const DB = "gridgov-m";
 const VERSION = 1;
 export const SLICE_STORES = ["meta", "grids", "buildings", "households", "cases", "visits"];
 export const TILES = "gridgov-m-tiles";
+/** Photos of visits and cases seen online (the service worker keeps them). */
+export const PHOTOS = "gridgov-m-photos";
 
 let db = null;
 
@@ -97,5 +100,8 @@ export async function clear(stores) {
 /** Wipes the slice (and, with `everything`, the queue and conflicts) and the kept tiles. */
 export async function wipe(everything = false) {
   await clear(everything ? [...SLICE_STORES, "queue", "conflicts"] : SLICE_STORES);
-  try { await caches.delete(TILES); } catch { /* no Cache API: nothing kept */ }
+  try {
+    await caches.delete(TILES);
+    await caches.delete(PHOTOS);
+  } catch { /* no Cache API: nothing kept */ }
 }

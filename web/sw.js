@@ -2,10 +2,11 @@
 // so that the app opens with no network, and serves the plan-map tiles of
 // the user's grids from the phone. The data (slice, queue) is not here
 // but in IndexedDB (m-store.js); calls to the API always go to the
-// network.
+// network (photos aside, kept once seen).
 
 const SHELL_CACHE = "gridgov-m-shell";
 const TILES = "gridgov-m-tiles";
+const PHOTOS = "gridgov-m-photos";
 const SHELL = [
   "/m/",
   "/m/manifest.webmanifest",
@@ -31,12 +32,13 @@ self.addEventListener("activate", (event) => {
 });
 
 function isShell(url) {
-  return SHELL.includes(url.pathname) || url.pathname === "/m";
+  return SHELL.includes(url.pathname);
 }
 
-// The newest copy when the network answers, the kept one when it does not.
-async function networkFirst(request) {
-  const c = await caches.open(SHELL_CACHE);
+// The newest copy when the network answers (kept in `cacheName`), the
+// kept one when it does not.
+async function networkFirst(request, cacheName) {
+  const c = await caches.open(cacheName);
   try {
     const r = await fetch(request);
     if (r.ok) await c.put(request, r.clone());
@@ -44,8 +46,7 @@ async function networkFirst(request) {
   } catch (e) {
     const kept = await c.match(request, { ignoreVary: true });
     if (kept) return kept;
-    const url = new URL(request.url);
-    if (request.mode === "navigate" || url.pathname === "/m") {
+    if (cacheName === SHELL_CACHE && request.mode === "navigate") {
       const page = await c.match("/m/", { ignoreVary: true });
       if (page) return page;
     }
@@ -68,7 +69,12 @@ self.addEventListener("fetch", (event) => {
   if (url.origin !== self.location.origin) return;
   if (url.pathname.startsWith("/tiles/plan/")) {
     event.respondWith(tile(request));
+  } else if (url.pathname.startsWith("/photos/")) {
+    // Photos seen online are kept so that a visit's or a case's photo
+    // shows offline; they are personal data and go with the slice
+    // (m-store.js wipe).
+    event.respondWith(networkFirst(request, PHOTOS));
   } else if (isShell(url) || request.mode === "navigate") {
-    event.respondWith(networkFirst(request));
+    event.respondWith(networkFirst(request, SHELL_CACHE));
   }
 });

@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -93,6 +92,7 @@ pub async fn manifest(headers: HeaderMap) -> Response {
 async fn answer(
     st: Arc<AppState>,
     caller: Caller,
+    headers: &HeaderMap,
     known: Option<Known>,
 ) -> Result<Response, ApiError> {
     let p = caller.principal.clone();
@@ -123,9 +123,38 @@ async fn answer(
         );
         o.insert("made_at".into(), st.app.now().to_string().into());
     }
-    let mut r = Json(v).into_response();
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    let body = serde_json::to_vec(&v).map_err(ApiError::internal)?;
+    let gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| {
+            a.split(',')
+                .any(|e| e.split(';').next().is_some_and(|e| e.trim() == "gzip"))
+        });
+    let mut r = if gzip {
+        // A phone on a mobile network: the slice is mostly repeated keys
+        // and codes, so it shrinks several times over.
+        let packed = tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            z.write_all(&body).and_then(|()| z.finish())
+        })
+        .await?
+        .map_err(ApiError::internal)?;
+        let mut r = packed.into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r
+    } else {
+        body.into_response()
+    };
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     Ok(r)
 }
 
@@ -141,8 +170,12 @@ async fn answer(
         (status = 403, description = "the caller serves no grid", body = crate::openapi::Problem, content_type = "application/problem+json"),
     )
 )]
-pub async fn slice(State(st): State<Arc<AppState>>, caller: Caller) -> Result<Response, ApiError> {
-    answer(st, caller, None).await
+pub async fn slice(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    answer(st, caller, &headers, None).await
 }
 
 /// `POST /m/slice/delta` `{households: {id: etag}, cases: {id: step},
@@ -163,7 +196,8 @@ pub async fn slice(State(st): State<Arc<AppState>>, caller: Caller) -> Result<Re
 pub async fn delta(
     State(st): State<Arc<AppState>>,
     caller: Caller,
+    headers: HeaderMap,
     JsonBody(known): JsonBody<Known>,
 ) -> Result<Response, ApiError> {
-    answer(st, caller, Some(known)).await
+    answer(st, caller, &headers, Some(known)).await
 }

@@ -17,6 +17,7 @@ on_both_backends!(
     a_delta_holds_only_what_changed_since_the_copy_the_phone_holds,
     a_case_dispatched_to_a_staff_member_elsewhere_is_in_their_slice,
     a_visit_or_step_sent_again_with_its_key_is_recorded_once,
+    a_phone_that_takes_gzip_gets_the_same_slice_in_a_fraction_of_the_bytes,
 );
 
 fn bearer(t: &str) -> Vec<(&'static str, String)> {
@@ -407,4 +408,46 @@ async fn a_visit_or_step_sent_again_with_its_key_is_recorded_once(b: Backend) {
         .filter(|e| e["action"] == "accept")
         .count();
     assert_eq!(accepts, 1);
+}
+
+async fn a_phone_that_takes_gzip_gets_the_same_slice_in_a_fraction_of_the_bytes(b: Backend) {
+    use http_body_util::BodyExt;
+    use std::io::Read;
+    use tower::ServiceExt;
+    let st = fresh("slice_gzip", b);
+    let (_, t) = staff(&st, "wang_gzip");
+    let (_, _, plain) = call(&st, "GET", "/m/slice", &bearer(&t), None).await;
+    let req = axum::http::Request::builder()
+        .uri("/m/slice")
+        .header("authorization", format!("Bearer {t}"))
+        .header("accept-encoding", "br;q=1.0, gzip;q=0.8")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let r = super::app(st.clone()).oneshot(req).await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert_eq!(r.headers()["vary"], "accept-encoding");
+    let packed = r.into_body().collect().await.unwrap().to_bytes();
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&packed[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    // The same slice (but for when it was made).
+    for f in [
+        "version",
+        "households",
+        "cases",
+        "buildings",
+        "grids",
+        "visits",
+    ] {
+        assert_eq!(v[f], plain[f], "{f}");
+    }
+    assert!(
+        packed.len() * 3 < text.len(),
+        "{} of {}",
+        packed.len(),
+        text.len()
+    );
 }

@@ -139,6 +139,12 @@ for (const backend of backends()) {
       await context.grantPermissions(["geolocation"]);
       await context.setGeolocation({ longitude: b0[0], latitude: b0[1] });
       await page.tap("#tabs [data-tab=report]");
+      // The plan map of my grid is drawn from the tiles kept on the phone.
+      await page.waitForFunction(() => {
+        const ts = [...document.querySelectorAll("#map img.tile")];
+        return ts.length > 0 && ts.every((i) => i.complete) && ts.some((i) => i.naturalWidth === 256);
+      });
+      assert.ok(await page.locator("#map polygon").count() >= 1, "my grid's outline on the map");
       await page.tap("#gps");
       await page.waitForFunction(() => document.getElementById("where").textContent.includes("WGS 84"));
       await page.selectOption("#category", "environment");
@@ -293,6 +299,8 @@ test("a slice kept offline longer than allowed is wiped from the phone, and sign
     await page.tap("#sign-out");
     await noticeSays(page, "已退出登录");
     assert.deepEqual(await queued(page), { queue: [], households: 0, conflicts: 0 });
+    // The kept tiles and photos go too; only the app's own files stay.
+    assert.deepEqual(await page.evaluate(() => caches.keys()), ["gridgov-m-shell"]);
     assert.equal(await page.isVisible("#login"), true);
     assert.equal((await (await fetch(`${server.url}/me`)).json()).signed_in, false);
   } finally {
