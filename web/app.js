@@ -556,6 +556,11 @@ const STEP_FIELDS = {
   evaluate: () => ({ satisfaction: Number($("case-rating").value) }),
 };
 
+// A case's reporter in one line: name, phone, email, the address as written.
+function reporterText(r) {
+  return [r.name, r.phone, r.email, r.address].filter(Boolean).join(" · ");
+}
+
 async function openCase(id) {
   const { body: c, headers } = await getJSON(`/incidents/${id}`);
   const x = c.incident;
@@ -568,6 +573,8 @@ async function openCase(id) {
     [t("case.grid"), c.route?.grid ? `${c.route.grid.name}${paren(c.route.grid.code)}` : ""],
     [t("case.assignee"), c.state.assignee ? `${c.state.assignee.name}` : ""],
     [t("case.description"), x.description || t("case.hidden")],
+    // What the resident gave about themselves, to those who may read it.
+    ...(x.reporter ? [[t("case.reporter"), reporterText(x.reporter)]] : []),
     [t("case.deadline"), c.deadline ? time(c.deadline) + (c.overdue ? ` · ${t("case.overdue", { h: num(c.overdue.hours_over) })}` : "") : ""],
   ];
   const history = el("ol", { class: "history", id: "case-history" }, (c.history || []).map((e) =>

@@ -20,7 +20,7 @@ use gridgov_spatial::workflow::{
 };
 use gridgov_spatial::{
     AreaSummary, Crs, District, GridIndex, Incident, IncidentSource, IncidentStatus, Placement,
-    place_point,
+    Reporter, place_point,
 };
 use serde::{Deserialize, Serialize};
 
@@ -208,6 +208,98 @@ pub struct NewReport {
     /// When (RFC 3339); default now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reported_at: Option<String>,
+    /// What the resident gave about themselves (name, phone, …): kept
+    /// with the case, shown only to those who may read it in full.
+    #[serde(default, skip_serializing_if = "Reporter::is_empty")]
+    pub reporter: Reporter,
+}
+
+/// The longest value of each of a reporter's fields, in characters.
+pub const REPORTER_LIMITS: [(&str, usize); 8] = [
+    ("name", 100),
+    ("phone", 40),
+    ("email", 254),
+    ("address", 500),
+    ("address_id", 200),
+    ("device_id", 200),
+    ("account_id", 200),
+    ("media_url", 2000),
+];
+
+/// A reporter's fields trimmed (an empty one is not given), checked
+/// against [`REPORTER_LIMITS`] and the shapes of a phone number, an email
+/// address and a media URL; every problem is named.
+///
+/// ```
+/// use gridgov_app::cases::reporter_of;
+/// use gridgov_spatial::Reporter;
+/// let r = Reporter { name: Some(" 张三 ".into()), phone: Some("".into()), ..Reporter::default() };
+/// assert_eq!(reporter_of(&r).unwrap().unwrap().name.as_deref(), Some("张三"));
+/// let bad = Reporter { phone: Some("call me".into()), email: Some("nobody".into()), ..Reporter::default() };
+/// let e = reporter_of(&bad).unwrap_err().to_string();
+/// assert!(e.contains("phone") && e.contains("email"));
+/// ```
+pub fn reporter_of(r: &Reporter) -> Result<Option<Box<Reporter>>, CaseError> {
+    let clean = |v: &Option<String>| {
+        v.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+    };
+    let out = Reporter {
+        name: clean(&r.name),
+        phone: clean(&r.phone),
+        email: clean(&r.email),
+        address: clean(&r.address),
+        address_id: clean(&r.address_id),
+        device_id: clean(&r.device_id),
+        account_id: clean(&r.account_id),
+        media_url: clean(&r.media_url),
+    };
+    let fields = [
+        &out.name,
+        &out.phone,
+        &out.email,
+        &out.address,
+        &out.address_id,
+        &out.device_id,
+        &out.account_id,
+        &out.media_url,
+    ];
+    let mut problems = Vec::new();
+    for ((what, max), v) in REPORTER_LIMITS.iter().zip(fields) {
+        if v.as_deref().is_some_and(|s| s.chars().count() > *max) {
+            problems.push(format!("{what} has at most {max} characters"));
+        }
+    }
+    if let Some(p) = &out.phone
+        && !(p.chars().any(|c| c.is_ascii_digit())
+            && p.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)))
+    {
+        problems.push(format!(
+            "phone {p:?} is not a phone number (digits, spaces, + - ( ))"
+        ));
+    }
+    if let Some(e) = &out.email
+        && !e.split_once('@').is_some_and(|(a, b)| {
+            !a.is_empty() && b.contains('.') && !e.contains(char::is_whitespace)
+        })
+    {
+        problems.push(format!("email {e:?} is not an email address"));
+    }
+    if let Some(u) = &out.media_url
+        && !(u.starts_with("https://") || u.starts_with("http://"))
+    {
+        problems.push(format!("media_url {u:?} is not an http(s) URL"));
+    }
+    if problems.is_empty() {
+        Ok(out.kept())
+    } else {
+        Err(CaseError::Invalid(format!(
+            "the reporter's details: {}",
+            problems.join("; ")
+        )))
+    }
 }
 
 /// The longest category name.
@@ -260,6 +352,7 @@ pub fn incident_of(
             status: IncidentStatus::Reported,
             description: r.description.clone(),
             filed_by: None,
+            reporter: reporter_of(&r.reporter)?,
         },
         at,
     ))

@@ -221,6 +221,7 @@ impl App {
                 Change::AllIncidents => app.incidents_changed(),
                 Change::Household(id) => app.household_refreshed(id),
                 Change::Unit(id) => app.unit_refreshed(id),
+                Change::Building(id) => app.building_refreshed(id),
             };
             if let Err(e) = r {
                 tracing::warn!(error = %e, "cannot apply another replica's writes");

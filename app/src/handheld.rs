@@ -94,6 +94,9 @@ pub struct SliceBuilding {
     pub location: [f64; 2],
     /// Its units in the user's grids.
     pub units: Vec<SliceUnit>,
+    /// Its building leaders (楼栋长).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub leaders: Vec<gridgov_spatial::Staff>,
 }
 
 /// A unit (单元) of a building.
@@ -259,6 +262,7 @@ impl App {
                             .and_then(|p| p.placement.responsible()),
                     ),
                     location,
+                    leaders: bd.leaders.clone(),
                     units,
                 }
             })

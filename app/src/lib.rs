@@ -23,6 +23,7 @@ pub mod deadlines;
 pub mod handheld;
 pub mod households;
 pub mod import;
+pub mod leaders;
 pub mod overview;
 pub mod photos;
 pub mod ports;

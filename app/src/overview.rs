@@ -46,7 +46,7 @@ pub struct Overview {
 ///     location: geo::Point::new(117.55, 34.86),
 ///     reported_at: "2026-11-02T08:30:00+08:00".parse().unwrap(),
 ///     category: "noise".into(), source: IncidentSource::Wechat,
-///     status: IncidentStatus::Reported, description: String::new(), filed_by: None,
+///     status: IncidentStatus::Reported, description: String::new(), filed_by: None, reporter: None,
 /// };
 /// let c = Case { id: 1, state: state_of(&x, &[]), incident: x, history: vec![] };
 /// let o = overview(&[c], &DeadlineRules::default(), now, 8 * 3600);

@@ -12,7 +12,8 @@ use std::collections::HashMap;
 use geo::MultiPolygon;
 use gridgov_spatial::workflow::Event;
 use gridgov_spatial::{
-    Date, District, GridKind, Household, HouseholdId, Incident, Staff, Timestamp, UnitId,
+    BuildingId, Date, District, GridKind, Household, HouseholdId, Incident, Staff, Timestamp,
+    UnitId,
 };
 use serde::{Deserialize, Serialize};
 
@@ -256,6 +257,8 @@ pub enum Change {
     Household(HouseholdId),
     /// This unit's label or household count was changed.
     Unit(UnitId),
+    /// This building's leaders were changed.
+    Building(BuildingId),
 }
 
 /// An incident with its id.
@@ -419,6 +422,15 @@ pub trait HouseholdStore: Send + Sync {
     fn household(&self, id: HouseholdId) -> Result<Option<Household>, StoreError>;
     /// What can change of a unit, as stored (for a replica told it changed).
     fn unit_change(&self, id: UnitId) -> Result<Option<UnitChange>, StoreError>;
+    /// Replaces a building's leaders; `false` when there is no such
+    /// building.
+    fn update_building_leaders(
+        &self,
+        id: BuildingId,
+        leaders: &[Staff],
+    ) -> Result<bool, StoreError>;
+    /// A building's leaders as stored (for a replica told they changed).
+    fn building_leaders(&self, id: BuildingId) -> Result<Option<Vec<Staff>>, StoreError>;
 }
 
 /// Household visits: appended, never changed.

@@ -325,6 +325,22 @@ impl Snapshot {
         self.sharing_indexes(district, self.assignment.clone(), counts, Some(&[]))
     }
 
+    /// The same with building `i`'s leaders changed (nothing moves, no
+    /// count changes, nothing drawn changes).
+    #[must_use]
+    pub fn with_building(&self, i: usize, b: gridgov_spatial::Building) -> Snapshot {
+        let mut district = self.district.clone();
+        if i < district.buildings.len() {
+            district.buildings.set(i, b);
+        }
+        self.sharing_indexes(
+            district,
+            self.assignment.clone(),
+            self.stats.clone(),
+            Some(&[]),
+        )
+    }
+
     /// The same with unit `i` changed (its label and household count;
     /// nothing moves, no count changes).
     #[must_use]

@@ -1078,9 +1078,12 @@ async fn nobody_gets_past_any_route_but_the_open_ones(b: Backend) {
         "POST /login",
         "GET /me",
         "GET /open311/v2/services.json",
+        "GET /open311/v2/services.xml",
         "GET /open311/v2/services/{code}",
         "GET /open311/v2/requests.json",
+        "GET /open311/v2/requests.xml",
         "POST /open311/v2/requests.json",
+        "POST /open311/v2/requests.xml",
         "GET /open311/v2/requests/{id}",
     ];
     want.sort_unstable();

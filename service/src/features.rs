@@ -411,7 +411,7 @@ pub fn feature(snap: &Snapshot, collection: &str, n: usize) -> Option<Value> {
             let p = &a.buildings[n];
             Some(
                 json!({"type": "Feature", "id": n + 1, "geometry": geom(geojson::Geometry::from(&b.footprint)),
-                "properties": {"code": b.code, "address": b.address, "floors": b.floors, "grid": grid_code(snap, p.placement), "straddling": p.straddling}}),
+                "properties": {"code": b.code, "address": b.address, "floors": b.floors, "grid": grid_code(snap, p.placement), "straddling": p.straddling, "leaders": b.leaders}}),
             )
         }
         "units" => {

@@ -361,6 +361,91 @@ pub async fn put_unit(
     .into_response())
 }
 
+/// A building leader as sent: the role is a building leader's.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeaderIn {
+    /// Full name.
+    name: String,
+    /// Contact phone number.
+    phone: String,
+    /// A party member (红色楼栋长).
+    #[serde(default)]
+    party_member: bool,
+}
+
+/// The body of `PUT /buildings/{code}/leaders`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeadersIn {
+    /// The whole list (empty: none).
+    leaders: Vec<LeaderIn>,
+}
+
+/// `PUT /buildings/{code}/leaders` `{leaders: [{name, phone,
+/// party_member}]}`: grid staff of the building's grid and admins replace
+/// its building leaders.
+#[utoipa::path(
+    put,
+    path = "/buildings/{code}/leaders",
+    tag = "households",
+    summary = "Replace a building's leaders (楼栋长)",
+    params(
+        ("code" = String, Path, description = "the building code"),
+    ),
+    request_body(content = LeadersIn, description = "the building's leaders", content_type = "application/json"),
+    responses(
+        (status = 200, description = "the building with its leaders", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such building", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "a field is refused", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "the role may not", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn put_leaders(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(code): Path<String>,
+    crate::extract::JsonBody(input): crate::extract::JsonBody<LeadersIn>,
+) -> Result<Response, ApiError> {
+    let snap = st.current();
+    let i = snap
+        .district
+        .buildings
+        .iter()
+        .position(|b| b.code == code)
+        .ok_or_else(|| ApiError::not_found(format!("there is no building {code:?}")))?;
+    let g = snap.assignment.buildings[i]
+        .placement
+        .responsible()
+        .map(|a| snap.district.area(a).code.clone());
+    // A building's leaders are kept by its grid's staff, like its roster.
+    caller.require(&Thing::Household { grid: g.as_deref() }, Access::Write)?;
+    let leaders = input
+        .leaders
+        .into_iter()
+        .map(|l| gridgov_spatial::Staff {
+            role: gridgov_spatial::StaffRole::BuildingLeader,
+            name: l.name,
+            phone: l.phone,
+            party_member: l.party_member,
+        })
+        .collect();
+    let app = st.app.clone();
+    let b = tokio::task::spawn_blocking(move || {
+        app.change_building_leaders(gridgov_spatial::BuildingId(i as u32), leaders)
+    })
+    .await??;
+    Ok(Json(json!({
+        "code": b.code,
+        "address": b.address,
+        "grid": g,
+        "leaders": b.leaders,
+    }))
+    .into_response())
+}
+
 /// The body of `POST /households/{id}/visits`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -441,3 +441,7 @@ mod visits_tests;
 
 #[cfg(test)]
 mod handheld_tests;
+#[cfg(test)]
+mod leaders_tests;
+#[cfg(test)]
+mod open311_tests;

@@ -112,6 +112,8 @@ pub async fn lookup(
             .map(|m| {
                 json!({
                     "building": snap.district.buildings[m.building.index()].code,
+                    // The level between the grid and the unit.
+                    "leaders": snap.district.buildings[m.building.index()].leaders,
                     "unit": m.unit.map(|u| snap.district.units[u.index()].label.clone()),
                     "address": m.address,
                     "confidence": (m.confidence * 1000.0).round() / 1000.0,

@@ -141,15 +141,19 @@ pub fn routes(st: &Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
         // Open311 GeoReport v2: open to all; what residents said only to
         // those who may read the case.
         .routes(g(open, routes!(open311::service_list)))
+        .routes(g(open, routes!(open311::service_list_xml)))
         .routes(g(open, routes!(open311::service_definition)))
         .routes(g(open, routes!(open311::get_requests)))
+        .routes(g(open, routes!(open311::get_requests_xml)))
         .routes(g(open, routes!(open311::post_request)))
+        .routes(g(open, routes!(open311::post_request_xml)))
         .routes(g(open, routes!(open311::get_request)))
         // Households and units: each checked against the caller's grids.
         .routes(g(signed_in, routes!(households::list)))
         .routes(g(signed_in, routes!(households::get)))
         .routes(g(signed_in, routes!(households::put)))
         .routes(g(signed_in, routes!(households::put_unit)))
+        .routes(g(signed_in, routes!(households::put_leaders)))
         .routes(g(
             signed_in,
             routes!(households::post_visit, households::get_visits),

@@ -443,6 +443,7 @@ mod tests {
                     status: IncidentStatus::Reported,
                     description: String::new(),
                     filed_by: None,
+                    reporter: None,
                 });
             }
         }

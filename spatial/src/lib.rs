@@ -28,7 +28,7 @@ pub use cellindex::{CellIndex, CellIndexStats};
 pub use model::{
     Area, AreaId, Building, BuildingId, Camera, CameraId, District, GridKind, Household,
     HouseholdId, Incident, IncidentId, IncidentSource, IncidentStatus, Level, Merchant, MerchantId,
-    Rows, Staff, StaffRole, Unit, UnitId,
+    Reporter, Rows, Staff, StaffRole, Unit, UnitId,
 };
 pub use rng::Rng;
 pub use time::{Date, Timestamp};

@@ -98,6 +98,7 @@ pub fn masked_district(d: &District) -> District {
     };
     for x in &mut m.incidents {
         x.filed_by = None;
+        x.reporter = None;
     }
     m
 }

@@ -183,6 +183,9 @@ pub enum StaffRole {
     GridWorker,
     /// 网格指导员
     Instructor,
+    /// 楼栋长: answers for one building ("red building leader" when a
+    /// party member).
+    BuildingLeader,
 }
 
 impl StaffRole {
@@ -192,6 +195,7 @@ impl StaffRole {
             StaffRole::GridLeader => "网格长",
             StaffRole::GridWorker => "网格员",
             StaffRole::Instructor => "网格指导员",
+            StaffRole::BuildingLeader => "楼栋长",
         }
     }
 
@@ -201,6 +205,7 @@ impl StaffRole {
             StaffRole::GridLeader => "grid_leader",
             StaffRole::GridWorker => "grid_worker",
             StaffRole::Instructor => "instructor",
+            StaffRole::BuildingLeader => "building_leader",
         }
     }
 }
@@ -209,7 +214,7 @@ impl StaffRole {
 ///
 /// ```
 /// use gridgov_spatial::{Staff, StaffRole};
-/// let s = Staff { role: StaffRole::GridWorker, name: "王芳".into(), phone: "13800001234".into() };
+/// let s = Staff { role: StaffRole::GridWorker, name: "王芳".into(), phone: "13800001234".into(), party_member: false };
 /// assert_eq!(s.role, StaffRole::GridWorker);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -220,6 +225,10 @@ pub struct Staff {
     pub name: String,
     /// Contact phone number.
     pub phone: String,
+    /// A member of the Communist Party of China (党员): the streets mark
+    /// party members among building leaders (红色楼栋长).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub party_member: bool,
 }
 
 /// A street, community or grid.
@@ -280,7 +289,7 @@ impl Area {
 /// ```
 /// use gridgov_spatial::Building;
 /// let b = Building { code: "B1".into(), address: "光明路18号".into(), floors: 6,
-///     footprint: geo::MultiPolygon::new(vec![]), source: None };
+///     footprint: geo::MultiPolygon::new(vec![]), source: None, leaders: vec![] };
 /// assert_eq!(b.floors, 6);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -297,6 +306,10 @@ pub struct Building {
     /// Source identifier (e.g. `osm:way/123`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<String>,
+    /// The building leaders (楼栋长) who answer for it: the level between
+    /// the grid and its units.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub leaders: Vec<Staff>,
 }
 
 /// A unit (单元): a stairwell or entrance of a building.
@@ -492,6 +505,7 @@ impl IncidentStatus {
 ///     status: IncidentStatus::Reported,
 ///     description: String::new(),
 ///     filed_by: None,
+///     reporter: None,
 /// };
 /// assert!(i.status.is_open());
 /// ```
@@ -515,6 +529,66 @@ pub struct Incident {
     /// may be personal: masked views leave it out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filed_by: Option<String>,
+    /// What the resident gave about themselves and the place when filing
+    /// (personal: masked views leave it out). Boxed, as most cases have
+    /// none and a district holds millions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reporter: Option<Box<Reporter>>,
+}
+
+/// What a resident gave when filing, besides the place, the category and
+/// the description: Open311's name, phone, email, address string, device
+/// and account ids and media URL, or the residents' page's name and phone.
+/// Kept with the case and shown only to those who may read it in full.
+///
+/// ```
+/// use gridgov_spatial::Reporter;
+/// let r = Reporter { name: Some("张三".into()), phone: Some("13800001234".into()), ..Reporter::default() };
+/// assert!(!r.is_empty());
+/// assert!(Reporter::default().is_empty());
+/// assert_eq!(Reporter::default().kept(), None);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reporter {
+    /// The resident's name (Open311's first and last name together).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A phone number to call back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    /// An email address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// The address as the resident wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<String>,
+    /// The address's id in the reporting system's address register
+    /// (Open311 `address_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address_id: Option<String>,
+    /// The reporting device's id (Open311 `device_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_id: Option<String>,
+    /// The resident's account id in the reporting system (Open311
+    /// `account_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub account_id: Option<String>,
+    /// A link to a photo the resident gave (Open311 `media_url`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_url: Option<String>,
+}
+
+impl Reporter {
+    /// Whether nothing was given.
+    pub fn is_empty(&self) -> bool {
+        self == &Reporter::default()
+    }
+
+    /// `None` when nothing was given, the boxed value otherwise: what an
+    /// [`Incident`] keeps.
+    pub fn kept(self) -> Option<Box<Reporter>> {
+        (!self.is_empty()).then(|| Box::new(self))
+    }
 }
 
 /// The rows of a district's tables: a persistent vector (`imbl`), so a

@@ -22,7 +22,7 @@ use crate::pip::contains_multi;
 use crate::synthetic::{Lattice, TilingSpec, district_bbox};
 use crate::{
     Area, AreaId, Building, BuildingId, Camera, District, GridKind, Household, Incident,
-    IncidentSource, IncidentStatus, Level, MapFeature, Merchant, Rng, Staff, StaffRole, Unit,
+    IncidentSource, IncidentStatus, Level, MapFeature, Merchant, Rng, Rows, Staff, StaffRole, Unit,
     UnitId,
 };
 
@@ -63,6 +63,10 @@ pub struct SampleSpec {
     pub merchants: usize,
     /// Cameras in total.
     pub cameras: usize,
+    /// Units in total, when given: a few two-unit buildings gain a third
+    /// unit (or three-unit ones lose theirs), with its households, to
+    /// reach it exactly.
+    pub units: Option<usize>,
     /// Whether households carry (invented) names, phone numbers and
     /// identity card numbers.
     pub personal: bool,
@@ -77,6 +81,7 @@ impl Default for SampleSpec {
             incidents: 5_700,
             merchants: 1_100,
             cameras: 220,
+            units: Some(1_194),
             personal: true,
         }
     }
@@ -98,6 +103,7 @@ impl SampleSpec {
             incidents: base.incidents * n,
             merchants: base.merchants * n,
             cameras: base.cameras * n,
+            units: base.units.map(|u| u * n),
             ..base
         }
     }
@@ -113,6 +119,7 @@ impl SampleSpec {
         SampleSpec {
             buildings: 1_000_000,
             incidents: 10_000_000,
+            units: None,
             personal: false,
             ..SampleSpec::streets(97)
         }
@@ -251,6 +258,7 @@ pub fn district(spec: &SampleSpec) -> District {
     g.merchants(spec.merchants);
     g.cameras(spec.cameras);
     g.incidents(spec.incidents);
+    g.finish(spec.units);
     g.d
 }
 
@@ -294,6 +302,114 @@ fn pt(c: Coord<f64>) -> Point<f64> {
 }
 
 impl Gen {
+    /// The last touches, drawn apart from the rest of the sample (so adding
+    /// them left it as it was): the number of units made exact, then a
+    /// building leader for every building.
+    fn finish(&mut self, units: Option<usize>) {
+        // Seeded from the ID stream: the sample stays a function of its
+        // seed alone.
+        let own = Rng::new(self.ids.next_u64() ^ 0x1ead_e125);
+        let rest = std::mem::replace(&mut self.rng, own);
+        if let Some(n) = units {
+            self.units_to(n);
+        }
+        self.leaders();
+        self.rng = rest;
+    }
+
+    /// Brings the number of units to `target`: two-unit buildings spread
+    /// over the district gain a third entrance between their two (with
+    /// two households a floor), or three-unit buildings lose their third
+    /// (with its households), until it is reached or no building can.
+    fn units_to(&mut self, target: usize) {
+        let mut per: Vec<Vec<usize>> = vec![Vec::new(); self.d.buildings.len()];
+        for (i, u) in self.d.units.iter().enumerate() {
+            per[u.building.index()].push(i);
+        }
+        let have = self.d.units.len();
+        if have < target {
+            let twos: Vec<usize> = (0..per.len()).filter(|&b| per[b].len() == 2).collect();
+            let need = (target - have).min(twos.len());
+            for k in 0..need {
+                let b = twos[k * twos.len() / need];
+                let (a, c) = (&self.d.units[per[b][0]], &self.d.units[per[b][1]]);
+                let loc = Coord {
+                    x: f64::midpoint(a.location.x(), c.location.x()),
+                    y: f64::midpoint(a.location.y(), c.location.y()),
+                };
+                let floors = self.d.buildings[b].floors;
+                let uid = UnitId(self.d.units.len() as u32);
+                self.d.units.push_back(Unit {
+                    building: BuildingId(b as u32),
+                    label: "3".into(),
+                    location: pt(loc),
+                    households: u32::from(floors) * 2,
+                });
+                for f in 1..=floors {
+                    for k in 1..=2 {
+                        let headcount = self.rng.weighted(&[2.0, 4.0, 5.0, 3.0, 1.0]) as u16 + 1;
+                        let (head_name, phone, id_number) = if self.personal {
+                            let (n, p) = (self.name(), self.phone());
+                            (Some(n), Some(p), Some(self.id_number(DISTRICT_CODE)))
+                        } else {
+                            (None, None, None)
+                        };
+                        self.d.households.push_back(Household {
+                            unit: uid,
+                            room: format!("{f}{k:02}"),
+                            headcount,
+                            head_name,
+                            phone,
+                            id_number,
+                        });
+                    }
+                }
+            }
+        } else if have > target {
+            let threes: Vec<usize> = (0..per.len()).filter(|&b| per[b].len() == 3).collect();
+            let drop = (have - target).min(threes.len());
+            let gone: std::collections::HashSet<usize> = (0..drop)
+                .map(|k| per[threes[k * threes.len() / drop]][2])
+                .collect();
+            // Units and households keep their order; ids close up.
+            let mut new_id = vec![u32::MAX; have];
+            let mut units = Rows::new();
+            for (i, u) in self.d.units.iter().enumerate() {
+                if !gone.contains(&i) {
+                    new_id[i] = units.len() as u32;
+                    units.push_back(u.clone());
+                }
+            }
+            let households = self
+                .d
+                .households
+                .iter()
+                .filter(|h| new_id[h.unit.index()] != u32::MAX)
+                .map(|h| Household {
+                    unit: UnitId(new_id[h.unit.index()]),
+                    ..h.clone()
+                })
+                .collect();
+            self.d.units = units;
+            self.d.households = households;
+        }
+    }
+
+    /// A building leader for every building; about 45% of them party
+    /// members, as the streets' "red building leaders".
+    fn leaders(&mut self) {
+        let mut buildings = std::mem::take(&mut self.d.buildings);
+        for b in &mut buildings {
+            b.leaders = vec![Staff {
+                role: StaffRole::BuildingLeader,
+                name: self.name(),
+                phone: self.phone(),
+                party_member: self.rng.f64() < 0.45,
+            }];
+        }
+        self.d.buildings = buildings;
+    }
+
     fn name(&mut self) -> String {
         let mut n = String::new();
         n.push(*self.rng.pick(&self.surnames));
@@ -326,18 +442,21 @@ impl Gen {
             role: StaffRole::GridLeader,
             name: self.name(),
             phone: self.phone(),
+            party_member: false,
         }];
         for _ in 0..=self.rng.below(2) {
             v.push(Staff {
                 role: StaffRole::GridWorker,
                 name: self.name(),
                 phone: self.phone(),
+                party_member: false,
             });
         }
         v.push(Staff {
             role: StaffRole::Instructor,
             name: self.name(),
             phone: self.phone(),
+            party_member: false,
         });
         v
     }
@@ -375,6 +494,7 @@ impl Gen {
             role: StaffRole::Instructor,
             name: self.name(),
             phone: self.phone(),
+            party_member: false,
         }];
         let street_id = self.d.add_area(street);
         let mut plan = StreetPlan {
@@ -401,6 +521,7 @@ impl Gen {
                 role: StaffRole::Instructor,
                 name: self.name(),
                 phone: self.phone(),
+                party_member: false,
             }];
             let cid = self.d.add_area(c);
             plan.communities.push(cid);
@@ -798,6 +919,7 @@ impl Gen {
             floors,
             footprint: MultiPolygon::new(vec![Polygon::new(LineString::new(ring), vec![])]),
             source: None,
+            leaders: Vec::new(),
         });
     }
 
@@ -1005,6 +1127,7 @@ impl Gen {
                 status,
                 description: String::new(),
                 filed_by: None,
+                reporter: None,
             });
         }
     }
@@ -1063,8 +1186,19 @@ mod tests {
         assert_eq!((basic, exclusive), (44, 8));
         assert_eq!(d.areas_at(Level::Community).count(), 8);
         assert_eq!(d.buildings.len(), 453);
-        let units = d.units.len();
-        assert!((1_150..=1_240).contains(&units), "{units} units");
+        assert_eq!(d.units.len(), 1_194);
+        // Every unit's households are where its count says.
+        let mut per_unit = vec![0u32; d.units.len()];
+        for h in &d.households {
+            per_unit[h.unit.index()] += 1;
+        }
+        assert!(
+            d.units
+                .iter()
+                .zip(&per_unit)
+                .all(|(u, n)| u.households == *n)
+        );
+        assert!(d.buildings.iter().all(|b| b.leaders.len() == 1));
         let hh = d.households.len();
         assert!((12_000..=14_500).contains(&hh), "{hh} households");
         assert_eq!(d.merchants.len(), 1_100);

@@ -187,6 +187,9 @@ fn cmd_sample(
     };
     let spec = SampleSpec {
         seed,
+        // Other numbers of buildings than the street's have the units
+        // they come with.
+        units: base.units.filter(|_| buildings.is_none()),
         buildings: buildings.unwrap_or(base.buildings),
         incidents: incidents.unwrap_or(base.incidents),
         ..base

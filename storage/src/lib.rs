@@ -145,6 +145,41 @@ pub(crate) fn read_time(s: &str, what: &str) -> Result<Timestamp, StorageError> 
         .map_err(|e| StorageError::Corrupt(format!("{what}: {e}")))
 }
 
+/// A case's reporter as the stores keep it: JSON text, or NULL when the
+/// resident gave nothing (most cases; nothing to parse at start-up).
+pub(crate) fn reporter_text(r: Option<&gridgov_spatial::Reporter>) -> Option<String> {
+    r.map(|r| serde_json::to_string(r).expect("a reporter is plain strings"))
+}
+
+/// A stored reporter; `Corrupt` when the text is not one.
+pub(crate) fn read_reporter(
+    s: Option<String>,
+    what: &str,
+) -> Result<Option<Box<gridgov_spatial::Reporter>>, StorageError> {
+    s.map(|s| {
+        serde_json::from_str(&s)
+            .map(Box::new)
+            .map_err(|e| StorageError::Corrupt(format!("{what}: reporter: {e}")))
+    })
+    .transpose()
+}
+
+/// A building's leaders as the stores keep them: JSON text, or NULL when
+/// it has none.
+pub(crate) fn leaders_text(xs: &[gridgov_spatial::Staff]) -> Option<String> {
+    (!xs.is_empty()).then(|| serde_json::to_string(xs).expect("staff are plain values"))
+}
+
+/// Stored leaders; `Corrupt` when the text is not a list of them.
+pub(crate) fn read_leaders(
+    s: Option<String>,
+    what: &str,
+) -> Result<Vec<gridgov_spatial::Staff>, StorageError> {
+    s.map_or(Ok(Vec::new()), |s| {
+        serde_json::from_str(&s).map_err(|e| StorageError::Corrupt(format!("{what}: leaders: {e}")))
+    })
+}
+
 /// What a `--db` or `--out` string names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {

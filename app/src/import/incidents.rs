@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use gridgov_spatial::Incident;
+use gridgov_spatial::{Incident, Reporter};
 use serde::{Deserialize, Serialize};
 
 use crate::Snapshot;
@@ -172,6 +172,12 @@ pub fn incidents_from_csv(
                 source: Some(get(source).unwrap_or("hotline_12345").to_string()),
                 description: get(description).unwrap_or_default().to_string(),
                 reported_at: get(reported_at).map(|t| with_offset(t, &m.utc_offset)),
+                // The address as the hotline wrote it is kept even where
+                // the coordinates place the case.
+                reporter: Reporter {
+                    address: get(address).map(str::to_string),
+                    ..Reporter::default()
+                },
             };
             let mut report = report;
             // A row with coordinates is placed by them; the address is a

@@ -323,6 +323,7 @@ pub fn import_pbf<R: std::io::Read + Send>(
             floors: floors(tags),
             footprint: fp,
             source: Some(source),
+            leaders: Vec::new(),
         });
         report.buildings += 1;
     };

@@ -600,6 +600,7 @@ mod tests {
             status: gridgov_spatial::IncidentStatus::Reported,
             description: String::new(),
             filed_by: None,
+            reporter: None,
         };
         let s0 = CaseState::reported(x.reported_at);
         let due = rules.deadline("noise", &s0).unwrap();

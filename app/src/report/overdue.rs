@@ -20,7 +20,7 @@ use crate::cases::{Case, state_of};
 /// let x = Incident {
 ///     location: geo::Point::new(117.55, 34.86), reported_at: t("2026-11-02T08:00:00+08:00"),
 ///     category: "noise".into(), source: IncidentSource::Wechat, status: IncidentStatus::Reported,
-///     description: String::new(), filed_by: None,
+///     description: String::new(), filed_by: None, reporter: None,
 /// };
 /// let c = Case { id: 1, state: state_of(&x, &[]), incident: x, history: vec![] };
 /// let rules = DeadlineRules::default();

@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use gridgov_app::accounts::{AuditEntry, AuditQuery, TokenKind, TokenRecord, User};
 use gridgov_app::{AuditRecord, Revoke, UnitChange, UserRecord};
-use gridgov_spatial::{HouseholdId, Timestamp, UnitId};
+use gridgov_spatial::{BuildingId, HouseholdId, Staff, Timestamp, UnitId};
 
 use super::versions::sql;
 use crate::{StorageError, read_time, time_text};
@@ -17,6 +17,8 @@ use crate::{StorageError, read_time, time_text};
 pub fn ensure_schema(conn: &Connection) -> Result<(), StorageError> {
     // Households gained the head's ID number; older stores get the column.
     super::schema::add_column_if_missing(conn, "households", "id_number", "TEXT")?;
+    // Buildings gained their leaders.
+    super::schema::add_column_if_missing(conn, "buildings", "leaders", "TEXT")?;
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS users (
            name TEXT PRIMARY KEY,
@@ -373,6 +375,38 @@ pub fn unit_change(conn: &Connection, id: UnitId) -> Result<Option<UnitChange>, 
     )
     .optional()
     .map_err(sql("read unit"))
+}
+
+/// Replaces a building's leaders.
+pub fn update_building_leaders(
+    conn: &Connection,
+    id: BuildingId,
+    leaders: &[Staff],
+) -> Result<bool, StorageError> {
+    let n = conn
+        .execute(
+            "UPDATE buildings SET leaders = ?2 WHERE fid = ?1",
+            params![id.index() as i64 + 1, crate::leaders_text(leaders)],
+        )
+        .map_err(sql("change building leaders"))?;
+    Ok(n == 1)
+}
+
+/// A building's leaders; `None` when there is no such building.
+pub fn building_leaders(
+    conn: &Connection,
+    id: BuildingId,
+) -> Result<Option<Vec<Staff>>, StorageError> {
+    let what = format!("buildings fid {}", id.index() + 1);
+    conn.query_row(
+        "SELECT leaders FROM buildings WHERE fid = ?1",
+        params![id.index() as i64 + 1],
+        |r| r.get::<_, Option<String>>(0),
+    )
+    .optional()
+    .map_err(sql("read building leaders"))?
+    .map(|s| crate::read_leaders(s, &what))
+    .transpose()
 }
 
 /// Changes a unit's label and household count.

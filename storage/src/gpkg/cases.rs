@@ -21,6 +21,7 @@ use crate::wkb;
 /// written before cases existed are upgraded in place).
 pub fn ensure_schema(conn: &Connection) -> Result<(), StorageError> {
     super::schema::add_column_if_missing(conn, "incidents", "filed_by", "TEXT")?;
+    super::schema::add_column_if_missing(conn, "incidents", "reporter", "TEXT")?;
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS case_events (
            case_fid INTEGER NOT NULL REFERENCES incidents(fid),
@@ -55,7 +56,7 @@ pub fn add_incidents(tx: &Connection, xs: &[Incident]) -> Result<Vec<i64>, Stora
     let mut ids = Vec::with_capacity(xs.len());
     {
         let mut st = tx
-            .prepare_cached("INSERT INTO incidents (fid, geom, reported_at, category, source, status, description, filed_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+            .prepare_cached("INSERT INTO incidents (fid, geom, reported_at, category, source, status, description, filed_by, reporter) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
             .map_err(sql("add incidents"))?;
         for (i, x) in xs.iter().enumerate() {
             let id = first + i as i64;
@@ -67,7 +68,8 @@ pub fn add_incidents(tx: &Connection, xs: &[Incident]) -> Result<Vec<i64>, Stora
                 x.source.as_str(),
                 x.status.as_str(),
                 x.description,
-                x.filed_by
+                x.filed_by,
+                crate::reporter_text(x.reporter.as_deref())
             ])
             .map_err(sql("add incidents"))?;
             ids.push(id);
@@ -199,7 +201,7 @@ fn incidents_where(
     conn: &Connection,
     id: Option<i64>,
 ) -> Result<Vec<StoredIncident>, StorageError> {
-    const COLS: &str = "SELECT fid, geom, reported_at, category, source, status, description, filed_by FROM incidents";
+    const COLS: &str = "SELECT fid, geom, reported_at, category, source, status, description, filed_by, reporter FROM incidents";
     // Two statements, so that one incident is read by its key (see `events`).
     let mut st = match id {
         Some(_) => conn.prepare_cached(&format!("{COLS} WHERE fid = ?1")),
@@ -218,12 +220,13 @@ fn incidents_where(
                 r.get::<_, String>(5)?,
                 r.get::<_, String>(6)?,
                 r.get::<_, Option<String>>(7)?,
+                r.get::<_, Option<String>>(8)?,
             ))
         })
         .map_err(sql("read incidents"))?;
     let mut out = Vec::new();
     for row in rows {
-        let (fid, geom, reported_at, category, source, status, description, filed_by) =
+        let (fid, geom, reported_at, category, source, status, description, filed_by, reporter) =
             row.map_err(sql("read incidents"))?;
         let what = format!("incidents fid {fid}");
         out.push(StoredIncident {
@@ -236,6 +239,7 @@ fn incidents_where(
                 status: super::schema::parse_enum(&status, &what)?,
                 description,
                 filed_by,
+                reporter: crate::read_reporter(reporter, &what)?,
             },
         });
     }

@@ -24,7 +24,9 @@ use gridgov_app::{
     DistrictStore, DraftRecord, GridRecord, GridVersion, HouseholdStore, Publication, PublishError,
     Revoke, StoreError, StoredIncident, UnitChange, UserRecord, VersionInfo, VisitStore,
 };
-use gridgov_spatial::{Date, District, Household, HouseholdId, Incident, Timestamp, UnitId};
+use gridgov_spatial::{
+    BuildingId, Date, District, Household, HouseholdId, Incident, Staff, Timestamp, UnitId,
+};
 
 use crate::StorageError;
 
@@ -268,5 +270,21 @@ impl HouseholdStore for GpkgStore {
 
     fn unit_change(&self, id: UnitId) -> Result<Option<UnitChange>, StoreError> {
         Ok(accounts::unit_change(&self.conn(), id)?)
+    }
+
+    fn update_building_leaders(
+        &self,
+        id: BuildingId,
+        leaders: &[Staff],
+    ) -> Result<bool, StoreError> {
+        Ok(accounts::update_building_leaders(
+            &self.conn(),
+            id,
+            leaders,
+        )?)
+    }
+
+    fn building_leaders(&self, id: BuildingId) -> Result<Option<Vec<Staff>>, StoreError> {
+        Ok(accounts::building_leaders(&self.conn(), id)?)
     }
 }

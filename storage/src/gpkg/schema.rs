@@ -217,7 +217,7 @@ fn layer_columns(table: &str) -> &'static str {
             "code TEXT NOT NULL UNIQUE, name TEXT NOT NULL, kind TEXT, parent_code TEXT, institution TEXT, staff TEXT NOT NULL DEFAULT '[]'"
         }
         "buildings" => {
-            "code TEXT NOT NULL, address TEXT NOT NULL DEFAULT '', floors INTEGER NOT NULL DEFAULT 0, source TEXT"
+            "code TEXT NOT NULL, address TEXT NOT NULL DEFAULT '', floors INTEGER NOT NULL DEFAULT 0, source TEXT, leaders TEXT"
         }
         "units" => {
             "building_fid INTEGER NOT NULL, label TEXT NOT NULL, households INTEGER NOT NULL DEFAULT 0"
@@ -230,7 +230,7 @@ fn layer_columns(table: &str) -> &'static str {
             "kind TEXT NOT NULL, class TEXT NOT NULL, name TEXT NOT NULL DEFAULT '', source TEXT"
         }
         "incidents" => {
-            "reported_at TEXT NOT NULL, category TEXT NOT NULL, source TEXT NOT NULL, status TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', filed_by TEXT"
+            "reported_at TEXT NOT NULL, category TEXT NOT NULL, source TEXT NOT NULL, status TEXT NOT NULL, description TEXT NOT NULL DEFAULT '', filed_by TEXT, reporter TEXT"
         }
         _ => "",
     }
@@ -403,7 +403,7 @@ fn insert_district(conn: &Connection, d: &District) -> Result<(), StorageError> 
             })?;
         }
     }
-    let mut st = conn.prepare("INSERT INTO buildings (fid, geom, code, address, floors, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6)").map_err(&e)?;
+    let mut st = conn.prepare("INSERT INTO buildings (fid, geom, code, address, floors, source, leaders) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)").map_err(&e)?;
     for (i, b) in d.buildings.iter().enumerate() {
         st.execute(params![
             i as i64 + 1,
@@ -411,7 +411,8 @@ fn insert_district(conn: &Connection, d: &District) -> Result<(), StorageError> 
             b.code,
             b.address,
             b.floors,
-            b.source
+            b.source,
+            crate::leaders_text(&b.leaders)
         ])
         .map_err(&e)?;
     }
@@ -463,7 +464,7 @@ fn insert_district(conn: &Connection, d: &District) -> Result<(), StorageError> 
     }
     insert_basemap(conn, d.basemap.iter())?;
     let mut st = conn
-        .prepare("INSERT INTO incidents (fid, geom, reported_at, category, source, status, description, filed_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)")
+        .prepare("INSERT INTO incidents (fid, geom, reported_at, category, source, status, description, filed_by, reporter) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
         .map_err(&e)?;
     for (i, x) in d.incidents.iter().enumerate() {
         st.execute(params![
@@ -474,12 +475,24 @@ fn insert_district(conn: &Connection, d: &District) -> Result<(), StorageError> 
             x.source.as_str(),
             x.status.as_str(),
             x.description,
-            x.filed_by
+            x.filed_by,
+            crate::reporter_text(x.reporter.as_deref())
         ])
         .map_err(&e)?;
     }
     update_extents(conn)
 }
+
+/// A `buildings` row as read.
+type BuildingRow = (
+    i64,
+    Option<Vec<u8>>,
+    String,
+    String,
+    u16,
+    Option<String>,
+    Option<String>,
+);
 
 /// A `households` row as read.
 type HouseholdRow = (
@@ -501,6 +514,7 @@ type IncidentRow = (
     String,
     String,
     String,
+    Option<String>,
     Option<String>,
 );
 
@@ -713,8 +727,11 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
         }
         Ok(i as u32)
     };
+    let leaders = column_or_null(conn, "buildings", "leaders")?;
     let mut st = conn
-        .prepare("SELECT fid, geom, code, address, floors, source FROM buildings ORDER BY fid")
+        .prepare(&format!(
+            "SELECT fid, geom, code, address, floors, source, {leaders} FROM buildings ORDER BY fid"
+        ))
         .map_err(&e)?;
     let rows = st
         .query_map([], |r| {
@@ -725,24 +742,20 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
                 r.get(3)?,
                 r.get(4)?,
                 r.get(5)?,
+                r.get(6)?,
             ))
         })
         .map_err(&e)?;
     for row in rows {
-        let (fid, geom, code, address, floors, source): (
-            i64,
-            Option<Vec<u8>>,
-            String,
-            String,
-            u16,
-            Option<String>,
-        ) = row.map_err(&e)?;
+        let (fid, geom, code, address, floors, source, leaders): BuildingRow = row.map_err(&e)?;
+        let what = format!("buildings fid {fid}");
         d.buildings.push_back(Building {
-            footprint: multi_polygon(geom, &format!("buildings fid {fid}"))?,
+            footprint: multi_polygon(geom, &what)?,
             code,
             address,
             floors,
             source,
+            leaders: crate::read_leaders(leaders, &what)?,
         });
     }
     let mut st = conn
@@ -856,8 +869,9 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
         });
     }
     let filer = column_or_null(conn, "incidents", "filed_by")?;
+    let reporter = column_or_null(conn, "incidents", "reporter")?;
     let mut st = conn
-        .prepare(&format!("SELECT fid, geom, reported_at, category, source, status, description, {filer} FROM incidents ORDER BY fid"))
+        .prepare(&format!("SELECT fid, geom, reported_at, category, source, status, description, {filer}, {reporter} FROM incidents ORDER BY fid"))
         .map_err(&e)?;
     let rows = st
         .query_map([], |r| {
@@ -870,11 +884,12 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
                 r.get::<_, String>(5)?,
                 r.get(6)?,
                 r.get::<_, Option<String>>(7)?,
+                r.get::<_, Option<String>>(8)?,
             ))
         })
         .map_err(&e)?;
     for row in rows {
-        let (fid, geom, reported_at, category, source, status, description, filed_by): IncidentRow =
+        let (fid, geom, reported_at, category, source, status, description, filed_by, reporter): IncidentRow =
             row.map_err(&e)?;
         let what = format!("incidents fid {fid}");
         d.incidents.push_back(Incident {
@@ -885,6 +900,7 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
             status: parse_enum(&status, &what)?,
             description,
             filed_by,
+            reporter: crate::read_reporter(reporter, &what)?,
         });
     }
     if has_table(conn, "basemap")? {

@@ -3,7 +3,7 @@
 
 use gridgov_app::accounts::{AuditEntry, AuditQuery, TokenRecord, User};
 use gridgov_app::{AuditRecord, Revoke, UnitChange, UserRecord};
-use gridgov_spatial::{Household, HouseholdId, Timestamp, UnitId};
+use gridgov_spatial::{BuildingId, Household, HouseholdId, Staff, Timestamp, UnitId};
 use postgres::Client;
 
 use crate::gpkg::accounts::{join_grids, kind_of, role_of, split_grids};
@@ -23,6 +23,7 @@ pub fn ensure_schema(c: &mut Client) -> Result<(), StorageError> {
         .map_err(pg("lock schema"))?;
     tx.batch_execute(
         "ALTER TABLE households ADD COLUMN IF NOT EXISTS id_number text;
+         ALTER TABLE buildings ADD COLUMN IF NOT EXISTS leaders text;
          CREATE TABLE IF NOT EXISTS users (
            name text PRIMARY KEY,
            role text NOT NULL,
@@ -301,6 +302,46 @@ pub fn update_unit(
     .map_err(pg("notify"))?;
     tx.commit().map_err(pg("commit unit"))?;
     Ok(n == 1)
+}
+
+/// Replaces a building's leaders and tells the other replicas.
+pub fn update_building_leaders(
+    c: &mut Client,
+    origin: &str,
+    id: BuildingId,
+    leaders: &[Staff],
+) -> Result<bool, StorageError> {
+    let mut tx = c
+        .transaction()
+        .map_err(pg("begin changing building leaders"))?;
+    let n = tx
+        .execute(
+            "UPDATE buildings SET leaders = $2 WHERE fid = $1",
+            &[&(id.index() as i64 + 1), &crate::leaders_text(leaders)],
+        )
+        .map_err(pg("change building leaders"))?;
+    tx.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&HOUSEHOLDS_CHANNEL, &format!("{origin} b:{}", id.index())],
+    )
+    .map_err(pg("notify"))?;
+    tx.commit().map_err(pg("commit building leaders"))?;
+    Ok(n == 1)
+}
+
+/// A building's leaders; `None` when there is no such building.
+pub fn building_leaders(
+    c: &mut Client,
+    id: BuildingId,
+) -> Result<Option<Vec<Staff>>, StorageError> {
+    let what = format!("buildings fid {}", id.index() + 1);
+    c.query_opt(
+        "SELECT leaders FROM buildings WHERE fid = $1",
+        &[&(id.index() as i64 + 1)],
+    )
+    .map_err(pg("read building leaders"))?
+    .map(|r| crate::read_leaders(r.get(0), &what))
+    .transpose()
 }
 
 /// One household (its fid is its index plus one).

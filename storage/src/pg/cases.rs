@@ -26,6 +26,7 @@ pub fn ensure_schema(c: &mut Client) -> Result<(), StorageError> {
         .map_err(pg("lock schema"))?;
     tx.batch_execute(
         "ALTER TABLE incidents ADD COLUMN IF NOT EXISTS filed_by text;
+         ALTER TABLE incidents ADD COLUMN IF NOT EXISTS reporter text;
          CREATE TABLE IF NOT EXISTS case_events (
            case_fid bigint NOT NULL REFERENCES incidents(fid),
            seq integer NOT NULL CHECK (seq > 0),
@@ -96,11 +97,12 @@ pub fn add_incidents(
         .map_err(pg("number incidents"))?
         .get(0);
     let st = tx
-        .prepare("INSERT INTO incidents (fid, geom, reported_at, category, source, status, description, filed_by) VALUES ($1, ST_GeomFromEWKB($2), $3, $4, $5, $6, $7, $8)")
+        .prepare("INSERT INTO incidents (fid, geom, reported_at, category, source, status, description, filed_by, reporter) VALUES ($1, ST_GeomFromEWKB($2), $3, $4, $5, $6, $7, $8, $9)")
         .map_err(pg("add incidents"))?;
     let mut ids = Vec::with_capacity(xs.len());
     for (i, x) in xs.iter().enumerate() {
         let id = first + i as i64;
+        let reporter = crate::reporter_text(x.reporter.as_deref());
         tx.execute(
             &st,
             &[
@@ -112,6 +114,7 @@ pub fn add_incidents(
                 &x.status.as_str(),
                 &x.description,
                 &x.filed_by,
+                &reporter,
             ],
         )
         .map_err(pg("add incidents"))?;
@@ -243,7 +246,7 @@ pub fn incidents<C: GenericClient>(
     c: &mut C,
     id: Option<i64>,
 ) -> Result<Vec<StoredIncident>, StorageError> {
-    const COLS: &str = "SELECT fid, ST_AsBinary(geom), reported_at, category, source, status, description, filed_by FROM incidents";
+    const COLS: &str = "SELECT fid, ST_AsBinary(geom), reported_at, category, source, status, description, filed_by, reporter FROM incidents";
     let rows = match id {
         Some(id) => c.query(&format!("{COLS} WHERE fid = $1"), &[&id]),
         None => c.query(&format!("{COLS} ORDER BY fid"), &[]),
@@ -264,6 +267,7 @@ pub fn incidents<C: GenericClient>(
                     status: crate::gpkg::schema::parse_enum(r.get::<_, &str>(5), &what)?,
                     description: r.get(6),
                     filed_by: r.get(7),
+                    reporter: crate::read_reporter(r.get(8), &what)?,
                 },
             })
         })

@@ -32,7 +32,7 @@ use gridgov_app::{
 };
 use gridgov_spatial::{
     Area, AreaId, Building, BuildingId, Camera, Date, District, GridKind, Household, HouseholdId,
-    Incident, Level, Merchant, Timestamp, Unit, UnitId,
+    Incident, Level, Merchant, Staff, Timestamp, Unit, UnitId,
 };
 use postgres::fallible_iterator::FallibleIterator;
 use postgres::types::ToSql;
@@ -236,7 +236,7 @@ fn area_ddl(t: &str) -> String {
 const DDL: &str = "
 CREATE TABLE gridgov_meta (key text PRIMARY KEY, value text NOT NULL);
 CREATE TABLE buildings (fid bigint PRIMARY KEY, geom geometry(MultiPolygon, 4326), code text NOT NULL,
-  address text NOT NULL DEFAULT '', floors integer NOT NULL DEFAULT 0, source text);
+  address text NOT NULL DEFAULT '', floors integer NOT NULL DEFAULT 0, source text, leaders text);
 CREATE TABLE units (fid bigint PRIMARY KEY, geom geometry(Point, 4326) NOT NULL,
   building_fid bigint NOT NULL REFERENCES buildings, label text NOT NULL, households integer NOT NULL DEFAULT 0);
 CREATE TABLE households (fid bigint PRIMARY KEY, unit_fid bigint NOT NULL REFERENCES units, room text NOT NULL,
@@ -246,7 +246,7 @@ CREATE TABLE merchants (fid bigint PRIMARY KEY, geom geometry(Point, 4326) NOT N
 CREATE TABLE cameras (fid bigint PRIMARY KEY, geom geometry(Point, 4326) NOT NULL, heading_deg double precision NOT NULL,
   fov_deg double precision NOT NULL, range_m double precision NOT NULL);
 CREATE TABLE incidents (fid bigint PRIMARY KEY, geom geometry(Point, 4326) NOT NULL, reported_at text NOT NULL,
-  category text NOT NULL, source text NOT NULL, status text NOT NULL, description text NOT NULL DEFAULT '', filed_by text);
+  category text NOT NULL, source text NOT NULL, status text NOT NULL, description text NOT NULL DEFAULT '', filed_by text, reporter text);
 CREATE TABLE boundary_versions (version bigint PRIMARY KEY, author text NOT NULL, published_at text NOT NULL,
   reason text NOT NULL, effective_date text NOT NULL, rollback_of bigint);
 CREATE TABLE grid_history (fid bigserial PRIMARY KEY, geom geometry(MultiPolygon, 4326),
@@ -464,7 +464,7 @@ fn create(c: &mut Client, d: &District, now: Timestamp) -> Result<bool, StorageE
     copy(
         &mut tx,
         "buildings",
-        "fid, geom, code, address, floors, source",
+        "fid, geom, code, address, floors, source, leaders",
         d.buildings.len(),
         |i, r| {
             let b = &d.buildings[i];
@@ -473,7 +473,8 @@ fn create(c: &mut Client, d: &District, now: Timestamp) -> Result<bool, StorageE
                 .text(&b.code)
                 .text(&b.address)
                 .num(b.floors)
-                .opt(b.source.as_deref());
+                .opt(b.source.as_deref())
+                .opt(crate::leaders_text(&b.leaders).as_deref());
         },
     )?;
     copy(
@@ -537,7 +538,7 @@ fn create(c: &mut Client, d: &District, now: Timestamp) -> Result<bool, StorageE
     copy(
         &mut tx,
         "incidents",
-        "fid, geom, reported_at, category, source, status, description",
+        "fid, geom, reported_at, category, source, status, description, filed_by, reporter",
         d.incidents.len(),
         |i, r| {
             let x = &d.incidents[i];
@@ -547,7 +548,9 @@ fn create(c: &mut Client, d: &District, now: Timestamp) -> Result<bool, StorageE
                 .text(&x.category)
                 .text(x.source.as_str())
                 .text(x.status.as_str())
-                .text(&x.description);
+                .text(&x.description)
+                .opt(x.filed_by.as_deref())
+                .opt(crate::reporter_text(x.reporter.as_deref()).as_deref());
         },
     )?;
     tx.batch_execute(BASEMAP_DDL)
@@ -683,7 +686,7 @@ fn load(c: &mut Client) -> Result<District, StorageError> {
     let mut buildings = Vec::new();
     each_row(
         c,
-        "SELECT fid, ST_AsBinary(geom), code, address, floors, source FROM buildings ORDER BY fid",
+        "SELECT fid, ST_AsBinary(geom), code, address, floors, source, leaders FROM buildings ORDER BY fid",
         |r| {
             let what = format!("buildings fid {}", r.get::<_, i64>(0));
             buildings.push(Building {
@@ -692,6 +695,7 @@ fn load(c: &mut Client) -> Result<District, StorageError> {
                 address: r.get(3),
                 floors: int(r.get(4), &what)?,
                 source: r.get(5),
+                leaders: crate::read_leaders(r.get(6), &what)?,
             });
             Ok(())
         },
@@ -794,7 +798,7 @@ fn load(c: &mut Client) -> Result<District, StorageError> {
     let mut incidents = Vec::new();
     each_row(
         c,
-        "SELECT fid, ST_AsBinary(geom), reported_at, category, source, status, description, filed_by FROM incidents ORDER BY fid",
+        "SELECT fid, ST_AsBinary(geom), reported_at, category, source, status, description, filed_by, reporter FROM incidents ORDER BY fid",
         |r| {
             let what = format!("incidents fid {}", r.get::<_, i64>(0));
             incidents.push(Incident {
@@ -805,6 +809,7 @@ fn load(c: &mut Client) -> Result<District, StorageError> {
                 status: crate::gpkg::schema::parse_enum(r.get::<_, &str>(5), &what)?,
                 description: r.get(6),
                 filed_by: r.get(7),
+                reporter: crate::read_reporter(r.get(8), &what)?,
             });
             Ok(())
         },
@@ -1226,6 +1231,23 @@ impl HouseholdStore for PgStore {
     fn unit_change(&self, id: UnitId) -> Result<Option<UnitChange>, StoreError> {
         Ok(accounts::unit_change(&mut *self.client()?, id)?)
     }
+
+    fn update_building_leaders(
+        &self,
+        id: BuildingId,
+        leaders: &[Staff],
+    ) -> Result<bool, StoreError> {
+        Ok(accounts::update_building_leaders(
+            &mut *self.client()?,
+            &self.origin,
+            id,
+            leaders,
+        )?)
+    }
+
+    fn building_leaders(&self, id: BuildingId) -> Result<Option<Vec<Staff>>, StoreError> {
+        Ok(accounts::building_leaders(&mut *self.client()?, id)?)
+    }
 }
 
 /// A name for one store's writes: random, so two replicas (or two stores
@@ -1249,6 +1271,7 @@ fn household_news(payload: &str, own: &str) -> Option<Change> {
     match kind {
         "h" => Some(Change::Household(HouseholdId(i))),
         "u" => Some(Change::Unit(UnitId(i))),
+        "b" => Some(Change::Building(BuildingId(i))),
         _ => None,
     }
 }
