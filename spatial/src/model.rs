@@ -186,6 +186,16 @@ pub enum StaffRole {
     /// 楼栋长: answers for one building ("red building leader" when a
     /// party member).
     BuildingLeader,
+    /// 志愿网格员: a resident volunteering in the grid.
+    Volunteer,
+    /// 社区民警: the community police officer who enters the grid.
+    CommunityPolice,
+    /// 法律顾问: the legal adviser who enters the grid.
+    LegalAdviser,
+    /// 综合执法队员: administrative law enforcement entering the grid.
+    LawEnforcement,
+    /// 应急管理员: emergency management entering the grid.
+    EmergencyManagement,
 }
 
 impl StaffRole {
@@ -196,6 +206,11 @@ impl StaffRole {
             StaffRole::GridWorker => "网格员",
             StaffRole::Instructor => "网格指导员",
             StaffRole::BuildingLeader => "楼栋长",
+            StaffRole::Volunteer => "志愿网格员",
+            StaffRole::CommunityPolice => "社区民警",
+            StaffRole::LegalAdviser => "法律顾问",
+            StaffRole::LawEnforcement => "综合执法队员",
+            StaffRole::EmergencyManagement => "应急管理员",
         }
     }
 
@@ -206,8 +221,26 @@ impl StaffRole {
             StaffRole::GridWorker => "grid_worker",
             StaffRole::Instructor => "instructor",
             StaffRole::BuildingLeader => "building_leader",
+            StaffRole::Volunteer => "volunteer",
+            StaffRole::CommunityPolice => "community_police",
+            StaffRole::LegalAdviser => "legal_adviser",
+            StaffRole::LawEnforcement => "law_enforcement",
+            StaffRole::EmergencyManagement => "emergency_management",
         }
     }
+
+    /// Every role, in the order a team is listed.
+    pub const ALL: [StaffRole; 9] = [
+        StaffRole::GridLeader,
+        StaffRole::Instructor,
+        StaffRole::GridWorker,
+        StaffRole::BuildingLeader,
+        StaffRole::Volunteer,
+        StaffRole::CommunityPolice,
+        StaffRole::LegalAdviser,
+        StaffRole::LawEnforcement,
+        StaffRole::EmergencyManagement,
+    ];
 }
 
 /// A person serving a grid.

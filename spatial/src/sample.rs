@@ -313,6 +313,7 @@ impl Gen {
         if let Some(n) = units {
             self.units_to(n);
         }
+        self.teams();
         self.leaders();
         self.rng = rest;
     }
@@ -392,6 +393,42 @@ impl Gen {
                 .collect();
             self.d.units = units;
             self.d.households = households;
+        }
+    }
+
+    /// The forces that enter the grid ("1+1+X+N"): each community's police
+    /// officer and legal adviser serve all its basic grids, and each basic
+    /// grid has a volunteer of its own, so every basic grid's team has at
+    /// least 5.
+    fn teams(&mut self) {
+        let communities: Vec<AreaId> = self.d.areas_at(Level::Community).collect();
+        for c in communities {
+            let forces = [StaffRole::CommunityPolice, StaffRole::LegalAdviser].map(|role| Staff {
+                role,
+                name: self.name(),
+                phone: self.phone(),
+                party_member: false,
+            });
+            let grids: Vec<AreaId> = self
+                .d
+                .grids()
+                .filter(|&g| {
+                    let a = self.d.area(g);
+                    a.parent == Some(c) && a.kind == Some(GridKind::Basic)
+                })
+                .collect();
+            for g in grids {
+                let volunteer = Staff {
+                    role: StaffRole::Volunteer,
+                    name: self.name(),
+                    phone: self.phone(),
+                    party_member: self.rng.f64() < 0.3,
+                };
+                let mut a = self.d.areas[g.index()].clone();
+                a.staff.extend(forces.iter().cloned());
+                a.staff.push(volunteer);
+                self.d.areas.set(g.index(), a);
+            }
         }
     }
 
@@ -1199,6 +1236,15 @@ mod tests {
                 .all(|(u, n)| u.households == *n)
         );
         assert!(d.buildings.iter().all(|b| b.leaders.len() == 1));
+        // Every basic grid's team has at least five, with the forces that
+        // enter it.
+        for g in d.grids() {
+            let a = d.area(g);
+            if a.kind == Some(GridKind::Basic) {
+                assert!(a.staff.len() >= 5, "{}: {:?}", a.code, a.staff);
+                assert!(a.staff.iter().any(|s| s.role == StaffRole::CommunityPolice));
+            }
+        }
         let hh = d.households.len();
         assert!((12_000..=14_500).contains(&hh), "{hh} households");
         assert_eq!(d.merchants.len(), 1_100);

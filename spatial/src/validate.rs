@@ -11,7 +11,10 @@
 //! - slivers: very thin or tiny grids, and gap/overlap pieces thinner than
 //!   a metre (warnings: usually digitising noise);
 //! - buildings straddling grids; entities outside every grid;
-//! - basic grids outside the household band (300–500, a warning).
+//! - basic grids outside the household band (300–500, a warning);
+//! - basic grids whose team has fewer than 5 members (the streets' "1+1+X+N":
+//!   a grid leader, an instructor, grid workers and the forces who enter
+//!   the grid; a warning).
 //!
 //! Geometry work is done in a local metric plane, so tolerances are in
 //! square metres and metres.
@@ -65,6 +68,8 @@ pub enum ProblemKind {
     OutsideGrids,
     /// A basic grid whose household count is outside the band.
     HouseholdBand,
+    /// A basic grid whose team is smaller than the streets ask.
+    SmallTeam,
 }
 
 /// One problem.
@@ -139,6 +144,8 @@ pub struct ValidationOptions {
     pub sliver_width_m: f64,
     /// Households a basic grid should serve.
     pub household_band: (usize, usize),
+    /// The fewest members a basic grid's team should have.
+    pub min_team: usize,
     /// Raised when the answer is no longer wanted: the checks stop where
     /// they are (what was found so far is returned, and the caller, who
     /// raised it, knows it is not everything).
@@ -151,6 +158,7 @@ impl Default for ValidationOptions {
             area_tolerance_m2: 1.0,
             sliver_width_m: 1.0,
             household_band: (300, 500),
+            min_team: 5,
             cancel: crate::cancel::Cancel::never(),
         }
     }
@@ -649,6 +657,35 @@ impl Ctx<'_> {
         }
     }
 
+    fn teams(&mut self) {
+        let d = self.d;
+        if d.areas.iter().all(|a| a.staff.is_empty()) {
+            return; // no team data (an imported layer): nothing to say
+        }
+        let min = self.opts.min_team;
+        for g in d.grids() {
+            let a = d.area(g);
+            if a.kind != Some(GridKind::Basic) || a.staff.len() >= min {
+                continue;
+            }
+            let n = a.staff.len();
+            self.push(
+                ProblemKind::SmallTeam,
+                Severity::Warning,
+                format!(
+                    "{} has a team of {n}; a basic grid has at least {min} (1+1+X+N)",
+                    self.label(g)
+                ),
+                vec![a.code.clone()],
+                Some(geojson::Geometry::from(&a.boundary)),
+                None,
+            );
+            if let Some(p) = self.out.last_mut() {
+                p.count = Some(n);
+            }
+        }
+    }
+
     fn households(&mut self, a: &Assignment) {
         let d = self.d;
         if d.households.is_empty() {
@@ -782,6 +819,7 @@ pub fn validate(d: &District, a: &Assignment, opts: &ValidationOptions) -> Vec<P
     ctx.siblings();
     ctx.placements(a);
     ctx.households(a);
+    ctx.teams();
     let mut out = ctx.out;
     out.sort_by_key(|p| p.severity);
     out
@@ -848,5 +886,62 @@ mod level_tests {
         let grid = d.areas.iter().position(|a| a.level == Level::Grid).unwrap();
         d.areas[grid].parent = Some(AreaId(street as u32));
         assert_eq!(bad_parents(&d), 1);
+    }
+}
+
+#[cfg(test)]
+mod team_tests {
+    use super::*;
+    use crate::{GridIndex, assign, sample};
+
+    fn small_teams(d: &District) -> Vec<Problem> {
+        let a = assign(d, &GridIndex::new(d));
+        validate(d, &a, &ValidationOptions::default())
+            .into_iter()
+            .filter(|p| p.kind == ProblemKind::SmallTeam)
+            .collect()
+    }
+
+    #[test]
+    fn a_basic_grid_with_a_team_under_five_is_warned_of_and_exclusive_grids_are_not() {
+        let mut d = sample::district(&sample::SampleSpec::default());
+        assert!(small_teams(&d).is_empty());
+        let basic = d
+            .grids()
+            .find(|&g| d.area(g).kind == Some(GridKind::Basic))
+            .unwrap();
+        let exclusive = d
+            .grids()
+            .find(|&g| d.area(g).kind == Some(GridKind::Exclusive))
+            .unwrap();
+        let mut a = d.areas[basic.index()].clone();
+        a.staff.truncate(3);
+        d.areas.set(basic.index(), a);
+        let mut e = d.areas[exclusive.index()].clone();
+        e.staff.clear();
+        d.areas.set(exclusive.index(), e);
+        let found = small_teams(&d);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].ids, [d.area(basic).code.clone()]);
+        assert_eq!(
+            (found[0].count, found[0].severity),
+            (Some(3), Severity::Warning)
+        );
+        assert!(found[0].message.contains("at least 5"));
+    }
+
+    #[test]
+    fn a_district_without_any_team_data_gets_no_team_warnings() {
+        let mut d = sample::district(&sample::SampleSpec::default());
+        let areas: Vec<_> = d
+            .areas
+            .iter()
+            .map(|a| crate::Area {
+                staff: Vec::new(),
+                ..a.clone()
+            })
+            .collect();
+        d.areas = areas.into();
+        assert!(small_teams(&d).is_empty());
     }
 }
