@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use super::AppState;
-use super::test_support::{Backend, call, fresh, state_with, store, test_config};
+use super::test_support::{Backend, call, fresh, replicas, state_with, test_config};
 
 on_both_backends!(
     a_draft_is_validated_previewed_and_published_then_history_and_rollback_work,
@@ -344,29 +344,7 @@ async fn bad_drafts_are_400_naming_the_field(b: Backend) {
 }
 
 async fn a_publish_on_one_replica_reaches_the_other_and_a_stale_base_is_refused(b: Backend) {
-    let store = store("replicas", b);
-    let one = state_with(store.clone(), test_config(super::harden::Guard::default()));
-    let two = match b {
-        // Two processes over one GeoPackage are not a supported
-        // deployment; two states over one store still must agree.
-        Backend::GeoPackage => state_with(store, test_config(super::harden::Guard::default())),
-        Backend::PostGis => {
-            let url = gridgov_storage::testing::cluster().unwrap();
-            let url = format!("{url}/gridgov_replicas_{}", std::process::id());
-            let s = std::thread::spawn(move || {
-                gridgov_storage::open(
-                    &url,
-                    std::path::Path::new("/nonexistent"),
-                    gridgov_storage::testing::now(),
-                )
-                .unwrap()
-                .store
-            })
-            .join()
-            .unwrap();
-            state_with(s, test_config(super::harden::Guard::default()))
-        }
-    };
+    let (one, two) = replicas("replicas", b);
     let m = a_move(&one);
     assert_eq!(grid_at(&two, m.at, None).await, m.from);
     let body = json!({"reason": "r", "changes": m.changes});

@@ -5,7 +5,7 @@
 
 use serde_json::{Value, json};
 
-use super::test_support::{Backend, call, fresh, state_with, store, test_config, token_for};
+use super::test_support::{Backend, call, fresh, replicas, token_for};
 use axum::http::StatusCode;
 use gridgov_spatial::access::Role;
 
@@ -185,27 +185,7 @@ async fn a_buildings_grid_staff_replace_its_leaders_and_other_grids_staff_may_no
 }
 
 async fn leaders_changed_on_one_replica_reach_the_other(b: Backend) {
-    let store = store("leaders_replicas", b);
-    let one = state_with(store.clone(), test_config(super::harden::Guard::default()));
-    let two = match b {
-        Backend::GeoPackage => state_with(store, test_config(super::harden::Guard::default())),
-        Backend::PostGis => {
-            let url = gridgov_storage::testing::cluster().unwrap();
-            let url = format!("{url}/gridgov_leaders_replicas_{}", std::process::id());
-            let s = std::thread::spawn(move || {
-                gridgov_storage::open(
-                    &url,
-                    std::path::Path::new("/nonexistent"),
-                    gridgov_storage::testing::now(),
-                )
-                .unwrap()
-                .store
-            })
-            .join()
-            .unwrap();
-            state_with(s, test_config(super::harden::Guard::default()))
-        }
-    };
+    let (one, two) = replicas("leaders_replicas", b);
     let (i, code, _, _) = a_building(&one);
     let (s, _, v) = call(
         &one,

@@ -178,6 +178,15 @@ fn jurisdiction(st: &AppState, given: Option<&str>) -> Result<Option<String>, Ap
     }
 }
 
+/// Where a case is routed in `snap`.
+fn case_route(snap: &super::Snapshot, x: &Incident) -> gridgov_app::cases::Route {
+    gridgov_app::cases::route(
+        &snap.district,
+        &snap.grids,
+        [x.location.x(), x.location.y()],
+    )
+}
+
 /// Whether a case routed to `grid` lies in the street `street`.
 fn in_jurisdiction(
     d: &gridgov_spatial::District,
@@ -571,11 +580,7 @@ async fn post_request_in(
             // is filed, not filed and then hidden from that jurisdiction.
             let snap = st.current();
             let (x, _) = gridgov_app::cases::incident_of(&snap, &report, st.app.now())?;
-            let route = gridgov_app::cases::route(
-                &snap.district,
-                &snap.grids,
-                [x.location.x(), x.location.y()],
-            );
+            let route = case_route(&snap, &x);
             if !in_jurisdiction(&snap.district, route.grid.as_ref(), street) {
                 return Err(ApiError::bad_request(
                     "jurisdiction_id",
@@ -629,19 +634,14 @@ fn coarse(v: f64) -> f64 {
 #[allow(clippy::too_many_arguments)]
 fn request_json(
     st: &AppState,
-    snap: &super::Snapshot,
     p: &gridgov_spatial::access::Principal,
     id: i64,
     x: &Incident,
+    route: &gridgov_app::cases::Route,
     h: &[gridgov_spatial::workflow::Event],
     s: &gridgov_spatial::workflow::CaseState,
     lang: Lang,
 ) -> Value {
-    let route = gridgov_app::cases::route(
-        &snap.district,
-        &snap.grids,
-        [x.location.x(), x.location.y()],
-    );
     let full = gridgov_spatial::access::allows(
         p,
         &gridgov_spatial::access::Thing::Incident {
@@ -844,22 +844,19 @@ async fn get_requests_in(
                     continue;
                 }
             }
-            if let Some(street) = &street {
-                let route = gridgov_app::cases::route(
-                    &snap.district,
-                    &snap.grids,
-                    [x.location.x(), x.location.y()],
-                );
-                if !in_jurisdiction(&snap.district, route.grid.as_ref(), street) {
-                    continue;
-                }
+            let route = case_route(&snap, x);
+            if street
+                .as_ref()
+                .is_some_and(|j| !in_jurisdiction(&snap.district, route.grid.as_ref(), j))
+            {
+                continue;
             }
             out.push(request_json(
                 &st2,
-                &snap,
                 &caller.principal,
                 *id,
                 x,
+                &route,
                 h,
                 s,
                 lang,
@@ -926,22 +923,19 @@ pub async fn get_request(
             e => e.into(),
         })?;
         let snap = st2.current();
-        if let Some(street) = &street {
-            let route = gridgov_app::cases::route(
-                &snap.district,
-                &snap.grids,
-                [c.incident.location.x(), c.incident.location.y()],
-            );
-            if !in_jurisdiction(&snap.district, route.grid.as_ref(), street) {
-                return Err(missing());
-            }
+        let route = case_route(&snap, &c.incident);
+        if street
+            .as_ref()
+            .is_some_and(|j| !in_jurisdiction(&snap.district, route.grid.as_ref(), j))
+        {
+            return Err(missing());
         }
         Ok(json!([request_json(
             &st2,
-            &snap,
             &caller.principal,
             id,
             &c.incident,
+            &route,
             &c.history,
             &c.state,
             lang

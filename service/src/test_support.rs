@@ -130,6 +130,37 @@ pub(crate) fn state_with(store: impl Into<TestStore>, config: Config) -> TestSta
     TestState { state, _dir: dir }
 }
 
+/// Two service states over one store `name`, each following it: on
+/// PostGIS the second opens the database as another replica would (its own
+/// connections, LISTEN/NOTIFY); two processes over one GeoPackage are not
+/// a supported deployment, so there both share the store, which still
+/// must agree.
+pub(crate) fn replicas(name: &str, b: Backend) -> (TestState, TestState) {
+    let store = store(name, b);
+    let config = || test_config(super::harden::Guard::default());
+    let one = state_with(store.clone(), config());
+    let two = match b {
+        Backend::GeoPackage => state_with(store, config()),
+        Backend::PostGis => {
+            let url = gridgov_storage::testing::cluster().unwrap();
+            let url = format!("{url}/gridgov_{name}_{}", std::process::id());
+            let s = std::thread::spawn(move || {
+                gridgov_storage::open(
+                    &url,
+                    std::path::Path::new("/nonexistent"),
+                    gridgov_storage::testing::now(),
+                )
+                .unwrap()
+                .store
+            })
+            .join()
+            .unwrap();
+            state_with(s, config())
+        }
+    };
+    (one, two)
+}
+
 /// The settings router tests run with.
 pub(crate) fn test_config(guard: super::harden::Guard) -> Config {
     Config {

@@ -339,32 +339,7 @@ impl Gen {
                     y: f64::midpoint(a.location.y(), c.location.y()),
                 };
                 let floors = self.d.buildings[b].floors;
-                let uid = UnitId(self.d.units.len() as u32);
-                self.d.units.push_back(Unit {
-                    building: BuildingId(b as u32),
-                    label: "3".into(),
-                    location: pt(loc),
-                    households: u32::from(floors) * 2,
-                });
-                for f in 1..=floors {
-                    for k in 1..=2 {
-                        let headcount = self.rng.weighted(&[2.0, 4.0, 5.0, 3.0, 1.0]) as u16 + 1;
-                        let (head_name, phone, id_number) = if self.personal {
-                            let (n, p) = (self.name(), self.phone());
-                            (Some(n), Some(p), Some(self.id_number(DISTRICT_CODE)))
-                        } else {
-                            (None, None, None)
-                        };
-                        self.d.households.push_back(Household {
-                            unit: uid,
-                            room: format!("{f}{k:02}"),
-                            headcount,
-                            head_name,
-                            phone,
-                            id_number,
-                        });
-                    }
-                }
+                self.add_unit(BuildingId(b as u32), "3".into(), loc, floors);
             }
         } else if have > target {
             let threes: Vec<usize> = (0..per.len()).filter(|&b| per[b].len() == 3).collect();
@@ -428,6 +403,37 @@ impl Gen {
                 a.staff.extend(forces.iter().cloned());
                 a.staff.push(volunteer);
                 self.d.areas.set(g.index(), a);
+            }
+        }
+    }
+
+    /// A unit (an entrance) of building `b` with two households a floor.
+    fn add_unit(&mut self, building: BuildingId, label: String, loc: Coord<f64>, floors: u16) {
+        let per_floor = 2;
+        let uid = UnitId(self.d.units.len() as u32);
+        self.d.units.push_back(Unit {
+            building,
+            label,
+            location: pt(loc),
+            households: u32::from(floors) * per_floor,
+        });
+        for f in 1..=floors {
+            for k in 1..=per_floor {
+                let headcount = self.rng.weighted(&[2.0, 4.0, 5.0, 3.0, 1.0]) as u16 + 1;
+                let (head_name, phone, id_number) = if self.personal {
+                    let (n, p) = (self.name(), self.phone());
+                    (Some(n), Some(p), Some(self.id_number(DISTRICT_CODE)))
+                } else {
+                    (None, None, None)
+                };
+                self.d.households.push_back(Household {
+                    unit: uid,
+                    room: format!("{f}{k:02}"),
+                    headcount,
+                    head_name,
+                    phone,
+                    id_number,
+                });
             }
         }
     }
@@ -921,34 +927,7 @@ impl Gen {
                 x: a.x + t * (b.x - a.x),
                 y: a.y + t * (b.y - a.y),
             };
-            let per_floor = 2;
-            let hh = u32::from(floors) * per_floor;
-            let uid = UnitId(self.d.units.len() as u32);
-            self.d.units.push_back(Unit {
-                building: bid,
-                label: (u + 1).to_string(),
-                location: pt(loc),
-                households: hh,
-            });
-            for f in 1..=floors {
-                for k in 1..=per_floor {
-                    let head = self.rng.weighted(&[2.0, 4.0, 5.0, 3.0, 1.0]) as u16 + 1;
-                    let (head_name, phone, id_number) = if self.personal {
-                        let (n, p) = (self.name(), self.phone());
-                        (Some(n), Some(p), Some(self.id_number(DISTRICT_CODE)))
-                    } else {
-                        (None, None, None)
-                    };
-                    self.d.households.push_back(Household {
-                        unit: uid,
-                        room: format!("{f}{k:02}"),
-                        headcount: head,
-                        head_name,
-                        phone,
-                        id_number,
-                    });
-                }
-            }
+            self.add_unit(bid, (u + 1).to_string(), loc, floors);
         }
         self.d.buildings.push_back(Building {
             code: format!("{street_code}{seq:05}"),
