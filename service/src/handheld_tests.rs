@@ -432,7 +432,17 @@ async fn a_phone_that_takes_gzip_gets_the_same_slice_in_a_fraction_of_the_bytes(
     flate2::read::GzDecoder::new(&packed[..])
         .read_to_string(&mut text)
         .unwrap();
-    let v: Value = serde_json::from_str(&text).unwrap();
+    let mut v: Value = serde_json::from_str(&text).unwrap();
+    // How long an overdue case has been overdue moves with the clock
+    // between the two requests; the rest is the same.
+    let mut plain = plain;
+    for s in [&mut v, &mut plain] {
+        for c in s["cases"].as_array_mut().unwrap() {
+            if let Some(o) = c.get_mut("overdue").and_then(Value::as_object_mut) {
+                o.remove("hours_over");
+            }
+        }
+    }
     // The same slice (but for when it was made).
     for f in [
         "version",
