@@ -7,6 +7,7 @@ mod util;
 mod cli_abuse;
 mod cli_accounts;
 mod cli_assign;
+mod cli_cards;
 mod cli_crash;
 mod cli_import;
 mod cli_import_incidents;

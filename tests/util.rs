@@ -134,3 +134,24 @@ pub fn poppler(tool: &str, args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).expect("utf-8 from poppler")
 }
+
+/// The QR codes `zbarimg` (zbar-tools, which `.ci/run` installs) reads in
+/// a picture, one text each; it must be there.
+pub fn zbarimg(picture: &Path) -> Vec<String> {
+    let out = std::process::Command::new("zbarimg")
+        .args(["--raw", "-q", "-Sdisable", "-Sqrcode.enable"])
+        .arg(picture)
+        .output()
+        .unwrap_or_else(|e| panic!("zbarimg (zbar-tools) is installed: {e}"));
+    // 4: no code found in the picture.
+    assert!(
+        out.status.success() || out.status.code() == Some(4),
+        "zbarimg: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}

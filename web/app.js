@@ -574,13 +574,19 @@ async function openCase(id) {
     [t("case.assignee"), c.state.assignee ? `${c.state.assignee.name}` : ""],
     [t("case.description"), x.description || t("case.hidden")],
     // What the resident gave about themselves, to those who may read it.
-    ...(x.reporter ? [[t("case.reporter"), reporterText(x.reporter)]] : []),
+    ...(x.reporter && reporterText(x.reporter) ? [[t("case.reporter"), reporterText(x.reporter)]] : []),
     [t("case.deadline"), c.deadline ? time(c.deadline) + (c.overdue ? ` · ${t("case.overdue", { h: num(c.overdue.hours_over) })}` : "") : ""],
   ];
   const history = el("ol", { class: "history", id: "case-history" }, (c.history || []).map((e) =>
     el("li", {}, `${time(e.at)} · ${label("action", e.action)} · ${e.actor}${e.note ? ` · ${e.note}` : ""}`)));
   const steps = (c.allowed || []).filter((a) => a !== "merge" && a !== "move");
   const extra = [el("h4", {}, t("case.history")), history];
+  // Every photo of the case: the staff's and the resident's.
+  if (c.photos?.length) {
+    extra.push(el("h4", {}, t("case.photos")), el("div", { class: "thumbs", id: "case-photos" }, c.photos.map((p) =>
+      el("a", { href: `/photos/${p.id}`, target: "_blank", rel: "noopener" },
+        el("img", { src: `/photos/${p.id}?thumb=true`, alt: t("case.photo_by", { by: p.by }), loading: "lazy" })))));
+  }
   if (steps.length) {
     extra.push(el("h4", {}, t("case.actions")));
     extra.push(el("label", {}, t("case.note"), " ", el("input", { id: "case-note" })));

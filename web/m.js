@@ -580,7 +580,7 @@ function caseCard(c) {
       el("dt", {}, t("m.case.deadline")), el("dd", {}, c.deadline ? time(c.deadline) : "—"),
       el("dt", {}, t("m.case.description")), el("dd", {}, c.incident.description || "—"),
       // Who reported it and how to call them back, when they said.
-      ...(c.incident.reporter ? [el("dt", {}, t("m.case.reporter")), el("dd", { id: "case-reporter" },
+      ...(c.incident.reporter && (c.incident.reporter.name || c.incident.reporter.address || c.incident.reporter.phone) ? [el("dt", {}, t("m.case.reporter")), el("dd", { id: "case-reporter" },
         [c.incident.reporter.name, c.incident.reporter.address].filter(Boolean).join(" · "), " ",
         c.incident.reporter.phone ? el("a", { href: `tel:${c.incident.reporter.phone.replace(/[^0-9+]/g, "")}` }, c.incident.reporter.phone) : null)] : [])));
   card.append(el("h3", {}, t("m.case.history")), el("ul", { class: "list", id: "history" }, c.history.map((e) => el("li", {},

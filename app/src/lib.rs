@@ -16,6 +16,7 @@
 
 pub mod accounts;
 pub mod boundaries;
+pub mod cards;
 pub mod cases;
 pub mod clock;
 mod context;
@@ -29,6 +30,7 @@ pub mod photos;
 pub mod ports;
 mod read_model;
 pub mod report;
+pub mod resident;
 pub mod visits;
 
 pub use boundaries::BoundaryError;

@@ -451,6 +451,11 @@ pub trait PhotoStore: Send + Sync {
     fn photo_info(&self, id: i64) -> Result<Option<crate::photos::PhotoInfo>, StoreError>;
     /// A photo's JPEG bytes (its thumbnail when `thumb`).
     fn photo_bytes(&self, id: i64, thumb: bool) -> Result<Option<Vec<u8>>, StoreError>;
+    /// The facts of the photos of `owner`, oldest first.
+    fn photos_of(
+        &self,
+        owner: crate::photos::PhotoOwner,
+    ) -> Result<Vec<crate::photos::PhotoInfo>, StoreError>;
 }
 
 /// Every port at once: what a whole store is.

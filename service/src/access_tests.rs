@@ -1085,6 +1085,16 @@ async fn nobody_gets_past_any_route_but_the_open_ones(b: Backend) {
         "POST /open311/v2/requests.json",
         "POST /open311/v2/requests.xml",
         "GET /open311/v2/requests/{id}",
+        // The residents' page and what it calls: a place's grid and team
+        // (public, as on the signs), the public plan map, and a case
+        // only with its tracking token.
+        "GET /r",
+        "GET /r/place",
+        "GET /r/district",
+        "GET /r/tiles/{z}/{x}/{y}",
+        "GET /r/cases/{id}",
+        "POST /r/cases/{id}/evaluation",
+        "POST /r/cases/{id}/photos",
     ];
     want.sort_unstable();
     let mut got: Vec<&str> = open.iter().map(String::as_str).collect();

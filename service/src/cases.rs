@@ -109,6 +109,7 @@ pub fn file_report(
     st: &AppState,
     report: &NewReport,
     filed_by: Option<&str>,
+    tracking: Option<String>,
 ) -> Result<
     (
         i64,
@@ -121,6 +122,9 @@ pub fn file_report(
     let snap = st.current();
     let (mut x, at) = cases::incident_of(&snap, report, st.app.now())?;
     x.filed_by = filed_by.map(String::from);
+    if let Some(t) = tracking {
+        x.reporter.get_or_insert_with(Default::default).tracking = Some(t);
+    }
     let id = st.app.store.add_incidents(&[x])?[0];
     st.app.incidents_updated(&[id])?;
     let view = cases::read(
@@ -194,7 +198,7 @@ async fn file_once(
     let st2 = st.clone();
     let who = caller.principal.user.clone();
     let (id, view, at, dups) =
-        blocking(move || file_report(&st2, &report, Some(who.as_str()))).await?;
+        blocking(move || file_report(&st2, &report, Some(who.as_str()), None)).await?;
     let seq = view.state.seq;
     let mut v = serde_json::to_value(&view).map_err(ApiError::internal)?;
     if let serde_json::Value::Object(o) = &mut v {
@@ -236,20 +240,28 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let id = case_id(&id)?;
-    let view = blocking(move || {
+    let (view, photos) = blocking(move || {
         check_case(&st, &caller, id, Access::Read)?;
         let snap = st.current();
-        Ok(cases::read(
+        let view = cases::read(
             st.app.store.as_ref(),
             &snap,
             &st.app.rules.deadlines,
             id,
             st.app.now(),
-        )?)
+        )?;
+        // Every photo kept of the case: the staff's and the resident's.
+        let photos = st
+            .app
+            .store
+            .photos_of(gridgov_app::photos::PhotoOwner::Case(id))?;
+        Ok((view, photos))
     })
     .await?;
     let seq = view.state.seq;
-    Ok(with_etag(Json(view).into_response(), seq))
+    let mut v = serde_json::to_value(&view).map_err(ApiError::internal)?;
+    v["photos"] = serde_json::to_value(&photos).map_err(ApiError::internal)?;
+    Ok(with_etag(Json(v).into_response(), seq))
 }
 
 /// The body of a step.

@@ -10,6 +10,7 @@
 mod accounts;
 pub mod auth;
 mod batch_body;
+mod cards;
 mod cases;
 pub mod conn;
 mod editing;
@@ -27,6 +28,7 @@ mod open311;
 mod openapi;
 mod photos;
 mod reports;
+mod resident;
 mod routes;
 mod tiles;
 pub mod tls;
@@ -445,3 +447,5 @@ mod handheld_tests;
 mod leaders_tests;
 #[cfg(test)]
 mod open311_tests;
+#[cfg(test)]
+mod resident_tests;

@@ -423,6 +423,7 @@ impl RequestIn {
             device_id: self.device_id.clone(),
             account_id: self.account_id.clone(),
             media_url: self.media_url.clone(),
+            tracking: None,
         }
     }
 }
@@ -549,6 +550,12 @@ async fn post_request_in(
     };
     let st3 = st.clone();
     super::idempotency::once(&st3, &who, &headers, "open311", async move {
+    // The resident's tracking token: given once, in this answer; only its
+    // digest is kept with the case.
+    let (token, digest) = match gridgov_app::resident::new_tracking() {
+        Ok(t) => t,
+        Err(e) => return failure(format, ApiError::internal(e)),
+    };
     let r = async {
         let Some(code) = input.service_code.clone().filter(|c| !c.trim().is_empty()) else {
             return Err(ApiError::bad_request(
@@ -591,7 +598,7 @@ async fn post_request_in(
         let st2 = st.clone();
         tokio::task::spawn_blocking(move || {
             let who = caller.signed_in().then_some(caller.principal.user.as_str());
-            file_report(&st2, &report, who)
+            file_report(&st2, &report, who, Some(digest))
         })
         .await?
     }
@@ -607,7 +614,7 @@ async fn post_request_in(
                 StatusCode::CREATED,
                 "service_requests",
                 "request",
-                json!([{ "service_request_id": id.to_string(), "service_notice": notice, "account_id": view.incident.reporter.as_ref().and_then(|r| r.account_id.clone()) }]),
+                json!([{ "service_request_id": id.to_string(), "service_notice": notice, "account_id": view.incident.reporter.as_ref().and_then(|r| r.account_id.clone()), "tracking_token": token }]),
             )
         }
         Err(f) => failure(format, f),

@@ -42,7 +42,7 @@ impl From<PhotoRefused> for ApiError {
 }
 
 /// The body must say it is a picture.
-fn picture(headers: &HeaderMap) -> Result<(), ApiError> {
+pub(crate) fn picture(headers: &HeaderMap) -> Result<(), ApiError> {
     let ct = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -15,8 +15,8 @@ use utoipa_axum::routes;
 
 use super::auth::{self, Need};
 use super::{
-    AppState, accounts, cases, editing, events, features, handheld, households, lookup, open311,
-    openapi, photos, reports, tiles, web,
+    AppState, accounts, cards, cases, editing, events, features, handheld, households, lookup,
+    open311, openapi, photos, reports, resident, tiles, web,
 };
 
 type Route = UtoipaMethodRouter<Arc<AppState>>;
@@ -89,6 +89,15 @@ pub fn routes(st: &Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
         .routes(g(open, routes!(web::catalogue)))
         .routes(g(open, routes!(web::asset)))
         .routes(g(open, routes!(handheld::redirect)))
+        // The residents' page: no sign-in; a case is followed with the
+        // tracking token its filing gave.
+        .routes(g(open, routes!(resident::page)))
+        .routes(g(open, routes!(resident::place)))
+        .routes(g(open, routes!(resident::district)))
+        .routes(g(open, routes!(resident::case)))
+        .routes(g(open, routes!(resident::evaluate)))
+        .routes(g(open, routes!(resident::photo)))
+        .routes(g(open, routes!(tiles::resident_tile)))
         .routes(g(open, routes!(handheld::page)))
         .routes(g(open, routes!(handheld::worker)))
         .routes(g(open, routes!(handheld::manifest)))
@@ -154,6 +163,7 @@ pub fn routes(st: &Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
         .routes(g(signed_in, routes!(households::put)))
         .routes(g(signed_in, routes!(households::put_unit)))
         .routes(g(signed_in, routes!(households::put_leaders)))
+        .routes(g(signed_in, routes!(cards::cards)))
         .routes(g(
             signed_in,
             routes!(households::post_visit, households::get_visits),

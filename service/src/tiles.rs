@@ -443,3 +443,43 @@ pub async fn tilejson(
         },
     }))
 }
+
+/// `GET /r/tiles/{z}/{x}/{y}.png`: the plan map (grids and their names;
+/// no cases, merchants or cameras) for the residents' page, where a resident taps where the
+/// problem is without signing in.
+#[utoipa::path(
+    get,
+    path = "/r/tiles/{z}/{x}/{y}",
+    tag = "residents",
+    summary = "A plan-map tile for the residents' page (no sign-in)",
+    params(
+        ("z" = u32, Path, description = "zoom, 0–24"),
+        ("x" = u32, Path, description = "column"),
+        ("y" = String, Path, description = "row with .png, e.g. 12994.png"),
+    ),
+    responses(
+        (status = 200, description = "the tile", body = crate::openapi::Binary, content_type = "image/png"),
+        (status = 304, description = "not modified"),
+        (status = 400, description = "a bad parameter, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn resident_tile(
+    State(st): State<Arc<AppState>>,
+    Path((z, x, file)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let y = file
+        .strip_suffix(".png")
+        .ok_or_else(|| ApiError::bad_request("y", format!("expected {{y}}.png, not {file:?}")))?;
+    let t = tile_id(&z, &x, y)?;
+    // The plan map without the merchants and cameras.
+    let key = format!("public-plan:{t:?}");
+    let font = st.config.label_font.clone();
+    let (v, body) = cached(&st, key.clone(), move |s| {
+        s.tile_source()
+            .public_plan_png(t, 256, font.as_ref())
+            .map_err(ApiError::internal)
+    })
+    .await?;
+    Ok(answer(&headers, v, &key, "image/png", &body))
+}

@@ -609,6 +609,13 @@ pub struct Reporter {
     /// A link to a photo the resident gave (Open311 `media_url`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_url: Option<String>,
+    /// The hex BLAKE2b-256 digest of the tracking token the resident was
+    /// given when filing (never the token itself): with the token they
+    /// follow the case and evaluate it without an account. Never written
+    /// out with the reporter (no answer or export shows it): the stores
+    /// keep it beside the other fields.
+    #[serde(default, skip_serializing)]
+    pub tracking: Option<String>,
 }
 
 impl Reporter {

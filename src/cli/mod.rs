@@ -2,6 +2,7 @@
 
 mod address;
 mod assign;
+mod cards;
 mod commands;
 mod error;
 mod import;
@@ -309,6 +310,11 @@ pub enum Command {
     /// households, the daily trend, hot spots and overdue cases. Prints a
     /// summary; --out writes the self-contained HTML page or the JSON.
     Report(report::ReportArgs),
+    /// Grid signs (one per building or unit, A4 or A5) and contact cards
+    /// (one per household, ten to an A4 sheet) of a grid or a community,
+    /// as a PDF: the grid's chain, its team's names and phones, and a QR
+    /// code that opens the residents' page with the building filled in.
+    Cards(cards::CardsArgs),
     /// Write the shared benchmark workload (grids.geojson, points.f64).
     BenchData {
         /// district (52 grids) or city (5,000 grids).

@@ -148,7 +148,22 @@ pub(crate) fn read_time(s: &str, what: &str) -> Result<Timestamp, StorageError> 
 /// A case's reporter as the stores keep it: JSON text, or NULL when the
 /// resident gave nothing (most cases; nothing to parse at start-up).
 pub(crate) fn reporter_text(r: Option<&gridgov_spatial::Reporter>) -> Option<String> {
-    r.map(|r| serde_json::to_string(r).expect("a reporter is plain strings"))
+    /// The reporter with the digest of its tracking token, which the
+    /// reporter's own serialisation leaves out.
+    #[derive(serde::Serialize)]
+    struct Stored<'a> {
+        #[serde(flatten)]
+        r: &'a gridgov_spatial::Reporter,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        tracking: Option<&'a str>,
+    }
+    r.map(|r| {
+        serde_json::to_string(&Stored {
+            r,
+            tracking: r.tracking.as_deref(),
+        })
+        .expect("a reporter is plain strings")
+    })
 }
 
 /// A stored reporter; `Corrupt` when the text is not one.

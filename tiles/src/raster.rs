@@ -136,6 +136,28 @@ impl TileSource {
         pixmap_png(&self.plan_pixmap(t, size, font)?)
     }
 
+    /// The plan map for the public (the residents' page): the basemap,
+    /// buildings and grids with their names, without the merchants and
+    /// the cameras.
+    ///
+    /// ```
+    /// use gridgov_spatial::{sample, GridIndex, assign, stats};
+    /// use gridgov_tiles::{TileSource, TileId};
+    /// let d = sample::district(&sample::SampleSpec::default());
+    /// let a = assign(&d, &GridIndex::new(&d));
+    /// let src = TileSource::new(&d, &a, &stats(&d, &a));
+    /// let t = TileId::containing(117.555, 34.865, 17);
+    /// assert_ne!(src.public_plan_png(t, 256, None).unwrap(), src.plan_png(t, 256, None).unwrap());
+    /// ```
+    pub fn public_plan_png(
+        &self,
+        t: TileId,
+        size: u32,
+        font: Option<&LabelFont>,
+    ) -> Result<Vec<u8>, RasterError> {
+        pixmap_png(&self.plan_pixmap_with(t, size, font, false)?)
+    }
+
     /// The plan map drawn into a pixmap (for tests and composition).
     pub fn plan_pixmap(
         &self,
@@ -143,11 +165,21 @@ impl TileSource {
         size: u32,
         font: Option<&LabelFont>,
     ) -> Result<Pixmap, RasterError> {
+        self.plan_pixmap_with(t, size, font, true)
+    }
+
+    fn plan_pixmap_with(
+        &self,
+        t: TileId,
+        size: u32,
+        font: Option<&LabelFont>,
+        points: bool,
+    ) -> Result<Pixmap, RasterError> {
         if size == 0 || size > 4096 {
             return Err(RasterError::Size(size));
         }
         let mut pm = Pixmap::new(size, size).ok_or(RasterError::Size(size))?;
-        self.draw_plan(&mut pm, t.bounds(), t.z);
+        self.draw_plan(&mut pm, t.bounds(), t.z, points);
         if let Some(font) = font {
             self.draw_labels(&mut pm, t, font);
         }
@@ -155,8 +187,9 @@ impl TileSource {
     }
 
     /// The plan map of the Mercator `bounds` over the whole pixmap (of the
-    /// same aspect), with the detail of zoom `z`.
-    fn draw_plan(&self, pm: &mut Pixmap, bounds: [f64; 4], z: u8) {
+    /// same aspect), with the detail of zoom `z`; the merchants and
+    /// cameras with `points`.
+    fn draw_plan(&self, pm: &mut Pixmap, bounds: [f64; 4], z: u8, points: bool) {
         pm.fill(Color::from_rgba8(0xf4, 0xf1, 0xea, 0xff));
         let [x0, y0, x1, y1] = bounds;
         let scale = f64::from(pm.width()) / (x1 - x0);
@@ -231,7 +264,7 @@ impl TileSource {
                 }
             }
         };
-        if z >= 15 {
+        if points && z >= 15 {
             let r = if z >= 17 { 3.5 } else { 2.2 };
             dot(pm, &self.merchants, r, &|i| {
                 let cat = self.merchants.props[i]
@@ -396,7 +429,7 @@ impl TileSource {
             .log2()
             .floor()
             .clamp(0.0, 22.0) as u8;
-        self.draw_plan(&mut pm, [x0, y0, x1, y1], z);
+        self.draw_plan(&mut pm, [x0, y0, x1, y1], z, true);
         let spec = RasterSpec {
             bounds: [x0, y0, x1, y1],
             width: width as usize,

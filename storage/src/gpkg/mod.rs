@@ -236,6 +236,13 @@ impl gridgov_app::PhotoStore for GpkgStore {
     fn photo_bytes(&self, id: i64, thumb: bool) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(visits::photo_bytes(&self.conn(), id, thumb)?)
     }
+
+    fn photos_of(
+        &self,
+        owner: gridgov_app::photos::PhotoOwner,
+    ) -> Result<Vec<gridgov_app::photos::PhotoInfo>, StoreError> {
+        Ok(visits::photos_of(&self.conn(), owner)?)
+    }
 }
 
 impl VisitStore for GpkgStore {

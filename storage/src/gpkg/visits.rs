@@ -38,6 +38,7 @@ pub fn ensure_schema(conn: &Connection) -> Result<(), StorageError> {
            height INTEGER NOT NULL,
            jpeg BLOB NOT NULL,
            thumb BLOB NOT NULL);
+         CREATE INDEX IF NOT EXISTS photos_owner ON photos(owner_kind, owner_id, id);
          CREATE TRIGGER IF NOT EXISTS photos_append_only_update BEFORE UPDATE ON photos
            BEGIN SELECT RAISE(ABORT, 'photos is append-only'); END;
          CREATE TRIGGER IF NOT EXISTS photos_append_only_delete BEFORE DELETE ON photos
@@ -165,6 +166,39 @@ pub fn photo_info(conn: &Connection, id: i64) -> Result<Option<PhotoInfo>, Stora
         })
     })
     .transpose()
+}
+
+/// The facts of an owner's photos, oldest first.
+pub fn photos_of(conn: &Connection, owner: PhotoOwner) -> Result<Vec<PhotoInfo>, StorageError> {
+    let mut q = conn
+        .prepare_cached(
+            "SELECT id, by_user, at, width, height FROM photos WHERE owner_kind = ?1 AND owner_id = ?2 ORDER BY id",
+        )
+        .map_err(sql("read photos"))?;
+    let rows = q
+        .query_map(params![owner.kind(), owner.id()], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, u32>(3)?,
+                r.get::<_, u32>(4)?,
+            ))
+        })
+        .map_err(sql("read photos"))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, by, at, width, height) = row.map_err(sql("read photos"))?;
+        out.push(PhotoInfo {
+            id,
+            owner,
+            by,
+            at: read_time(&at, "photos.at")?,
+            width,
+            height,
+        });
+    }
+    Ok(out)
 }
 
 /// A photo's JPEG, or its thumbnail.

@@ -1186,6 +1186,13 @@ impl gridgov_app::PhotoStore for PgStore {
     fn photo_bytes(&self, id: i64, thumb: bool) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(visits::photo_bytes(&mut *self.client()?, id, thumb)?)
     }
+
+    fn photos_of(
+        &self,
+        owner: gridgov_app::photos::PhotoOwner,
+    ) -> Result<Vec<gridgov_app::photos::PhotoInfo>, StoreError> {
+        Ok(visits::photos_of(&mut *self.client()?, owner)?)
+    }
 }
 
 impl VisitStore for PgStore {

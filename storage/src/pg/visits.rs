@@ -48,6 +48,7 @@ pub fn ensure_schema(c: &mut Client) -> Result<(), StorageError> {
            height integer NOT NULL,
            jpeg bytea NOT NULL,
            thumb bytea NOT NULL);
+         CREATE INDEX IF NOT EXISTS photos_owner ON photos(owner_kind, owner_id, id);
          DROP TRIGGER IF EXISTS photos_append_only ON photos;
          CREATE TRIGGER photos_append_only BEFORE UPDATE OR DELETE ON photos
            FOR EACH ROW EXECUTE FUNCTION gridgov_append_only();
@@ -159,6 +160,30 @@ pub fn photo_info(c: &mut Client, id: i64) -> Result<Option<PhotoInfo>, StorageE
         })
     })
     .transpose()
+}
+
+/// The facts of an owner's photos, oldest first.
+pub fn photos_of(c: &mut Client, owner: PhotoOwner) -> Result<Vec<PhotoInfo>, StorageError> {
+    let rows = c
+        .query(
+            "SELECT id, by_user, at, width, height FROM photos WHERE owner_kind = $1 AND owner_id = $2 ORDER BY id",
+            &[&owner.kind(), &owner.id()],
+        )
+        .map_err(pg("read photos"))?;
+    let side = |v: i32| u32::try_from(v).unwrap_or(0);
+    rows.iter()
+        .map(|r| {
+            let at: String = r.get(2);
+            Ok(PhotoInfo {
+                id: r.get(0),
+                owner,
+                by: r.get(1),
+                at: read_time(&at, "photos.at")?,
+                width: side(r.get(3)),
+                height: side(r.get(4)),
+            })
+        })
+        .collect()
 }
 
 /// A photo's JPEG, or its thumbnail.

@@ -13,6 +13,7 @@ mod writer;
 #[cfg(test)]
 pub(crate) use writer::test_font;
 pub use writer::{PdfError, PdfFont, hex};
+pub(crate) use writer::{Rgb, Writer};
 
 use gridgov_spatial::hotspot_map::Spot;
 use gridgov_spatial::hotspots::Emerging;
@@ -25,7 +26,7 @@ use super::html::{
     none_significant, period_filter, spot_colour,
 };
 use crate::Snapshot;
-use writer::{MARGIN_X, PAGE_W, Rgb, Writer};
+use writer::{MARGIN_X, PAGE_W};
 
 /// The width of the text column.
 const COLUMN: f32 = PAGE_W - 2.0 * MARGIN_X;

@@ -167,13 +167,20 @@ pub struct Writer<'f> {
     current: usize,
     /// Pictures: width, height, compressed RGB.
     images: Vec<(u32, u32, Vec<u8>)>,
+    /// The page's width and height in points.
+    page: (f32, f32),
     /// Where the next block goes, in points from the top of the page.
     pub y: f32,
 }
 
 impl<'f> Writer<'f> {
-    /// An empty document with one page.
+    /// An empty document of A4 pages, with one page.
     pub fn new(font: &'f PdfFont) -> Result<Writer<'f>, PdfError> {
+        Writer::with_page(font, PAGE_W, PAGE_H)
+    }
+
+    /// An empty document of pages `w × h` points, with one page.
+    pub fn with_page(font: &'f PdfFont, w: f32, h: f32) -> Result<Writer<'f>, PdfError> {
         let face = ttf_parser::Face::parse(&font.data, font.index)
             .map_err(|e| PdfError::Font(e.to_string()))?;
         let scale = 1000.0 / f32::from(face.units_per_em());
@@ -187,6 +194,7 @@ impl<'f> Writer<'f> {
             pages: vec![Content::new()],
             current: 0,
             images: Vec::new(),
+            page: (w, h),
             y: TOP,
         })
     }
@@ -201,14 +209,14 @@ impl<'f> Writer<'f> {
     /// Starts a new page unless `h` points fit below the cursor (or the
     /// page is still empty).
     pub fn ensure(&mut self, h: f32) {
-        if self.y + h > PAGE_H - BOTTOM && self.y > TOP + 0.5 {
+        if self.y + h > self.page.1 - BOTTOM && self.y > TOP + 0.5 {
             self.new_page();
         }
     }
 
     /// The space left on the page below the cursor.
     pub fn room(&self) -> f32 {
-        PAGE_H - BOTTOM - self.y
+        self.page.1 - BOTTOM - self.y
     }
 
     fn glyph_of(&self, c: char) -> u16 {
@@ -312,11 +320,12 @@ impl<'f> Writer<'f> {
     /// Text with its baseline at `(x, y)` (y from the page's top).
     pub fn text(&mut self, x: f32, y: f32, size: f32, color: Rgb, s: &str) {
         let bytes = self.encode(s);
+        let ph = self.page.1;
         let c = self.page();
         c.set_fill_rgb(color[0], color[1], color[2]);
         c.begin_text();
         c.set_font(Name(b"F1"), size);
-        c.set_text_matrix([1.0, 0.0, 0.0, 1.0, x, PAGE_H - y]);
+        c.set_text_matrix([1.0, 0.0, 0.0, 1.0, x, ph - y]);
         c.show(Str(&bytes));
         c.end_text();
     }
@@ -344,19 +353,33 @@ impl<'f> Writer<'f> {
         }
     }
 
-    /// A filled rectangle, its top left at `(x, y)`.
-    pub fn fill_rect(&mut self, x: f32, y: f32, w: f32, h: f32, color: Rgb) {
+    /// Filled rectangles `(x, y, w, h)`, their top left at `(x, y)`, in one
+    /// colour and one path (a QR code's modules).
+    pub fn fill_rects(&mut self, rects: &[(f32, f32, f32, f32)], color: Rgb) {
+        let ph = self.page.1;
         let c = self.page();
         c.set_fill_rgb(color[0], color[1], color[2]);
-        c.rect(x, PAGE_H - y - h, w, h);
+        for &(x, y, w, h) in rects {
+            c.rect(x, ph - y - h, w, h);
+        }
+        c.fill_nonzero();
+    }
+
+    /// A filled rectangle, its top left at `(x, y)`.
+    pub fn fill_rect(&mut self, x: f32, y: f32, w: f32, h: f32, color: Rgb) {
+        let ph = self.page.1;
+        let c = self.page();
+        c.set_fill_rgb(color[0], color[1], color[2]);
+        c.rect(x, ph - y - h, w, h);
         c.fill_nonzero();
     }
 
     /// Draws only inside the box `w × h` at `(x, y)` until [`unclip`](Self::unclip).
     pub fn clip(&mut self, x: f32, y: f32, w: f32, h: f32) {
+        let ph = self.page.1;
         let c = self.page();
         c.save_state();
-        c.rect(x, PAGE_H - y - h, w, h);
+        c.rect(x, ph - y - h, w, h);
         c.clip_nonzero();
         c.end_path();
     }
@@ -368,10 +391,11 @@ impl<'f> Writer<'f> {
 
     /// A rectangle's outline.
     pub fn stroke_rect(&mut self, x: f32, y: f32, w: f32, h: f32, color: Rgb, width: f32) {
+        let ph = self.page.1;
         let c = self.page();
         c.set_stroke_rgb(color[0], color[1], color[2]);
         c.set_line_width(width);
-        c.rect(x, PAGE_H - y - h, w, h);
+        c.rect(x, ph - y - h, w, h);
         c.stroke();
     }
 
@@ -380,14 +404,15 @@ impl<'f> Writer<'f> {
         if points.len() < 2 {
             return;
         }
+        let ph = self.page.1;
         let c = self.page();
         c.set_stroke_rgb(color[0], color[1], color[2]);
         c.set_line_width(width);
         for (k, &(x, y)) in points.iter().enumerate() {
             if k == 0 {
-                c.move_to(x, PAGE_H - y);
+                c.move_to(x, ph - y);
             } else {
-                c.line_to(x, PAGE_H - y);
+                c.line_to(x, ph - y);
             }
         }
         c.stroke();
@@ -404,6 +429,7 @@ impl<'f> Writer<'f> {
         if rings.iter().all(|r| r.len() < 3) {
             return;
         }
+        let ph = self.page.1;
         let c = self.page();
         if let Some(f) = fill {
             c.set_fill_rgb(f[0], f[1], f[2]);
@@ -415,9 +441,9 @@ impl<'f> Writer<'f> {
         for r in rings.iter().filter(|r| r.len() >= 3) {
             for (k, &(x, y)) in r.iter().enumerate() {
                 if k == 0 {
-                    c.move_to(x, PAGE_H - y);
+                    c.move_to(x, ph - y);
                 } else {
-                    c.line_to(x, PAGE_H - y);
+                    c.line_to(x, ph - y);
                 }
             }
             c.close_path();
@@ -445,9 +471,10 @@ impl<'f> Writer<'f> {
             .collect();
         self.images.push((width, height, deflate(&rgb)));
         let name = format!("Im{}", self.images.len() - 1);
+        let ph = self.page.1;
         let c = self.page();
         c.save_state();
-        c.transform([w, 0.0, 0.0, h, x, PAGE_H - y - h]);
+        c.transform([w, 0.0, 0.0, h, x, ph - y - h]);
         c.x_object(Name(name.as_bytes()));
         c.restore_state();
     }
@@ -463,17 +490,22 @@ impl<'f> Writer<'f> {
     ) -> Result<Vec<u8>, PdfError> {
         let n = self.pages.len();
         let grey = [0.45, 0.45, 0.45];
+        let (pw, ph) = self.page;
         for k in 0..n {
             self.current = k;
-            let head = self.fit(header, 8.0, PAGE_W - 2.0 * MARGIN_X);
-            self.text_centred(PAGE_W / 2.0, 30.0, 8.0, grey, &head);
-            self.polyline(
-                &[(MARGIN_X, 36.0), (PAGE_W - MARGIN_X, 36.0)],
-                [0.8; 3],
-                0.5,
-            );
-            self.text_centred(PAGE_W / 2.0, PAGE_H - 28.0, 8.0, grey, &footer(k + 1, n));
+            let head = self.fit(header, 8.0, pw - 2.0 * MARGIN_X);
+            self.text_centred(pw / 2.0, 30.0, 8.0, grey, &head);
+            self.polyline(&[(MARGIN_X, 36.0), (pw - MARGIN_X, 36.0)], [0.8; 3], 0.5);
+            self.text_centred(pw / 2.0, ph - 28.0, 8.0, grey, &footer(k + 1, n));
         }
+        self.finish_plain(title)
+    }
+
+    /// The finished file, without a running title or page numbers: the
+    /// font subset, its widths and its ToUnicode map; the document's title.
+    pub fn finish_plain(mut self, title: &str) -> Result<Vec<u8>, PdfError> {
+        let n = self.pages.len();
+        let (pw, ph) = self.page;
         let subset = subsetter::subset(&self.font.data, self.font.index, &self.remap)
             .map_err(|e| PdfError::Subset(e.to_string()))?;
         let cff = self.face.tables().cff.is_some();
@@ -502,7 +534,7 @@ impl<'f> Writer<'f> {
         for (k, content) in std::mem::take(&mut self.pages).into_iter().enumerate() {
             let (id, content_id) = page_ids[k];
             let mut page = pdf.page(id);
-            page.media_box(Rect::new(0.0, 0.0, PAGE_W, PAGE_H))
+            page.media_box(Rect::new(0.0, 0.0, pw, ph))
                 .parent(tree)
                 .contents(content_id);
             let mut res = page.resources();
