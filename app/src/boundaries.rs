@@ -304,6 +304,7 @@ pub fn to_changes(d: &DraftIn) -> Result<Vec<GridChange>, BoundaryError> {
                 name: c.name.clone(),
                 parent_code: c.parent_code.clone(),
                 kind: c.kind,
+                staff: None,
             })
         })
         .collect()
@@ -709,6 +710,28 @@ impl App {
         )
     }
 
+    /// Publishes one grid's change that keeps its boundary (its team), from
+    /// the grid's version `base`.
+    pub(crate) fn publish_team(
+        &self,
+        author: &str,
+        reason: &str,
+        change: GridChange,
+        base: i64,
+    ) -> Result<VersionInfo, BoundaryError> {
+        check_header(author, reason, None)?;
+        let code = change.code.clone();
+        self.publish_changes(
+            author,
+            reason,
+            None,
+            &[change],
+            HashMap::from([(code, base)]),
+            None,
+            None,
+        )
+    }
+
     /// Publishes the boundaries of version `n` again, as a new version.
     pub fn rollback(
         &self,
@@ -740,6 +763,8 @@ impl App {
                     name: Some(r.name.clone()),
                     parent_code: r.parent_code.clone(),
                     kind: Some(r.kind),
+                    // The team of the version restored, too.
+                    staff: Some(r.staff.clone()),
                 });
             }
         }
@@ -753,6 +778,7 @@ impl App {
                     name: None,
                     parent_code: None,
                     kind: None,
+                    staff: None,
                 });
             }
         }
@@ -905,6 +931,7 @@ mod tests {
                     name: None,
                     parent_code: None,
                     kind: None,
+                    staff: None,
                 },
             )
         };
@@ -933,6 +960,7 @@ mod tests {
                     name: None,
                     parent_code: other_parent,
                     kind: None,
+                    staff: None,
                 },
             ),
             (
@@ -943,6 +971,7 @@ mod tests {
                     name: None,
                     parent_code: None,
                     kind: None,
+                    staff: None,
                 },
             ),
         ]
@@ -1015,6 +1044,7 @@ mod placed_again_tests {
                 name: Some("改名后的网格".into()),
                 parent_code: None,
                 kind: None,
+                staff: None,
             };
             let after = apply_changes(d, std::slice::from_ref(&change)).unwrap();
             let grids = GridIndex::new(&after);

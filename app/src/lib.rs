@@ -31,6 +31,7 @@ pub mod ports;
 mod read_model;
 pub mod report;
 pub mod resident;
+pub mod teams;
 pub mod visits;
 
 pub use boundaries::BoundaryError;

@@ -482,6 +482,7 @@ pub async fn grid_history(
                 "id": format!("{code}@{v}"),
                 "geometry": r.boundary.as_ref().map(geojson::Geometry::from),
                 "properties": {"code": code, "version": v, "name": r.name, "removed": r.boundary.is_none(),
+                    "staff": r.staff,
                     "author": info.map(|i| i.author.clone()), "published_at": info.map(|i| i.published_at),
                     "reason": info.map(|i| i.reason.clone()), "effective_date": info.map(|i| i.effective_date)}
             })
@@ -546,4 +547,115 @@ pub async fn rollback(
     let info = blocking(move || app.rollback(n, &author, &rb.reason, rb.effective_date.as_deref()))
         .await?;
     Ok(axum::Json(json!({"published": info})))
+}
+
+/// A member of a grid's team as sent.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberIn {
+    /// `grid_leader`, `instructor`, `grid_worker`, `volunteer`,
+    /// `community_police`, `legal_adviser`, `law_enforcement`,
+    /// `emergency_management`.
+    #[schema(value_type = String)]
+    role: gridgov_spatial::StaffRole,
+    /// Full name.
+    name: String,
+    /// Contact phone number.
+    phone: String,
+    /// A party member.
+    #[serde(default)]
+    party_member: bool,
+}
+
+/// Body of `PUT /grids/{code}/team`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamPut {
+    /// The whole team.
+    team: Vec<MemberIn>,
+    /// Why it changes (kept with the version).
+    reason: String,
+}
+
+/// `PUT /grids/{code}/team` with `If-Match`: replace a grid's team, as a
+/// new version of the grid (admins and the community's own grid staff).
+#[utoipa::path(
+    put,
+    path = "/grids/{code}/team",
+    tag = "boundaries",
+    summary = "Replace a grid's team, as a new version of the grid (If-Match: its ETag)",
+    params(
+        ("code" = String, Path, description = "the grid code"),
+    ),
+    request_body(content = TeamPut, description = "the whole team and why", content_type = "application/json"),
+    responses(
+        (status = 200, description = "the version published", body = serde_json::Value, content_type = "application/json"),
+        (status = 400, description = "a bad parameter or body, named in `field`", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 404, description = "no such grid", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "the grid changed since it was read", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 428, description = "If-Match is required", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 401, description = "not signed in", body = crate::openapi::Problem, content_type = "application/problem+json"),
+        (status = 403, description = "not an admin or one of the community's grid staff", body = crate::openapi::Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn put_team(
+    State(st): State<Arc<AppState>>,
+    caller: Caller,
+    Path(code): Path<String>,
+    headers: HeaderMap,
+    JsonBody(put): JsonBody<TeamPut>,
+) -> Result<Response, ApiError> {
+    let snap = st.current();
+    let g = snap
+        .district
+        .area_by_code(&code)
+        .filter(|&g| snap.district.area(g).level == Level::Grid)
+        .ok_or_else(|| ApiError::not_found(format!("no grid {code:?}")))?;
+    let community: Vec<&str> = snap
+        .district
+        .area(g)
+        .parent
+        .map(|c| {
+            snap.district
+                .children(c)
+                .map(|x| snap.district.area(x).code.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    caller.require(
+        &gridgov_spatial::access::Thing::Team {
+            grid: Some(code.as_str()),
+            community: &community,
+        },
+        gridgov_spatial::access::Access::Write,
+    )?;
+    let Some(tag) = headers.get(header::IF_MATCH) else {
+        return Err(ApiError {
+            status: StatusCode::PRECONDITION_REQUIRED,
+            title: "If-Match required",
+            detail: format!("send If-Match with the ETag from GET /grids/{code}"),
+            field: Some("If-Match".into()),
+            ..ApiError::default()
+        });
+    };
+    let base = parse_etag(tag).ok_or_else(|| {
+        ApiError::bad_request("If-Match", "If-Match is not an ETag from this service")
+    })?;
+    let team = put
+        .team
+        .into_iter()
+        .map(|m| gridgov_spatial::Staff {
+            role: m.role,
+            name: m.name,
+            phone: m.phone,
+            party_member: m.party_member,
+        })
+        .collect();
+    let author = caller.principal.user.clone();
+    let app = st.app.clone();
+    let info = blocking(move || app.change_team(&code, base, team, &author, &put.reason)).await?;
+    let v = info.version;
+    let mut r = axum::Json(json!({"published": info})).into_response();
+    r.headers_mut().insert(header::ETAG, etag(v));
+    Ok(r)
 }

@@ -449,3 +449,5 @@ mod leaders_tests;
 mod open311_tests;
 #[cfg(test)]
 mod resident_tests;
+#[cfg(test)]
+mod teams_tests;

@@ -127,6 +127,8 @@ pub fn routes(st: &Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
         // Boundaries: read by many, edited by planners.
         .routes(g(read_boundaries, routes!(editing::get_grid)))
         .routes(g(edit_boundaries, routes!(editing::put_grid)))
+        // The community's own accounts keep their grids' teams (checked per grid).
+        .routes(g(signed_in, routes!(editing::put_team)))
         .routes(g(read_boundaries, routes!(editing::grid_history)))
         .routes(g(read_boundaries, routes!(editing::versions)))
         .routes(g(edit_boundaries, routes!(editing::rollback)))

@@ -11,6 +11,9 @@
 //! | department handler | — | — | — | dispatched to them: read, write |
 //! | public | — | — | — | file; read their own |
 //!
+//! A grid's team is kept by admins and by the community's own accounts:
+//! the grid staff of any grid of the same community.
+//!
 //! Command center and grid staff also file incidents (hotline calls,
 //! patrols); grid staff act on incidents routed or dispatched to their
 //! grids or to them by name, handlers on those dispatched to their
@@ -155,6 +158,14 @@ pub enum Thing<'a> {
         /// The user who filed it.
         filed_by: Option<&'a str>,
     },
+    /// A grid's team (its staff members and roles).
+    Team {
+        /// The grid.
+        grid: Option<&'a str>,
+        /// Every grid of its community: the community's own accounts
+        /// (grid staff of any of them) keep its grids' teams.
+        community: &'a [&'a str],
+    },
     /// Filing a new incident.
     NewIncident,
     /// Users, tokens and the audit log.
@@ -175,6 +186,7 @@ impl Thing<'_> {
             Thing::Boundary => "boundary",
             Thing::Household { .. } => "household",
             Thing::Incident { .. } => "incident",
+            Thing::Team { .. } => "team",
             Thing::NewIncident => "new-incident",
             Thing::Accounts => "accounts",
         }
@@ -203,6 +215,9 @@ pub fn allows(p: &Principal, thing: &Thing<'_>, access: Access) -> bool {
         )
         | (Role::GridStaff, Thing::Map | Thing::Aggregate | Thing::Boundary) => access == Read,
         (Role::GridStaff, Thing::Household { grid }) => p.serves(*grid),
+        (Role::GridStaff, Thing::Team { grid, community }) => {
+            p.serves(*grid) || community.iter().any(|g| p.serves(Some(g)))
+        }
         (Role::GridStaff, Thing::Incident { grid, assignee, .. }) => {
             p.serves(*grid)
                 || matches!(assignee, Some(Assignee::Grid(g)) if p.serves(Some(g)))

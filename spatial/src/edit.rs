@@ -38,6 +38,9 @@ pub struct GridChange {
     /// Basic or exclusive (new grids default to basic).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<GridKind>,
+    /// The grid's whole team, replacing the one it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff: Option<Vec<crate::Staff>>,
 }
 
 mod opt_mp {
@@ -71,6 +74,7 @@ impl GridChange {
             name: None,
             parent_code: None,
             kind: None,
+            staff: None,
         }
     }
 }
@@ -139,6 +143,9 @@ pub fn apply_changes(d: &District, changes: &[GridChange]) -> Result<District, C
                 if let Some(k) = c.kind {
                     a.kind = Some(k);
                 }
+                if let Some(s) = &c.staff {
+                    a.staff.clone_from(s);
+                }
                 a.parent = parent;
             }
             None => {
@@ -153,6 +160,7 @@ pub fn apply_changes(d: &District, changes: &[GridChange]) -> Result<District, C
                 a.kind = Some(c.kind.unwrap_or(GridKind::Basic));
                 a.parent = Some(parent);
                 a.boundary = boundary.clone();
+                a.staff = c.staff.clone().unwrap_or_default();
                 out.add_area(a);
             }
         }
@@ -444,6 +452,7 @@ mod tests {
             name: Some("new".into()),
             parent_code: Some("nope".into()),
             kind: None,
+            staff: None,
         };
         assert!(matches!(
             apply_changes(&d, &[new]),
@@ -462,6 +471,7 @@ mod tests {
             name: None,
             parent_code: None,
             kind: None,
+            staff: None,
         };
         let after = apply_changes(&d, &[rm]).unwrap();
         assert!(after.area_by_code(&code).is_none());
