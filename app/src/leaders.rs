@@ -36,23 +36,7 @@ pub fn check_leaders(xs: &[Staff]) -> Result<(), HouseholdError> {
     }
     for (i, s) in xs.iter().enumerate() {
         let n = i + 1;
-        let name = s.name.trim();
-        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-            problems.push(format!(
-                "leader {n}: a name has 1 to 64 printable characters"
-            ));
-        }
-        let p = s.phone.trim();
-        if p.is_empty()
-            || p.chars().count() > 32
-            || !p
-                .chars()
-                .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
-        {
-            problems.push(format!(
-                "leader {n}: phone {p:?} is not a phone number (digits, `+`, `-` and spaces)"
-            ));
-        }
+        check_person(&format!("leader {n}"), s, &mut problems);
         if s.role != StaffRole::BuildingLeader {
             problems.push(format!(
                 "leader {n}: the role of a building's leader is building_leader, not {}",
@@ -67,6 +51,27 @@ pub fn check_leaders(xs: &[Staff]) -> Result<(), HouseholdError> {
             field: "leaders",
             message: problems.join("; "),
         })
+    }
+}
+
+/// The problems of one person's name (1–64 printable characters) and
+/// phone (digits, `+`, `-`, spaces; at most 32), each starting `who`:
+/// shared by building leaders and grid teams.
+pub(crate) fn check_person(who: &str, s: &Staff, problems: &mut Vec<String>) {
+    let name = s.name.trim();
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
+        problems.push(format!("{who}: a name has 1 to 64 printable characters"));
+    }
+    let p = s.phone.trim();
+    if p.is_empty()
+        || p.chars().count() > 32
+        || !p
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
+    {
+        problems.push(format!(
+            "{who}: phone {p:?} is not a phone number (digits, `+`, `-` and spaces)"
+        ));
     }
 }
 

@@ -38,23 +38,7 @@ pub fn check_team(xs: &[Staff]) -> Result<(), BoundaryError> {
     }
     for (i, s) in xs.iter().enumerate() {
         let n = i + 1;
-        let name = s.name.trim();
-        if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
-            problems.push(format!(
-                "member {n}: a name has 1 to 64 printable characters"
-            ));
-        }
-        let p = s.phone.trim();
-        if p.is_empty()
-            || p.chars().count() > 32
-            || !p
-                .chars()
-                .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | ' '))
-        {
-            problems.push(format!(
-                "member {n}: phone {p:?} is not a phone number (digits, `+`, `-` and spaces)"
-            ));
-        }
+        crate::leaders::check_person(&format!("member {n}"), s, &mut problems);
         if s.role == StaffRole::BuildingLeader {
             problems.push(format!(
                 "member {n}: building leaders belong to their buildings (PUT /buildings/{{code}}/leaders)"
