@@ -223,3 +223,51 @@ fn every_official_community_of_the_district_is_recognised_in_an_address() {
         );
     }
 }
+
+#[test]
+fn lookup_inside_a_building_names_the_building_and_its_leaders_and_outside_one_names_none() {
+    let d = sample();
+    let b = &d.buildings[42];
+    let c = geo::InteriorPoint::interior_point(&b.footprint).unwrap();
+    let r = gridgov(&["lookup", "--at", &format!("{},{}", c.x(), c.y()), "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v = r.json();
+    assert_eq!(v["building"]["code"], b.code.as_str());
+    assert_eq!(v["building"]["address"], b.address.as_str());
+    assert_eq!(
+        v["building"]["leaders"][0]["name"],
+        b.leaders[0].name.as_str()
+    );
+    assert_eq!(v["building"]["leaders"][0]["role"], "building_leader");
+    let text = gridgov(&["lookup", "--at", &format!("{},{}", c.x(), c.y())]);
+    assert!(
+        text.stdout
+            .contains(&format!("building  {} {}", b.code, b.address)),
+        "{}",
+        text.stdout
+    );
+    // A point in the grid but in no building (checked by brute force).
+    let idx = gridgov_spatial::BuildingIndex::new(&d);
+    let g = &d.area(d.grids().next().unwrap()).boundary;
+    let r = geo::BoundingRect::bounding_rect(g).unwrap();
+    let mut rng = gridgov_spatial::Rng::new(4);
+    let p = (0..10_000)
+        .map(|_| {
+            (
+                r.min().x + rng.f64() * r.width(),
+                r.min().y + rng.f64() * r.height(),
+            )
+        })
+        .find(|&(x, y)| {
+            geo::Contains::contains(g, &geo::Point::new(x, y))
+                && idx.at(&d, x, y).is_none()
+                && !d
+                    .buildings
+                    .iter()
+                    .any(|b| geo::Intersects::intersects(&b.footprint, &geo::Point::new(x, y)))
+        })
+        .unwrap();
+    let v = gridgov(&["lookup", "--at", &format!("{},{}", p.0, p.1), "--json"]).json();
+    assert_eq!(v["chain"].as_array().unwrap().len(), 3);
+    assert!(v["building"].is_null(), "{v}");
+}

@@ -15,6 +15,7 @@ mod cli_load;
 mod cli_lookup;
 mod cli_render;
 mod cli_report;
+mod cli_roles;
 mod cli_sample;
 mod cli_serve;
 mod cli_validate;

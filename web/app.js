@@ -465,7 +465,14 @@ function stopPlaying() {
 
 // ---------------------------------------------------------------- info card
 
-function showCard(title, rows, chain, extra = []) {
+// Whether the signed-in user may print a grid's signs and cards (the
+// service checks again): admins and the grid's own staff.
+function mayPrint(code) {
+  const me = state.me || {};
+  return me.role === "admin" || (me.role === "grid_staff" && (me.grids || []).includes(code));
+}
+
+function showCard(title, rows, chain, extra = [], building = null) {
   const body = $("card-body");
   const table = el("table", {}, rows.filter(([, v]) => v !== undefined && v !== null && v !== "").map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", {}, v))));
   const parts = [el("h3", {}, title), table, ...extra];
@@ -473,10 +480,23 @@ function showCard(title, rows, chain, extra = []) {
     const grid = chain[0];
     parts.push(el("h4", {}, t("card.chain")));
     parts.push(el("ol", { class: "chain" }, chain.map((a) => el("li", {}, `${a.name}${paren(a.code)} · ${label("level", a.level)}${a.kind ? ` · ${label("kind", a.kind)}` : ""}`))));
+    // The level between the grid and its units: the building and its leaders.
+    if (building) {
+      parts.push(el("h4", {}, t("card.building_level")));
+      const leaders = building.leaders || [];
+      parts.push(el("table", { class: "leaders" },
+        el("tr", {}, el("td", {}, label("field", "building")), el("td", {}, building.address || building.code || "")),
+        ...leaders.map((s) => el("tr", {}, el("td", {}, label("staff", s.role)),
+          el("td", {}, `${s.name} ${s.phone || ""}`, s.party_member ? el("span", { class: "party" }, ` ${t("cards.party")}`) : "")))));
+    }
     const staff = grid.staff || [];
     if (staff.length) {
       parts.push(el("h4", {}, t("card.staff")));
       parts.push(el("table", {}, staff.map((s) => el("tr", {}, el("td", {}, label("staff", s.role)), el("td", {}, `${s.name} ${s.phone || ""}`)))));
+    }
+    if (grid.level === "grid" && mayPrint(grid.code)) {
+      const link = (kind, key) => el("a", { href: `/cards?grid=${encodeURIComponent(grid.code)}&kind=${kind}`, target: "_blank", rel: "noopener", class: `print-${kind}` }, t(key));
+      parts.push(el("p", { class: "print" }, `${t("card.print")}：`, link("sign", "card.print_signs"), " · ", link("card", "card.print_cards")));
     }
     const counts = state.summary.get(grid.code)?.counts;
     if (counts) {
@@ -530,7 +550,7 @@ map.on("click", async (e) => {
     if (layer === "incidents" && !f.properties.count && f.id) return await openCase(Number(f.id));
     const r = await lookupPoint(e.lngLat.lng, e.lngLat.lat);
     const chain = r.chain.length ? r.chain : r.nearest ? [r.nearest] : [];
-    showCard((TITLES[layer] || (() => layer))(f.properties), featureRows(f.properties), chain);
+    showCard((TITLES[layer] || (() => layer))(f.properties), featureRows(f.properties), chain, [], r.building);
     highlightGrid(chain[0]?.code);
     if (dashboard && layer === "grids") await setGridFilter(f.properties.code, f.properties.name);
   } catch (err) {
@@ -683,7 +703,7 @@ async function search(q) {
           } }, t("card.gcj_use"))));
       }
     }
-    showCard(chain[0] ? chain[0].name : t("card.outside_district"), rows, chain, extra);
+    showCard(chain[0] ? chain[0].name : t("card.outside_district"), rows, chain, extra, r.building);
     highlightGrid(chain[0]?.code);
     return chain[0]?.code ?? null;
   }
@@ -706,7 +726,7 @@ async function search(q) {
     [t("card.matched"), best.matched.map((k) => label("field", k)).join("、")],
   ];
   if (body.candidates.length > 1) rows.push([t("card.other_matches"), body.candidates.slice(1).map((c) => c.address).join("；")]);
-  showCard(best.address, rows, best.chain);
+  showCard(best.address, rows, best.chain, [], { code: best.building, address: best.address, leaders: best.leaders });
   highlightGrid(best.chain[0]?.code);
   return best.chain[0]?.code ?? null;
 }

@@ -849,14 +849,17 @@ impl App {
         }
         let next = if info.version == snap.version + 1 {
             let addresses = readdressed.map(|b| snap.addresses.with_buildings(&after, &placed, &b));
-            Some(Snapshot::build_placed(
-                after,
-                grids,
-                placed,
-                addresses,
-                versions.clone(),
-                info.version,
-            ))
+            Some(
+                Snapshot::build_placed(
+                    after,
+                    grids,
+                    placed,
+                    addresses,
+                    versions.clone(),
+                    info.version,
+                )
+                .keeping_buildings_of(&snap),
+            )
         } else {
             None
         };
@@ -881,7 +884,8 @@ impl App {
                             addresses,
                             versions,
                             info.version,
-                        ))
+                        )
+                        .keeping_buildings_of(cur))
                     }
                     // Someone published in between: rebuild from the store.
                     None => Ok(self.snapshot_from_store(cur, info.version)?),

@@ -15,7 +15,7 @@
 use std::collections::{HashMap, HashSet};
 
 use gridgov_spatial::i18n::{self, Lang};
-use gridgov_spatial::{AreaId, Level, Staff, StaffRole};
+use gridgov_spatial::{AreaId, Level, Roles, Staff, StaffRole};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::Snapshot;
@@ -352,16 +352,20 @@ fn natural(a: &str, b: &str) -> std::cmp::Ordering {
 }
 
 /// The order roles are listed in on a card with room for few: the grid
-/// leader and worker first, then the building's leader and the police.
-fn priority(r: StaffRole) -> usize {
-    match r {
-        StaffRole::GridLeader => 0,
-        StaffRole::GridWorker => 1,
-        StaffRole::BuildingLeader => 2,
-        StaffRole::CommunityPolice => 3,
-        StaffRole::Instructor => 4,
-        _ => 5,
-    }
+/// leader and worker first, then the building's leader and the police,
+/// then the rest in the order of the district's list.
+fn priority(roles: &Roles, r: &StaffRole) -> usize {
+    const FIRST: [StaffRole; 5] = [
+        StaffRole::GRID_LEADER,
+        StaffRole::GRID_WORKER,
+        StaffRole::BUILDING_LEADER,
+        StaffRole::COMMUNITY_POLICE,
+        StaffRole::INSTRUCTOR,
+    ];
+    FIRST
+        .iter()
+        .position(|f| f == r)
+        .unwrap_or_else(|| FIRST.len() + roles.order(r))
 }
 
 const INK: Rgb = [0.13, 0.13, 0.13];
@@ -379,7 +383,7 @@ const MM: f32 = 72.0 / 25.4;
 /// use gridgov_app::report::pdf::PdfFont;
 /// let font = PdfFont::from_bytes(std::fs::read("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")?)?;
 /// let items = plan(s, "370402005001001", CardKind::Card, "http://gov.example")?;
-/// let pdf = document(&items, CardKind::Card, Paper::A4, gridgov_spatial::i18n::Lang::Zh, &font)?;
+/// let pdf = document(&items, CardKind::Card, Paper::A4, gridgov_spatial::i18n::Lang::Zh, &s.district.roles, &font)?;
 /// assert!(pdf.starts_with(b"%PDF"));
 /// # Ok(()) }
 /// ```
@@ -388,6 +392,7 @@ pub fn document(
     kind: CardKind,
     paper: Paper,
     lang: Lang,
+    roles: &Roles,
     font: &PdfFont,
 ) -> Result<Vec<u8>, CardsError> {
     let title = match kind {
@@ -415,6 +420,7 @@ pub fn document(
                     &mut w,
                     x,
                     lang,
+                    roles,
                     (x0 + c as f32 * cw, y0 + r as f32 * ch, cw, ch),
                 )?;
             }
@@ -430,7 +436,7 @@ pub fn document(
                 if k > 0 {
                     w.new_page();
                 }
-                sign(&mut w, x, lang, title, (pw, ph))?;
+                sign(&mut w, x, lang, roles, title, (pw, ph))?;
             }
             w.finish_plain(&doc_title)?
         }
@@ -483,15 +489,12 @@ fn place(x: &Item, lang: Lang) -> String {
     s
 }
 
-fn role_name(lang: Lang, r: StaffRole) -> &'static str {
-    i18n::text(lang, &format!("staff.{}", r.as_str())).unwrap_or(r.as_str())
-}
-
 /// One sign, filling the page.
 fn sign(
     w: &mut Writer<'_>,
     x: &Item,
     lang: Lang,
+    roles: &Roles,
     title: &str,
     (pw, ph): (f32, f32),
 ) -> Result<(), CardsError> {
@@ -541,12 +544,12 @@ fn sign(
     let room = ph - margin - qr_size - 40.0 * s - w.y;
     let fits = (room / row).floor().max(0.0) as usize;
     let mut team = x.team.clone();
-    team.sort_by_key(|m| priority(m.role));
+    team.sort_by_key(|m| priority(roles, &m.role));
     let shown = team.len().min(fits);
     let fs = 12.5 * s;
     for m in &team[..shown] {
         let y = w.y + fs + 3.0 * s;
-        w.text(margin, y, fs, GREY, role_name(lang, m.role));
+        w.text(margin, y, fs, GREY, &roles.title(&m.role, lang));
         let name = w.fit(&m.name, fs, col * 0.34);
         w.text(margin + col * 0.3, y, fs, INK, &name);
         if m.party_member {
@@ -587,6 +590,7 @@ fn card(
     w: &mut Writer<'_>,
     x: &Item,
     lang: Lang,
+    roles: &Roles,
     (bx, by, bw, bh): (f32, f32, f32, f32),
 ) -> Result<(), CardsError> {
     w.stroke_rect(bx, by, bw, bh, CUT, 0.4);
@@ -607,13 +611,13 @@ fn card(
     let place = w.fit(&place(x, lang), 7.0, text_w);
     w.text(bx + pad, by + pad + 32.0, 7.0, GREY, &place);
     let mut team = x.team.clone();
-    team.sort_by_key(|m| priority(m.role));
+    team.sort_by_key(|m| priority(roles, &m.role));
     let mut y = by + pad + 46.0;
     for m in team.iter().take(6) {
         if y > by + bh - pad {
             break;
         }
-        let line = format!("{} {} {}", role_name(lang, m.role), m.name, m.phone);
+        let line = format!("{} {} {}", roles.title(&m.role, lang), m.name, m.phone);
         let line = w.fit(&line, 7.0, text_w);
         w.text(bx + pad, y, 7.0, INK, &line);
         y += 10.0;
@@ -693,7 +697,7 @@ mod tests {
         for x in &cards {
             assert!(x.room.is_some() && x.unit.is_some());
             assert_eq!(&x.team[..staff.len()], &staff[..]);
-            assert!(x.team.iter().any(|m| m.role == StaffRole::BuildingLeader));
+            assert!(x.team.iter().any(|m| m.role == StaffRole::BUILDING_LEADER));
             assert!(x.url.contains("&u="));
         }
     }
@@ -734,12 +738,28 @@ mod tests {
         let g = s.district.grids().next().unwrap();
         let code = s.district.area(g).code.clone();
         let signs = plan(&s, &code, CardKind::Sign, "http://x").unwrap();
-        let pdf = document(&signs, CardKind::Sign, Paper::A5, Lang::Zh, &font).unwrap();
+        let pdf = document(
+            &signs,
+            CardKind::Sign,
+            Paper::A5,
+            Lang::Zh,
+            &Roles::default(),
+            &font,
+        )
+        .unwrap();
         let pages = String::from_utf8_lossy(&pdf).matches("/MediaBox").count();
         assert_eq!(pages, signs.len());
         assert!(String::from_utf8_lossy(&pdf).contains("419.5"), "A5 width");
         let cards = plan(&s, &code, CardKind::Card, "http://x").unwrap();
-        let pdf = document(&cards, CardKind::Card, Paper::A4, Lang::Zh, &font).unwrap();
+        let pdf = document(
+            &cards,
+            CardKind::Card,
+            Paper::A4,
+            Lang::Zh,
+            &Roles::default(),
+            &font,
+        )
+        .unwrap();
         let pages = String::from_utf8_lossy(&pdf).matches("/MediaBox").count();
         assert_eq!(pages, cards.len().div_ceil(10));
     }

@@ -202,7 +202,7 @@ impl App {
         let grids = self.store.grids_at(version)?;
         let versions = self.store.grid_versions()?;
         let d = crate::boundaries::with_grids(&base.district, &grids);
-        Ok(Snapshot::build(d, versions, version))
+        Ok(Snapshot::build(d, versions, version).keeping_buildings_of(base))
     }
 
     /// Follows the store: when another replica publishes, this one
@@ -222,6 +222,7 @@ impl App {
                 Change::Household(id) => app.household_refreshed(id),
                 Change::Unit(id) => app.unit_refreshed(id),
                 Change::Building(id) => app.building_refreshed(id),
+                Change::Roles => app.roles_refreshed(),
             };
             if let Err(e) = r {
                 tracing::warn!(error = %e, "cannot apply another replica's writes");

@@ -3,7 +3,7 @@
 //! written to the store and then into the read model in place; a replica
 //! told of the change reads that building's leaders again.
 
-use gridgov_spatial::{Building, BuildingId, Staff, StaffRole};
+use gridgov_spatial::{Building, BuildingId, RoleScope, Roles, Staff};
 
 use crate::context::App;
 use crate::households::HouseholdError;
@@ -14,19 +14,20 @@ pub const MAX_LEADERS: usize = 20;
 
 /// Checks a building's leaders: at most [`MAX_LEADERS`], each with a name
 /// (1–64 printable characters), a phone number (digits, `+`, `-`,
-/// spaces; at most 32) and the role of a building leader; every problem
-/// is named, with the leader's place in the list.
+/// spaces; at most 32) and one of the district's `roles` for buildings;
+/// every problem is named, with the leader's place in the list.
 ///
 /// ```
 /// use gridgov_app::leaders::check_leaders;
-/// use gridgov_spatial::{Staff, StaffRole};
-/// let ok = Staff { role: StaffRole::BuildingLeader, name: "王芳".into(), phone: "13800001234".into(), party_member: true };
-/// assert!(check_leaders(&[ok.clone()]).is_ok());
+/// use gridgov_spatial::{Roles, Staff, StaffRole};
+/// let roles = Roles::default();
+/// let ok = Staff { role: StaffRole::BUILDING_LEADER, name: "王芳".into(), phone: "13800001234".into(), party_member: true };
+/// assert!(check_leaders(&[ok.clone()], &roles).is_ok());
 /// let bad = Staff { name: " ".into(), phone: "call".into(), ..ok };
-/// let e = check_leaders(&[bad]).unwrap_err().to_string();
+/// let e = check_leaders(&[bad], &roles).unwrap_err().to_string();
 /// assert!(e.contains("leader 1: a name") && e.contains("leader 1: phone"));
 /// ```
-pub fn check_leaders(xs: &[Staff]) -> Result<(), HouseholdError> {
+pub fn check_leaders(xs: &[Staff], roles: &Roles) -> Result<(), HouseholdError> {
     let mut problems = Vec::new();
     if xs.len() > MAX_LEADERS {
         problems.push(format!(
@@ -37,13 +38,13 @@ pub fn check_leaders(xs: &[Staff]) -> Result<(), HouseholdError> {
     for (i, s) in xs.iter().enumerate() {
         let n = i + 1;
         check_person(&format!("leader {n}"), s, &mut problems);
-        if s.role != StaffRole::BuildingLeader {
-            problems.push(format!(
-                "leader {n}: the role of a building's leader is building_leader, not {}",
-                s.role.as_str()
-            ));
-        }
     }
+    problems.extend(crate::roles::role_problems(
+        roles,
+        "leader",
+        xs,
+        RoleScope::Building,
+    ));
     if problems.is_empty() {
         Ok(())
     } else {
@@ -83,7 +84,7 @@ impl App {
         id: BuildingId,
         leaders: Vec<Staff>,
     ) -> Result<Building, HouseholdError> {
-        check_leaders(&leaders)?;
+        check_leaders(&leaders, &self.current().district.roles)?;
         let leaders: Vec<Staff> = leaders
             .into_iter()
             .map(|s| Staff {

@@ -31,6 +31,7 @@ pub mod ports;
 mod read_model;
 pub mod report;
 pub mod resident;
+pub mod roles;
 pub mod teams;
 pub mod visits;
 
@@ -68,4 +69,7 @@ pub enum Error {
     /// A report could not be made.
     #[error(transparent)]
     Report(#[from] report::ReportError),
+    /// A change of the staff roles was refused.
+    #[error(transparent)]
+    Roles(#[from] roles::RolesError),
 }

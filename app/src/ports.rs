@@ -259,6 +259,8 @@ pub enum Change {
     Unit(UnitId),
     /// This building's leaders were changed.
     Building(BuildingId),
+    /// The list of staff roles was changed.
+    Roles,
 }
 
 /// An incident with its id.
@@ -411,7 +413,8 @@ pub struct UnitChange {
     pub households: u32,
 }
 
-/// Households and units, changed in place.
+/// Households, units, building leaders and the list of staff roles,
+/// changed in place.
 pub trait HouseholdStore: Send + Sync {
     /// Changes a household's room, headcount and personal fields;
     /// `false` when there is no such household.
@@ -431,6 +434,11 @@ pub trait HouseholdStore: Send + Sync {
     ) -> Result<bool, StoreError>;
     /// A building's leaders as stored (for a replica told they changed).
     fn building_leaders(&self, id: BuildingId) -> Result<Option<Vec<Staff>>, StoreError>;
+    /// Replaces the district's list of staff roles.
+    fn set_roles(&self, roles: &gridgov_spatial::Roles) -> Result<(), StoreError>;
+    /// The district's list of staff roles as stored (for a replica told
+    /// it changed).
+    fn roles(&self) -> Result<gridgov_spatial::Roles, StoreError>;
 }
 
 /// Household visits: appended, never changed.

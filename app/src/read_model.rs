@@ -12,9 +12,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use gridgov_spatial::{
-    AddressIndex, AreaId, AreaStats, AreaSummary, Assignment, Counts, District, GridIndex,
-    Household, Incident, Level, Placement, Rows, Unit, assign, assign_incidents, place_point,
-    stats,
+    AddressIndex, AreaId, AreaStats, AreaSummary, Assignment, BuildingIndex, Counts, District,
+    GridIndex, Household, Incident, Level, Placement, Rows, Unit, assign, assign_incidents,
+    place_point, stats,
 };
 
 /// Per area, the incidents placed inside it; and those inside no grid.
@@ -87,6 +87,9 @@ pub struct Snapshot {
     incidents_by_grid: Rows<Rows<Near>>,
     /// The incidents inside no grid.
     incidents_outside: Rows<Near>,
+    /// Point → building, built on first use and shared by every snapshot
+    /// with the same footprints.
+    building_index: Arc<OnceLock<BuildingIndex>>,
     /// The district prepared for map tiles, built on first use.
     tiles: OnceLock<TileSource>,
     /// What this snapshot's tiles are made from: nothing yet, or what an
@@ -184,6 +187,7 @@ impl Snapshot {
             data_version: 0,
             incidents_by_grid: by_grid,
             incidents_outside: outside,
+            building_index: Arc::new(OnceLock::new()),
             tiles: OnceLock::new(),
             tile_base: TileBase::None,
         }
@@ -341,6 +345,46 @@ impl Snapshot {
         )
     }
 
+    /// The building `(lon, lat)` (WGS 84) is in, by the rule of
+    /// [`BuildingIndex`]; the index is built on the first call.
+    ///
+    /// ```
+    /// use gridgov_app::Snapshot;
+    /// let s = Snapshot::build(gridgov_spatial::sample::district(&Default::default()), Default::default(), 1);
+    /// let b = &s.district.buildings[3];
+    /// let p = geo::InteriorPoint::interior_point(&b.footprint).unwrap();
+    /// assert_eq!(s.building_at(p.x(), p.y()).map(|b| b.index()), Some(3));
+    /// ```
+    pub fn building_at(&self, lon: f64, lat: f64) -> Option<gridgov_spatial::BuildingId> {
+        self.building_index
+            .get_or_init(|| BuildingIndex::new(&self.district))
+            .at(&self.district, lon, lat)
+    }
+
+    /// The same snapshot sharing `prev`'s building index: for a snapshot
+    /// made from `prev` with other boundaries but the same buildings.
+    #[must_use]
+    pub(crate) fn keeping_buildings_of(mut self, prev: &Snapshot) -> Snapshot {
+        if self.district.buildings.len() == prev.district.buildings.len() {
+            self.building_index = prev.building_index.clone();
+        }
+        self
+    }
+
+    /// The same with the district's list of staff roles replaced (nothing
+    /// moves, no count changes, no tile shows a role).
+    #[must_use]
+    pub fn with_roles(&self, roles: gridgov_spatial::Roles) -> Snapshot {
+        let mut district = self.district.clone();
+        district.roles = roles;
+        self.sharing_indexes(
+            district,
+            self.assignment.clone(),
+            self.stats.clone(),
+            Some(&[]),
+        )
+    }
+
     /// The same with unit `i` changed (its label and household count;
     /// nothing moves, no count changes).
     #[must_use]
@@ -411,6 +455,7 @@ impl Snapshot {
             grid_versions: self.grid_versions.clone(),
             version: self.version,
             data_version: self.data_version + 1,
+            building_index: self.building_index.clone(),
             tiles: OnceLock::new(),
             tile_base: TileBase::next(self.tiles.get(), &self.tile_base, changed),
         }

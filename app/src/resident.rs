@@ -439,7 +439,7 @@ mod tests {
         assert!(
             p.team
                 .iter()
-                .any(|m| m.role == gridgov_spatial::StaffRole::BuildingLeader)
+                .any(|m| m.role == gridgov_spatial::StaffRole::BUILDING_LEADER)
         );
         let e = place_of_building(&s, &b.code, Some("no-such")).unwrap_err();
         assert!(e.to_string().contains("has no unit"), "{e}");

@@ -5,7 +5,7 @@
 //! given day is never lost.
 
 use gridgov_spatial::edit::GridChange;
-use gridgov_spatial::{Staff, StaffRole};
+use gridgov_spatial::{RoleScope, Roles, Staff};
 
 use crate::boundaries::BoundaryError;
 use crate::context::App;
@@ -16,19 +16,21 @@ pub const MAX_TEAM: usize = 50;
 
 /// Checks a grid's team: at most [`MAX_TEAM`], each with a name (1–64
 /// printable characters), a phone number (digits, `+`, `-`, spaces; at
-/// most 32) and a role of a grid's team (building leaders belong to their
-/// buildings); every problem is named with the member's place.
+/// most 32) and one of the district's `roles` for a grid's team (building
+/// leaders belong to their buildings); every problem is named with the
+/// member's place.
 ///
 /// ```
 /// use gridgov_app::teams::check_team;
-/// use gridgov_spatial::{Staff, StaffRole};
-/// let ok = Staff { role: StaffRole::GridWorker, name: "王芳".into(), phone: "13800001234".into(), party_member: false };
-/// assert!(check_team(&[ok.clone()]).is_ok());
-/// let bad = Staff { role: StaffRole::BuildingLeader, phone: "call".into(), ..ok };
-/// let e = check_team(&[bad]).unwrap_err().to_string();
-/// assert!(e.contains("member 1: phone") && e.contains("member 1: building leaders"));
+/// use gridgov_spatial::{Roles, Staff, StaffRole};
+/// let roles = Roles::default();
+/// let ok = Staff { role: StaffRole::GRID_WORKER, name: "王芳".into(), phone: "13800001234".into(), party_member: false };
+/// assert!(check_team(&[ok.clone()], &roles).is_ok());
+/// let bad = Staff { role: StaffRole::BUILDING_LEADER, phone: "call".into(), ..ok };
+/// let e = check_team(&[bad], &roles).unwrap_err().to_string();
+/// assert!(e.contains("member 1: phone") && e.contains("building leaders belong to their buildings"));
 /// ```
-pub fn check_team(xs: &[Staff]) -> Result<(), BoundaryError> {
+pub fn check_team(xs: &[Staff], roles: &Roles) -> Result<(), BoundaryError> {
     let mut problems = Vec::new();
     if xs.len() > MAX_TEAM {
         problems.push(format!(
@@ -39,12 +41,13 @@ pub fn check_team(xs: &[Staff]) -> Result<(), BoundaryError> {
     for (i, s) in xs.iter().enumerate() {
         let n = i + 1;
         crate::leaders::check_person(&format!("member {n}"), s, &mut problems);
-        if s.role == StaffRole::BuildingLeader {
-            problems.push(format!(
-                "member {n}: building leaders belong to their buildings (PUT /buildings/{{code}}/leaders)"
-            ));
-        }
     }
+    problems.extend(crate::roles::role_problems(
+        roles,
+        "member",
+        xs,
+        RoleScope::Grid,
+    ));
     if problems.is_empty() {
         Ok(())
     } else {
@@ -67,8 +70,8 @@ impl App {
         author: &str,
         reason: &str,
     ) -> Result<VersionInfo, BoundaryError> {
-        check_team(&team)?;
         let snap = self.current();
+        check_team(&team, &snap.district.roles)?;
         let id = snap
             .district
             .area_by_code(code)

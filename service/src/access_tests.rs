@@ -1065,6 +1065,8 @@ async fn nobody_gets_past_any_route_but_the_open_ones(b: Backend) {
         "GET /dashboard",
         // The words of the pages (the sign-in form's too).
         "GET /i18n",
+        // The titles of the roles, shown beside every name.
+        "GET /roles",
         "GET /web/{path}",
         // The handheld's page, manifest and service worker (its data is
         // guarded: /m/slice).

@@ -123,7 +123,14 @@ pub async fn cards(
     let base = super::features::base(&st, &headers);
     let pdf = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ApiError> {
         let items = cards::plan(&snap, &area, kind, &base)?;
-        Ok(cards::document(&items, kind, paper, lang, &font)?)
+        Ok(cards::document(
+            &items,
+            kind,
+            paper,
+            lang,
+            &snap.district.roles,
+            &font,
+        )?)
     })
     .await??;
     let name = match kind {

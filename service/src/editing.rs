@@ -553,8 +553,9 @@ pub async fn rollback(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberIn {
-    /// `grid_leader`, `instructor`, `grid_worker`, `volunteer`,
-    /// `community_police`, `legal_adviser`, `law_enforcement`,
+    /// One of the district's roles for grid teams (`GET /roles`, scope
+    /// `grid`): by default `grid_leader`, `instructor`, `grid_worker`,
+    /// `volunteer`, `community_police`, `legal_adviser`, `law_enforcement`,
     /// `emergency_management`.
     #[schema(value_type = String)]
     role: gridgov_spatial::StaffRole,

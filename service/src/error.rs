@@ -471,6 +471,17 @@ impl From<gridgov_app::HouseholdError> for ApiError {
     }
 }
 
+impl From<gridgov_app::roles::RolesError> for ApiError {
+    fn from(e: gridgov_app::roles::RolesError) -> Self {
+        match e {
+            gridgov_app::roles::RolesError::Invalid(_) => {
+                ApiError::unprocessable("roles", e.to_string())
+            }
+            gridgov_app::roles::RolesError::Store(s) => ApiError::internal(s),
+        }
+    }
+}
+
 impl From<gridgov_app::report::ReportError> for ApiError {
     fn from(e: gridgov_app::report::ReportError) -> Self {
         ApiError::bad_request("report", e.to_string())

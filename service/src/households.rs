@@ -365,6 +365,11 @@ pub async fn put_unit(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeaderIn {
+    /// One of the district's roles for buildings (`GET /roles`, scope
+    /// `building`); default: the first of them (`building_leader`).
+    #[schema(value_type = Option<String>)]
+    #[serde(default)]
+    role: Option<gridgov_spatial::StaffRole>,
     /// Full name.
     name: String,
     /// Contact phone number.
@@ -422,11 +427,20 @@ pub async fn put_leaders(
         .map(|a| snap.district.area(a).code.clone());
     // A building's leaders are kept by its grid's staff, like its roster.
     caller.require(&Thing::Household { grid: g.as_deref() }, Access::Write)?;
+    let default_role = snap
+        .district
+        .roles
+        .0
+        .iter()
+        .find(|r| r.scope == gridgov_spatial::RoleScope::Building)
+        .map_or(gridgov_spatial::StaffRole::BUILDING_LEADER, |r| {
+            r.code.clone()
+        });
     let leaders = input
         .leaders
         .into_iter()
         .map(|l| gridgov_spatial::Staff {
-            role: gridgov_spatial::StaffRole::BuildingLeader,
+            role: l.role.unwrap_or_else(|| default_role.clone()),
             name: l.name,
             phone: l.phone,
             party_member: l.party_member,

@@ -165,10 +165,25 @@ async fn a_buildings_grid_staff_replace_its_leaders_and_other_grids_staff_may_no
         "PUT",
         &uri,
         &[],
-        Some(json!({"leaders": [{"name": "王", "phone": "1", "role": "admin"}]})),
+        Some(json!({"leaders": [
+            {"name": "王", "phone": "1", "role": "admin"},
+            {"name": "李", "phone": "2", "role": "grid_worker"},
+        ]})),
     )
     .await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    // A role the district does not have, and one of a grid's team: each
+    // named, nothing changed.
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let detail = v["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("leader 1: the district has no role \"admin\""),
+        "{detail}"
+    );
+    assert!(
+        detail.contains("leader 2: grid_worker (网格员) is a role of a grid's team"),
+        "{detail}"
+    );
+    assert_eq!(st.current().district.buildings[i].leaders.len(), 2);
     let (s, _, _) = call(
         &st,
         "PUT",

@@ -29,6 +29,7 @@ mod openapi;
 mod photos;
 mod reports;
 mod resident;
+mod roles;
 mod routes;
 mod tiles;
 pub mod tls;
@@ -449,5 +450,7 @@ mod leaders_tests;
 mod open311_tests;
 #[cfg(test)]
 mod resident_tests;
+#[cfg(test)]
+mod roles_tests;
 #[cfg(test)]
 mod teams_tests;

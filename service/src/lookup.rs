@@ -168,8 +168,23 @@ pub fn point_json(
         ),
         Placement::Unplaced => ("[]", "null".to_string()),
     };
+    // The level between the grid and the unit: the building the point is
+    // in, with its leaders.
+    let building = snap.building_at(wlon, wlat).map_or_else(
+        || "null".to_string(),
+        |b| {
+            let b = &snap.district.buildings[b.index()];
+            serde_json::to_string(&gridgov_spatial::PointBuilding {
+                code: b.code.clone(),
+                address: b.address.clone(),
+                floors: b.floors,
+                leaders: b.leaders.clone(),
+            })
+            .unwrap_or_else(|_| "null".into())
+        },
+    );
     Ok(format!(
-        r#"{{"input":[{},{}],"crs":"{crs}","wgs84":[{},{}],"chain":{chain},"border_distance_m":{border},"nearest":{nearest}}}"#,
+        r#"{{"input":[{},{}],"crs":"{crs}","wgs84":[{},{}],"chain":{chain},"building":{building},"border_distance_m":{border},"nearest":{nearest}}}"#,
         num(lon),
         num(lat),
         num(wlon),

@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use super::auth::{self, Need};
 use super::{
     AppState, accounts, cards, cases, editing, events, features, handheld, households, lookup,
-    open311, openapi, photos, reports, resident, tiles, web,
+    open311, openapi, photos, reports, resident, roles, tiles, web,
 };
 
 type Route = UtoipaMethodRouter<Arc<AppState>>;
@@ -182,6 +182,8 @@ pub fn routes(st: &Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
         .routes(g(edit_accounts, routes!(accounts::create_user)))
         .routes(g(read_accounts, routes!(accounts::user)))
         .routes(g(edit_accounts, routes!(accounts::update_user)))
+        .routes(g(open, routes!(roles::get_roles)))
+        .routes(g(edit_accounts, routes!(roles::put_roles)))
         .routes(g(read_accounts, routes!(accounts::tokens)))
         .routes(g(edit_accounts, routes!(accounts::issue_token)))
         .routes(g(edit_accounts, routes!(accounts::revoke_token)))

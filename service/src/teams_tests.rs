@@ -87,7 +87,7 @@ async fn a_communitys_grid_staff_replace_a_grids_team_as_a_new_version(b: Backen
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     let detail = v["detail"].as_str().unwrap();
     for says in [
-        "member 1: building leaders",
+        "member 1: building_leader (楼栋长) serves a building",
         "member 2: a name",
         "member 2: phone",
     ] {

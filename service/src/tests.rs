@@ -745,8 +745,12 @@ fn the_fast_lookup_json_is_exactly_what_serde_writes_for_lookup_point() {
     for _ in 0..500 {
         let (lon, lat) = (rng.range(117.50, 117.60), rng.range(34.83, 34.89));
         for crs in [gridgov_spatial::Crs::Wgs84, gridgov_spatial::Crs::Gcj02] {
-            let r =
-                gridgov_spatial::lookup_point(&snap.district, &snap.grids, lon, lat, crs).unwrap();
+            let r = gridgov_spatial::lookup_point(&snap.district, &snap.grids, lon, lat, crs)
+                .unwrap()
+                .in_building(&snap.district, {
+                    let (x, y) = crs.to_wgs84(lon, lat).unwrap();
+                    snap.building_at(x, y)
+                });
             // Both through the same text → value parse (serde_json's float
             // parsing is not exact, so compare like with like).
             let want: Value = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();

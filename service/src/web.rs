@@ -186,7 +186,8 @@ pub async fn dashboard(headers: HeaderMap) -> Response {
 /// `GET /i18n?lang=en`: the message catalogue the pages show, in the
 /// language asked for (`?lang=`, else `Accept-Language`, else Chinese),
 /// with the district's time zone. The same catalogue the service's own
-/// messages come from.
+/// messages come from, with the district's own role titles as
+/// `staff.<code>`.
 #[utoipa::path(
     get,
     path = "/i18n",
@@ -199,35 +200,42 @@ pub async fn dashboard(headers: HeaderMap) -> Response {
         (status = 200, description = "`lang`, `languages`, `time_zone` and `messages` (key → text)", body = serde_json::Value, content_type = "application/json"),
     )
 )]
-pub async fn catalogue(UiLang(lang): UiLang) -> Response {
+pub async fn catalogue(
+    axum::extract::State(st): axum::extract::State<std::sync::Arc<crate::AppState>>,
+    UiLang(lang): UiLang,
+) -> Response {
     use gridgov_spatial::i18n::{LANGS, Lang};
-    // The answers are the same for the life of the process: made once per
-    // language.
+    // With the default roles the answers are the same for the life of the
+    // process: made once per language.
     static BODIES: OnceLock<Vec<(Lang, String)>> = OnceLock::new();
-    let bodies = BODIES.get_or_init(|| {
-        LANGS
+    let body_of = |l: Lang, roles: Option<&gridgov_spatial::Roles>| {
+        let mut messages: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(l.catalogue_json()).unwrap_or_default();
+        for r in roles.map_or(&[][..], |r| &r.0[..]) {
+            messages.insert(format!("staff.{}", r.code), r.title(l).into());
+        }
+        serde_json::json!({
+            "lang": l.code(),
+            "languages": LANGS.iter().map(|o| serde_json::json!({
+                "code": o.code(),
+                "name": gridgov_spatial::i18n::t(*o, "lang.name"),
+            })).collect::<Vec<_>>(),
+            "time_zone": gridgov_spatial::time::DISTRICT_TIME_ZONE,
+            "messages": messages,
+        })
+        .to_string()
+    };
+    let snap = st.current();
+    let body = if snap.district.roles.is_default() {
+        let bodies = BODIES.get_or_init(|| LANGS.iter().map(|&l| (l, body_of(l, None))).collect());
+        bodies
             .iter()
-            .map(|&l| {
-                let messages: serde_json::Value =
-                    serde_json::from_str(l.catalogue_json()).unwrap_or_default();
-                let body = serde_json::json!({
-                    "lang": l.code(),
-                    "languages": LANGS.iter().map(|o| serde_json::json!({
-                        "code": o.code(),
-                        "name": gridgov_spatial::i18n::t(*o, "lang.name"),
-                    })).collect::<Vec<_>>(),
-                    "time_zone": gridgov_spatial::time::DISTRICT_TIME_ZONE,
-                    "messages": messages,
-                });
-                (l, body.to_string())
-            })
-            .collect()
-    });
-    let body = bodies
-        .iter()
-        .find(|(l, _)| *l == lang)
-        .map_or("{}", |(_, b)| b.as_str());
-    let mut r = body.to_owned().into_response();
+            .find(|(l, _)| *l == lang)
+            .map_or_else(|| "{}".to_owned(), |(_, b)| b.clone())
+    } else {
+        body_of(lang, Some(&snap.district.roles))
+    };
+    let mut r = body.into_response();
     let h = r.headers_mut();
     h.insert(
         header::CONTENT_TYPE,

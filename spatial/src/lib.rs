@@ -10,6 +10,7 @@
 
 pub mod access;
 pub mod basemap;
+pub mod building_index;
 pub mod cancel;
 pub mod cellindex;
 pub mod geom_serde;
@@ -18,19 +19,22 @@ pub mod idcard;
 pub mod model;
 pub mod pip;
 pub mod rng;
+pub mod roles;
 pub mod sample;
 pub mod shape;
 pub mod synthetic;
 pub mod time;
 
 pub use basemap::{MapFeature, MapKind, MapShape};
+pub use building_index::BuildingIndex;
 pub use cellindex::{CellIndex, CellIndexStats};
 pub use model::{
     Area, AreaId, Building, BuildingId, Camera, CameraId, District, GridKind, Household,
     HouseholdId, Incident, IncidentId, IncidentSource, IncidentStatus, Level, Merchant, MerchantId,
-    Reporter, Rows, Staff, StaffRole, Unit, UnitId,
+    Reporter, Rows, Staff, Unit, UnitId,
 };
 pub use rng::Rng;
+pub use roles::{MAX_ROLES, RoleDef, RoleScope, Roles, StaffRole};
 pub use time::{Date, Timestamp};
 pub mod crs;
 pub mod crs_wkt;
@@ -60,7 +64,7 @@ pub mod workflow;
 pub use coverage::{Coverage, GridCoverage, camera_coverage};
 pub use dissolve::dissolved;
 
-pub use lookup::{AreaSummary, PointLookup, lookup_point};
+pub use lookup::{AreaSummary, PointBuilding, PointLookup, lookup_point};
 pub use stats::{AreaStats, Counts, stats};
 pub mod validate;
 

@@ -68,6 +68,10 @@ pub struct PointLookup {
     pub wgs84: [f64; 2],
     /// Grid, community, street — empty when outside every grid.
     pub chain: Vec<AreaSummary>,
+    /// The building the point is in (the level between the grid and its
+    /// units), when it was looked for ([`PointLookup::in_building`]) and
+    /// found.
+    pub building: Option<PointBuilding>,
     /// Distance to the nearest grid border in metres (a caller should
     /// confirm on the ground when it is small).
     pub border_distance_m: Option<f64>,
@@ -80,6 +84,49 @@ impl PointLookup {
     pub fn grid(&self) -> Option<&AreaSummary> {
         self.chain.first()
     }
+
+    /// The same answer naming building `b` of `d` (found by a
+    /// [`crate::BuildingIndex`]) as the one the point is in.
+    ///
+    /// ```
+    /// use gridgov_spatial::{lookup_point, sample, BuildingIndex, Crs, GridIndex};
+    /// let d = sample::district(&sample::SampleSpec::default());
+    /// let p = geo::InteriorPoint::interior_point(&d.buildings[0].footprint).unwrap();
+    /// let r = lookup_point(&d, &GridIndex::new(&d), p.x(), p.y(), Crs::Wgs84).unwrap();
+    /// let r = r.in_building(&d, BuildingIndex::new(&d).at(&d, p.x(), p.y()));
+    /// assert_eq!(r.building.unwrap().code, d.buildings[0].code);
+    /// ```
+    #[must_use]
+    pub fn in_building(mut self, d: &District, b: Option<crate::BuildingId>) -> Self {
+        self.building = b
+            .and_then(|b| d.buildings.get(b.index()))
+            .map(|b| PointBuilding {
+                code: b.code.clone(),
+                address: b.address.clone(),
+                floors: b.floors,
+                leaders: b.leaders.clone(),
+            });
+        self
+    }
+}
+
+/// The building a looked-up point is in.
+///
+/// ```
+/// use gridgov_spatial::PointBuilding;
+/// let b = PointBuilding { code: "B1".into(), address: "光明路1号".into(), floors: 6, leaders: vec![] };
+/// assert_eq!(b.floors, 6);
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PointBuilding {
+    /// Building code.
+    pub code: String,
+    /// Street address.
+    pub address: String,
+    /// Floors above ground (0 when unknown).
+    pub floors: u16,
+    /// Its leaders (楼栋长).
+    pub leaders: Vec<Staff>,
 }
 
 /// Looks up the grid of `(lon, lat)` given in `crs`.
@@ -109,6 +156,7 @@ pub fn lookup_point(
         crs,
         wgs84: [wlon, wlat],
         chain,
+        building: None,
         border_distance_m: border.map(|b| b.distance_m),
         nearest,
     })

@@ -168,92 +168,18 @@ impl GridKind {
     }
 }
 
-/// The role of a staff member of a grid.
-///
-/// ```
-/// use gridgov_spatial::StaffRole;
-/// assert_eq!(StaffRole::GridLeader.label_zh(), "网格长");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StaffRole {
-    /// 网格长
-    GridLeader,
-    /// 网格员
-    GridWorker,
-    /// 网格指导员
-    Instructor,
-    /// 楼栋长: answers for one building ("red building leader" when a
-    /// party member).
-    BuildingLeader,
-    /// 志愿网格员: a resident volunteering in the grid.
-    Volunteer,
-    /// 社区民警: the community police officer who enters the grid.
-    CommunityPolice,
-    /// 法律顾问: the legal adviser who enters the grid.
-    LegalAdviser,
-    /// 综合执法队员: administrative law enforcement entering the grid.
-    LawEnforcement,
-    /// 应急管理员: emergency management entering the grid.
-    EmergencyManagement,
-}
-
-impl StaffRole {
-    /// The Chinese title.
-    pub fn label_zh(self) -> &'static str {
-        match self {
-            StaffRole::GridLeader => "网格长",
-            StaffRole::GridWorker => "网格员",
-            StaffRole::Instructor => "网格指导员",
-            StaffRole::BuildingLeader => "楼栋长",
-            StaffRole::Volunteer => "志愿网格员",
-            StaffRole::CommunityPolice => "社区民警",
-            StaffRole::LegalAdviser => "法律顾问",
-            StaffRole::LawEnforcement => "综合执法队员",
-            StaffRole::EmergencyManagement => "应急管理员",
-        }
-    }
-
-    /// Lower-case English name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StaffRole::GridLeader => "grid_leader",
-            StaffRole::GridWorker => "grid_worker",
-            StaffRole::Instructor => "instructor",
-            StaffRole::BuildingLeader => "building_leader",
-            StaffRole::Volunteer => "volunteer",
-            StaffRole::CommunityPolice => "community_police",
-            StaffRole::LegalAdviser => "legal_adviser",
-            StaffRole::LawEnforcement => "law_enforcement",
-            StaffRole::EmergencyManagement => "emergency_management",
-        }
-    }
-
-    /// Every role, in the order a team is listed.
-    pub const ALL: [StaffRole; 9] = [
-        StaffRole::GridLeader,
-        StaffRole::Instructor,
-        StaffRole::GridWorker,
-        StaffRole::BuildingLeader,
-        StaffRole::Volunteer,
-        StaffRole::CommunityPolice,
-        StaffRole::LegalAdviser,
-        StaffRole::LawEnforcement,
-        StaffRole::EmergencyManagement,
-    ];
-}
-
 /// A person serving a grid.
 ///
 /// ```
 /// use gridgov_spatial::{Staff, StaffRole};
-/// let s = Staff { role: StaffRole::GridWorker, name: "王芳".into(), phone: "13800001234".into(), party_member: false };
-/// assert_eq!(s.role, StaffRole::GridWorker);
+/// let s = Staff { role: StaffRole::GRID_WORKER, name: "王芳".into(), phone: "13800001234".into(), party_member: false };
+/// assert_eq!(s.role, StaffRole::GRID_WORKER);
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Staff {
-    /// What the person does for the grid.
-    pub role: StaffRole,
+    /// What the person does for the grid: one of the district's
+    /// [`crate::Roles`].
+    pub role: crate::StaffRole,
     /// Full name.
     pub name: String,
     /// Contact phone number.
@@ -684,6 +610,10 @@ pub struct District {
     /// The base map: roads, water and place names (not assigned to grids).
     #[serde(default, skip_serializing_if = "imbl::Vector::is_empty")]
     pub basemap: Rows<crate::MapFeature>,
+    /// The roles staff members may hold (the defaults unless the district
+    /// set its own).
+    #[serde(default, skip_serializing_if = "crate::Roles::is_default")]
+    pub roles: crate::Roles,
 }
 
 impl District {

@@ -378,12 +378,13 @@ impl Gen {
     fn teams(&mut self) {
         let communities: Vec<AreaId> = self.d.areas_at(Level::Community).collect();
         for c in communities {
-            let forces = [StaffRole::CommunityPolice, StaffRole::LegalAdviser].map(|role| Staff {
-                role,
-                name: self.name(),
-                phone: self.phone(),
-                party_member: false,
-            });
+            let forces =
+                [StaffRole::COMMUNITY_POLICE, StaffRole::LEGAL_ADVISER].map(|role| Staff {
+                    role,
+                    name: self.name(),
+                    phone: self.phone(),
+                    party_member: false,
+                });
             let grids: Vec<AreaId> = self
                 .d
                 .grids()
@@ -394,7 +395,7 @@ impl Gen {
                 .collect();
             for g in grids {
                 let volunteer = Staff {
-                    role: StaffRole::Volunteer,
+                    role: StaffRole::VOLUNTEER,
                     name: self.name(),
                     phone: self.phone(),
                     party_member: self.rng.f64() < 0.3,
@@ -444,7 +445,7 @@ impl Gen {
         let mut buildings = std::mem::take(&mut self.d.buildings);
         for b in &mut buildings {
             b.leaders = vec![Staff {
-                role: StaffRole::BuildingLeader,
+                role: StaffRole::BUILDING_LEADER,
                 name: self.name(),
                 phone: self.phone(),
                 party_member: self.rng.f64() < 0.45,
@@ -482,21 +483,21 @@ impl Gen {
 
     fn staff(&mut self) -> Vec<Staff> {
         let mut v = vec![Staff {
-            role: StaffRole::GridLeader,
+            role: StaffRole::GRID_LEADER,
             name: self.name(),
             phone: self.phone(),
             party_member: false,
         }];
         for _ in 0..=self.rng.below(2) {
             v.push(Staff {
-                role: StaffRole::GridWorker,
+                role: StaffRole::GRID_WORKER,
                 name: self.name(),
                 phone: self.phone(),
                 party_member: false,
             });
         }
         v.push(Staff {
-            role: StaffRole::Instructor,
+            role: StaffRole::INSTRUCTOR,
             name: self.name(),
             phone: self.phone(),
             party_member: false,
@@ -534,7 +535,7 @@ impl Gen {
         let mut street = Area::new(Level::Street, street_code.clone(), street_name);
         street.boundary = round_mp(&lattice.block(0..12, 0..4));
         street.staff = vec![Staff {
-            role: StaffRole::Instructor,
+            role: StaffRole::INSTRUCTOR,
             name: self.name(),
             phone: self.phone(),
             party_member: false,
@@ -561,7 +562,7 @@ impl Gen {
             c.parent = Some(street_id);
             c.boundary = round_mp(&plan.lattice.block(cols.clone(), rows.clone()));
             c.staff = vec![Staff {
-                role: StaffRole::Instructor,
+                role: StaffRole::INSTRUCTOR,
                 name: self.name(),
                 phone: self.phone(),
                 party_member: false,
@@ -1221,7 +1222,11 @@ mod tests {
             let a = d.area(g);
             if a.kind == Some(GridKind::Basic) {
                 assert!(a.staff.len() >= 5, "{}: {:?}", a.code, a.staff);
-                assert!(a.staff.iter().any(|s| s.role == StaffRole::CommunityPolice));
+                assert!(
+                    a.staff
+                        .iter()
+                        .any(|s| s.role == StaffRole::COMMUNITY_POLICE)
+                );
             }
         }
         let hh = d.households.len();

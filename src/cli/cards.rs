@@ -91,7 +91,8 @@ pub fn run(a: &CardsArgs) -> CliResult {
     let items = cards::plan(&snap, area, kind, &a.url)
         .map_err(|e| e.to_string())
         .input()?;
-    let pdf = cards::document(&items, kind, paper, a.lang, &font).map_err(|e| e.to_string())?;
+    let pdf = cards::document(&items, kind, paper, a.lang, &snap.district.roles, &font)
+        .map_err(|e| e.to_string())?;
     std::fs::write(&a.out, &pdf).map_err(|e| format!("{}: {e}", a.out.display()))?;
     let what = match kind {
         CardKind::Sign => "building signs",

@@ -6,7 +6,8 @@ use std::time::Instant;
 
 use gridgov_spatial::sample::SampleSpec;
 use gridgov_spatial::{
-    AreaSummary, Crs, District, GridIndex, Level, PointLookup, assign, lookup_point, sample, stats,
+    AreaSummary, BuildingIndex, Crs, District, GridIndex, Level, PointLookup, assign, lookup_point,
+    sample, stats,
 };
 
 use super::table::render;
@@ -124,6 +125,7 @@ pub fn run(cli: Cli) -> CliResult {
         #[cfg(feature = "window")]
         Command::View(args) => super::view::run(&args),
         Command::Users(c) => super::users::users(c),
+        Command::Roles(c) => super::roles::roles(c),
         Command::Tokens(c) => super::users::tokens(c),
         Command::Audit(a) => super::users::audit(&a),
         Command::Stats { db, level } => cmd_stats(&db, level.as_deref()),
@@ -242,7 +244,7 @@ fn chain_text(chain: &[AreaSummary]) -> String {
         .join(" ← ")
 }
 
-fn print_point_lookup(r: &PointLookup) {
+fn print_point_lookup(r: &PointLookup, roles: &gridgov_spatial::Roles) {
     println!(
         "point     {:.7}, {:.7} ({}) = {:.7}, {:.7} (wgs84)",
         r.input[0], r.input[1], r.crs, r.wgs84[0], r.wgs84[1]
@@ -255,7 +257,19 @@ fn print_point_lookup(r: &PointLookup) {
                 println!("kind      {}", k.as_str());
             }
             for s in &g.staff {
-                println!("staff     {} {} {}", s.role.label_zh(), s.name, s.phone);
+                println!(
+                    "staff     {} {} {}",
+                    roles.title(&s.role, gridgov_spatial::i18n::Lang::Zh),
+                    s.name,
+                    s.phone
+                );
+            }
+            if let Some(b) = &r.building {
+                println!("building  {} {}", b.code, b.address);
+                for s in &b.leaders {
+                    let red = if s.party_member { " (党员)" } else { "" };
+                    println!("leader    {} {}{red}", s.name, s.phone);
+                }
             }
         }
         None => match &r.nearest {
@@ -289,10 +303,12 @@ fn cmd_lookup(
         let crs: Crs = crs.parse().input()?;
         let idx = GridIndex::new(&d);
         let r = lookup_point(&d, &idx, lon, lat, crs)?;
+        let [wlon, wlat] = r.wgs84;
+        let r = r.in_building(&d, BuildingIndex::new(&d).at(&d, wlon, wlat));
         if db.json {
             println!("{}", serde_json::to_string_pretty(&r)?);
         } else {
-            print_point_lookup(&r);
+            print_point_lookup(&r, &d.roles);
         }
         return Ok(if r.grid().is_some() {
             ExitCode::SUCCESS

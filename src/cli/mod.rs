@@ -8,6 +8,7 @@ mod error;
 mod import;
 mod render;
 mod report;
+mod roles;
 mod serve;
 pub mod table;
 mod users;
@@ -128,6 +129,10 @@ pub enum Command {
     /// disabled).
     #[command(subcommand)]
     Users(users::UsersCmd),
+    /// The roles staff may hold in grid teams and as building leaders:
+    /// list, set.
+    #[command(subcommand)]
+    Roles(roles::RolesCmd),
     /// API tokens: issue, list, revoke.
     #[command(subcommand)]
     Tokens(users::TokensCmd),

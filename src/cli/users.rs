@@ -24,7 +24,7 @@ pub struct StoreArgs {
 }
 
 impl StoreArgs {
-    fn open(&self) -> Result<Arc<dyn Store>, Box<dyn std::error::Error>> {
+    pub(super) fn open(&self) -> Result<Arc<dyn Store>, Box<dyn std::error::Error>> {
         Ok(gridgov_storage::open(&self.db.to_string_lossy(), &self.seed, crate::cli::now())?.store)
     }
 }

@@ -195,6 +195,23 @@ pub(crate) fn read_leaders(
     })
 }
 
+/// The `gridgov_meta` key of a district's own list of staff roles
+/// (absent: the defaults).
+pub(crate) const ROLES_KEY: &str = "staff_roles";
+
+/// A roles list as stored in `gridgov_meta`.
+pub(crate) fn roles_text(r: &gridgov_spatial::Roles) -> String {
+    serde_json::to_string(r).expect("roles are plain values")
+}
+
+/// A stored roles list (`None`: the defaults); `Corrupt` when it is not one.
+pub(crate) fn read_roles(s: Option<String>) -> Result<gridgov_spatial::Roles, StorageError> {
+    s.map_or(Ok(gridgov_spatial::Roles::default()), |s| {
+        serde_json::from_str(&s)
+            .map_err(|e| StorageError::Corrupt(format!("gridgov_meta {ROLES_KEY}: {e}")))
+    })
+}
+
 /// What a `--db` or `--out` string names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {

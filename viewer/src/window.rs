@@ -535,7 +535,7 @@ impl App {
                         for s in &d.area(area).staff {
                             ui.label(format!(
                                 "{} · {} · {}",
-                                i18n::label(lang, "staff", s.role.as_str()),
+                                d.roles.title(&s.role, lang),
                                 s.name,
                                 s.phone
                             ));

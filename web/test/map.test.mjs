@@ -179,6 +179,26 @@ test("tapping inside a building opens the building, not the grid around it", asy
   await page.waitForSelector("#card:not([hidden])");
   const title = await page.textContent("#card h3");
   assert.equal(title, "振兴街24号1号楼");
+  // The building level of the chain: the building and its leader, as the
+  // address lookup names them.
+  const known = (await (await server.api(`/lookup?address=${encodeURIComponent("振兴街24号1号楼")}`)).json()).candidates[0];
+  const leader = known.leaders[0];
+  assert.ok(leader?.name, "the sample's building has a leader");
+  const rows = await page.$$eval("#card table.leaders tr", (trs) => trs.map((tr) => tr.textContent));
+  assert.equal(rows[0], "楼栋振兴街24号1号楼");
+  assert.ok(rows[1].startsWith(`楼栋长${leader.name} ${leader.phone}`), `leader row: ${rows[1]}`);
+  assert.equal(rows[1].includes("党员"), Boolean(leader.party_member));
+  // An admin may print the grid's signs and cards from the card: the
+  // links give PDFs.
+  const href = await page.getAttribute("#card a.print-sign", "href");
+  assert.equal(href, "/cards?grid=370402005001001&kind=sign");
+  assert.equal(await page.getAttribute("#card a.print-card", "href"), "/cards?grid=370402005001001&kind=card");
+  const got = await page.evaluate(async (u) => {
+    const r = await fetch(u);
+    const b = new Uint8Array(await r.arrayBuffer());
+    return { status: r.status, type: r.headers.get("content-type"), head: String.fromCharCode(...b.slice(0, 5)) };
+  }, href);
+  assert.deepEqual(got, { status: 200, type: "application/pdf", head: "%PDF-" });
   assert.deepEqual(errors, []);
   await page.close();
 });

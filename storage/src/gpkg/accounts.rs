@@ -392,6 +392,29 @@ pub fn update_building_leaders(
     Ok(n == 1)
 }
 
+/// Replaces the district's list of staff roles.
+pub fn set_roles(conn: &Connection, roles: &gridgov_spatial::Roles) -> Result<(), StorageError> {
+    conn.execute(
+        "INSERT OR REPLACE INTO gridgov_meta VALUES (?1, ?2)",
+        params![crate::ROLES_KEY, crate::roles_text(roles)],
+    )
+    .map_err(sql("change the staff roles"))?;
+    Ok(())
+}
+
+/// The district's list of staff roles.
+pub fn roles(conn: &Connection) -> Result<gridgov_spatial::Roles, StorageError> {
+    let s = conn
+        .query_row(
+            "SELECT value FROM gridgov_meta WHERE key = ?1",
+            [crate::ROLES_KEY],
+            |r| r.get::<_, String>(0),
+        )
+        .optional()
+        .map_err(sql("read the staff roles"))?;
+    crate::read_roles(s)
+}
+
 /// A building's leaders; `None` when there is no such building.
 pub fn building_leaders(
     conn: &Connection,

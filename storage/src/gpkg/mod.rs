@@ -294,4 +294,12 @@ impl HouseholdStore for GpkgStore {
     fn building_leaders(&self, id: BuildingId) -> Result<Option<Vec<Staff>>, StoreError> {
         Ok(accounts::building_leaders(&self.conn(), id)?)
     }
+
+    fn set_roles(&self, roles: &gridgov_spatial::Roles) -> Result<(), StoreError> {
+        Ok(accounts::set_roles(&self.conn(), roles)?)
+    }
+
+    fn roles(&self) -> Result<gridgov_spatial::Roles, StoreError> {
+        Ok(accounts::roles(&self.conn())?)
+    }
 }

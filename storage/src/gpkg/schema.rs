@@ -375,6 +375,13 @@ fn insert_district(conn: &Connection, d: &District) -> Result<(), StorageError> 
         )
         .map_err(&e)?;
     }
+    if !d.roles.is_default() {
+        conn.execute(
+            "INSERT OR REPLACE INTO gridgov_meta VALUES (?1, ?2)",
+            params![crate::ROLES_KEY, crate::roles_text(&d.roles)],
+        )
+        .map_err(&e)?;
+    }
     for (level, table) in [
         (Level::Street, "streets"),
         (Level::Community, "communities"),
@@ -670,6 +677,7 @@ pub fn load(conn: &Connection) -> Result<District, StorageError> {
     };
     let mut d = District::new(meta("name")?);
     d.attribution = meta("attribution")?;
+    d.roles = super::accounts::roles(conn)?;
     let mut codes: std::collections::HashMap<String, AreaId> = std::collections::HashMap::new();
     let mut parents: Vec<(AreaId, String)> = Vec::new();
     for (level, table) in [

@@ -304,6 +304,39 @@ pub fn update_unit(
     Ok(n == 1)
 }
 
+/// Replaces the district's list of staff roles and tells the other
+/// replicas.
+pub fn set_roles(
+    c: &mut Client,
+    origin: &str,
+    roles: &gridgov_spatial::Roles,
+) -> Result<(), StorageError> {
+    let mut tx = c.transaction().map_err(pg("begin changing the roles"))?;
+    tx.execute(
+        "INSERT INTO gridgov_meta VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value",
+        &[&crate::ROLES_KEY, &crate::roles_text(roles)],
+    )
+    .map_err(pg("change the staff roles"))?;
+    tx.execute(
+        "SELECT pg_notify($1, $2)",
+        &[&HOUSEHOLDS_CHANNEL, &format!("{origin} r:0")],
+    )
+    .map_err(pg("notify"))?;
+    tx.commit().map_err(pg("commit the staff roles"))?;
+    Ok(())
+}
+
+/// The district's list of staff roles.
+pub fn roles(c: &mut Client) -> Result<gridgov_spatial::Roles, StorageError> {
+    let row = c
+        .query_opt(
+            "SELECT value FROM gridgov_meta WHERE key = $1",
+            &[&crate::ROLES_KEY],
+        )
+        .map_err(pg("read the staff roles"))?;
+    crate::read_roles(row.map(|r| r.get::<_, String>(0)))
+}
+
 /// Replaces a building's leaders and tells the other replicas.
 pub fn update_building_leaders(
     c: &mut Client,

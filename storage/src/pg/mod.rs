@@ -437,6 +437,13 @@ fn create(c: &mut Client, d: &District, now: Timestamp) -> Result<bool, StorageE
         tx.execute("INSERT INTO gridgov_meta VALUES ($1, $2)", &[&k, &v])
             .map_err(pg("write meta"))?;
     }
+    if !d.roles.is_default() {
+        tx.execute(
+            "INSERT INTO gridgov_meta VALUES ($1, $2)",
+            &[&crate::ROLES_KEY, &crate::roles_text(&d.roles)],
+        )
+        .map_err(pg("write meta"))?;
+    }
     for (level, table) in [
         (Level::Street, "streets"),
         (Level::Community, "communities"),
@@ -648,6 +655,7 @@ fn load(c: &mut Client) -> Result<District, StorageError> {
     })?;
     let mut d = District::new(meta.remove("name").unwrap_or_default());
     d.attribution = meta.remove("attribution").unwrap_or_default();
+    d.roles = crate::read_roles(meta.remove(crate::ROLES_KEY))?;
     let mut codes: HashMap<String, AreaId> = HashMap::new();
     let mut parents: Vec<(AreaId, String)> = Vec::new();
     for (level, table) in [
@@ -1255,6 +1263,18 @@ impl HouseholdStore for PgStore {
     fn building_leaders(&self, id: BuildingId) -> Result<Option<Vec<Staff>>, StoreError> {
         Ok(accounts::building_leaders(&mut *self.client()?, id)?)
     }
+
+    fn set_roles(&self, roles: &gridgov_spatial::Roles) -> Result<(), StoreError> {
+        Ok(accounts::set_roles(
+            &mut *self.client()?,
+            &self.origin,
+            roles,
+        )?)
+    }
+
+    fn roles(&self) -> Result<gridgov_spatial::Roles, StoreError> {
+        Ok(accounts::roles(&mut *self.client()?)?)
+    }
 }
 
 /// A name for one store's writes: random, so two replicas (or two stores
@@ -1279,6 +1299,7 @@ fn household_news(payload: &str, own: &str) -> Option<Change> {
         "h" => Some(Change::Household(HouseholdId(i))),
         "u" => Some(Change::Unit(UnitId(i))),
         "b" => Some(Change::Building(BuildingId(i))),
+        "r" => Some(Change::Roles),
         _ => None,
     }
 }
