@@ -109,3 +109,61 @@ fn a_larger_scale_writes_several_streets_with_everything_scaled() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--scale"), "{}", r.stderr);
 }
+
+#[test]
+fn a_sample_with_histories_has_realistic_step_times_that_the_assessment_ranks() {
+    let dir = crate::util::tmp_dir("sample_histories");
+    let db = dir.join("h.gpkg");
+    let r = crate::util::gridgov(&["sample", "--histories", "--out", crate::util::s(&db)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let store = gridgov_storage::open(
+        crate::util::s(&db),
+        std::path::Path::new(""),
+        "2026-12-01T00:00:00+08:00".parse().unwrap(),
+    )
+    .unwrap()
+    .store;
+    let book = gridgov_app::cases::Book::read(store.as_ref()).unwrap();
+    let with_steps = book.cases.iter().filter(|c| !c.history.is_empty()).count();
+    assert!(with_steps > 5_000, "{with_steps} cases with steps");
+    let d = store.load().unwrap();
+    let snap = gridgov_app::Snapshot::build(d, std::collections::HashMap::default(), 1);
+    let a = gridgov_app::report::assessment::assess(
+        &snap,
+        &book,
+        &[],
+        &gridgov_spatial::workflow::DeadlineRules::default(),
+        gridgov_spatial::period::Period::parse("2026-10").unwrap(),
+        "2026-12-01T00:00:00+08:00".parse().unwrap(),
+        8 * 3600,
+    );
+    let ranked: Vec<_> = a.grids.iter().filter(|g| g.rank.is_some()).collect();
+    assert!(ranked.len() >= 40, "{} grids ranked", ranked.len());
+    let cases: usize = ranked.iter().map(|g| g.cases).sum();
+    let accept: Vec<f64> = ranked.iter().filter_map(|g| g.to_accept.median).collect();
+    let mean_accept = accept.iter().sum::<f64>() / accept.len() as f64;
+    assert!(
+        (0.7..2.5).contains(&mean_accept),
+        "median hours to accept {mean_accept}"
+    );
+    let sat: Vec<f64> = ranked.iter().filter_map(|g| g.satisfaction).collect();
+    let mean_sat = sat.iter().sum::<f64>() / sat.len() as f64;
+    assert!((3.9..4.7).contains(&mean_sat), "satisfaction {mean_sat}");
+    let overdue: usize = ranked.iter().map(|g| g.overdue).sum();
+    assert!(
+        overdue > 0 && overdue < cases,
+        "{overdue} of {cases} overdue"
+    );
+    assert!(ranked.windows(2).all(|w| w[0].score >= w[1].score));
+    // The staff are the grids' own leaders and workers.
+    let top = snap
+        .district
+        .area(snap.district.area_by_code(&ranked[0].code).unwrap());
+    assert!(
+        top.staff
+            .iter()
+            .any(|m| a.staff.iter().any(|s| s.user == m.name)),
+        "none of {:?} among the staff assessed",
+        top.staff
+    );
+}

@@ -1237,6 +1237,23 @@ async function refreshKpis() {
   }));
 }
 
+// The month's assessment (GET /stats/assessment): the best ranked grids
+// with their cases, overdue rate, satisfaction and score.
+const ASSESSED_SHOWN = 5;
+
+async function refreshAssessment() {
+  const { body: a } = await getJSON("/stats/assessment");
+  const pct = (v) => (v === null ? "–" : `${num(v * 100, 1)}%`);
+  const opt = (v, d) => (v === null ? "–" : num(v, d));
+  const ranked = a.grids.filter((g) => g.rank !== null).slice(0, ASSESSED_SHOWN);
+  const head = el("tr", {}, ...["report.col.rank", "report.col.grid", "report.col.cases", "report.col.overdue_rate", "report.col.satisfaction", "report.col.score"]
+    .map((k) => el("th", {}, t(k))));
+  const rows = ranked.map((g) => el("tr", { "data-grid": g.code },
+    el("td", {}, String(g.rank)), el("td", {}, g.name), el("td", {}, num(g.cases, 0)),
+    el("td", {}, pct(g.overdue_rate)), el("td", {}, opt(g.satisfaction, 2)), el("td", {}, opt(g.score, 1))));
+  $("assessment").replaceChildren(...(ranked.length ? [head, ...rows] : [el("tr", {}, el("td", { class: "empty" }, t("dash.assessment.empty")))]));
+}
+
 // At most one refresh of the figures per two seconds, however many
 // events come.
 function kpisSoon() {
@@ -1244,6 +1261,7 @@ function kpisSoon() {
   kpiTimer = setTimeout(() => {
     kpiTimer = null;
     refreshKpis().catch((e) => toast(e.message));
+    refreshAssessment().catch((e) => toast(e.message));
   }, 2000);
 }
 
@@ -1409,7 +1427,7 @@ $("dash-filter-clear").addEventListener("click", () => setGridFilter(null));
 async function startDashboard() {
   $("dash").hidden = false;
   $("live").hidden = false;
-  await Promise.all([refreshKpis(), refreshCharts(), loadLive()]);
+  await Promise.all([refreshKpis(), refreshCharts(), loadLive(), refreshAssessment()]);
   openFeed();
 }
 

@@ -8,6 +8,7 @@
 //! answered as RFC 7807 problem+json.
 
 mod accounts;
+mod assessment;
 pub mod auth;
 mod batch_body;
 mod cards;
@@ -442,6 +443,8 @@ mod screens_tests;
 #[cfg(test)]
 mod visits_tests;
 
+#[cfg(test)]
+mod assessment_tests;
 #[cfg(test)]
 mod handheld_tests;
 #[cfg(test)]

@@ -430,7 +430,8 @@ pub async fn report(
         o.hotspots.cancel = cancel;
         let snap = st.current();
         let book = Book::read(st.app.store.as_ref())?;
-        let mut r = build(&snap, &book, &st.app.rules.deadlines, p, now, &o)?;
+        let visits = st.app.store.visits_after(0)?;
+        let mut r = build(&snap, &book, &visits, &st.app.rules.deadlines, p, now, &o)?;
         // Counts are for everyone who reads reports; the overdue list
         // names cases, so each caller sees only those they may read.
         r.overdue.retain(|row| {

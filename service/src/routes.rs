@@ -15,8 +15,8 @@ use utoipa_axum::routes;
 
 use super::auth::{self, Need};
 use super::{
-    AppState, accounts, cards, cases, editing, events, features, handheld, households, lookup,
-    open311, openapi, photos, reports, resident, roles, tiles, web,
+    AppState, accounts, assessment, cards, cases, editing, events, features, handheld, households,
+    lookup, open311, openapi, photos, reports, resident, roles, tiles, web,
 };
 
 type Route = UtoipaMethodRouter<Arc<AppState>>;
@@ -120,6 +120,7 @@ pub fn routes(st: &Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
         .routes(g(aggregate, routes!(tiles::heat_legend)))
         // Counts, hot spots, reports.
         .routes(g(aggregate, routes!(reports::incident_stats)))
+        .routes(g(aggregate, routes!(assessment::assessment)))
         .routes(g(aggregate, routes!(reports::overview)))
         .routes(g(aggregate, routes!(reports::hotspots)))
         .routes(g(aggregate, routes!(reports::index)))

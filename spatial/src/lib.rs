@@ -21,6 +21,7 @@ pub mod pip;
 pub mod rng;
 pub mod roles;
 pub mod sample;
+pub mod sample_history;
 pub mod shape;
 pub mod synthetic;
 pub mod time;

@@ -614,6 +614,11 @@ pub struct District {
     /// set its own).
     #[serde(default, skip_serializing_if = "crate::Roles::is_default")]
     pub roles: crate::Roles,
+    /// For a generated sample: the seed of its cases' histories
+    /// ([`crate::sample_history::histories`]), which a store made from
+    /// this district writes into its case log. `None` for real data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_histories: Option<u64>,
 }
 
 impl District {

@@ -70,7 +70,8 @@ pub fn run(cli: Cli) -> CliResult {
             buildings,
             incidents,
             seed,
-        } => cmd_sample(&out, &scale, buildings, incidents, seed),
+            histories,
+        } => cmd_sample(&out, &scale, buildings, incidents, seed, histories),
         Command::Import {
             mapping,
             dir,
@@ -176,6 +177,7 @@ fn cmd_sample(
     buildings: Option<usize>,
     incidents: Option<usize>,
     seed: u64,
+    histories: bool,
 ) -> CliResult {
     let base = match scale {
         "city" => SampleSpec::city(),
@@ -198,7 +200,10 @@ fn cmd_sample(
         ..base
     };
     let t = Instant::now();
-    let d = sample::district(&spec);
+    let mut d = sample::district(&spec);
+    if histories {
+        d.sample_histories = Some(seed);
+    }
     gridgov_storage::save_district(
         &out.to_string_lossy(),
         &d,

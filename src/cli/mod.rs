@@ -157,6 +157,11 @@ pub enum Command {
         /// Random seed.
         #[arg(long, default_value_t = 2022)]
         seed: u64,
+        /// Give the cases the histories that took them to their status
+        /// (accepted, dispatched, handled, … with realistic times), written
+        /// into the case log of a store made from it.
+        #[arg(long)]
+        histories: bool,
     },
     /// Import grid layers (GeoJSON + mapping) and OpenStreetMap data.
     Import {

@@ -161,7 +161,8 @@ pub fn run(a: &ReportArgs) -> CliResult {
         store.latest_version()?,
     );
     let book = gridgov_app::cases::Book::read(store.as_ref())?;
-    let r = build(&snap, &book, &rules, period, now, &opts)?;
+    let visits = store.visits_after(0)?;
+    let r = build(&snap, &book, &visits, &rules, period, now, &opts)?;
     match (format, &a.out) {
         (Some(Format::Pdf(fonts)), Some(p)) => {
             let (font, label) = fonts.as_ref();

@@ -212,6 +212,26 @@ pub(crate) fn read_roles(s: Option<String>) -> Result<gridgov_spatial::Roles, St
     })
 }
 
+/// The steps of a generated sample's cases
+/// (`District::sample_histories`), as appends to a new store's case log;
+/// none for real data.
+pub(crate) fn sample_appends(d: &gridgov_spatial::District) -> Vec<gridgov_app::Append> {
+    let Some(seed) = d.sample_histories else {
+        return Vec::new();
+    };
+    gridgov_spatial::sample_history::histories(d, seed)
+        .into_iter()
+        .flat_map(|(i, steps)| {
+            steps.into_iter().map(move |e| gridgov_app::Append {
+                case: i as i64 + 1,
+                expected_seq: e.seq - 1,
+                event: e,
+                location: None,
+            })
+        })
+        .collect()
+}
+
 /// What a `--db` or `--out` string names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -381,7 +401,9 @@ pub fn save_district(out: &str, d: &District, now: Timestamp) -> Result<(), Stor
     match Target::parse(out) {
         Target::Postgres(url) => {
             if PgStore::create_in(&url, d, now)? {
-                Ok(())
+                // It exists now: the seed is not read.
+                let (s, _) = PgStore::open_or_create(&url, Path::new(""), now)?;
+                write_sample_histories(&s, d)
             } else {
                 Err(StorageError::Exists(
                     "that database already holds a gridgov district; use another database or schema"
@@ -396,8 +418,27 @@ pub fn save_district(out: &str, d: &District, now: Timestamp) -> Result<(), Stor
                     path.display()
                 )));
             }
-            gpkg::schema::create(&path, d, now)
+            gpkg::schema::create(&path, d, now)?;
+            if d.sample_histories.is_some() {
+                let (s, _) = GpkgStore::open_or_create(&path, Path::new(""), now)?;
+                write_sample_histories(&s, d)?;
+            }
+            Ok(())
         }
         Target::DistrictFile(path) => Ok(district_file::save(&path, d)?),
     }
+}
+
+/// A new store's case log gets the generated sample's histories.
+fn write_sample_histories(
+    store: &dyn gridgov_app::CaseStore,
+    d: &District,
+) -> Result<(), StorageError> {
+    let appends = sample_appends(d);
+    if appends.is_empty() {
+        return Ok(());
+    }
+    store
+        .append_steps(&appends)
+        .map_err(|e| StorageError::Corrupt(format!("the sample's case histories: {e}")))
 }

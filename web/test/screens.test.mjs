@@ -53,6 +53,17 @@ test("the command center's dashboard shows the figures of /stats/overview and a 
   }
   assert.match(await page.textContent("#chart-category"), /环境卫生/);
   assert.equal(await page.$$eval("#chart-day rect", (r) => r.length), 30, "30 days by default");
+  // The month's assessment: the best ranked grids of /stats/assessment.
+  const a = await (await server.api("/stats/assessment")).json();
+  const ranked = a.grids.filter((g) => g.rank !== null).slice(0, 5);
+  const shownRows = await page.$$eval("#assessment tr[data-grid]", (trs) => trs.map((tr) => [tr.dataset.grid, ...[...tr.cells].map((c) => c.textContent)]));
+  assert.deepEqual(shownRows.map((r) => r[0]), ranked.map((g) => g.code));
+  for (const [k, g] of ranked.entries()) {
+    assert.equal(shownRows[k][1], String(g.rank));
+    assert.equal(shownRows[k][2], g.name);
+    assert.equal(shownRows[k][6], g.score === null ? "–" : new Intl.NumberFormat("zh-CN", { maximumFractionDigits: 1 }).format(g.score));
+  }
+  if (!ranked.length) assert.equal(await page.textContent("#assessment"), "本月暂无可考核的案件");
   await idle(page);
   await matchesGolden(page, "dashboard", await page.screenshot(), 0.04);
 

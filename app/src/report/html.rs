@@ -559,6 +559,8 @@ struct Page<'a> {
     notable: Vec<Notable<'a>>,
     overdue: Vec<OverdueView>,
     more_overdue: usize,
+    assessment: Vec<Vec<String>>,
+    staff_assessment: Vec<Vec<String>>,
 }
 
 impl Page<'_> {
@@ -600,6 +602,58 @@ pub(super) fn notable_rows(r: &Report, lang: Lang) -> Vec<Notable<'_>> {
                 .map(ToString::to_string)
                 .collect::<Vec<_>>()
                 .join(" "),
+        })
+        .collect()
+}
+
+/// A share as a percentage, `–` when there is nothing to measure.
+fn pct(v: Option<f64>) -> String {
+    v.map_or_else(|| "–".into(), |v| format!("{:.1}%", v * 100.0))
+}
+
+fn opt(v: Option<f64>, digits: usize) -> String {
+    v.map_or_else(|| "–".into(), |v| format!("{v:.digits$}"))
+}
+
+/// The grids' assessment as table rows: rank, grid, cases, closed, median
+/// hours to accept, overdue and reopen rates, satisfaction, visits, score.
+pub(super) fn assessment_rows(r: &Report) -> Vec<Vec<String>> {
+    r.assessment
+        .iter()
+        .map(|g| {
+            vec![
+                g.rank.map_or_else(String::new, |k| k.to_string()),
+                format!("{} {}", g.code, g.name),
+                g.cases.to_string(),
+                g.closed.to_string(),
+                opt(g.to_accept.median, 1),
+                pct(g.overdue_rate),
+                pct(g.reopen_rate),
+                opt(g.satisfaction, 2),
+                g.visits.to_string(),
+                opt(g.score, 1),
+            ]
+        })
+        .collect()
+}
+
+/// The staff's assessment as table rows: rank, user, handled, median
+/// hours to handle, overdue and reopen rates, satisfaction, visits, score.
+pub(super) fn staff_rows(r: &Report) -> Vec<Vec<String>> {
+    r.staff_assessment
+        .iter()
+        .map(|s| {
+            vec![
+                s.rank.map_or_else(String::new, |k| k.to_string()),
+                s.user.clone(),
+                s.handled.to_string(),
+                opt(s.to_handle.median, 1),
+                pct(s.overdue_rate),
+                pct(s.reopen_rate),
+                opt(s.satisfaction, 2),
+                s.visits.to_string(),
+                opt(s.score, 1),
+            ]
         })
         .collect()
 }
@@ -746,6 +800,8 @@ pub fn page_in(
         notable: notable_rows(r, lang),
         overdue: overdue_rows(r, lang),
         more_overdue: r.overdue.len().saturating_sub(OVERDUE_SHOWN),
+        assessment: assessment_rows(r),
+        staff_assessment: staff_rows(r),
     };
     // Rendering only writes into a string; it fails only if a value's
     // Display does, which ours do not.

@@ -8,6 +8,7 @@
 //! page by [`html::page`] and set on A4 pages as a PDF by
 //! [`pdf::document`].
 
+pub mod assessment;
 pub mod html;
 pub mod overdue;
 pub mod pdf;
@@ -81,6 +82,11 @@ pub struct Report {
     /// Cases past their deadline at `generated_at`, the longest overdue
     /// first.
     pub overdue: Vec<OverdueRow>,
+    /// The grids' assessment, the best `top` of the ranking
+    /// ([`assessment`]).
+    pub assessment: Vec<assessment::GridAssessment>,
+    /// The staff's assessment, the best `top` of the ranking.
+    pub staff_assessment: Vec<assessment::StaffAssessment>,
 }
 
 /// Totals of the period.
@@ -225,11 +231,12 @@ fn rows(
 }
 
 /// Makes the report of `period` from a snapshot (the district and where
-/// everything is) and the case book (states and deadlines), with the
-/// overdue list as of `now`.
+/// everything is), the case book (states and deadlines) and the household
+/// visits, with the overdue list as of `now`.
 pub fn build(
     snap: &Snapshot,
     book: &Book,
+    visits: &[crate::visits::Visit],
     rules: &DeadlineRules,
     period: Period,
     now: gridgov_spatial::Timestamp,
@@ -383,6 +390,11 @@ pub fn build(
             .then_with(|| x.code.cmp(&y.code))
     });
     let lattice = lattice_hotspots(d, lattice_cell_m(d), &q, &o.hotspots)?;
+    let mut assessed = assessment::assess(snap, book, visits, rules, period, now, o.utc_offset_s);
+    assessed.grids.retain(|g| g.rank.is_some());
+    assessed.grids.truncate(o.top);
+    assessed.staff.retain(|s| s.rank.is_some());
+    assessed.staff.truncate(o.top);
     Ok(Report {
         district: d.name.clone(),
         period,
@@ -418,6 +430,8 @@ pub fn build(
         hotspots,
         lattice,
         overdue,
+        assessment: assessed.grids,
+        staff_assessment: assessed.staff,
     })
 }
 
@@ -477,6 +491,7 @@ mod tests {
         let r = build(
             &snap,
             &book_of(&snap),
+            &[],
             &DeadlineRules::default(),
             p,
             at("2026-10-05T09:00:00+08:00"),
@@ -528,6 +543,21 @@ mod tests {
                 .all(|w| w[0].hours_over >= w[1].hours_over)
         );
         assert_eq!(r.totals.overdue_now, r.overdue.len());
+        // The assessment: the best ranked grids, in order; each counts the
+        // week's cases of its grid.
+        assert!(!r.assessment.is_empty() && r.assessment.len() <= 10);
+        assert!(
+            r.assessment
+                .iter()
+                .enumerate()
+                .all(|(k, g)| g.rank == Some(k + 1) && g.cases > 0)
+        );
+        let html = html::page(&r, &snap);
+        assert!(html.contains("网格考核排名") && html.contains("class=\"assessment\""));
+        assert!(html.contains(&format!(
+            "{} {}",
+            r.assessment[0].code, r.assessment[0].name
+        )));
     }
 
     /// The sample's October report, judged on 2 November.
@@ -536,6 +566,7 @@ mod tests {
         let r = build(
             &snap,
             &book_of(&snap),
+            &[],
             &DeadlineRules::default(),
             Period::parse("2026-10").unwrap(),
             at("2026-11-02T09:00:00+08:00"),
@@ -796,6 +827,7 @@ mod tests {
         let r = build(
             &snap,
             &book,
+            &[],
             &DeadlineRules::default(),
             p,
             at("2026-10-05T09:00:00+08:00"),

@@ -49,9 +49,11 @@ impl GpkgStore {
         now: Timestamp,
     ) -> Result<(Self, bool), StorageError> {
         let created = !path.exists();
+        let mut appends = Vec::new();
         if created {
             let d = crate::district_file::load(seed)?;
             schema::create(path, &d, now)?;
+            appends = crate::sample_appends(&d);
         }
         let mut conn = schema::open(path)?;
         schema::ensure_layers(&conn)?;
@@ -59,14 +61,17 @@ impl GpkgStore {
         cases::ensure_schema(&conn)?;
         accounts::ensure_schema(&conn)?;
         visits::ensure_schema(&conn)?;
-        Ok((
-            GpkgStore {
-                path: path.to_path_buf(),
-                conn: Mutex::new(conn),
-                writes: group::Queue::default(),
-            },
-            created,
-        ))
+        let store = GpkgStore {
+            path: path.to_path_buf(),
+            conn: Mutex::new(conn),
+            writes: group::Queue::default(),
+        };
+        if !appends.is_empty() {
+            store
+                .append_steps(&appends)
+                .map_err(|e| StorageError::Corrupt(format!("the sample's case histories: {e}")))?;
+        }
+        Ok((store, created))
     }
 
     fn conn(&self) -> MutexGuard<'_, rusqlite::Connection> {

@@ -136,6 +136,7 @@ impl PgStore {
         now: Timestamp,
     ) -> Result<(Self, bool), StorageError> {
         let pool = pool(url)?;
+        let mut appends = Vec::new();
         let created = {
             let mut client = pool.get().map_err(|source| StorageError::Pool {
                 what: "connect".into(),
@@ -145,7 +146,11 @@ impl PgStore {
                 false
             } else {
                 let d = crate::district_file::load(seed)?;
-                create(&mut client, &d, now)?
+                let created = create(&mut client, &d, now)?;
+                if created {
+                    appends = crate::sample_appends(&d);
+                }
+                created
             };
             cases::ensure_schema(&mut client)?;
             accounts::ensure_schema(&mut client)?;
@@ -153,14 +158,17 @@ impl PgStore {
             ensure_basemap(&mut client)?;
             created
         };
-        Ok((
-            PgStore {
-                url: url.to_string(),
-                origin: origin(),
-                pool: Some(pool),
-            },
-            created,
-        ))
+        let store = PgStore {
+            url: url.to_string(),
+            origin: origin(),
+            pool: Some(pool),
+        };
+        if !appends.is_empty() {
+            store
+                .append_steps(&appends)
+                .map_err(|e| StorageError::Corrupt(format!("the sample's case histories: {e}")))?;
+        }
+        Ok((store, created))
     }
 
     /// Creates gridgov's tables holding `d` in an empty database (for
