@@ -255,9 +255,11 @@ pub fn reporter_of(r: &Reporter) -> Result<Option<Box<Reporter>>, CaseError> {
         device_id: clean(&r.device_id),
         account_id: clean(&r.account_id),
         media_url: clean(&r.media_url),
-        // Set by the service when it gives the resident a token, never
-        // taken from what a caller sends.
+        // Set by the service when it gives the resident a token or takes
+        // a case from the hotline platform, never taken from what a caller
+        // sends.
         tracking: None,
+        hotline_case: None,
     };
     let fields = [
         &out.name,

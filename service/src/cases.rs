@@ -110,6 +110,7 @@ pub fn file_report(
     report: &NewReport,
     filed_by: Option<&str>,
     tracking: Option<String>,
+    hotline_case: Option<String>,
 ) -> Result<
     (
         i64,
@@ -124,6 +125,9 @@ pub fn file_report(
     x.filed_by = filed_by.map(String::from);
     if let Some(t) = tracking {
         x.reporter.get_or_insert_with(Default::default).tracking = Some(t);
+    }
+    if let Some(n) = hotline_case {
+        x.reporter.get_or_insert_with(Default::default).hotline_case = Some(n);
     }
     let id = st.app.store.add_incidents(&[x])?[0];
     st.app.incidents_updated(&[id])?;
@@ -198,7 +202,7 @@ async fn file_once(
     let st2 = st.clone();
     let who = caller.principal.user.clone();
     let (id, view, at, dups) =
-        blocking(move || file_report(&st2, &report, Some(who.as_str()), None)).await?;
+        blocking(move || file_report(&st2, &report, Some(who.as_str()), None, None)).await?;
     let seq = view.state.seq;
     let mut v = serde_json::to_value(&view).map_err(ApiError::internal)?;
     if let serde_json::Value::Object(o) = &mut v {

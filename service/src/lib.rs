@@ -21,6 +21,7 @@ pub mod extract;
 mod features;
 mod handheld;
 pub mod harden;
+pub mod hotline;
 mod households;
 mod idempotency;
 mod lookup;
@@ -71,6 +72,9 @@ pub struct Config {
     pub guard: harden::Guard,
     /// Whether it is served over TLS (sign-in cookies are then `Secure`).
     pub tls: bool,
+    /// Where the 12345 hotline platform hears of its cases' status
+    /// changes (set by the admin; none: they are not sent).
+    pub hotline_callback: Option<String>,
 }
 
 impl Default for Config {
@@ -86,6 +90,7 @@ impl Default for Config {
             slice_hours: 72,
             guard: harden::Guard::default(),
             tls: false,
+            hotline_callback: None,
         }
     }
 }
@@ -111,6 +116,8 @@ pub struct AppState {
     replays: idempotency::Replays,
     /// The live feed of changed cases (`GET /events`).
     pub events: Arc<events::Events>,
+    /// The hotline platform's cases and their status callbacks.
+    pub hotline: Arc<hotline::Hotline>,
     /// The last key figures (`GET /stats/overview`), by data version and
     /// minute.
     overview: std::sync::Mutex<Option<((i64, i64), serde_json::Value)>>,
@@ -124,8 +131,11 @@ impl AppState {
     pub fn new(app: Arc<App>, config: Config) -> Self {
         let events = Arc::new(events::Events::default());
         events.listen(&app);
+        let hotline = hotline::Hotline::new(config.hotline_callback.clone());
+        hotline.listen(&app);
         AppState {
             events,
+            hotline,
             overview: std::sync::Mutex::default(),
             app,
             tile_cache: tiles::TileCache::new(config.tile_cache_bytes),
@@ -447,6 +457,8 @@ mod visits_tests;
 mod assessment_tests;
 #[cfg(test)]
 mod handheld_tests;
+#[cfg(test)]
+mod hotline_tests;
 #[cfg(test)]
 mod leaders_tests;
 #[cfg(test)]

@@ -424,6 +424,7 @@ impl RequestIn {
             account_id: self.account_id.clone(),
             media_url: self.media_url.clone(),
             tracking: None,
+            hotline_case: None,
         }
     }
 }
@@ -598,7 +599,7 @@ async fn post_request_in(
         let st2 = st.clone();
         tokio::task::spawn_blocking(move || {
             let who = caller.signed_in().then_some(caller.principal.user.as_str());
-            file_report(&st2, &report, who, Some(digest))
+            file_report(&st2, &report, who, Some(digest), None)
         })
         .await?
     }

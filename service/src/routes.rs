@@ -15,8 +15,8 @@ use utoipa_axum::routes;
 
 use super::auth::{self, Need};
 use super::{
-    AppState, accounts, assessment, cards, cases, editing, events, features, handheld, households,
-    lookup, open311, openapi, photos, reports, resident, roles, tiles, web,
+    AppState, accounts, assessment, cards, cases, editing, events, features, handheld, hotline,
+    households, lookup, open311, openapi, photos, reports, resident, roles, tiles, web,
 };
 
 type Route = UtoipaMethodRouter<Arc<AppState>>;
@@ -145,6 +145,9 @@ pub fn routes(st: &Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
         .routes(g(file_incidents, routes!(cases::file)))
         .routes(g(every_incident, routes!(cases::escalate)))
         .routes(g(file_incidents, routes!(cases::import)))
+        // The hotline platform's own cases, by its case numbers.
+        .routes(g(file_incidents, routes!(hotline::post_case)))
+        .routes(g(file_incidents, routes!(hotline::get_case)))
         .routes(g(signed_in, routes!(cases::get)))
         .routes(g(signed_in, routes!(cases::step)))
         .routes(g(signed_in, routes!(cases::move_pin)))

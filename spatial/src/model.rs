@@ -535,6 +535,11 @@ pub struct Reporter {
     /// A link to a photo the resident gave (Open311 `media_url`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub media_url: Option<String>,
+    /// The 12345 hotline's own case number (工单号), for a case the
+    /// hotline platform sent (`POST /hotline/cases`): set by the service,
+    /// never taken from a resident.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hotline_case: Option<String>,
     /// The hex BLAKE2b-256 digest of the tracking token the resident was
     /// given when filing (never the token itself): with the token they
     /// follow the case and evaluate it without an account. Never written

@@ -35,7 +35,11 @@ pub fn run(cli: Cli) -> CliResult {
             slice_hours,
             tls_cert,
             tls_key,
+            hotline_callback,
         } => {
+            if let Some(u) = &hotline_callback {
+                gridgov_service::hotline::check_callback(u).input()?;
+            }
             let deadlines = super::report::read_deadlines(deadlines.as_deref())?;
             super::serve::run(super::serve::ServeArgs {
                 db: db.to_string_lossy().into_owned(),
@@ -56,6 +60,7 @@ pub fn run(cli: Cli) -> CliResult {
                 tile_cache_bytes: tile_cache_mb << 20,
                 slice_hours,
                 deadlines,
+                hotline_callback,
                 guard: gridgov_service::harden::Guard {
                     rate_per_s: rate_limit.max(0.0),
                     burst: (rate_limit * 10.0).max(1.0),

@@ -124,6 +124,10 @@ pub enum Command {
         /// The PEM private key of --tls-cert.
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Where the 12345 hotline platform hears of its cases' status
+        /// changes (POSTed as JSON; only this URL is ever called).
+        #[arg(long, value_name = "URL")]
+        hotline_callback: Option<String>,
     },
     /// Users: list, add, change (role, grids, department, password,
     /// disabled).

@@ -33,6 +33,8 @@ pub struct ServeArgs {
     pub guard: Guard,
     /// Deadlines and escalation.
     pub deadlines: gridgov_spatial::workflow::DeadlineRules,
+    /// The hotline platform's status callback.
+    pub hotline_callback: Option<String>,
 }
 
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`).
@@ -110,6 +112,7 @@ pub fn run(a: ServeArgs) -> CliResult {
         tile_cache_bytes: a.tile_cache_bytes,
         slice_hours: a.slice_hours,
         guard: a.guard,
+        hotline_callback: a.hotline_callback,
         ..Config::default()
     };
     gridgov_service::serve(app, config, &a.opts)?;

@@ -165,7 +165,9 @@ test("in English the dashboard says the same in English", async () => {
   assert.equal(await page.title(), "gridgov · command center");
   const labels = await page.$$eval("#kpis .kpi-label", (n) => n.map((x) => x.textContent));
   assert.deepEqual(labels, ["New today", "Open", "Overdue", "Closed today", "Satisfaction"]);
-  assert.match(await page.textContent("#live h2"), /Live cases/);
+  const heads = await page.$$eval("#live h2", (n) => n.map((x) => x.textContent));
+  assert.equal(heads[0], "Grid assessment this month");
+  assert.match(heads[1], /Live cases/);
   // Categories by their English names (whichever the window holds).
   const cats = await page.textContent("#chart-category");
   assert.match(cats, /cases/);
