@@ -89,12 +89,13 @@ const LAYER_GROUPS = [
   { id: "units", layers: ["units"], on: false },
   { id: "merchants", layers: ["merchants"], on: true },
   { id: "cameras", layers: ["cameras"], on: true },
+  { id: "sensors", layers: ["sensors"], on: true },
   { id: "incidents", layers: ["incidents", "incident-counts"], on: dashboard, every: true },
   { id: "heatmap", layers: ["heat"], on: true },
 ];
 // A tap inside a building opens the building (its invisible fill takes
 // the tap), not the grid around it.
-const CLICKABLE = ["incidents", "incident-counts", "cameras", "merchants", "units", "roads-line", "buildings-fill", "grids-fill"];
+const CLICKABLE = ["sensors", "incidents", "incident-counts", "cameras", "merchants", "units", "roads-line", "buildings-fill", "grids-fill"];
 
 function heatQuery() {
   const p = new URLSearchParams();
@@ -138,6 +139,7 @@ function style(tj) {
       heat: { type: "raster", tiles: [u.heat], tileSize: 256, bounds, maxzoom: 18 },
       problems: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
       diff: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
+      sensors: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
       ...(state.me?.may?.every_incident ? { inc: { type: "vector", tiles: [u.incidents], bounds, minzoom: 0, maxzoom: 17 } } : {}),
     },
     layers: [
@@ -210,6 +212,15 @@ function style(tj) {
       {
         id: "diff-after", type: "line", source: "diff", filter: ["==", ["get", "side"], "after"],
         paint: { "line-color": "#1565c0", "line-width": 3 },
+      },
+      {
+        // Monitoring points: red while their alarm is open.
+        id: "sensors", type: "circle", source: "sensors", layout: { visibility: vis("sensors") },
+        paint: {
+          "circle-radius": ["interpolate", ["linear"], ["zoom"], 12, 4, 18, 9],
+          "circle-color": ["case", ["get", "alarm"], "#d32f2f", "#0277bd"],
+          "circle-stroke-color": "#fff", "circle-stroke-width": 2,
+        },
       },
       {
         id: "grid-highlight", type: "line", source: "gg", "source-layer": "grids", filter: ["==", ["get", "code"], ""],
@@ -342,7 +353,62 @@ async function start() {
   if (me.may?.edit_boundaries) loadHistory().catch((e) => toast(e.message));
   if (dashboard) await startDashboard();
   await new Promise((resolve) => map.once("idle", resolve));
+  await loadSensors().catch((e) => toast(e.message));
   setInterval(pollVersion, 5000);
+}
+
+// ---------------------------------------------------------------- monitoring points
+
+/** The monitoring points onto the map, red where an alarm is open. */
+async function loadSensors() {
+  const { body } = await getJSON("/sensors");
+  state.sensors = new Map(body.sensors.map((s) => [s.code, s]));
+  const features = body.sensors.map((s) => ({
+    type: "Feature",
+    geometry: { type: "Point", coordinates: s.location },
+    properties: { code: s.code, name: s.name, alarm: Boolean(s.alarm) },
+  }));
+  map.getSource("sensors")?.setData({ type: "FeatureCollection", features });
+}
+
+/** A line chart of readings with the alarm threshold dashed across it. */
+function readingsChart(series) {
+  const w = 300, h = 120, pad = 28;
+  const svg = svgEl("svg", { viewBox: `0 0 ${w} ${h}`, class: "readings", role: "img" });
+  const rows = series.readings;
+  if (!rows.length) return el("p", { class: "hint" }, t("sensor.none"));
+  const ts = rows.map((r) => Date.parse(r[0]));
+  const vs = rows.map((r) => r[1]);
+  const lo = Math.min(0, ...vs), hi = Math.max(series.threshold, ...vs) * 1.1 || 1;
+  const t0 = ts[0], t1 = Math.max(ts[ts.length - 1], t0 + 1);
+  const x = (v) => pad + ((v - t0) / (t1 - t0)) * (w - pad - 6);
+  const y = (v) => h - 16 - ((v - lo) / (hi - lo)) * (h - 26);
+  svg.append(svgEl("line", { class: "axis", x1: pad, y1: h - 16, x2: w - 6, y2: h - 16, stroke: "#888" }));
+  svg.append(svgEl("line", { class: "threshold", x1: pad, y1: y(series.threshold), x2: w - 6, y2: y(series.threshold), stroke: "#d32f2f", "stroke-dasharray": "4 3" }));
+  svg.append(svgEl("text", { x: 2, y: y(series.threshold) + 4, fill: "#d32f2f", "font-size": 10 }, num(series.threshold, 1)));
+  svg.append(svgEl("polyline", { fill: "none", stroke: "#0277bd", "stroke-width": 2, points: rows.map((_, k) => `${x(ts[k])},${y(vs[k])}`).join(" ") }));
+  svg.append(svgEl("text", { x: pad, y: h - 3, "font-size": 10 }, time(rows[0][0])));
+  svg.append(svgEl("text", { x: w - 6, y: h - 3, "font-size": 10, "text-anchor": "end" }, time(rows[rows.length - 1][0])));
+  return el("figure", { class: "sensor-chart" }, el("figcaption", {}, t("sensor.chart", { unit: series.unit })), svg);
+}
+
+async function openSensor(code) {
+  const s = state.sensors?.get(code);
+  if (!s) return;
+  const [{ body: series }, r] = await Promise.all([
+    getJSON(`/sensors/${encodeURIComponent(code)}/readings?hours=24`),
+    lookupPoint(s.location[0], s.location[1]),
+  ]);
+  const rows = [
+    [label("field", "code"), s.code],
+    [t("sensor.value"), s.last ? `${num(s.last.value, 1)} ${s.unit} · ${time(s.last.at)}` : t("sensor.none")],
+    [t("sensor.threshold"), `${num(s.threshold, 1)} ${s.unit}`],
+    [t("sensor.alarm"), s.alarm ? t("sensor.alarm.case", { id: s.alarm.case }) : t("sensor.normal")],
+  ];
+  const extra = [readingsChart(series)];
+  if (s.alarm) extra.push(el("p", {}, el("button", { type: "button", class: "open-alarm", onclick: () => openCase(s.alarm.case).catch((e) => toast(e.message)) }, t("sensor.open_case"))));
+  showCard(t("sensor.title", { name: s.name }), rows, r.chain, extra);
+  $("card-body").dataset.sensor = code;
 }
 
 function buildLayerToggles() {
@@ -379,7 +445,8 @@ async function refreshData(version, data) {
   map.getSource("gg").setTiles([u.vector]);
   map.getSource("heat").setTiles([u.heat]);
   map.getSource("inc")?.setTiles([u.incidents]);
-  await loadSummary();
+  // An alarm opening or closing a case moves the data version.
+  await Promise.all([loadSummary(), loadSensors()]);
 }
 
 // ---------------------------------------------------------------- heatmap
@@ -548,6 +615,7 @@ map.on("click", async (e) => {
   try {
     // A single case: its own card, with its history and steps.
     if (layer === "incidents" && !f.properties.count && f.id) return await openCase(Number(f.id));
+    if (f.layer.id === "sensors") return await openSensor(f.properties.code);
     const r = await lookupPoint(e.lngLat.lng, e.lngLat.lat);
     const chain = r.chain.length ? r.chain : r.nearest ? [r.nearest] : [];
     showCard((TITLES[layer] || (() => layer))(f.properties), featureRows(f.properties), chain, [], r.building);

@@ -578,6 +578,22 @@ pub fn step(
             req.action.name()
         )));
     }
+    if matches!(req.action, Action::Clear { .. }) {
+        return Err(CaseError::Invalid(
+            "only a monitoring point's readings clear an alarm case".into(),
+        ));
+    }
+    append_step(store, id, req, at)
+}
+
+/// Appends a step as [`step`] does, without refusing the steps only the
+/// service itself takes (a monitoring point's `clear`).
+pub(crate) fn append_step(
+    store: &dyn CaseStore,
+    id: i64,
+    req: &StepRequest,
+    at: Timestamp,
+) -> Result<(Event, CaseState), CaseError> {
     // A caller who named no step is re-judged from the latest state when
     // it lost a race; one who named a step is told it lost.
     for _ in 0..5 {

@@ -32,6 +32,7 @@ mod read_model;
 pub mod report;
 pub mod resident;
 pub mod roles;
+pub mod sensors;
 pub mod teams;
 pub mod visits;
 
@@ -43,8 +44,8 @@ pub use households::HouseholdError;
 pub use ports::{
     AccountStore, Append, AppendError, AuditRecord, AuditStore, BoundaryStore, CaseStep, CaseStore,
     Change, DistrictStore, DraftRecord, DraftStatus, GridRecord, GridVersion, HouseholdStore,
-    PhotoStore, Publication, PublishError, Revoke, Store, StoreError, StoredIncident, UnitChange,
-    UserRecord, VersionInfo, VisitStore,
+    PhotoStore, Publication, PublishError, Revoke, SensorStore, Store, StoreError, StoredIncident,
+    UnitChange, UserRecord, VersionInfo, VisitStore,
 };
 pub use read_model::{HISTORY_SNAPSHOTS, ReadModel, Snapshot};
 

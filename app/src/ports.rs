@@ -441,6 +441,51 @@ pub trait HouseholdStore: Send + Sync {
     fn roles(&self) -> Result<gridgov_spatial::Roles, StoreError>;
 }
 
+/// Monitoring points: definitions and state by code, readings appended.
+pub trait SensorStore: Send + Sync {
+    /// Every point, by code, with its state.
+    fn sensors(
+        &self,
+    ) -> Result<
+        Vec<(
+            gridgov_spatial::sensors::Sensor,
+            gridgov_spatial::sensors::SensorState,
+        )>,
+        StoreError,
+    >;
+    /// One point with its state.
+    fn sensor(
+        &self,
+        code: &str,
+    ) -> Result<
+        Option<(
+            gridgov_spatial::sensors::Sensor,
+            gridgov_spatial::sensors::SensorState,
+        )>,
+        StoreError,
+    >;
+    /// Adds or replaces a point's definition (its state stays); whether
+    /// it is new.
+    fn put_sensor(&self, s: &gridgov_spatial::sensors::Sensor) -> Result<bool, StoreError>;
+    /// Appends readings `(time, value)` and sets the point's state, in
+    /// one transaction.
+    fn record_readings(
+        &self,
+        code: &str,
+        readings: &[(Timestamp, f64)],
+        state: &gridgov_spatial::sensors::SensorState,
+    ) -> Result<(), StoreError>;
+    /// A point's readings from `from` to `to`, oldest first, at most
+    /// `limit` (the latest).
+    fn readings(
+        &self,
+        code: &str,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(Timestamp, f64)>, StoreError>;
+}
+
 /// Household visits: appended, never changed.
 pub trait VisitStore: Send + Sync {
     /// Records a visit; its id (increasing).
@@ -476,6 +521,7 @@ pub trait Store:
     + HouseholdStore
     + VisitStore
     + PhotoStore
+    + SensorStore
 {
 }
 
@@ -488,5 +534,6 @@ impl<T> Store for T where
         + HouseholdStore
         + VisitStore
         + PhotoStore
+        + SensorStore
 {
 }

@@ -33,6 +33,7 @@ mod reports;
 mod resident;
 mod roles;
 mod routes;
+mod sensors;
 mod tiles;
 pub mod tls;
 mod web;
@@ -467,5 +468,7 @@ mod open311_tests;
 mod resident_tests;
 #[cfg(test)]
 mod roles_tests;
+#[cfg(test)]
+mod sensors_tests;
 #[cfg(test)]
 mod teams_tests;

@@ -16,7 +16,7 @@ use utoipa_axum::routes;
 use super::auth::{self, Need};
 use super::{
     AppState, accounts, assessment, cards, cases, editing, events, features, handheld, hotline,
-    households, lookup, open311, openapi, photos, reports, resident, roles, tiles, web,
+    households, lookup, open311, openapi, photos, reports, resident, roles, sensors, tiles, web,
 };
 
 type Route = UtoipaMethodRouter<Arc<AppState>>;
@@ -145,6 +145,12 @@ pub fn routes(st: &Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
         .routes(g(file_incidents, routes!(cases::file)))
         .routes(g(every_incident, routes!(cases::escalate)))
         .routes(g(file_incidents, routes!(cases::import)))
+        // Monitoring points: seen on the map, defined by admins, read by
+        // the gateways that may file cases.
+        .routes(g(map, routes!(sensors::list)))
+        .routes(g(edit_accounts, routes!(sensors::put)))
+        .routes(g(file_incidents, routes!(sensors::post_readings)))
+        .routes(g(map, routes!(sensors::series)))
         // The hotline platform's own cases, by its case numbers.
         .routes(g(file_incidents, routes!(hotline::post_case)))
         .routes(g(file_incidents, routes!(hotline::get_case)))

@@ -37,7 +37,7 @@ fn a_point(st: &Arc<AppState>, nth: usize) -> ([f64; 2], String) {
 
 /// Reads SSE frames from `body` until an event named `name` comes or
 /// `limit` passes; the event's data.
-async fn next_event(body: &mut Body, name: &str, limit: Duration) -> Option<Value> {
+pub(crate) async fn next_event(body: &mut Body, name: &str, limit: Duration) -> Option<Value> {
     let until = tokio::time::Instant::now() + limit;
     let mut buf = String::new();
     loop {
@@ -66,7 +66,7 @@ async fn next_event(body: &mut Body, name: &str, limit: Duration) -> Option<Valu
     }
 }
 
-async fn open_feed(st: &Arc<AppState>, token: Option<&str>) -> Body {
+pub(crate) async fn open_feed(st: &Arc<AppState>, token: Option<&str>) -> Body {
     let mut req = Request::builder().uri("/events");
     if let Some(t) = token {
         req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));

@@ -305,3 +305,28 @@ pub(crate) async fn call(
     };
     (status, headers, v)
 }
+
+/// [`call`] with a body that is not JSON (`content_type`), as the admin
+/// signs in; the answer parsed as JSON when it is.
+pub(crate) async fn call_raw(
+    st: &Arc<AppState>,
+    method: &str,
+    uri: &str,
+    content_type: &str,
+    body: String,
+) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let req = Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(Body::from(body))
+        .unwrap();
+    let r = signed_app(st).oneshot(req).await.unwrap();
+    let (status, headers) = (r.status(), r.headers().clone());
+    let bytes = r.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        headers,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}

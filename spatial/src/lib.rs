@@ -22,6 +22,7 @@ pub mod rng;
 pub mod roles;
 pub mod sample;
 pub mod sample_history;
+pub mod sensors;
 pub mod shape;
 pub mod synthetic;
 pub mod time;

@@ -379,6 +379,8 @@ pub enum IncidentSource {
     Camera,
     /// Filed online (the web, Open311 clients).
     Web,
+    /// Opened by a monitoring point's alarm.
+    Sensor,
 }
 
 impl IncidentSource {
@@ -390,6 +392,7 @@ impl IncidentSource {
             IncidentSource::Patrol => "patrol",
             IncidentSource::Camera => "camera",
             IncidentSource::Web => "web",
+            IncidentSource::Sensor => "sensor",
         }
     }
 }

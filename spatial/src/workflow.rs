@@ -105,6 +105,13 @@ pub enum Action {
         /// The merged case.
         case: i64,
     },
+    /// Any state before closing → closed: the monitoring point whose
+    /// alarm opened the case reads below its level again (taken only by
+    /// the point, never over the steps API).
+    Clear {
+        /// The reading that cleared it.
+        value: f64,
+    },
 }
 
 impl Action {
@@ -122,6 +129,7 @@ impl Action {
             Action::Move { .. } => "move",
             Action::Merge { .. } => "merge",
             Action::Absorb { .. } => "absorb",
+            Action::Clear { .. } => "clear",
         }
     }
 }
@@ -358,6 +366,17 @@ impl CaseState {
                 s @ (S::Reported | S::Accepted | S::Dispatched | S::Handled),
                 Action::Absorb { .. },
             ) => s,
+            (
+                S::Reported | S::Accepted | S::Dispatched | S::Handled | S::Feedback,
+                Action::Clear { value },
+            ) => {
+                if !value.is_finite() {
+                    return Err(TransitionError::Invalid(
+                        "a clearing reading is a number".into(),
+                    ));
+                }
+                S::Closed
+            }
             (from, a) => {
                 return Err(TransitionError::Illegal {
                     from: from.as_str(),

@@ -381,3 +381,47 @@ test("a department handler signs in and is told the map is not theirs, with no e
   await browser.context.clearCookies();
   await page.close();
 });
+
+test("a monitoring point over its threshold is red on the map and its card charts the readings with the alarm's case", async () => {
+  const put = await server.api("/sensors/WL-T1", {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "人民路下穿桥", lon: 117.551, lat: 34.861, threshold: 30, clear_below: 20 }),
+  });
+  assert.equal(put.status, 201, await put.clone().text());
+  const now = Date.now();
+  const readings = [8, 22, 35, 41].map((value, k) => ({ at: new Date(now - (40 - k * 10) * 60_000).toISOString(), value }));
+  const posted = await (await server.api("/sensors/WL-T1/readings", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ readings }),
+  })).json();
+  assert.equal(posted.opened.length, 1, JSON.stringify(posted));
+  const caseId = posted.opened[0];
+
+  const { page, errors } = await openMap(browser.context, server.url + "/");
+  assert.ok(await page.isChecked("#layer-sensors"), "the layer is on");
+  assert.equal(await page.textContent("label:has(#layer-sensors)"), " 监测点");
+  await page.evaluate(() => window.gridgov.map.jumpTo({ center: [117.551, 34.861], zoom: 17 }));
+  await idle(page);
+  const shown = await page.evaluate(() => window.gridgov.map.queryRenderedFeatures({ layers: ["sensors"] }).map((f) => f.properties));
+  assert.deepEqual(shown.map((p) => [p.code, p.alarm]), [["WL-T1", true]]);
+  const at = await page.evaluate(() => { const p = window.gridgov.map.project([117.551, 34.861]); return { x: p.x, y: p.y }; });
+  const box = await page.locator("#map canvas").boundingBox();
+  await page.mouse.click(box.x + at.x, box.y + at.y);
+  await page.waitForFunction(() => document.getElementById("card-body").dataset.sensor === "WL-T1");
+  assert.equal(await page.textContent("#card h3"), "人民路下穿桥 · 监测点");
+  const text = await page.textContent("#card");
+  assert.match(text, /当前读数41 cm/);
+  assert.match(text, new RegExp(`告警中（案件 #${caseId}）`));
+  assert.match(text, /近 24 小时读数（cm）/);
+  const points = await page.getAttribute("#card svg.readings polyline", "points");
+  assert.equal(points.trim().split(" ").length, 4, "one vertex per reading");
+  assert.ok(await page.$("#card svg.readings line.threshold"), "the threshold is drawn");
+  // The alarm's case is one click away.
+  await page.click("#card button.open-alarm");
+  await page.waitForFunction((id) => document.querySelector("#card h3")?.textContent.startsWith(`案件 ${id} ·`), caseId);
+  assert.match(await page.textContent("#card"), /积水内涝/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -11,6 +11,7 @@ pub mod accounts;
 pub mod cases;
 mod group;
 pub mod schema;
+pub mod sensors;
 pub mod versions;
 pub mod visits;
 
@@ -61,6 +62,7 @@ impl GpkgStore {
         cases::ensure_schema(&conn)?;
         accounts::ensure_schema(&conn)?;
         visits::ensure_schema(&conn)?;
+        sensors::ensure_schema(&conn)?;
         let store = GpkgStore {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
@@ -247,6 +249,56 @@ impl gridgov_app::PhotoStore for GpkgStore {
         owner: gridgov_app::photos::PhotoOwner,
     ) -> Result<Vec<gridgov_app::photos::PhotoInfo>, StoreError> {
         Ok(visits::photos_of(&self.conn(), owner)?)
+    }
+}
+
+impl gridgov_app::SensorStore for GpkgStore {
+    fn sensors(
+        &self,
+    ) -> Result<
+        Vec<(
+            gridgov_spatial::sensors::Sensor,
+            gridgov_spatial::sensors::SensorState,
+        )>,
+        StoreError,
+    > {
+        Ok(sensors::sensors(&self.conn())?)
+    }
+
+    fn sensor(
+        &self,
+        code: &str,
+    ) -> Result<
+        Option<(
+            gridgov_spatial::sensors::Sensor,
+            gridgov_spatial::sensors::SensorState,
+        )>,
+        StoreError,
+    > {
+        Ok(sensors::sensor(&self.conn(), code)?)
+    }
+
+    fn put_sensor(&self, s: &gridgov_spatial::sensors::Sensor) -> Result<bool, StoreError> {
+        Ok(sensors::put_sensor(&self.conn(), s)?)
+    }
+
+    fn record_readings(
+        &self,
+        code: &str,
+        readings: &[(Timestamp, f64)],
+        state: &gridgov_spatial::sensors::SensorState,
+    ) -> Result<(), StoreError> {
+        Ok(sensors::record(&mut self.conn(), code, readings, state)?)
+    }
+
+    fn readings(
+        &self,
+        code: &str,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(Timestamp, f64)>, StoreError> {
+        Ok(sensors::readings(&self.conn(), code, from, to, limit)?)
     }
 }
 

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 mod accounts;
 mod cases;
+mod sensors;
 mod visits;
 
 use geo::MultiPolygon;
@@ -155,6 +156,7 @@ impl PgStore {
             cases::ensure_schema(&mut client)?;
             accounts::ensure_schema(&mut client)?;
             visits::ensure_schema(&mut client)?;
+            sensors::ensure_schema(&mut client)?;
             ensure_basemap(&mut client)?;
             created
         };
@@ -1208,6 +1210,67 @@ impl gridgov_app::PhotoStore for PgStore {
         owner: gridgov_app::photos::PhotoOwner,
     ) -> Result<Vec<gridgov_app::photos::PhotoInfo>, StoreError> {
         Ok(visits::photos_of(&mut *self.client()?, owner)?)
+    }
+}
+
+impl gridgov_app::SensorStore for PgStore {
+    fn sensors(
+        &self,
+    ) -> Result<
+        Vec<(
+            gridgov_spatial::sensors::Sensor,
+            gridgov_spatial::sensors::SensorState,
+        )>,
+        StoreError,
+    > {
+        Ok(sensors::sensors(&mut *self.client()?)?)
+    }
+
+    fn sensor(
+        &self,
+        code: &str,
+    ) -> Result<
+        Option<(
+            gridgov_spatial::sensors::Sensor,
+            gridgov_spatial::sensors::SensorState,
+        )>,
+        StoreError,
+    > {
+        Ok(sensors::sensor(&mut *self.client()?, code)?)
+    }
+
+    fn put_sensor(&self, s: &gridgov_spatial::sensors::Sensor) -> Result<bool, StoreError> {
+        Ok(sensors::put_sensor(&mut *self.client()?, s)?)
+    }
+
+    fn record_readings(
+        &self,
+        code: &str,
+        readings: &[(Timestamp, f64)],
+        state: &gridgov_spatial::sensors::SensorState,
+    ) -> Result<(), StoreError> {
+        Ok(sensors::record(
+            &mut *self.client()?,
+            code,
+            readings,
+            state,
+        )?)
+    }
+
+    fn readings(
+        &self,
+        code: &str,
+        from: Timestamp,
+        to: Timestamp,
+        limit: usize,
+    ) -> Result<Vec<(Timestamp, f64)>, StoreError> {
+        Ok(sensors::readings(
+            &mut *self.client()?,
+            code,
+            from,
+            to,
+            limit,
+        )?)
     }
 }
 
