@@ -147,6 +147,8 @@ fn a_monthly_report_is_written_as_a_pdf_whose_chinese_text_poppler_reads_back() 
         "事件最多的网格",
         top.as_str(),
         "热点分析",
+        "网格考核排名",
+        "得分（0–100）",
         "当前超期案件",
         "第 1 页，共",
     ] {

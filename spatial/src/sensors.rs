@@ -19,7 +19,10 @@
 //! let mut st = SensorState::default();
 //! let mut verdicts = vec![];
 //! for (m, v) in [(0, 12.0), (1, 31.0), (2, 45.0), (3, 29.0), (4, 8.0)] {
-//!     let (v, next) = judge(&s, &st, t(m), v);
+//!     let (v, mut next) = judge(&s, &st, t(m), v);
+//!     if v == Verdict::Raise {
+//!         next.alarm_case = Some(1); // the case the caller filed
+//!     }
 //!     verdicts.push(v);
 //!     st = next;
 //! }

@@ -183,6 +183,60 @@ pub fn document(
         );
     }
 
+    heading(&mut w, t("report.assessment"));
+    let grids = html::assessment_rows(r);
+    if grids.is_empty() {
+        w.paragraph(
+            MARGIN_X,
+            COLUMN,
+            9.5,
+            14.0,
+            INK,
+            t("report.assessment.none"),
+        );
+    } else {
+        let cells = |rows: Vec<Vec<String>>| -> Vec<Vec<Cell>> {
+            rows.into_iter()
+                .map(|r| r.into_iter().map(Cell::text).collect())
+                .collect()
+        };
+        table(
+            &mut w,
+            &[
+                Col::right(t("report.col.rank"), 0.5),
+                Col::left(t("report.col.grid"), 2.6),
+                Col::right(t("report.col.cases"), 0.6),
+                Col::right(t("report.col.closed"), 0.6),
+                Col::right(t("report.col.to_accept"), 1.1),
+                Col::right(t("report.col.overdue_rate"), 0.8),
+                Col::right(t("report.col.reopen_rate"), 0.8),
+                Col::right(t("report.col.satisfaction"), 0.8),
+                Col::right(t("report.col.visits"), 0.6),
+                Col::right(t("report.col.score"), 0.6),
+            ],
+            &cells(grids),
+        );
+        let staff = html::staff_rows(r);
+        if !staff.is_empty() {
+            table(
+                &mut w,
+                &[
+                    Col::right(t("report.col.rank"), 0.5),
+                    Col::left(t("report.col.staff"), 1.6),
+                    Col::right(t("report.col.handled"), 0.7),
+                    Col::right(t("report.col.to_handle"), 1.2),
+                    Col::right(t("report.col.overdue_rate"), 0.8),
+                    Col::right(t("report.col.reopen_rate"), 0.8),
+                    Col::right(t("report.col.satisfaction"), 0.8),
+                    Col::right(t("report.col.visits"), 0.6),
+                    Col::right(t("report.col.score"), 0.6),
+                ],
+                &cells(staff),
+            );
+        }
+        note(&mut w, t("report.assessment.method"));
+    }
+
     heading(&mut w, &x.overdue_title);
     let overdue = html::overdue_rows(r, lang);
     if overdue.is_empty() {
