@@ -1336,9 +1336,10 @@ function kpisSoon() {
 const LIVE_MAX = 50;
 
 function liveItem(c) {
-  const li = el("li", { "data-case": String(c.id), class: `${c.kind}${c.overdue ? " overdue" : ""}` },
+  const alarm = c.source === "sensor";
+  const li = el("li", { "data-case": String(c.id), class: `${c.kind}${c.overdue ? " overdue" : ""}${alarm ? " alarm" : ""}` },
     el("span", { class: "live-time" }, time(c.changed_at)),
-    el("span", { class: "live-what" }, `#${c.id} ${label("category", c.category)}`),
+    el("span", { class: "live-what" }, alarm ? el("b", { class: "alarm-tag" }, `${t("dash.alarm")} `) : "", `#${c.id} ${label("category", c.category)}`),
     el("span", { class: "live-status" }, c.kind === "new" ? t("event.new") : label("status", c.status)),
     el("span", { class: "live-grid" }, c.grid?.name ?? ""));
   li.addEventListener("click", () => {
@@ -1363,7 +1364,7 @@ async function loadLive() {
   list.replaceChildren();
   if (!rows.length) list.append(el("li", { class: "empty" }, t("dash.live.empty")));
   for (const r of rows.reverse()) {
-    addLive({ id: r.id, kind: "update", category: r.category, status: r.status, changed_at: r.reported_at,
+    addLive({ id: r.id, kind: "update", category: r.category, source: r.source, status: r.status, changed_at: r.reported_at,
       location: r.location, grid: r.grid ? { code: r.grid, name: state.summary.get(r.grid)?.name ?? r.grid } : null, overdue: !!r.overdue });
   }
 }
@@ -1378,6 +1379,8 @@ function openFeed() {
     const c = JSON.parse(ev.data);
     addLive(c);
     kpisSoon();
+    // A monitoring point's alarm opened or cleared: the point changes colour.
+    if (c.source === "sensor") loadSensors().catch((e) => toast(e.message));
   });
   feed.addEventListener("refresh", () => {
     loadLive().catch((e) => toast(e.message));

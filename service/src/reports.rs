@@ -449,6 +449,21 @@ pub async fn report(
                 gridgov_spatial::access::Access::Read,
             )
         });
+        r.alarms.retain(|row| {
+            let assignee = book
+                .cases
+                .binary_search_by_key(&row.id, |c| c.id)
+                .ok()
+                .and_then(|i| book.cases[i].state.assignee.as_ref());
+            caller.may(
+                &gridgov_spatial::access::Thing::Incident {
+                    grid: row.grid.as_ref().map(|g| g.code.as_str()),
+                    assignee,
+                    filed_by: None,
+                },
+                gridgov_spatial::access::Access::Read,
+            )
+        });
         Ok(match (form, pdf_font) {
             (Form::Html, _) => {
                 html::page_in(&r, &snap, lang, st.config.label_font.as_ref()).into_bytes()

@@ -162,6 +162,29 @@ async fn a_crossing_series_opens_one_case_for_the_points_grid_and_closes_it(b: B
     assert_eq!(ch["readings"].as_array().unwrap().len(), 13, "{ch}");
     assert_eq!(ch["threshold"], 30.0);
 
+    // The month's report lists the open alarm (not the cleared one).
+    let month = {
+        let now = st.app.now();
+        let day = gridgov_spatial::period::local_day(now, gridgov_spatial::period::CHINA_OFFSET_S);
+        gridgov_spatial::period::date(day)[..7].to_owned()
+    };
+    let (s, _, rep) = call(&st, "GET", &format!("/reports/{month}.json"), &[], None).await;
+    assert_eq!(s, StatusCode::OK, "{rep}");
+    let ids: Vec<i64> = rep["alarms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [r["opened"][0].as_i64().unwrap()], "{}", rep["alarms"]);
+    assert_eq!(rep["alarms"][0]["grid"]["code"], code.as_str());
+    assert!(
+        rep["alarms"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("人民路下穿桥")
+    );
+
     // Bad readings: each named; an unknown point: 404.
     let (s, _, v) = super::test_support::call_raw(
         &st,

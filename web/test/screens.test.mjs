@@ -385,3 +385,29 @@ test("a planner publishes a small move; the history lists it by its author and a
   assert.deepEqual(errors, []);
   await page.close();
 });
+
+test("a monitoring point's alarm reaches the dashboard's live list within a second, marked as an alarm", async () => {
+  const put = await server.api("/sensors/WL-D1", {
+    method: "PUT",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ name: "光明路积水点", lon: 117.552, lat: 34.862, threshold: 25 }),
+  });
+  assert.ok([200, 201].includes(put.status), await put.clone().text());
+  const { page, errors } = await openDashboard();
+  await page.waitForFunction(() => document.getElementById("live").dataset.connected === "true");
+  const t0 = Date.now();
+  const posted = await (await server.api("/sensors/WL-D1/readings", {
+    method: "POST",
+    headers: { "content-type": "text/csv" },
+    body: `at,value\n${new Date(t0 - 60_000).toISOString()},12\n${new Date(t0).toISOString()},31\n`,
+  })).json();
+  assert.equal(posted.opened.length, 1, JSON.stringify(posted));
+  const id = posted.opened[0];
+  await page.waitForSelector(`#live-list li.alarm[data-case="${id}"]`, { timeout: 1000 });
+  assert.ok(Date.now() - t0 < 1500, `${Date.now() - t0} ms`);
+  const item = await page.textContent(`#live-list li[data-case="${id}"]`);
+  assert.match(item, new RegExp(`告警 #${id} 积水内涝`));
+  assert.match(item, /新案件/);
+  assert.deepEqual(errors, []);
+  await page.close();
+});

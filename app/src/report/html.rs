@@ -561,6 +561,7 @@ struct Page<'a> {
     more_overdue: usize,
     assessment: Vec<Vec<String>>,
     staff_assessment: Vec<Vec<String>>,
+    alarms: Vec<Vec<String>>,
 }
 
 impl Page<'_> {
@@ -653,6 +654,24 @@ pub(super) fn staff_rows(r: &Report) -> Vec<Vec<String>> {
                 opt(s.satisfaction, 2),
                 s.visits.to_string(),
                 opt(s.score, 1),
+            ]
+        })
+        .collect()
+}
+
+/// The open alarms as table rows: case, grid, since, status, what.
+pub(super) fn alarm_rows(r: &Report, lang: Lang) -> Vec<Vec<String>> {
+    r.alarms
+        .iter()
+        .map(|a| {
+            vec![
+                a.id.to_string(),
+                a.grid
+                    .as_ref()
+                    .map_or_else(String::new, |g| format!("{} {}", g.code, g.name)),
+                local_time(a.reported_at),
+                i18n::label(lang, "status", a.status.as_str()).into_owned(),
+                a.description.clone(),
             ]
         })
         .collect()
@@ -802,6 +821,7 @@ pub fn page_in(
         more_overdue: r.overdue.len().saturating_sub(OVERDUE_SHOWN),
         assessment: assessment_rows(r),
         staff_assessment: staff_rows(r),
+        alarms: alarm_rows(r, lang),
     };
     // Rendering only writes into a string; it fails only if a value's
     // Display does, which ours do not.

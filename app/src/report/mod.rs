@@ -87,6 +87,8 @@ pub struct Report {
     pub assessment: Vec<assessment::GridAssessment>,
     /// The staff's assessment, the best `top` of the ranking.
     pub staff_assessment: Vec<assessment::StaffAssessment>,
+    /// Monitoring points' alarms open at `generated_at`, the oldest first.
+    pub alarms: Vec<AlarmRow>,
 }
 
 /// Totals of the period.
@@ -190,6 +192,21 @@ pub struct OverdueRow {
     pub hours_over: f64,
     /// Whether the rules escalate it.
     pub escalate: bool,
+}
+
+/// A monitoring point's alarm still open: its case.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlarmRow {
+    /// The case.
+    pub id: i64,
+    /// Its grid.
+    pub grid: Option<AreaRef>,
+    /// When the point crossed its threshold.
+    pub reported_at: gridgov_spatial::Timestamp,
+    /// Status now.
+    pub status: IncidentStatus,
+    /// The point and its reading, as the case says.
+    pub description: String,
 }
 
 /// Why a report could not be made.
@@ -390,6 +407,30 @@ pub fn build(
             .then_with(|| x.code.cmp(&y.code))
     });
     let lattice = lattice_hotspots(d, lattice_cell_m(d), &q, &o.hotspots)?;
+    let alarms = book
+        .cases
+        .iter()
+        .filter(|c| {
+            c.incident.source == gridgov_spatial::IncidentSource::Sensor
+                && c.state.status.is_open()
+                && c.state.merged_into.is_none()
+        })
+        .map(|c| {
+            let x = &c.incident;
+            AlarmRow {
+                id: c.id,
+                grid: gridgov_spatial::place_point(&snap.grids, x.location.x(), x.location.y())
+                    .responsible()
+                    .map(|g| AreaRef {
+                        code: d.area(g).code.clone(),
+                        name: d.area(g).name.clone(),
+                    }),
+                reported_at: x.reported_at,
+                status: c.state.status,
+                description: x.description.clone(),
+            }
+        })
+        .collect();
     let mut assessed = assessment::assess(snap, book, visits, rules, period, now, o.utc_offset_s);
     assessed.grids.retain(|g| g.rank.is_some());
     assessed.grids.truncate(o.top);
@@ -432,6 +473,7 @@ pub fn build(
         overdue,
         assessment: assessed.grids,
         staff_assessment: assessed.staff,
+        alarms,
     })
 }
 

@@ -237,6 +237,28 @@ pub fn document(
         note(&mut w, t("report.assessment.method"));
     }
 
+    heading(&mut w, t("report.alarms"));
+    let alarms = html::alarm_rows(r, lang);
+    if alarms.is_empty() {
+        w.paragraph(MARGIN_X, COLUMN, 9.5, 14.0, INK, t("report.alarms.none"));
+    } else {
+        let rows: Vec<Vec<Cell>> = alarms
+            .into_iter()
+            .map(|r| r.into_iter().map(Cell::text).collect())
+            .collect();
+        table(
+            &mut w,
+            &[
+                Col::right(t("report.col.case"), 0.7),
+                Col::left(t("report.col.grid"), 2.2),
+                Col::left(t("report.col.reported"), 1.5),
+                Col::left(t("report.col.status"), 0.9),
+                Col::left(t("report.col.what"), 3.4),
+            ],
+            &rows,
+        );
+    }
+
     heading(&mut w, &x.overdue_title);
     let overdue = html::overdue_rows(r, lang);
     if overdue.is_empty() {
