@@ -306,6 +306,9 @@ pub fn run(a: &RenderArgs) -> CliResult {
         counts_title,
         counts,
         highlight: a.grid.clone(),
+        // A still image of the district's data: the live monitoring
+        // points are the window's (`gridgov view`).
+        sensors: Vec::new(),
     };
     let overlay = gridgov_viewer::overlay::draw(&renderer.scene, &camera, &font, &text);
     let layer = heat.as_ref().map(|h| HeatLayer {

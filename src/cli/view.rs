@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gridgov_spatial::District;
+use gridgov_viewer::overlay::SensorMark;
 use gridgov_viewer::window::{DataSource, ViewOptions};
 
 use super::{CliError, CliResult, OrInput};
@@ -64,6 +65,43 @@ impl DataSource for StoreSource {
     }
     fn district(&mut self) -> Result<District, String> {
         self.store.load().map_err(|e| e.to_string())
+    }
+    fn sensors(&mut self) -> Result<Vec<SensorMark>, String> {
+        let now = crate::cli::now();
+        let from = gridgov_spatial::time::from_epoch(now.as_second() - 24 * 3600);
+        let xs = self.store.sensors().map_err(|e| e.to_string())?;
+        xs.into_iter()
+            .map(|(s, state)| {
+                let series = self
+                    .store
+                    .readings(&s.code, from, now, 500)
+                    .map_err(|e| e.to_string())?;
+                Ok(sensor_mark(
+                    &s,
+                    &state,
+                    series.iter().map(|r| r.1).collect(),
+                ))
+            })
+            .collect()
+    }
+}
+
+/// A monitoring point as the viewer draws it.
+fn sensor_mark(
+    s: &gridgov_spatial::sensors::Sensor,
+    state: &gridgov_spatial::sensors::SensorState,
+    series: Vec<f64>,
+) -> SensorMark {
+    let reading = state
+        .last_value
+        .map_or_else(String::new, |v| format!(" {v} {}", s.unit));
+    SensorMark {
+        lon: s.location.x(),
+        lat: s.location.y(),
+        alarm: state.alarm_case.is_some(),
+        label: format!("{}{reading}", s.name),
+        series: series.into_iter().map(|v| v as f32).collect(),
+        threshold: s.threshold as f32,
     }
 }
 
@@ -217,6 +255,35 @@ impl DataSource for HttpSource {
     }
     fn district(&mut self) -> Result<District, String> {
         serde_json::from_slice(&self.get("/district.json")?).map_err(|e| e.to_string())
+    }
+    fn sensors(&mut self) -> Result<Vec<SensorMark>, String> {
+        let list: serde_json::Value =
+            serde_json::from_slice(&self.get("/sensors")?).map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for v in list["sensors"].as_array().into_iter().flatten().take(50) {
+            let code = v["code"].as_str().unwrap_or_default();
+            let series: serde_json::Value =
+                serde_json::from_slice(&self.get(&format!("/sensors/{code}/readings?hours=24"))?)
+                    .map_err(|e| e.to_string())?;
+            let unit = v["unit"].as_str().unwrap_or_default();
+            let reading = v["last"]["value"]
+                .as_f64()
+                .map_or_else(String::new, |x| format!(" {x} {unit}"));
+            out.push(SensorMark {
+                lon: v["location"][0].as_f64().unwrap_or_default(),
+                lat: v["location"][1].as_f64().unwrap_or_default(),
+                alarm: !v["alarm"].is_null(),
+                label: format!("{}{reading}", v["name"].as_str().unwrap_or_default()),
+                series: series["readings"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r[1].as_f64().map(|x| x as f32))
+                    .collect(),
+                threshold: v["threshold"].as_f64().unwrap_or_default() as f32,
+            });
+        }
+        Ok(out)
     }
 }
 

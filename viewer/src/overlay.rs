@@ -22,6 +22,34 @@ pub struct CountRow {
     pub text: String,
 }
 
+/// A monitoring point on the map: a dot (red while its alarm is open)
+/// with its name and reading, and a small chart of its recent readings
+/// with the threshold across it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SensorMark {
+    /// Where it is (WGS 84).
+    pub lon: f64,
+    /// Latitude.
+    pub lat: f64,
+    /// Whether its alarm is open.
+    pub alarm: bool,
+    /// Its name and last reading, e.g. `人民路下穿桥 41 cm`.
+    pub label: String,
+    /// Its recent readings, oldest first.
+    pub series: Vec<f32>,
+    /// Its threshold.
+    pub threshold: f32,
+}
+
+/// The colour of a monitoring point's dot.
+pub fn sensor_colour(alarm: bool) -> [u8; 4] {
+    if alarm {
+        [0xd3, 0x2f, 0x2f, 0xff]
+    } else {
+        [0x02, 0x77, 0xbd, 0xff]
+    }
+}
+
 /// What the overlay says.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OverlayText {
@@ -40,6 +68,8 @@ pub struct OverlayText {
     pub counts_title: String,
     /// A grid to outline.
     pub highlight: Option<String>,
+    /// The monitoring points.
+    pub sensors: Vec<SensorMark>,
 }
 
 fn paint(r: u8, g: u8, b: u8, a: u8) -> Paint<'static> {
@@ -115,6 +145,97 @@ pub fn draw(scene: &Scene, camera: &Camera, font: &LabelFont, text: &OverlayText
             continue;
         }
         font.draw(&mut pm, &l.text, (s[0], s[1]), label_px, ink, white);
+    }
+
+    // Monitoring points: a dot, the name and reading, a small chart.
+    for m in &text.sensors {
+        let s = camera.to_screen(scene.project(m.lon, m.lat));
+        if s[0] < 0.0 || s[1] < 0.0 || s[0] > w as f32 || s[1] > h as f32 {
+            continue;
+        }
+        let c = sensor_colour(m.alarm);
+        if let Some(dot) = PathBuilder::from_circle(s[0], s[1], 9.0 * u) {
+            pm.fill_path(
+                &dot,
+                &paint(c[0], c[1], c[2], c[3]),
+                tiny_skia::FillRule::Winding,
+                Transform::identity(),
+                None,
+            );
+            let ring = Stroke {
+                width: 2.0 * u,
+                ..Stroke::default()
+            };
+            pm.stroke_path(
+                &dot,
+                &paint(0xff, 0xff, 0xff, 0xff),
+                &ring,
+                Transform::identity(),
+                None,
+            );
+        }
+        let (cx, cy, cw, ch) = (s[0] + 16.0 * u, s[1] - 44.0 * u, 150.0 * u, 40.0 * u);
+        panel(&mut pm, cx, cy - 24.0 * u, cw, ch + 26.0 * u);
+        let (lw, _) = font.measure(&m.label, 14.0 * u);
+        font.draw(
+            &mut pm,
+            &m.label,
+            (cx + 6.0 * u + lw / 2.0, cy - 6.0 * u),
+            14.0 * u,
+            c,
+            [0xff, 0xff, 0xff, 0],
+        );
+        if m.series.len() >= 2 {
+            let lo = m.series.iter().copied().fold(0.0_f32, f32::min);
+            let hi = m
+                .series
+                .iter()
+                .copied()
+                .fold(m.threshold, f32::max)
+                .max(lo + 1e-3)
+                * 1.1;
+            let y = |v: f32| cy + ch - 4.0 * u - (v - lo) / (hi - lo) * (ch - 8.0 * u);
+            let x =
+                |k: usize| cx + 6.0 * u + k as f32 / (m.series.len() - 1) as f32 * (cw - 12.0 * u);
+            let mut pb = PathBuilder::new();
+            for (k, v) in m.series.iter().enumerate() {
+                if k == 0 {
+                    pb.move_to(x(k), y(*v));
+                } else {
+                    pb.line_to(x(k), y(*v));
+                }
+            }
+            let line = Stroke {
+                width: 1.5 * u,
+                ..Stroke::default()
+            };
+            if let Some(path) = pb.finish() {
+                pm.stroke_path(
+                    &path,
+                    &paint(0x02, 0x77, 0xbd, 0xff),
+                    &line,
+                    Transform::identity(),
+                    None,
+                );
+            }
+            let mut th = PathBuilder::new();
+            th.move_to(cx + 6.0 * u, y(m.threshold));
+            th.line_to(cx + cw - 6.0 * u, y(m.threshold));
+            if let Some(path) = th.finish() {
+                let dashed = Stroke {
+                    width: 1.0 * u,
+                    dash: tiny_skia::StrokeDash::new(vec![4.0 * u, 3.0 * u], 0.0),
+                    ..Stroke::default()
+                };
+                pm.stroke_path(
+                    &path,
+                    &paint(0xd3, 0x2f, 0x2f, 0xff),
+                    &dashed,
+                    Transform::identity(),
+                    None,
+                );
+            }
+        }
     }
 
     // Title, period, time.

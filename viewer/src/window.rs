@@ -36,6 +36,11 @@ pub trait DataSource: Send + 'static {
     fn version(&mut self) -> Result<(i64, i64), String>;
     /// The district at the current version.
     fn district(&mut self) -> Result<District, String>;
+    /// The monitoring points with their state and recent readings
+    /// (polled with the version; none by default).
+    fn sensors(&mut self) -> Result<Vec<crate::overlay::SensorMark>, String> {
+        Ok(Vec::new())
+    }
 }
 
 /// Why the window could not run.
@@ -106,6 +111,7 @@ fn prepare(version: i64, revision: i64, district: District) -> Prepared {
 
 enum Msg {
     Data(Box<Prepared>),
+    Sensors(Vec<crate::overlay::SensorMark>),
     Status(String),
 }
 
@@ -113,7 +119,17 @@ enum Msg {
 /// version moves.
 fn follow(mut source: Box<dyn DataSource>, poll: Duration, proxy: &EventLoopProxy<Msg>) {
     let mut seen: Option<(i64, i64)> = None;
+    let mut marks: Option<Vec<crate::overlay::SensorMark>> = None;
     loop {
+        // Readings move without a new version: the points every poll.
+        if let Ok(m) = source.sensors()
+            && marks.as_ref() != Some(&m)
+        {
+            marks = Some(m.clone());
+            if proxy.send_event(Msg::Sensors(m)).is_err() {
+                return;
+            }
+        }
         match source.version() {
             Ok((v, r)) if Some((v, r)) != seen => match source.district() {
                 Ok(d) => {
@@ -189,6 +205,8 @@ struct App {
     frames: u64,
     announced: Option<(i64, i64)>,
     error: Option<ViewError>,
+    /// The monitoring points, drawn on the overlay.
+    sensors: Vec<crate::overlay::SensorMark>,
 }
 
 /// Opens the window and runs until it is closed.
@@ -225,6 +243,7 @@ pub fn run(source: Box<dyn DataSource>, opts: ViewOptions) -> Result<(), ViewErr
         started: Instant::now(),
         frames: 0,
         announced: None,
+        sensors: Vec::new(),
         error: None,
     };
     event_loop
@@ -635,6 +654,7 @@ impl App {
                         .selected
                         .and_then(|i| v.renderer.scene.grids.get(i))
                         .map(|g| g.code.clone()),
+                    sensors: self.sensors.clone(),
                     ..OverlayText::default()
                 };
                 let pm = overlay::draw(&v.renderer.scene, &v.camera, &self.opts.font, &text);
@@ -757,6 +777,12 @@ impl ApplicationHandler<Msg> for App {
     fn user_event(&mut self, _el: &ActiveEventLoop, msg: Msg) {
         match msg {
             Msg::Data(p) => self.adopt(*p),
+            Msg::Sensors(m) => {
+                self.sensors = m;
+                if let Some(v) = &mut self.view {
+                    v.overlay = None;
+                }
+            }
             Msg::Status(s) => self.status = s,
         }
         if let Some(l) = &self.live {

@@ -151,6 +151,7 @@ fn draw(f: &Fixture, gpu: &Gpu, cam: &Camera, heat: bool) -> image::RgbaImage {
         }],
         counts_title: "Incidents per grid".into(),
         highlight: Some("370402005013001".into()),
+        sensors: Vec::new(),
     };
     let overlay = gridgov_viewer::overlay::draw(&f.scene, cam, &font(), &text);
     let (rgba, _) = renderer
@@ -202,4 +203,52 @@ fn picking_a_pixel_finds_the_grid_the_spatial_index_finds() {
             assert!((back[0] - x).abs() < 0.05 && (back[1] - y).abs() < 0.05);
         }
     }
+}
+
+#[test]
+fn a_monitoring_point_in_alarm_is_a_red_dot_at_its_place_and_a_quiet_one_blue() {
+    use gridgov_viewer::overlay::{OverlayText, SensorMark, sensor_colour};
+    let f = fixture();
+    let cam = Camera::fit(f.scene.bounds, 960, 540, 20);
+    let d = sample::district(&sample::SampleSpec::default());
+    let at = |i: usize| {
+        let c = geo::Centroid::centroid(&d.area(d.grids().nth(i).unwrap()).boundary).unwrap();
+        (c.x(), c.y())
+    };
+    let mark = |(lon, lat): (f64, f64), alarm: bool| SensorMark {
+        lon,
+        lat,
+        alarm,
+        label: "积水点 41 cm".into(),
+        series: vec![8.0, 22.0, 35.0, 41.0],
+        threshold: 30.0,
+    };
+    let (a, q) = (at(3), at(30));
+    let text = OverlayText {
+        sensors: vec![mark(a, true), mark(q, false)],
+        ..OverlayText::default()
+    };
+    let pm = gridgov_viewer::overlay::draw(&f.scene, &cam, &font(), &text);
+    for ((lon, lat), alarm) in [(a, true), (q, false)] {
+        let s = cam.to_screen(f.scene.project(lon, lat));
+        let px = pm.pixel(s[0] as u32, s[1] as u32).unwrap().demultiply();
+        let want = sensor_colour(alarm);
+        let got = [px.red(), px.green(), px.blue(), px.alpha()];
+        assert!(
+            got.iter().zip(want).all(|(g, w)| g.abs_diff(w) <= 8),
+            "the dot at ({lon}, {lat}) is {got:?}, not {want:?}"
+        );
+    }
+    // Without points, no dot is drawn there.
+    let empty = gridgov_viewer::overlay::draw(&f.scene, &cam, &font(), &OverlayText::default());
+    let s = cam.to_screen(f.scene.project(a.0, a.1));
+    let px = empty.pixel(s[0] as u32, s[1] as u32).unwrap().demultiply();
+    let red = sensor_colour(true);
+    assert!(
+        [px.red(), px.green(), px.blue()]
+            .iter()
+            .zip(red)
+            .any(|(g, w)| g.abs_diff(w) > 40),
+        "a red dot with no point"
+    );
 }
