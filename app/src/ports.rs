@@ -475,6 +475,14 @@ pub trait SensorStore: Send + Sync {
         readings: &[(Timestamp, f64)],
         state: &gridgov_spatial::sensors::SensorState,
     ) -> Result<(), StoreError>;
+    /// Holds point `code` for the caller until the guard is dropped, across
+    /// every process over the store (one batch of readings judged at a
+    /// time). A store only one process opens may answer a guard that
+    /// holds nothing: the application holds its own lock as well.
+    fn lock_sensor(&self, code: &str) -> Result<Box<dyn std::any::Any>, StoreError> {
+        let _ = code;
+        Ok(Box::new(()))
+    }
     /// A point's readings from `from` to `to`, oldest first, at most
     /// `limit` (the latest).
     fn readings(

@@ -2,8 +2,9 @@
 //! their alarms open and close (the rule is
 //! [`gridgov_spatial::sensors`]'s).
 //!
-//! Readings of one point are judged one batch at a time in this process,
-//! in time order. A raised alarm files a case at the point (source
+//! Readings of one point are judged one batch at a time, in time order:
+//! in this process under a lock, and across replicas over one PostGIS
+//! under the store's lock of the point (an advisory lock). A raised alarm files a case at the point (source
 //! `sensor`, the point's category, the reading in its description) that
 //! is routed to the point's grid like any other, so the dashboard's live
 //! list hears of it at once; the state (with the case) is written with
@@ -99,6 +100,8 @@ impl App {
         let _g = JUDGING
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Another replica may be judging the same point's readings.
+        let _held = self.store.lock_sensor(code)?;
         let (s, mut state) = self
             .store
             .sensor(code)?

@@ -1257,6 +1257,10 @@ impl gridgov_app::SensorStore for PgStore {
         )?)
     }
 
+    fn lock_sensor(&self, code: &str) -> Result<Box<dyn std::any::Any>, StoreError> {
+        Ok(Box::new(sensors::SensorLock::take(self.client()?, code)?))
+    }
+
     fn readings(
         &self,
         code: &str,
@@ -1483,6 +1487,39 @@ mod tests {
         assert_eq!(household_news("me h:12", "me"), None);
         assert_eq!(household_news("abc x:1", "me"), None);
         assert_ne!(origin(), origin());
+    }
+
+    #[test]
+    fn a_monitoring_point_held_by_one_replica_waits_for_it_in_another() {
+        let Some(cluster) = cluster() else { return };
+        let url = fresh_database(&cluster, "sensor_lock");
+        let d = district(&SampleSpec {
+            incidents: 10,
+            ..SampleSpec::default()
+        });
+        assert!(PgStore::create_in(&url, &d, now()).unwrap());
+        let seed = std::path::Path::new("/nonexistent");
+        let (one, _) = PgStore::open_or_create(&url, seed, now()).unwrap();
+        let (two, _) = PgStore::open_or_create(&url, seed, now()).unwrap();
+        let held = gridgov_app::SensorStore::lock_sensor(&one, "WL-01").unwrap();
+        // The other replica cannot take it meanwhile; another point it can.
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiter = std::thread::spawn(move || {
+            let g = gridgov_app::SensorStore::lock_sensor(&two, "WL-01").unwrap();
+            tx.send(()).unwrap();
+            drop(g);
+            let other = gridgov_app::SensorStore::lock_sensor(&two, "WL-02");
+            assert!(other.is_ok());
+        });
+        assert!(
+            rx.recv_timeout(std::time::Duration::from_millis(300))
+                .is_err(),
+            "the second replica took a point the first holds"
+        );
+        drop(held);
+        rx.recv_timeout(std::time::Duration::from_secs(5))
+            .expect("the second replica takes the point once the first lets go");
+        waiter.join().unwrap();
     }
 
     #[test]

@@ -129,3 +129,48 @@ pub fn readings(
     out.reverse();
     Ok(out)
 }
+
+/// A monitoring point held across replicas: a session advisory lock on a
+/// connection kept until the guard is dropped.
+pub struct SensorLock {
+    client: r2d2::PooledConnection<r2d2_postgres::PostgresConnectionManager<postgres::NoTls>>,
+    key: i64,
+}
+
+/// The advisory-lock key of point `code`: FNV-1a of `sensor:<code>`
+/// (stable across processes and builds).
+fn key(code: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in "sensor:".bytes().chain(code.bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h as i64
+}
+
+impl SensorLock {
+    /// Waits for point `code` and holds it.
+    pub fn take(
+        mut client: r2d2::PooledConnection<
+            r2d2_postgres::PostgresConnectionManager<postgres::NoTls>,
+        >,
+        code: &str,
+    ) -> Result<SensorLock, StorageError> {
+        let key = key(code);
+        client
+            .execute("SELECT pg_advisory_lock($1)", &[&key])
+            .map_err(pg("lock a monitoring point"))?;
+        Ok(SensorLock { client, key })
+    }
+}
+
+impl Drop for SensorLock {
+    fn drop(&mut self) {
+        if let Err(e) = self
+            .client
+            .execute("SELECT pg_advisory_unlock($1)", &[&self.key])
+        {
+            tracing::warn!(error = %e, "cannot unlock a monitoring point (the connection ends it)");
+        }
+    }
+}
