@@ -84,11 +84,9 @@ impl Hotline {
         h
     }
 
-    /// Hears of every changed case (for the callbacks).
+    /// Hears of every changed case: its number is known at once (also
+    /// one filed on another replica), and its status is sent on.
     pub fn listen(self: &Arc<Self>, app: &App) {
-        if self.queue.is_none() {
-            return;
-        }
         let me = Arc::downgrade(self);
         app.on_cases_changed(Box::new(move |app, ids| {
             if let Some(h) = me.upgrade() {
@@ -98,9 +96,6 @@ impl Hotline {
     }
 
     fn changed(&self, app: &App, ids: &[i64]) {
-        let Some(queue) = &self.queue else {
-            return;
-        };
         let snap = app.current();
         for &id in ids {
             let Some(x) = usize::try_from(id - 1)
@@ -110,6 +105,10 @@ impl Hotline {
                 continue;
             };
             let Some(number) = x.reporter.as_ref().and_then(|r| r.hotline_case.clone()) else {
+                continue;
+            };
+            self.filed(number.clone(), id);
+            let Some(queue) = &self.queue else {
                 continue;
             };
             {

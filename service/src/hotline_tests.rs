@@ -10,10 +10,13 @@ use std::time::{Duration, Instant};
 use geo::InteriorPoint;
 use serde_json::{Value, json};
 
-use super::test_support::{Backend, call, state_with, store, test_config};
+use super::test_support::{Backend, call, replicas, state_with, store, test_config};
 use axum::http::StatusCode;
 
-on_both_backends!(a_hotline_case_keeps_its_number_and_its_status_changes_reach_the_callback,);
+on_both_backends!(
+    a_hotline_case_keeps_its_number_and_its_status_changes_reach_the_callback,
+    a_number_filed_on_one_replica_is_the_same_case_on_the_other,
+);
 
 /// What a receiver got: each request's `X-Gridgov-Event` and JSON body.
 type Received = Arc<Mutex<Vec<(String, Value)>>>;
@@ -154,4 +157,40 @@ async fn a_hotline_case_keeps_its_number_and_its_status_changes_reach_the_callba
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
     assert_eq!(v["field"], "case_number");
+}
+
+async fn a_number_filed_on_one_replica_is_the_same_case_on_the_other(b: Backend) {
+    let (one, two) = replicas("hotline_replicas", b);
+    // The second replica has looked numbers up before the filing.
+    let (s, _, _) = call(&two, "GET", "/hotline/cases/12345-R-1", &[], None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let p = {
+        let snap = one.current();
+        let d = &snap.district;
+        let g = d.grids().nth(2).unwrap();
+        d.area(g).boundary.interior_point().unwrap()
+    };
+    let case = json!({"case_number": "12345-R-1", "category": "road", "lon": p.x(), "lat": p.y()});
+    let (s, _, v) = call(&one, "POST", "/hotline/cases", &[], Some(case.clone())).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_i64().unwrap();
+    if matches!(b, Backend::GeoPackage) {
+        // Two states over one GeoPackage: the second reads it when told.
+        two.app.incidents_updated(&[id]).unwrap();
+    }
+    until("the other replica knows the number", || {
+        let snap = two.current();
+        usize::try_from(id - 1)
+            .ok()
+            .and_then(|i| snap.district.incidents.get(i))
+            .is_some()
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let (s, _, again) = call(&two, "POST", "/hotline/cases", &[], Some(case)).await;
+    assert_eq!(s, StatusCode::OK, "{again}");
+    assert_eq!(
+        (again["id"].as_i64(), &again["filed_before"]),
+        (Some(id), &json!(true))
+    );
 }
