@@ -432,38 +432,26 @@ pub async fn report(
         let book = Book::read(st.app.store.as_ref())?;
         let visits = st.app.store.visits_after(0)?;
         let mut r = build(&snap, &book, &visits, &st.app.rules.deadlines, p, now, &o)?;
-        // Counts are for everyone who reads reports; the overdue list
-        // names cases, so each caller sees only those they may read.
-        r.overdue.retain(|row| {
+        // Counts are for everyone who reads reports; the overdue and
+        // alarm lists name cases, so each caller sees only those they may
+        // read.
+        let may_read = |id: i64, grid: Option<&gridgov_app::report::AreaRef>| {
             let assignee = book
                 .cases
-                .binary_search_by_key(&row.id, |c| c.id)
+                .binary_search_by_key(&id, |c| c.id)
                 .ok()
                 .and_then(|i| book.cases[i].state.assignee.as_ref());
             caller.may(
                 &gridgov_spatial::access::Thing::Incident {
-                    grid: row.grid.as_ref().map(|g| g.code.as_str()),
+                    grid: grid.map(|g| g.code.as_str()),
                     assignee,
                     filed_by: None,
                 },
                 gridgov_spatial::access::Access::Read,
             )
-        });
-        r.alarms.retain(|row| {
-            let assignee = book
-                .cases
-                .binary_search_by_key(&row.id, |c| c.id)
-                .ok()
-                .and_then(|i| book.cases[i].state.assignee.as_ref());
-            caller.may(
-                &gridgov_spatial::access::Thing::Incident {
-                    grid: row.grid.as_ref().map(|g| g.code.as_str()),
-                    assignee,
-                    filed_by: None,
-                },
-                gridgov_spatial::access::Access::Read,
-            )
-        });
+        };
+        r.overdue.retain(|row| may_read(row.id, row.grid.as_ref()));
+        r.alarms.retain(|row| may_read(row.id, row.grid.as_ref()));
         Ok(match (form, pdf_font) {
             (Form::Html, _) => {
                 html::page_in(&r, &snap, lang, st.config.label_font.as_ref()).into_bytes()
