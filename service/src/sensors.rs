@@ -64,10 +64,7 @@ fn view(st: &AppState, s: &Sensor, state: &SensorState) -> Value {
 )]
 pub async fn list(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let st2 = st.clone();
-    let xs = tokio::task::spawn_blocking(move || st2.app.store.sensors())
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let xs = tokio::task::spawn_blocking(move || st2.app.store.sensors()).await??;
     let v: Vec<Value> = xs.iter().map(|(s, state)| view(&st, s, state)).collect();
     Ok(axum::Json(json!({ "sensors": v })).into_response())
 }
@@ -127,23 +124,23 @@ pub async fn put(
     if let Some(c) = p.category {
         c.trim().clone_into(&mut s.category);
     }
+    // Written and read back (its state) in one blocking call.
     let st2 = st.clone();
     let s2 = s.clone();
-    let created = tokio::task::spawn_blocking(move || st2.app.put_sensor(&s2))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| match e {
+    let (created, state) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let created = st2.app.put_sensor(&s2).map_err(|e| match e {
             SensorError::Invalid(_) => ApiError::unprocessable("sensor", e.to_string()),
             e => e.into(),
         })?;
-    let st3 = st.clone();
-    let c2 = code.clone();
-    let state = tokio::task::spawn_blocking(move || st3.app.store.sensor(&c2))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?
-        .map(|x| x.1)
-        .unwrap_or_default();
+        let state = st2
+            .app
+            .store
+            .sensor(&s2.code)?
+            .map(|x| x.1)
+            .unwrap_or_default();
+        Ok((created, state))
+    })
+    .await??;
     let status = if created {
         StatusCode::CREATED
     } else {
