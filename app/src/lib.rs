@@ -26,6 +26,7 @@ pub mod households;
 pub mod import;
 pub mod leaders;
 pub mod overview;
+pub mod partition;
 pub mod photos;
 pub mod ports;
 mod read_model;

@@ -28,6 +28,7 @@ mod lookup;
 mod ogc_crs;
 mod open311;
 mod openapi;
+mod partition;
 mod photos;
 mod reports;
 mod resident;
@@ -464,6 +465,8 @@ mod hotline_tests;
 mod leaders_tests;
 #[cfg(test)]
 mod open311_tests;
+#[cfg(test)]
+mod partition_tests;
 #[cfg(test)]
 mod resident_tests;
 #[cfg(test)]
