@@ -13,6 +13,7 @@ mod cli_import;
 mod cli_import_incidents;
 mod cli_load;
 mod cli_lookup;
+mod cli_partition;
 mod cli_render;
 mod cli_report;
 mod cli_roles;

@@ -128,6 +128,7 @@ pub fn run(cli: Cli) -> CliResult {
         Command::Render(args) => super::render::run(&args),
         Command::Report(args) => super::report::run(&args),
         Command::Cards(args) => super::cards::run(&args),
+        Command::Partition(args) => super::partition::run(&args),
         #[cfg(feature = "window")]
         Command::View(args) => super::view::run(&args),
         Command::Users(c) => super::users::users(c),

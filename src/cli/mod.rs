@@ -6,6 +6,7 @@ mod cards;
 mod commands;
 mod error;
 mod import;
+mod partition;
 mod render;
 mod report;
 mod roles;
@@ -329,6 +330,12 @@ pub enum Command {
     /// as a PDF: the grid's chain, its team's names and phones, and a QR
     /// code that opens the residents' page with the building filled in.
     Cards(cards::CardsArgs),
+    /// Propose grids for a community: contiguous, compact, every building
+    /// whole, households within the band (300–500), along roads where it
+    /// can; with --keep-existing, moving as few households as the band
+    /// needs. Prints the figures against today's grids; --out writes the
+    /// draft for `POST /drafts`.
+    Partition(partition::PartitionArgs),
     /// Write the shared benchmark workload (grids.geojson, points.f64).
     BenchData {
         /// district (52 grids) or city (5,000 grids).
