@@ -1137,6 +1137,45 @@ function problemItem(f) {
   return li;
 }
 
+// A draft's checks in `out`: the errors and warnings it adds, who moves
+// where, the moving buildings highlighted on the map; returns the
+// validation.
+async function showDraftChecks(id, out, lead = []) {
+  const [{ body: v }, { body: pre }] = await Promise.all([
+    getJSON(`/drafts/${id}/validate`),
+    getJSON(`/drafts/${id}/preview`),
+  ]);
+  map.getSource("problems").setData({ type: "FeatureCollection", features: v.new_problems ?? [] });
+  const moves = pre.impact.moves;
+  const list = [
+    ...lead,
+    el("p", { class: v.new_errors.length ? "error" : "ok" },
+      v.new_errors.length ? t("planner.new_errors", { n: v.new_errors.length }) : t("planner.no_new_errors")),
+  ];
+  if (v.new_warnings.length) list.push(el("p", { class: "warning" }, t("planner.new_warnings", { n: v.new_warnings.length })));
+  list.push(el("p", {}, t("planner.totals", { errors: v.errors, warnings: v.warnings })));
+  if (v.new_problems?.length) list.push(el("ul", { id: "planner-problems" }, v.new_problems.map(problemItem)));
+  if (v.outdated.length) list.push(el("p", { class: "error" }, t("planner.outdated", { grids: v.outdated.map((o) => o.grid).join("、") })));
+  list.push(el("h4", {}, t("planner.impact")));
+  if (!moves.length) list.push(el("p", {}, t("planner.no_moves")));
+  list.push(el("ul", {}, moves.map((m) => el("li", {}, t("planner.move", {
+    from: m.from ?? t("planner.outside"), to: m.to ?? t("planner.outside"), buildings: m.buildings.length,
+    units: m.units, households: m.households, merchants: m.merchants, cameras: m.cameras, incidents: m.open_incidents,
+  })))));
+  const codes = moves.flatMap((m) => m.buildings);
+  if (codes.length) {
+    list.push(el("h4", {}, t("planner.moving_buildings")));
+    const to = new Map(moves.flatMap((m) => m.buildings.map((b) => [b, m.to ?? t("planner.outside")])));
+    list.push(el("ul", { id: "planner-buildings" }, movingBuildings(codes).map((b) =>
+      el("li", { "data-building": b.code }, `${b.address || b.code} → ${to.get(b.code)}${b.households !== undefined ? ` · ${label("count", "households")} ${b.households}` : ""}`))));
+  }
+  map.setFilter("moved-buildings", ["in", ["get", "code"], ["literal", codes]]);
+  if (pre.impact.new_straddling.length) list.push(el("p", { class: "error" }, t("planner.straddling", { list: pre.impact.new_straddling.join("、") })));
+  out.replaceChildren(...list);
+  out.dataset.newErrors = String(v.new_errors.length);
+  return v;
+}
+
 async function validateEdit() {
   const p = state.planner;
   const out = $("planner-result");
@@ -1152,38 +1191,8 @@ async function validateEdit() {
         changes,
       }),
     });
-    const [{ body: v }, { body: pre }] = await Promise.all([
-      getJSON(`/drafts/${d.id}/validate`),
-      getJSON(`/drafts/${d.id}/preview`),
-    ]);
-    map.getSource("problems").setData({ type: "FeatureCollection", features: v.new_problems ?? [] });
     p.draftId = d.id;
-    const moves = pre.impact.moves;
-    const list = [
-      el("p", { class: v.new_errors.length ? "error" : "ok" },
-        v.new_errors.length ? t("planner.new_errors", { n: v.new_errors.length }) : t("planner.no_new_errors")),
-    ];
-    if (v.new_warnings.length) list.push(el("p", { class: "warning" }, t("planner.new_warnings", { n: v.new_warnings.length })));
-    list.push(el("p", {}, t("planner.totals", { errors: v.errors, warnings: v.warnings })));
-    if (v.new_problems?.length) list.push(el("ul", { id: "planner-problems" }, v.new_problems.map(problemItem)));
-    if (v.outdated.length) list.push(el("p", { class: "error" }, t("planner.outdated", { grids: v.outdated.map((o) => o.grid).join("、") })));
-    list.push(el("h4", {}, t("planner.impact")));
-    if (!moves.length) list.push(el("p", {}, t("planner.no_moves")));
-    list.push(el("ul", {}, moves.map((m) => el("li", {}, t("planner.move", {
-      from: m.from ?? t("planner.outside"), to: m.to ?? t("planner.outside"), buildings: m.buildings.length,
-      units: m.units, households: m.households, merchants: m.merchants, cameras: m.cameras, incidents: m.open_incidents,
-    })))));
-    const codes = moves.flatMap((m) => m.buildings);
-    if (codes.length) {
-      list.push(el("h4", {}, t("planner.moving_buildings")));
-      const to = new Map(moves.flatMap((m) => m.buildings.map((b) => [b, m.to ?? t("planner.outside")])));
-      list.push(el("ul", { id: "planner-buildings" }, movingBuildings(codes).map((b) =>
-        el("li", { "data-building": b.code }, `${b.address || b.code} → ${to.get(b.code)}${b.households !== undefined ? ` · ${label("count", "households")} ${b.households}` : ""}`))));
-    }
-    map.setFilter("moved-buildings", ["in", ["get", "code"], ["literal", codes]]);
-    if (pre.impact.new_straddling.length) list.push(el("p", { class: "error" }, t("planner.straddling", { list: pre.impact.new_straddling.join("、") })));
-    out.replaceChildren(...list);
-    out.dataset.newErrors = String(v.new_errors.length);
+    const v = await showDraftChecks(d.id, out);
     $("planner-publish").disabled = v.new_errors.length > 0 || v.outdated.length > 0;
   } catch (err) {
     out.replaceChildren(el("p", { class: "error" }, err.message));
@@ -1266,13 +1275,97 @@ $("planner-mode").addEventListener("change", () => {
   if ($("planner-mode").checked) {
     state.planner = newPlanner();
     $("planner-help").hidden = false;
+    $("propose").hidden = false;
+    loadCommunities().catch((e) => toast(e.message));
     map.getCanvas().style.cursor = "crosshair";
   } else {
     closeEdit();
+    $("propose").hidden = true;
     if (draw) { draw.stop(); draw = null; }
     map.getCanvas().style.cursor = "";
   }
 });
+
+// ---- proposed grids: a community cut afresh (or today's grids brought
+// into the band), stored as a draft, checked and published like an edit.
+
+async function loadCommunities() {
+  const { body } = await getJSON("/collections/communities/items?limit=1000");
+  const sel = $("propose-community");
+  sel.replaceChildren(...body.features.map((f) => el("option", { value: f.id }, `${f.properties.name} (${f.id})`)));
+}
+
+function metricsRow(label, m) {
+  return el("tr", {},
+    el("th", {}, label),
+    el("td", {}, num(m.grids, 0)),
+    el("td", {}, `${m.households_min} / ${num(m.households_median, 0)} / ${m.households_max}`),
+    el("td", {}, `${num(m.share_in_band * 100, 0)}%`),
+    el("td", {}, `${num(m.compactness_mean, 2)} / ${num(m.compactness_worst, 2)}`),
+    el("td", {}, `${num(m.road_share * 100, 0)}%`),
+    el("td", {}, num(m.households_moved, 0)));
+}
+
+async function proposeGrids() {
+  const out = $("propose-result");
+  $("propose-publish").disabled = true;
+  out.replaceChildren(el("p", {}, t("partition.working")));
+  try {
+    const { body: r } = await getJSON("/drafts/propose", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        community: $("propose-community").value,
+        min: Number($("propose-min").value),
+        max: Number($("propose-max").value),
+        keep_existing: $("propose-keep").checked,
+      }),
+    });
+    const after = r.grids.features.filter((f) => f.geometry).map((f) => ({ ...f, properties: { ...f.properties, side: "after" } }));
+    map.getSource("diff").setData({ type: "FeatureCollection", features: after });
+    if (after.length) {
+      const [w, s, e, n] = bboxOf({ coordinates: after.map((f) => f.geometry.coordinates) });
+      map.fitBounds([[w, s], [e, n]], { padding: 60, maxZoom: 17 });
+    }
+    const lead = [
+      el("table", { id: "propose-metrics" },
+        el("tr", {}, ...["", "partition.grids", "partition.households", "partition.in_band", "partition.compactness", "partition.on_roads", "partition.moved"].map((k) => el("th", {}, k ? t(k) : ""))),
+        metricsRow(t("partition.today"), r.today),
+        metricsRow(t("partition.proposed"), r.metrics)),
+      el("ul", { id: "propose-grids" }, r.grids.features.map((f) => el("li", { "data-grid": f.id, "data-fate": f.properties.fate, class: f.properties.in_band || f.properties.fate === "removed" ? "" : "warning" },
+        t(`partition.fate.${f.properties.fate}`, { code: f.id, name: f.properties.name, households: f.properties.households })))),
+      ...(r.notes.length ? [el("ul", { id: "propose-notes" }, r.notes.map((n) => el("li", { "data-kind": n.kind }, n.message)))] : []),
+    ];
+    if (!r.id) { out.replaceChildren(...lead); return; }
+    state.planner.draftId = r.id;
+    const v = await showDraftChecks(r.id, out, lead);
+    $("propose-publish").disabled = v.new_errors.length > 0 || v.outdated.length > 0;
+  } catch (err) {
+    out.replaceChildren(el("p", { class: "error" }, err.message));
+  }
+}
+
+async function publishProposal() {
+  const p = state.planner;
+  if (!p?.draftId) return;
+  const out = $("propose-result");
+  try {
+    const { body } = await getJSON(`/drafts/${p.draftId}/publish`, { method: "POST" });
+    const v = body.published.version;
+    p.draftId = null;
+    $("propose-publish").disabled = true;
+    map.getSource("diff").setData({ type: "FeatureCollection", features: [] });
+    const { body: h } = await getJSON("/health");
+    await refreshData(v, h.data_version);
+    out.replaceChildren(el("p", { class: "ok" }, t("planner.published", { v })));
+    await loadHistory();
+  } catch (err) {
+    out.replaceChildren(el("p", { class: "error" }, err.message));
+  }
+}
+
+$("propose-run").addEventListener("click", proposeGrids);
+$("propose-publish").addEventListener("click", publishProposal);
 $("planner-validate").addEventListener("click", validateEdit);
 $("planner-publish").addEventListener("click", publishEdit);
 $("planner-cancel").addEventListener("click", closeEdit);
