@@ -393,13 +393,7 @@ pub fn building_cells(
         ));
     }
     let inp = input(d, a, community)?;
-    let sites: Vec<Site> = inp
-        .footprint
-        .iter()
-        .map(|f| Site {
-            footprint: f.clone(),
-        })
-        .collect();
+    let sites = inp.sites();
     let c = cells::cells(&sites, &inp.community, &inp.roads)?;
     Ok(c.faces
         .iter()
@@ -428,6 +422,18 @@ struct Input {
     inside: Vec<Coord<f64>>,
     origin: Vec<u32>,
     roads: RTree<Seg>,
+}
+
+impl Input {
+    /// The buildings as the cells see them.
+    fn sites(&self) -> Vec<Site> {
+        self.footprint
+            .iter()
+            .map(|f| Site {
+                footprint: f.clone(),
+            })
+            .collect()
+    }
 }
 
 fn households_per_building(d: &District) -> Vec<u64> {
@@ -709,13 +715,7 @@ pub fn partition(
         });
     }
     let mut notes = Vec::new();
-    let sites: Vec<Site> = inp
-        .footprint
-        .iter()
-        .map(|f| Site {
-            footprint: f.clone(),
-        })
-        .collect();
+    let sites = inp.sites();
     // Fresh: one tiling of the community. Keeping today's grids: a tiling
     // of each grid, so a building that moves takes its piece of today's
     // grid with it and the grids it does not touch stay as they are.

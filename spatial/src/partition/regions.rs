@@ -129,19 +129,7 @@ struct State<'g> {
 
 impl<'g> State<'g> {
     fn new(g: &'g Graph, p: &'g Params, label: Labels, regions: usize) -> Self {
-        let mut weight = vec![0u64; regions];
-        let mut size = vec![0usize; regions];
-        for (i, &l) in label.iter().enumerate() {
-            weight[l as usize] += u64::from(g.weight[i]);
-            size[l as usize] += 1;
-        }
-        State {
-            g,
-            p,
-            label,
-            weight,
-            size,
-        }
+        Self::new_partial(g, p, label, regions)
     }
 
     fn band(&self, h: u64) -> f64 {
