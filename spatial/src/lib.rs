@@ -68,6 +68,7 @@ pub use dissolve::dissolved;
 
 pub use lookup::{AreaSummary, PointBuilding, PointLookup, lookup_point};
 pub use stats::{AreaStats, Counts, stats};
+pub mod panorama;
 pub mod partition;
 pub mod validate;
 
