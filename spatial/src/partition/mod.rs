@@ -743,6 +743,7 @@ pub fn partition(
                 origin: opts.keep_existing.then(|| inp.origin.clone()),
                 seed: opts.seed,
                 restarts: 6,
+                cancel: cancel.clone(),
             },
         )
     };

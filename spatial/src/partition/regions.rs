@@ -58,6 +58,9 @@ pub(crate) struct Params {
     pub seed: u64,
     /// Restarts of a fresh cut.
     pub restarts: usize,
+    /// Raised when the answer is no longer wanted: the search stops where
+    /// it is (the caller checks and discards the labels).
+    pub cancel: crate::cancel::Cancel,
 }
 
 /// A node's region.
@@ -206,6 +209,9 @@ impl<'g> State<'g> {
     fn local_search(&mut self, nodes: &[u32]) {
         let mut marks = Marks::default();
         for _pass in 0..200 {
+            if self.p.cancel.check().is_err() {
+                return;
+            }
             let mut improved = false;
             for &i in nodes {
                 let i = i as usize;
@@ -371,6 +377,9 @@ fn fresh(
 ) {
     let mut best: Option<(f64, Vec<u32>)> = None;
     for _ in 0..p.restarts.max(1) {
+        if best.is_some() && p.cancel.check().is_err() {
+            break;
+        }
         let mut trial = label.clone();
         let cs = centres(g, nodes, k, rng);
         grow(g, nodes, &cs, first, &mut trial);
@@ -696,6 +705,7 @@ mod tests {
             origin,
             seed: 7,
             restarts: 4,
+            cancel: crate::cancel::Cancel::never(),
         }
     }
 
