@@ -47,6 +47,8 @@ pub struct App {
     pub(crate) deadlines: Mutex<crate::deadlines::Index>,
     /// Who hears of changed cases.
     listeners: Mutex<Vec<CaseListener>>,
+    /// The panoramas' scene index and the data version it was made for.
+    pub(crate) scene: Mutex<Option<(i64, Arc<gridgov_spatial::panorama::SceneIndex>)>>,
 }
 
 impl App {
@@ -72,6 +74,7 @@ impl App {
             ids: AtomicU64::new(0),
             deadlines: Mutex::default(),
             listeners: Mutex::default(),
+            scene: Mutex::default(),
         })
     }
 

@@ -26,6 +26,7 @@ pub mod households;
 pub mod import;
 pub mod leaders;
 pub mod overview;
+pub mod panoramas;
 pub mod partition;
 pub mod photos;
 pub mod ports;
@@ -45,8 +46,8 @@ pub use households::HouseholdError;
 pub use ports::{
     AccountStore, Append, AppendError, AuditRecord, AuditStore, BoundaryStore, CaseStep, CaseStore,
     Change, DistrictStore, DraftRecord, DraftStatus, GridRecord, GridVersion, HouseholdStore,
-    PhotoStore, Publication, PublishError, Revoke, SensorStore, Store, StoreError, StoredIncident,
-    UnitChange, UserRecord, VersionInfo, VisitStore,
+    PanoramaStore, PhotoStore, Publication, PublishError, Revoke, SensorStore, Store, StoreError,
+    StoredIncident, UnitChange, UserRecord, VersionInfo, VisitStore,
 };
 pub use read_model::{HISTORY_SNAPSHOTS, ReadModel, Snapshot};
 

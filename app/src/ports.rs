@@ -519,6 +519,16 @@ pub trait PhotoStore: Send + Sync {
     ) -> Result<Vec<crate::photos::PhotoInfo>, StoreError>;
 }
 
+/// 360° panoramas: appended, never changed.
+pub trait PanoramaStore: Send + Sync {
+    /// Keeps a panorama; its id.
+    fn add_panorama(&self, p: &crate::panoramas::NewPanorama) -> Result<i64, StoreError>;
+    /// Every panorama's facts, oldest first.
+    fn panoramas(&self) -> Result<Vec<crate::panoramas::PanoramaInfo>, StoreError>;
+    /// A panorama's JPEG bytes (its thumbnail when `thumb`).
+    fn panorama_bytes(&self, id: i64, thumb: bool) -> Result<Option<Vec<u8>>, StoreError>;
+}
+
 /// Every port at once: what a whole store is.
 pub trait Store:
     DistrictStore
@@ -530,6 +540,7 @@ pub trait Store:
     + VisitStore
     + PhotoStore
     + SensorStore
+    + PanoramaStore
 {
 }
 
@@ -543,5 +554,6 @@ impl<T> Store for T where
         + VisitStore
         + PhotoStore
         + SensorStore
+        + PanoramaStore
 {
 }

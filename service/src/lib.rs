@@ -28,6 +28,7 @@ mod lookup;
 mod ogc_crs;
 mod open311;
 mod openapi;
+mod panoramas;
 mod partition;
 mod photos;
 mod reports;
@@ -465,6 +466,8 @@ mod hotline_tests;
 mod leaders_tests;
 #[cfg(test)]
 mod open311_tests;
+#[cfg(test)]
+mod panoramas_tests;
 #[cfg(test)]
 mod partition_tests;
 #[cfg(test)]

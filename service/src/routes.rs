@@ -16,8 +16,8 @@ use utoipa_axum::routes;
 use super::auth::{self, Need};
 use super::{
     AppState, accounts, assessment, cards, cases, editing, events, features, handheld, hotline,
-    households, lookup, open311, openapi, partition, photos, reports, resident, roles, sensors,
-    tiles, web,
+    households, lookup, open311, openapi, panoramas, partition, photos, reports, resident, roles,
+    sensors, tiles, web,
 };
 
 type Route = UtoipaMethodRouter<Arc<AppState>>;
@@ -140,6 +140,11 @@ pub fn routes(st: &Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
         .routes(g(edit_boundaries, routes!(editing::preview_draft)))
         .routes(g(edit_boundaries, routes!(editing::publish_draft)))
         .routes(g(edit_boundaries, routes!(partition::propose)))
+        // Panoramas: planners add them, everyone signed in looks.
+        .routes(g(edit_boundaries, routes!(panoramas::upload)))
+        .routes(g(signed_in, routes!(panoramas::list)))
+        .routes(g(signed_in, routes!(panoramas::get)))
+        .routes(g(signed_in, routes!(panoramas::picture)))
         // Cases: each one checked against the caller's grids by its
         // handler.
         .routes(g(signed_in, routes!(cases::list)))

@@ -10,6 +10,7 @@
 pub mod accounts;
 pub mod cases;
 mod group;
+pub mod panoramas;
 pub mod schema;
 pub mod sensors;
 pub mod versions;
@@ -63,6 +64,7 @@ impl GpkgStore {
         accounts::ensure_schema(&conn)?;
         visits::ensure_schema(&conn)?;
         sensors::ensure_schema(&conn)?;
+        panoramas::ensure_schema(&conn)?;
         let store = GpkgStore {
             path: path.to_path_buf(),
             conn: Mutex::new(conn),
@@ -249,6 +251,20 @@ impl gridgov_app::PhotoStore for GpkgStore {
         owner: gridgov_app::photos::PhotoOwner,
     ) -> Result<Vec<gridgov_app::photos::PhotoInfo>, StoreError> {
         Ok(visits::photos_of(&self.conn(), owner)?)
+    }
+}
+
+impl gridgov_app::PanoramaStore for GpkgStore {
+    fn add_panorama(&self, p: &gridgov_app::panoramas::NewPanorama) -> Result<i64, StoreError> {
+        Ok(panoramas::add(&self.conn(), p)?)
+    }
+
+    fn panoramas(&self) -> Result<Vec<gridgov_app::panoramas::PanoramaInfo>, StoreError> {
+        Ok(panoramas::all(&self.conn())?)
+    }
+
+    fn panorama_bytes(&self, id: i64, thumb: bool) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(panoramas::bytes(&self.conn(), id, thumb)?)
     }
 }
 

@@ -20,6 +20,7 @@ use std::time::Duration;
 
 mod accounts;
 mod cases;
+mod panoramas;
 mod sensors;
 mod visits;
 
@@ -157,6 +158,7 @@ impl PgStore {
             accounts::ensure_schema(&mut client)?;
             visits::ensure_schema(&mut client)?;
             sensors::ensure_schema(&mut client)?;
+            panoramas::ensure_schema(&mut client)?;
             ensure_basemap(&mut client)?;
             created
         };
@@ -1210,6 +1212,20 @@ impl gridgov_app::PhotoStore for PgStore {
         owner: gridgov_app::photos::PhotoOwner,
     ) -> Result<Vec<gridgov_app::photos::PhotoInfo>, StoreError> {
         Ok(visits::photos_of(&mut *self.client()?, owner)?)
+    }
+}
+
+impl gridgov_app::PanoramaStore for PgStore {
+    fn add_panorama(&self, p: &gridgov_app::panoramas::NewPanorama) -> Result<i64, StoreError> {
+        Ok(panoramas::add(&mut *self.client()?, p)?)
+    }
+
+    fn panoramas(&self) -> Result<Vec<gridgov_app::panoramas::PanoramaInfo>, StoreError> {
+        Ok(panoramas::all(&mut *self.client()?)?)
+    }
+
+    fn panorama_bytes(&self, id: i64, thumb: bool) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(panoramas::bytes(&mut *self.client()?, id, thumb)?)
     }
 }
 
