@@ -90,12 +90,13 @@ const LAYER_GROUPS = [
   { id: "merchants", layers: ["merchants"], on: true },
   { id: "cameras", layers: ["cameras"], on: true },
   { id: "sensors", layers: ["sensors"], on: true },
+  { id: "panoramas", layers: ["panoramas"], on: true },
   { id: "incidents", layers: ["incidents", "incident-counts"], on: dashboard, every: true },
   { id: "heatmap", layers: ["heat"], on: true },
 ];
 // A tap inside a building opens the building (its invisible fill takes
 // the tap), not the grid around it.
-const CLICKABLE = ["sensors", "incidents", "incident-counts", "cameras", "merchants", "units", "roads-line", "buildings-fill", "grids-fill"];
+const CLICKABLE = ["panoramas", "sensors", "incidents", "incident-counts", "cameras", "merchants", "units", "roads-line", "buildings-fill", "grids-fill"];
 
 function heatQuery() {
   const p = new URLSearchParams();
@@ -140,6 +141,7 @@ function style(tj) {
       problems: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
       diff: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
       sensors: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
+      panoramas: { type: "geojson", data: { type: "FeatureCollection", features: [] } },
       ...(state.me?.may?.every_incident ? { inc: { type: "vector", tiles: [u.incidents], bounds, minzoom: 0, maxzoom: 17 } } : {}),
     },
     layers: [
@@ -212,6 +214,11 @@ function style(tj) {
       {
         id: "diff-after", type: "line", source: "diff", filter: ["==", ["get", "side"], "after"],
         paint: { "line-color": "#1565c0", "line-width": 3 },
+      },
+      {
+        // Street views (360° panoramas): a click opens one.
+        id: "panoramas", type: "circle", source: "panoramas", layout: { visibility: vis("panoramas") },
+        paint: { "circle-radius": ["interpolate", ["linear"], ["zoom"], 12, 4, 18, 8], "circle-color": "#e67e22", "circle-stroke-color": "#fff", "circle-stroke-width": 2 },
       },
       {
         // Monitoring points: red while their alarm is open.
@@ -354,6 +361,7 @@ async function start() {
   if (dashboard) await startDashboard();
   await new Promise((resolve) => map.once("idle", resolve));
   await loadSensors().catch((e) => toast(e.message));
+  await loadPanoramas().catch((e) => toast(e.message));
   setInterval(pollVersion, 5000);
 }
 
@@ -369,6 +377,12 @@ async function loadSensors() {
     properties: { code: s.code, name: s.name, alarm: Boolean(s.alarm) },
   }));
   map.getSource("sensors")?.setData({ type: "FeatureCollection", features });
+}
+
+/** The street views onto the map. */
+async function loadPanoramas() {
+  const { body } = await getJSON("/panoramas");
+  map.getSource("panoramas")?.setData(body);
 }
 
 /** A line chart of readings with the alarm threshold dashed across it. */
@@ -616,6 +630,7 @@ map.on("click", async (e) => {
     // A single case: its own card, with its history and steps.
     if (layer === "incidents" && !f.properties.count && f.id) return await openCase(Number(f.id));
     if (f.layer.id === "sensors") return await openSensor(f.properties.code);
+    if (f.layer.id === "panoramas") { window.open(`/panorama?id=${f.properties.id}`, "_blank"); return; }
     const r = await lookupPoint(e.lngLat.lng, e.lngLat.lat);
     const chain = r.chain.length ? r.chain : r.nearest ? [r.nearest] : [];
     showCard((TITLES[layer] || (() => layer))(f.properties), featureRows(f.properties), chain, [], r.building);

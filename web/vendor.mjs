@@ -1,4 +1,4 @@
-// Copies the browser builds of the map libraries from node_modules into
+// Copies the browser builds of the map and panorama libraries from node_modules into
 // vendor/, where gridgov embeds them: the web map runs with no CDN.
 // `npm ci && npm run vendor` refreshes them; `node vendor.mjs --check`
 // fails when vendor/ differs from what package-lock.json pins.
@@ -14,6 +14,9 @@ const files = [
   ["maplibre-gl/LICENSE.txt", "LICENSE.maplibre-gl.txt"],
   ["terra-draw/dist/terra-draw.module.js", "terra-draw.module.js"],
   ["terra-draw-maplibre-gl-adapter/dist/terra-draw-maplibre-gl-adapter.module.js", "terra-draw-maplibre-gl-adapter.module.js"],
+  ["pannellum/build/pannellum.js", "pannellum.js"],
+  ["pannellum/build/pannellum.css", "pannellum.css"],
+  ["pannellum/COPYING", "LICENSE.pannellum.txt"],
 ];
 const check = process.argv.includes("--check");
 mkdirSync(join(here, "vendor"), { recursive: true });

@@ -238,6 +238,20 @@ pub async fn get(
     })))
 }
 
+/// `GET /panorama?id=N`: the street view page.
+#[utoipa::path(
+    get,
+    path = "/panorama",
+    tag = "panoramas",
+    summary = "The street view page: a panorama with the district's things placed in it",
+    responses(
+        (status = 200, description = "the page", body = String, content_type = "text/html"),
+    )
+)]
+pub async fn page(headers: HeaderMap) -> Response {
+    super::web::serve_named("p.html", &headers)
+}
+
 /// Which picture to send.
 #[derive(Debug, Deserialize)]
 pub struct Which {

@@ -145,6 +145,7 @@ pub fn routes(st: &Arc<AppState>) -> OpenApiRouter<Arc<AppState>> {
         .routes(g(signed_in, routes!(panoramas::list)))
         .routes(g(signed_in, routes!(panoramas::get)))
         .routes(g(signed_in, routes!(panoramas::picture)))
+        .routes(g(open, routes!(panoramas::page)))
         // Cases: each one checked against the caller's grids by its
         // handler.
         .routes(g(signed_in, routes!(cases::list)))

@@ -51,6 +51,9 @@ static ASSETS: &[Asset] = &[
     asset!("r.html", "text/html; charset=utf-8"),
     asset!("r.js", JS),
     asset!("r.css", CSS),
+    asset!("p.html", "text/html; charset=utf-8"),
+    asset!("p.js", JS),
+    asset!("p.css", CSS),
     asset!("sw.js", JS),
     asset!("manifest.webmanifest", "application/manifest+json"),
     asset!("icon.svg", "image/svg+xml"),
@@ -63,6 +66,9 @@ static ASSETS: &[Asset] = &[
         "vendor/LICENSE.maplibre-gl.txt",
         "text/plain; charset=utf-8"
     ),
+    asset!("vendor/pannellum.js", JS),
+    asset!("vendor/pannellum.css", CSS),
+    asset!("vendor/LICENSE.pannellum.txt", "text/plain; charset=utf-8"),
 ];
 
 /// Content hashes of [`ASSETS`], in order, computed once.
