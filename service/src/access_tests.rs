@@ -1097,6 +1097,9 @@ async fn nobody_gets_past_any_route_but_the_open_ones(b: Backend) {
         "GET /r/cases/{id}",
         "POST /r/cases/{id}/evaluation",
         "POST /r/cases/{id}/photos",
+        // The street view page itself (what it shows needs a signed-in
+        // caller: GET /panoramas/{id} and its pictures are not open).
+        "GET /panorama",
     ];
     want.sort_unstable();
     let mut got: Vec<&str> = open.iter().map(String::as_str).collect();
