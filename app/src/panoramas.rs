@@ -200,6 +200,33 @@ pub fn clean(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>, Vec<u8>), PanoramaError
     if bytes.len() > MAX_BYTES {
         return Err(PanoramaError::TooLarge(bytes.len()));
     }
+    let (w, h) = reader(bytes)?
+        .into_dimensions()
+        .map_err(|e| PanoramaError::NotAnImage(e.to_string()))?;
+    // 2:1 within a pixel per thousand.
+    if w < MIN_WIDTH || (i64::from(w) - 2 * i64::from(h)).abs() > i64::from(w / 1000).max(1) {
+        return Err(PanoramaError::NotEquirectangular {
+            width: w,
+            height: h,
+        });
+    }
+    let img = reader(bytes)?
+        .decode()
+        .map_err(|e| PanoramaError::NotAnImage(e.to_string()))?;
+    let img = fit(img, MAX_WIDTH);
+    let thumb = fit(img.clone(), THUMB_WIDTH);
+    Ok((
+        img.width(),
+        img.height(),
+        jpeg(&img, 85)?,
+        jpeg(&thumb, 75)?,
+    ))
+}
+
+/// A reader of `bytes` that only takes JPEG and PNG, within the decode
+/// limits (a small file claiming a huge picture is refused before it is
+/// drawn).
+fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, PanoramaError> {
     let mut r = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|e| PanoramaError::NotAnImage(e.to_string()))?;
@@ -216,35 +243,7 @@ pub fn clean(bytes: &[u8]) -> Result<(u32, u32, Vec<u8>, Vec<u8>), PanoramaError
     limits.max_image_height = Some(MAX_DECODE_WIDTH / 2);
     limits.max_alloc = Some(1 << 30);
     r.limits(limits);
-    let (w, h) = r
-        .into_dimensions()
-        .map_err(|e| PanoramaError::NotAnImage(e.to_string()))?;
-    // 2:1 within a pixel per thousand.
-    if w < MIN_WIDTH || (i64::from(w) - 2 * i64::from(h)).abs() > i64::from(w / 1000).max(1) {
-        return Err(PanoramaError::NotEquirectangular {
-            width: w,
-            height: h,
-        });
-    }
-    let mut r = ImageReader::new(Cursor::new(bytes))
-        .with_guessed_format()
-        .map_err(|e| PanoramaError::NotAnImage(e.to_string()))?;
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_DECODE_WIDTH);
-    limits.max_image_height = Some(MAX_DECODE_WIDTH / 2);
-    limits.max_alloc = Some(1 << 30);
-    r.limits(limits);
-    let img = r
-        .decode()
-        .map_err(|e| PanoramaError::NotAnImage(e.to_string()))?;
-    let img = fit(img, MAX_WIDTH);
-    let thumb = fit(img.clone(), THUMB_WIDTH);
-    Ok((
-        img.width(),
-        img.height(),
-        jpeg(&img, 85)?,
-        jpeg(&thumb, 75)?,
-    ))
+    Ok(r)
 }
 
 fn fit(img: DynamicImage, width: u32) -> DynamicImage {
@@ -256,11 +255,7 @@ fn fit(img: DynamicImage, width: u32) -> DynamicImage {
 }
 
 fn jpeg(img: &DynamicImage, quality: u8) -> Result<Vec<u8>, PanoramaError> {
-    let mut out = Vec::new();
-    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
-        .encode_image(&img.to_rgb8())
-        .map_err(|e| PanoramaError::NotAnImage(e.to_string()))?;
-    Ok(out)
+    crate::photos::jpeg(img, quality).map_err(|e| PanoramaError::NotAnImage(e.to_string()))
 }
 
 /// The pose from what was given and, for what was not, the EXIF.

@@ -212,7 +212,8 @@ fn fit(img: DynamicImage, side: u32) -> DynamicImage {
     }
 }
 
-fn jpeg(img: &DynamicImage, quality: u8) -> Result<Vec<u8>, PhotoError> {
+/// `img` as a JPEG of `quality` (no metadata is written).
+pub(crate) fn jpeg(img: &DynamicImage, quality: u8) -> Result<Vec<u8>, PhotoError> {
     let mut out = Vec::new();
     let rgb = img.to_rgb8();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
