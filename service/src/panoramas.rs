@@ -20,6 +20,7 @@ use serde_json::{Value, json};
 use crate::extract::{Path, Query};
 
 use super::auth::Caller;
+use super::cases::blocking;
 use super::{ApiError, AppState};
 
 impl From<PanoramaError> for ApiError {
@@ -35,7 +36,7 @@ impl From<PanoramaError> for ApiError {
                 ApiError::unprocessable("lon", e.to_string())
             }
             PanoramaError::NoHeading => ApiError::unprocessable("heading", e.to_string()),
-            PanoramaError::Store(s) => ApiError::internal(s),
+            PanoramaError::Store(s) => s.into(),
         }
     }
 }
@@ -110,10 +111,7 @@ pub async fn upload(
         heading: q.heading,
         eye: q.eye,
     };
-    let info =
-        tokio::task::spawn_blocking(move || app.add_panorama(&body, given, &by, q.captured_at))
-            .await
-            .map_err(ApiError::internal)??;
+    let info = blocking(move || Ok(app.add_panorama(&body, given, &by, q.captured_at)?)).await?;
     let url = format!("/panoramas/{}", info.id);
     Ok((
         StatusCode::CREATED,
@@ -136,10 +134,7 @@ pub async fn upload(
 )]
 pub async fn list(State(st): State<Arc<AppState>>) -> Result<Response, ApiError> {
     let app = st.app.clone();
-    let all = tokio::task::spawn_blocking(move || app.panoramas())
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let all = blocking(move || Ok(app.panoramas()?)).await?;
     let features: Vec<Value> = all
         .iter()
         .map(|p| {
@@ -187,10 +182,7 @@ pub async fn get(
     Path(id): Path<i64>,
 ) -> Result<Json<Value>, ApiError> {
     let app = st.app.clone();
-    let found = tokio::task::spawn_blocking(move || app.panorama_view(id))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let found = blocking(move || Ok(app.panorama_view(id)?)).await?;
     let Some((me, hotspots, others)) = found else {
         return Err(ApiError::not_found(format!("no panorama {id}")));
     };
@@ -288,10 +280,8 @@ pub async fn picture(
     };
     let app = st.app.clone();
     let id = w.id;
-    let bytes = tokio::task::spawn_blocking(move || app.panorama_bytes(id, thumb))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?
+    let bytes = blocking(move || Ok(app.panorama_bytes(id, thumb)?))
+        .await?
         .ok_or_else(|| ApiError::not_found(format!("no panorama {id}")))?;
     Ok((
         [

@@ -1274,7 +1274,7 @@ fn mend(
                 let tree = edge_tree(&MultiPolygon::new(vec![o.clone()]));
                 let best = (0..n)
                     .filter(|&s| s != r && redrawn[s] && !shapes[s].0.is_empty())
-                    .map(|s| (s, shared_length(&shapes[s], &tree)))
+                    .map(|s| (s, shared_length_within(&shapes[s], &tree, 1e-3)))
                     .filter(|&(_, l)| l > 0.0)
                     .max_by(|x, y| x.1.total_cmp(&y.1));
                 match best {
@@ -1298,12 +1298,6 @@ fn overlaps(a: geo::Rect<f64>, b: geo::Rect<f64>) -> bool {
         && b.min().x <= a.max().x
         && a.min().y <= b.max().y
         && b.min().y <= a.max().y
-}
-
-/// The length of `mp`'s edges that run along the edges in `tree` (within
-/// a millimetre).
-fn shared_length(mp: &MultiPolygon<f64>, tree: &RTree<Seg>) -> f64 {
-    shared_length_within(mp, tree, 1e-3)
 }
 
 /// The length of `mp`'s edges whose midpoints lie within `tol` metres of
